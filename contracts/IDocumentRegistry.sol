@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+/**
+ * @title IDocumentRegistry
+ * @notice Interface of the Sijill registry: agencies, their issuer keys, and the
+ * Merkle roots of the document batches they anchor. Only hashes are stored; no
+ * personal data ever reaches the chain.
+ * @dev The single-argument reads `isIssued(bytes32)` and `isRevoked(bytes32)` keep
+ * the OpenAttestation document store's read interface, so its verifiers can check
+ * Sijill documents.
+ */
+interface IDocumentRegistry {
+    /// @notice Lifecycle of a batch or of one document inside a batch.
+    enum Status {
+        None,
+        Active,
+        Suspended,
+        Revoked
+    }
+
+    /**
+     * @notice Everything a verifier needs about one document, read in one call.
+     * @dev `batch*` fields describe the anchor of `root`; `document*` fields the
+     * record kept for `targetHash` alone (None when it was never changed on its own).
+     * `documentAgencyId` names the agency that changed that record.
+     */
+    struct DocumentView {
+        bytes32 agencyId;
+        address key;
+        uint40 keyValidFrom;
+        uint40 keyValidUntil;
+        uint40 anchoredAt;
+        uint40 anchoredBlock;
+        uint40 expiresAt;
+        uint32 documentCount;
+        Status batchStatus;
+        uint8 batchReason;
+        Status documentStatus;
+        uint8 documentReason;
+        bytes32 documentAgencyId;
+        bool paused;
+    }
+
+    /**
+     * @notice Emitted when the admin registers an agency.
+     * @param agencyId The agency's identifier.
+     * @param name The agency's display name.
+     */
+    event AgencyRegistered(bytes32 indexed agencyId, string name);
+
+    /**
+     * @notice Emitted when the admin authorizes an issuer key for an agency.
+     * @param agencyId The agency the key acts for.
+     * @param key The key's address.
+     * @param validFrom First second (unix time) at which the key may act.
+     * @param validUntil First second at which the key may no longer act.
+     */
+    event IssuerKeyAdded(bytes32 indexed agencyId, address indexed key, uint40 validFrom, uint40 validUntil);
+
+    /**
+     * @notice Emitted when the admin moves the end of a key's validity window.
+     * @param agencyId The agency the key acts for.
+     * @param key The key's address.
+     * @param validUntil The new end of the window.
+     */
+    event IssuerKeyValidUntilChanged(bytes32 indexed agencyId, address indexed key, uint40 validUntil);
+
+    /**
+     * @notice Emitted when an issuer key anchors the Merkle root of a batch.
+     * @dev The agency is the one `key` was added for (see {IssuerKeyAdded}).
+     * @param root The Merkle root of the batch.
+     * @param key The issuer key that anchored it.
+     * @param documentCount Number of documents in the batch.
+     * @param expiresAt Unix time at which the batch expires, 0 for never.
+     */
+    event Anchored(bytes32 indexed root, address indexed key, uint32 documentCount, uint40 expiresAt);
+
+    /**
+     * @notice Emitted when a batch (`hash` == `root`) or one document of a batch is revoked.
+     * @param hash The revoked root or target hash.
+     * @param root The root of the batch `hash` belongs to.
+     * @param by The issuer key or admin that revoked it.
+     * @param reason Reason code (see the README).
+     */
+    event Revoked(bytes32 indexed hash, address indexed by, bytes32 root, uint8 reason);
+
+    /**
+     * @notice Emitted when a batch (`hash` == `root`) or one document of a batch is suspended.
+     * @param hash The suspended root or target hash.
+     * @param root The root of the batch `hash` belongs to.
+     * @param by The issuer key that suspended it.
+     * @param reason Reason code (see the README).
+     */
+    event Suspended(bytes32 indexed hash, address indexed by, bytes32 root, uint8 reason);
+
+    /**
+     * @notice Emitted when a suspended batch or document is reinstated.
+     * @param hash The reinstated root or target hash.
+     * @param by The issuer key that reinstated it.
+     */
+    event Reinstated(bytes32 indexed hash, address indexed by);
+
+    /// @notice The agency id is zero.
+    error RegistryInvalidAgencyId();
+
+    /// @notice The agency name is empty.
+    error RegistryEmptyAgencyName(bytes32 agencyId);
+
+    /// @notice `agencyId` is registered already.
+    error RegistryAgencyAlreadyRegistered(bytes32 agencyId);
+
+    /// @notice `agencyId` is not registered.
+    error RegistryUnknownAgency(bytes32 agencyId);
+
+    /// @notice The key is the zero address.
+    error RegistryInvalidKey();
+
+    /// @notice `key` was added already; a key serves one agency for its whole life.
+    error RegistryKeyAlreadyRegistered(address key);
+
+    /// @notice `key` was never added.
+    error RegistryUnknownKey(address key);
+
+    /// @notice The window [`validFrom`, `validUntil`) is empty or starts before `now`.
+    error RegistryInvalidValidityWindow(uint40 validFrom, uint40 validUntil, uint40 now);
+
+    /// @notice `key` may not act at `now`: it is outside its validity window.
+    error RegistryKeyNotValid(address key, uint40 validFrom, uint40 validUntil, uint40 now);
+
+    /// @notice The root is zero.
+    error RegistryInvalidRoot();
+
+    /// @notice A batch must hold at least one document.
+    error RegistryInvalidDocumentCount();
+
+    /// @notice The expiry `expiresAt` is not after `now`.
+    error RegistryExpiryInPast(uint40 expiresAt, uint40 now);
+
+    /// @notice `root` was anchored already; a root is anchored once only.
+    error RegistryRootAlreadyAnchored(bytes32 root);
+
+    /// @notice `root` was never anchored.
+    error RegistryNotAnchored(bytes32 root);
+
+    /// @notice `proof` does not lead from `targetHash` to `root`.
+    error RegistryInvalidProof(bytes32 targetHash, bytes32 root);
+
+    /// @notice `account` may not change documents of `agencyId`.
+    error RegistryUnauthorized(address account, bytes32 agencyId);
+
+    /// @notice `hash` is revoked; revocation is final.
+    error RegistryAlreadyRevoked(bytes32 hash);
+
+    /// @notice `hash` is suspended already.
+    error RegistryAlreadySuspended(bytes32 hash);
+
+    /// @notice `hash` is not suspended, so it cannot be reinstated.
+    error RegistryNotSuspended(bytes32 hash);
+
+    /// @notice `targetHash` was changed already by another agency, `owner`.
+    error RegistryDocumentOwnedByOtherAgency(bytes32 targetHash, bytes32 owner);
+
+    /**
+     * @notice Registers an agency.
+     * @dev Requirements: caller holds the default admin role; `agencyId` is non-zero
+     * and new; `name` is not empty. Emits {AgencyRegistered}.
+     * @param agencyId The agency's identifier (e.g. its short name, right-padded).
+     * @param name The agency's display name.
+     */
+    function registerAgency(bytes32 agencyId, string calldata name) external;
+
+    /**
+     * @notice Authorizes `key` to anchor and change documents for `agencyId` during
+     * [`validFrom`, `validUntil`).
+     * @dev Requirements: caller holds the default admin role; the agency exists;
+     * `key` is non-zero and was never added; `validFrom` (0 for now) is not in the
+     * past and before `validUntil` (0 for no end). Emits {IssuerKeyAdded}.
+     * @param agencyId The agency the key acts for.
+     * @param key The key's address.
+     * @param validFrom First second of the window, 0 for now.
+     * @param validUntil End of the window, 0 for no end.
+     */
+    function addIssuerKey(bytes32 agencyId, address key, uint40 validFrom, uint40 validUntil) external;
+
+    /**
+     * @notice Moves the end of `key`'s validity window, to retire or to extend it.
+     * @dev The new end may not lie in the past, so what the key anchored while it was
+     * valid stays valid. Requirements: caller holds the default admin role; `key`
+     * exists; `validUntil` is not before now and is after the key's `validFrom`.
+     * Emits {IssuerKeyValidUntilChanged}.
+     * @param key The key's address.
+     * @param validUntil The new end of the window (now retires the key at once).
+     */
+    function setIssuerKeyValidUntil(address key, uint40 validUntil) external;
+
+    /**
+     * @notice Anchors the Merkle root of a batch of documents for the caller's agency.
+     * @dev Requirements: not paused; the caller is an issuer key inside its validity
+     * window; `root` is non-zero and never anchored; `documentCount` > 0;
+     * `expiresAt` is 0 or in the future. Emits {Anchored}.
+     * @param root Merkle root of the batch (the target hash for a single document).
+     * @param documentCount Number of documents in the batch.
+     * @param expiresAt Unix time at which the batch expires, 0 for never.
+     */
+    function anchor(bytes32 root, uint32 documentCount, uint40 expiresAt) external;
+
+    /**
+     * @notice Revokes a whole batch (a single document when it was anchored alone).
+     * @dev Final. Requirements: not paused; `root` is anchored and not revoked; the
+     * caller is a valid key of the anchoring agency, or the admin. Emits {Revoked}.
+     * @param root The anchored root.
+     * @param reason Reason code.
+     */
+    function revoke(bytes32 root, uint8 reason) external;
+
+    /**
+     * @notice Revokes one document of a batch, proven a member by `proof`.
+     * @dev Final. Requirements: as {revoke}, plus `proof` leads from `targetHash`
+     * to `root` and no other agency changed `targetHash` before. Emits {Revoked}.
+     * @param targetHash The document's target hash.
+     * @param root The root of its batch.
+     * @param proof Sorted-pair keccak256 Merkle proof from `targetHash` to `root`.
+     * @param reason Reason code.
+     */
+    function revokeDocument(bytes32 targetHash, bytes32 root, bytes32[] calldata proof, uint8 reason) external;
+
+    /**
+     * @notice Suspends a whole batch until it is reinstated.
+     * @dev Requirements: not paused; `root` is anchored and active; the caller is a
+     * valid key of the anchoring agency. Emits {Suspended}.
+     * @param root The anchored root.
+     * @param reason Reason code.
+     */
+    function suspend(bytes32 root, uint8 reason) external;
+
+    /**
+     * @notice Suspends one document of a batch, proven a member by `proof`.
+     * @dev Requirements: as {suspend}, plus `proof` leads from `targetHash` to `root`,
+     * the document is active, and no other agency changed it before. Emits {Suspended}.
+     * @param targetHash The document's target hash.
+     * @param root The root of its batch.
+     * @param proof Sorted-pair keccak256 Merkle proof from `targetHash` to `root`.
+     * @param reason Reason code.
+     */
+    function suspendDocument(bytes32 targetHash, bytes32 root, bytes32[] calldata proof, uint8 reason) external;
+
+    /**
+     * @notice Reinstates a suspended batch or document.
+     * @dev A document suspended on its own is looked up first, then a batch root.
+     * Requirements: not paused; `hash` is suspended; the caller is a valid key of
+     * the agency that owns it. Emits {Reinstated}.
+     * @param hash The suspended root or target hash.
+     */
+    function reinstate(bytes32 hash) external;
+
+    /**
+     * @notice Stops every anchor and status change until {unpause}.
+     * @dev Requirements: caller holds the default admin role; not paused. Emits {Paused}.
+     */
+    function pause() external;
+
+    /**
+     * @notice Lifts {pause}.
+     * @dev Requirements: caller holds the default admin role; paused. Emits {Unpaused}.
+     */
+    function unpause() external;
+
+    /**
+     * @notice Whether `hash` was anchored as a root (OpenAttestation document store read).
+     * @dev Stays true after revocation; never reverts.
+     * @param hash A Merkle root or a single document's target hash.
+     * @return True when `hash` was anchored.
+     */
+    function isIssued(bytes32 hash) external view returns (bool);
+
+    /**
+     * @notice Whether `hash` (a root or a target hash) may not be relied on now
+     * (OpenAttestation document store read).
+     * @dev True while `hash` is revoked or suspended: a verifier that knows only this
+     * read must not accept a suspended permit. Never reverts.
+     * @param hash A Merkle root or a target hash.
+     * @return True when `hash` is revoked or suspended.
+     */
+    function isRevoked(bytes32 hash) external view returns (bool);
+
+    /**
+     * @notice Everything known about `targetHash` in the batch `root`, in one read.
+     * @dev Never reverts; an unknown root gives `batchStatus` None.
+     * @param targetHash The document's target hash.
+     * @param root The root of its batch (equal to `targetHash` for a single document).
+     * @return The whole record.
+     */
+    function inspect(bytes32 targetHash, bytes32 root) external view returns (DocumentView memory);
+
+    /**
+     * @notice The agency registered as `agencyId`.
+     * @param agencyId The agency's identifier.
+     * @return registered Whether it is registered.
+     * @return name Its display name.
+     */
+    function agency(bytes32 agencyId) external view returns (bool registered, string memory name);
+
+    /**
+     * @notice The agency and validity window of an issuer key.
+     * @param key The key's address.
+     * @return agencyId The agency the key acts for (zero when unknown).
+     * @return validFrom Start of the window.
+     * @return validUntil End of the window.
+     */
+    function issuerKey(address key) external view returns (bytes32 agencyId, uint40 validFrom, uint40 validUntil);
+}
