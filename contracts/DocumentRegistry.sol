@@ -101,11 +101,12 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         IssuerKey storage record = _keys[key];
         if (record.keyIndex == 0) revert RegistryUnknownKey(key);
         uint40 now_ = _time();
-        if (validUntil < now_ || validUntil <= record.validFrom) {
-            revert RegistryInvalidValidityWindow(record.validFrom, validUntil, now_);
+        uint40 until = validUntil == 0 ? now_ + 1 : validUntil;
+        if (until <= now_ || until <= record.validFrom) {
+            revert RegistryInvalidValidityWindow(record.validFrom, until, now_);
         }
-        record.validUntil = validUntil;
-        emit IssuerKeyValidUntilChanged(_agencies[record.agencyIndex - 1].id, key, validUntil);
+        record.validUntil = until;
+        emit IssuerKeyValidUntilChanged(_agencies[record.agencyIndex - 1].id, key, until);
     }
 
     /// @inheritdoc IDocumentRegistry

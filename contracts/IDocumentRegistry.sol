@@ -185,12 +185,12 @@ interface IDocumentRegistry {
 
     /**
      * @notice Moves the end of `key`'s validity window, to retire or to extend it.
-     * @dev The new end may not lie in the past, so what the key anchored while it was
-     * valid stays valid. Requirements: caller holds the default admin role; `key`
-     * exists; `validUntil` is not before now and is after the key's `validFrom`.
-     * Emits {IssuerKeyValidUntilChanged}.
+     * @dev The new end must lie after the current second, so what the key anchored
+     * while it was valid stays valid. Requirements: caller holds the default admin
+     * role; `key` exists; `validUntil` is 0 or after now, and after the key's
+     * `validFrom`. Emits {IssuerKeyValidUntilChanged}.
      * @param key The key's address.
-     * @param validUntil The new end of the window (now retires the key at once).
+     * @param validUntil The new end of the window; 0 retires the key after the current second.
      */
     function setIssuerKeyValidUntil(address key, uint40 validUntil) external;
 

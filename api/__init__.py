@@ -1,0 +1,1 @@
+"""The HTTP service (FastAPI). Thin routes over the use cases in `ledger.usecases`."""

@@ -1,0 +1,39 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.routes import agencies, documents, health, verify
+from ledger import __version__
+from ledger.settings import Settings
+from ledger.usecases.context import Ledger
+
+
+def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None) -> FastAPI:
+    """The service for `settings` (or an already built `ledger`)."""
+    context = ledger or Ledger(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        context.close()
+
+    app = FastAPI(
+        title="Sijill",
+        version=__version__,
+        description="Issue, revoke and verify government documents anchored on a permissioned ledger.",
+        lifespan=lifespan,
+    )
+    app.state.ledger = context
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(documents.router)
+    app.include_router(verify.router)
+    app.include_router(agencies.public)
+    app.include_router(agencies.admin)
+    return app

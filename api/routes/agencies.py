@@ -1,0 +1,84 @@
+"""Agencies and issuer keys: public reads and admin writes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from api.deps import AdminDep, LedgerDep
+from api.schemas import (
+    AddKeyBody,
+    AgencyOut,
+    KeyOut,
+    RegisterAgencyBody,
+    RegisteredAgencyOut,
+    RetireKeyBody,
+    TxOut,
+)
+from ledger.store.models import AgencyRow, IssuerKeyRow
+from ledger.usecases.agencies import add_issuer_key, register_agency, require_agency, set_key_valid_until
+from ledger.usecases.context import Ledger
+
+NO_END = 2**40 - 1
+
+public = APIRouter(prefix="/v1/agencies", tags=["agencies"])
+admin = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+def _key(row: IssuerKeyRow) -> KeyOut:
+    return KeyOut(
+        address=row.address, agency_id=row.agency_id, valid_from=row.valid_from,
+        valid_until=None if row.valid_until >= NO_END else row.valid_until,
+    )
+
+
+def _agency(ledger: Ledger, row: AgencyRow) -> AgencyOut:
+    return AgencyOut(
+        agency_id=row.id, name=row.name, name_ar=row.name_ar, keys=[_key(k) for k in ledger.store.keys_of(row.id)]
+    )
+
+
+@public.get("", summary="Agencies registered with this service")
+def list_agencies(ledger: LedgerDep) -> list[AgencyOut]:
+    """Every agency with its issuer keys and their validity windows."""
+    return [_agency(ledger, row) for row in ledger.store.list_agencies()]
+
+
+@public.get("/{agency_id}", summary="One agency and its issuer keys")
+def read_agency(agency_id: str, ledger: LedgerDep) -> AgencyOut:
+    """An agency with its issuer keys and their validity windows."""
+    return _agency(ledger, require_agency(ledger, agency_id))
+
+
+@admin.post("/agencies", status_code=status.HTTP_201_CREATED, summary="Register an agency")
+def create_agency(body: RegisterAgencyBody, _admin: AdminDep, ledger: LedgerDep) -> RegisteredAgencyOut:
+    """Register the agency on chain and return its API token (shown only here)."""
+    registered = register_agency(ledger, body.agency_id, body.name, body.name_ar)
+    return RegisteredAgencyOut(
+        agency=_agency(ledger, registered.agency), token=registered.token, transaction=registered.receipt.tx_hash
+    )
+
+
+@admin.post("/agencies/{agency_id}/keys", status_code=status.HTTP_201_CREATED, summary="Add an issuer key")
+def create_key(agency_id: str, body: AddKeyBody, _admin: AdminDep, ledger: LedgerDep) -> KeyOut:
+    """Create a key for the agency, authorize it on chain for its window, and fund its gas."""
+    return _key(add_issuer_key(ledger, agency_id, valid_from=body.valid_from, valid_until=body.valid_until))
+
+
+@admin.post("/keys/{address}/retire", summary="Retire an issuer key or move the end of its window")
+def retire_key(address: str, body: RetireKeyBody, _admin: AdminDep, ledger: LedgerDep) -> KeyOut:
+    """What the key issued while valid stays valid."""
+    return _key(set_key_valid_until(ledger, address, body.valid_until))
+
+
+@admin.post("/pause", summary="Pause every change on the registry")
+def pause(_admin: AdminDep, ledger: LedgerDep) -> TxOut:
+    """Emergency stop: no anchor, revocation or suspension until unpaused."""
+    receipt = ledger.registry.pause(ledger.admin)
+    return TxOut(transaction=receipt.tx_hash, block_number=receipt.block_number)
+
+
+@admin.post("/unpause", summary="Lift the pause")
+def unpause(_admin: AdminDep, ledger: LedgerDep) -> TxOut:
+    """Changes resume."""
+    receipt = ledger.registry.unpause(ledger.admin)
+    return TxOut(transaction=receipt.tx_hash, block_number=receipt.block_number)

@@ -1,0 +1,90 @@
+"""Issuing documents, reading their status, and changing it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, status
+
+from api.deps import ActorDep, AgencyDep, LedgerDep
+from api.schemas import (
+    AnchorOut,
+    IssueBatchBody,
+    IssueDocumentBody,
+    IssuedBatchOut,
+    IssuedDocumentOut,
+    ReasonBody,
+    StatusChangeOut,
+)
+from ledger.domain import ReasonCode
+from ledger.usecases.issuance import IssuedBatch, IssueRequest, issue_documents
+from ledger.usecases.status import Action, StatusChange, change_status, get_record
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+
+
+def _request(body: IssueDocumentBody) -> IssueRequest:
+    return IssueRequest(document_type=body.document_type, fields=body.fields, expires_at=body.expires_at)
+
+
+def _anchor(batch: IssuedBatch) -> AnchorOut:
+    return AnchorOut(
+        merkle_root=batch.merkle_root,
+        transaction=batch.receipt.tx_hash,
+        block_number=batch.receipt.block_number,
+        anchored_at=datetime.fromtimestamp(batch.receipt.block_timestamp, UTC),
+        key=batch.key,
+        expires_at=datetime.fromtimestamp(batch.expires_at, UTC) if batch.expires_at else None,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Issue one document")
+def issue_one(body: IssueDocumentBody, actor: AgencyDep, ledger: LedgerDep) -> IssuedDocumentOut:
+    """Validate, wrap and anchor one document for the caller's agency."""
+    assert actor.agency_id is not None
+    batch = issue_documents(ledger, actor.agency_id, [_request(body)])
+    document = batch.documents[0]
+    return IssuedDocumentOut(target_hash=document["signature"]["targetHash"], anchor=_anchor(batch), document=document)
+
+
+@router.post("/batch", status_code=status.HTTP_201_CREATED, summary="Issue many documents under one anchor")
+def issue_batch(body: IssueBatchBody, actor: AgencyDep, ledger: LedgerDep) -> IssuedBatchOut:
+    """Validate, wrap and anchor a batch; one Merkle root covers every document."""
+    assert actor.agency_id is not None
+    batch = issue_documents(ledger, actor.agency_id, [_request(item) for item in body.documents])
+    return IssuedBatchOut(anchor=_anchor(batch), documents=batch.documents)
+
+
+@router.get("/{target_hash}", summary="A document's (or batch's) record and live status")
+def read(target_hash: str, ledger: LedgerDep) -> dict[str, Any]:
+    """The record by target hash or batch root: type, agency, anchor and status. No content."""
+    return get_record(ledger, target_hash).as_dict()
+
+
+def _change_out(change: StatusChange) -> StatusChangeOut:
+    return StatusChangeOut(
+        hash=change.hash, scope=change.scope, action=change.action.value, status=change.status,
+        reason=change.reason.name.lower(), transaction=change.receipt.tx_hash,
+        block_number=change.receipt.block_number,
+    )
+
+
+@router.post("/{target_hash}/revoke", summary="Revoke a document, or a whole batch by its root")
+def revoke(target_hash: str, body: ReasonBody, actor: ActorDep, ledger: LedgerDep) -> StatusChangeOut:
+    """Final. The issuing agency or the admin may revoke."""
+    reason = ReasonCode.parse(body.reason)
+    return _change_out(change_status(ledger, actor, target_hash, Action.REVOKE, reason))
+
+
+@router.post("/{target_hash}/suspend", summary="Suspend a document, or a whole batch by its root")
+def suspend(target_hash: str, body: ReasonBody, actor: AgencyDep, ledger: LedgerDep) -> StatusChangeOut:
+    """Until reinstated, the document verifies as SUSPENDED."""
+    reason = ReasonCode.parse(body.reason)
+    return _change_out(change_status(ledger, actor, target_hash, Action.SUSPEND, reason))
+
+
+@router.post("/{target_hash}/reinstate", summary="Reinstate a suspended document or batch")
+def reinstate(target_hash: str, actor: AgencyDep, ledger: LedgerDep) -> StatusChangeOut:
+    """The document verifies as VALID again (unless revoked or expired meanwhile)."""
+    return _change_out(change_status(ledger, actor, target_hash, Action.REINSTATE, ReasonCode.UNSPECIFIED))

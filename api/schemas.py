@@ -1,0 +1,156 @@
+"""Request and response bodies of the API (kept apart from storage models)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from ledger.verification import VerificationResult
+
+HASH_PATTERN = r"^(0x)?[0-9a-fA-F]{64}$"
+
+
+class Strict(BaseModel):
+    """A body that refuses unknown fields, so typos are reported, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class IssueDocumentBody(Strict):
+    """One document to issue."""
+
+    document_type: str = Field(examples=["commercial-licence"], max_length=64)
+    fields: dict[str, Any] = Field(description="The document's fields, checked against its type's JSON Schema")
+    expires_at: AwareDatetime | None = Field(default=None, description="When the document stops being valid")
+
+
+class IssueBatchBody(Strict):
+    """Several documents to issue under one anchor."""
+
+    documents: list[IssueDocumentBody] = Field(min_length=1)
+
+
+class AnchorOut(BaseModel):
+    """Where a batch was anchored."""
+
+    merkle_root: str
+    transaction: str
+    block_number: int
+    anchored_at: datetime
+    key: str
+    expires_at: datetime | None
+
+
+class IssuedDocumentOut(BaseModel):
+    """An issued document: its target hash, its anchor and the wrapped document to hand out."""
+
+    target_hash: str
+    anchor: AnchorOut
+    document: dict[str, Any]
+
+
+class IssuedBatchOut(BaseModel):
+    """An issued batch: its anchor and every wrapped document, in request order."""
+
+    anchor: AnchorOut
+    documents: list[dict[str, Any]]
+
+
+class ReasonBody(Strict):
+    """Why a document is revoked or suspended."""
+
+    reason: str | int = Field(default="unspecified", examples=["superseded", "fraud", 3])
+
+
+class StatusChangeOut(BaseModel):
+    """A mined status change."""
+
+    hash: str
+    scope: str
+    action: str
+    status: str
+    reason: str
+    transaction: str
+    block_number: int
+
+
+class ObfuscateBody(Strict):
+    """A wrapped document and the fields to hide."""
+
+    document: dict[str, Any]
+    fields: list[str] = Field(min_length=1, examples=[["subject.owner.nationalId"]])
+
+
+class RegisterAgencyBody(Strict):
+    """A new agency."""
+
+    agency_id: str = Field(examples=["moci"], description="2-31 characters: lowercase letters, digits, '-'")
+    name: str = Field(min_length=1, max_length=200, examples=["Ministry of Commerce and Industry"])
+    name_ar: str | None = Field(default=None, max_length=200, examples=["وزارة التجارة والصناعة"])
+
+
+class AgencyOut(BaseModel):
+    """An agency as the service knows it."""
+
+    agency_id: str
+    name: str
+    name_ar: str | None
+    keys: list[KeyOut] = []
+
+
+class RegisteredAgencyOut(BaseModel):
+    """A new agency with its API token (shown once)."""
+
+    agency: AgencyOut
+    token: str
+    transaction: str
+
+
+class AddKeyBody(Strict):
+    """The validity window of a new issuer key (unix seconds; 0 for now / no end)."""
+
+    valid_from: int = Field(default=0, ge=0, lt=2**40)
+    valid_until: int = Field(default=0, ge=0, lt=2**40)
+
+
+class RetireKeyBody(Strict):
+    """The new end of a key's window; omitted, the key retires now."""
+
+    valid_until: int | None = Field(default=None, ge=0, lt=2**40)
+
+
+class KeyOut(BaseModel):
+    """An issuer key (never its private part)."""
+
+    address: str
+    agency_id: str
+    valid_from: int
+    valid_until: int | None
+
+
+class TxOut(BaseModel):
+    """A mined transaction."""
+
+    transaction: str
+    block_number: int
+
+
+def verification_to_dict(result: VerificationResult) -> dict[str, Any]:
+    """A JSON-ready verification result."""
+    return {
+        "status": result.status.value,
+        "valid": result.valid,
+        "summary": result.summary,
+        "target_hash": result.target_hash,
+        "merkle_root": result.merkle_root,
+        "issuer": result.issuer,
+        "anchor": result.anchor,
+        "checked_at": result.checked_at.isoformat(),
+        "checks": [{**asdict(check), "outcome": check.outcome.value} for check in result.checks],
+    }
+
+
+AgencyOut.model_rebuild()

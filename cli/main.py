@@ -1,0 +1,306 @@
+"""`sijill`: run the service, manage agencies and keys, issue, revoke and verify."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ledger.documents.wrap import obfuscate as obfuscate_document
+from ledger.domain import ReasonCode
+from ledger.errors import InvalidRequestError, SijillError
+from ledger.settings import Settings
+from ledger.usecases.actors import ADMIN, Actor
+from ledger.usecases.agencies import add_issuer_key, register_agency, set_key_valid_until
+from ledger.usecases.context import Ledger
+from ledger.usecases.issuance import IssueRequest, issue_documents
+from ledger.usecases.setup import ensure_deployment, seed_demo
+from ledger.usecases.status import Action, change_status
+from ledger.usecases.verify import verify_document
+from ledger.verification import Outcome, VerificationResult, VerificationStatus
+
+app = typer.Typer(help="Sijill: issue, revoke and verify government documents on a permissioned ledger.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+agency_app = typer.Typer(help="Agencies (admin).", no_args_is_help=True)
+key_app = typer.Typer(help="Issuer keys (admin).", no_args_is_help=True)
+app.add_typer(agency_app, name="agency")
+app.add_typer(key_app, name="key")
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+STATUS_STYLE = {
+    VerificationStatus.VALID: "bold green",
+    VerificationStatus.REVOKED: "bold red",
+    VerificationStatus.SUSPENDED: "bold yellow",
+    VerificationStatus.EXPIRED: "bold yellow",
+    VerificationStatus.TAMPERED: "bold red",
+    VerificationStatus.NOT_ISSUED: "bold red",
+    VerificationStatus.UNKNOWN_ISSUER: "bold red",
+}
+
+
+@contextmanager
+def _ledger() -> Iterator[Ledger]:
+    """A `Ledger` from the environment; Sijill errors become a message and exit code 2."""
+    try:
+        ledger = Ledger(Settings())
+    except SijillError as error:
+        err.print(f"[red]error:[/red] {error.message}")
+        raise typer.Exit(2) from error
+    try:
+        yield ledger
+    except SijillError as error:
+        err.print(f"[red]error:[/red] {error.message}")
+        raise typer.Exit(2) from error
+    finally:
+        ledger.close()
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidRequestError(f"no file {path}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidRequestError(f"{path} is not a JSON file: {error}") from error
+
+
+def _write_json(data: Any, path: Path | None) -> None:
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if path is None:
+        sys.stdout.write(text + "\n")
+    else:
+        path.write_text(text + "\n", encoding="utf-8")
+        err.print(f"wrote {path}")
+
+
+def _actor(agency: str | None, admin: bool) -> Actor:
+    if admin == (agency is not None):
+        raise InvalidRequestError("act either as an agency (--agency ID) or as the admin (--admin)")
+    return ADMIN if admin else Actor(agency_id=agency)
+
+
+# --- running ---------------------------------------------------------------------
+
+
+@app.command()
+def up(
+    chain: Annotated[bool, typer.Option(help="Start a local Anvil chain (off: use SIJILL_RPC_URL as it is)")] = True,
+) -> None:
+    """Start the chain, deploy the registry once, seed the demo agency (development) and serve the API."""
+    import uvicorn
+
+    from api.app import create_app
+    from ledger.chain.anvil import AnvilProcess
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    anvil = None
+    with _ledger() as ledger:
+        if chain:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            anvil = AnvilProcess(
+                port=settings.anvil_port, state_file=settings.data_dir / "chain" / "anvil-state.json",
+                log_file=settings.data_dir / "anvil.log",
+            ).start()
+            err.print(f"chain: Anvil at {anvil.url} (state in {settings.data_dir / 'chain'})")
+        try:
+            record = ensure_deployment(ledger, redeploy_if_lost=settings.development)
+            err.print(f"registry: {record.address} on chain {record.chain_id}")
+            if settings.development and settings.seed_demo and seed_demo(ledger):
+                err.print(f"demo agency '{settings.demo_agency_id}' seeded with an issuer key")
+            err.print(f"API: http://{settings.api_host}:{settings.api_port}  (docs at /docs)")
+            uvicorn.run(create_app(ledger=ledger), host=settings.api_host, port=settings.api_port, log_level="info")
+        finally:
+            if anvil is not None:
+                anvil.stop()
+
+
+@app.command()
+def deploy(
+    force: Annotated[bool, typer.Option(help="Deploy a new registry even if one is recorded")] = False,
+) -> None:
+    """Deploy the registry once and write the deployment record; later runs reuse it."""
+    with _ledger() as ledger:
+        if force and ledger.settings.deployment_path.exists():
+            ledger.settings.deployment_path.unlink()
+        record = ensure_deployment(ledger, redeploy_if_lost=False)
+        out.print(f"registry {record.address} on chain {record.chain_id}, block {record.block_number}")
+
+
+# --- agencies and keys -------------------------------------------------------------
+
+
+@agency_app.command("add")
+def agency_add(
+    agency_id: str,
+    name: str,
+    name_ar: Annotated[str | None, typer.Option(help="The agency's name in Arabic")] = None,
+) -> None:
+    """Register an agency on chain; prints its API token once."""
+    with _ledger() as ledger:
+        registered = register_agency(ledger, agency_id, name, name_ar)
+        out.print(f"agency '{agency_id}' registered (tx {registered.receipt.tx_hash})")
+        out.print(f"API token (shown once): {registered.token}")
+
+
+@agency_app.command("list")
+def agency_list() -> None:
+    """List the agencies and their issuer keys."""
+    with _ledger() as ledger:
+        table = Table("agency", "name", "keys")
+        for row in ledger.store.list_agencies():
+            keys = ", ".join(key.address for key in ledger.store.keys_of(row.id))
+            table.add_row(row.id, row.name, keys or "-")
+        out.print(table)
+
+
+@key_app.command("add")
+def key_add(
+    agency_id: str,
+    valid_from: Annotated[int, typer.Option(help="Unix time the key starts, 0 for now")] = 0,
+    valid_until: Annotated[int, typer.Option(help="Unix time the key ends, 0 for no end")] = 0,
+) -> None:
+    """Create an issuer key for an agency and authorize it on chain."""
+    with _ledger() as ledger:
+        row = add_issuer_key(ledger, agency_id, valid_from=valid_from, valid_until=valid_until)
+        out.print(f"issuer key {row.address} added for '{agency_id}'")
+
+
+@key_app.command("retire")
+def key_retire(
+    address: str,
+    valid_until: Annotated[int | None, typer.Option(help="Unix time the key ends; omitted, now")] = None,
+) -> None:
+    """Retire a key (what it issued stays valid)."""
+    with _ledger() as ledger:
+        row = set_key_valid_until(ledger, address, valid_until)
+        out.print(f"issuer key {row.address} valid until {row.valid_until}")
+
+
+# --- documents -----------------------------------------------------------------------
+
+
+def _issue_request(raw: Any, source: str) -> IssueRequest:
+    if not isinstance(raw, dict) or "document_type" not in raw or "fields" not in raw:
+        raise InvalidRequestError(f"{source} must hold {{\"document_type\": ..., \"fields\": {{...}}}}")
+    expires = raw.get("expires_at")
+    try:
+        expires_at = datetime.fromisoformat(expires) if expires else None
+    except (TypeError, ValueError):
+        raise InvalidRequestError(f"{source}: 'expires_at' must be an ISO date-time") from None
+    if expires_at is not None and expires_at.tzinfo is None:
+        raise InvalidRequestError(f"{source}: 'expires_at' needs a time zone, e.g. 2030-01-01T00:00:00Z")
+    return IssueRequest(document_type=raw["document_type"], fields=raw["fields"], expires_at=expires_at)
+
+
+@app.command()
+def issue(
+    source: Annotated[Path, typer.Argument(help="A JSON file {document_type, fields, expires_at?}, or with --batch a folder of them")],
+    agency: Annotated[str, typer.Option(help="The issuing agency")],
+    batch: Annotated[bool, typer.Option("--batch", help="Issue every *.json in the folder under one anchor")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Where to write the wrapped documents")] = None,
+) -> None:
+    """Issue one document, or a folder of them under one anchor."""
+    with _ledger() as ledger:
+        files = sorted(source.glob("*.json")) if batch else [source]
+        if batch and not files:
+            raise InvalidRequestError(f"no *.json files in {source}")
+        requests = [_issue_request(_read_json(path), str(path)) for path in files]
+        issued = issue_documents(ledger, agency, requests)
+        err.print(
+            f"anchored root {issued.merkle_root} in block {issued.receipt.block_number} (tx {issued.receipt.tx_hash})"
+        )
+        if out_dir is None and not batch:
+            _write_json(issued.documents[0], None)
+            return
+        target = out_dir or source
+        target.mkdir(parents=True, exist_ok=True)
+        for path, document in zip(files, issued.documents, strict=True):
+            _write_json(document, target / f"{path.stem}.wrapped.json")
+
+
+def _status_command(action: Action) -> Callable[..., None]:
+    def command(
+        hash_hex: Annotated[str, typer.Argument(metavar="HASH", help="A target hash, or a batch root")],
+        agency: Annotated[str | None, typer.Option(help="Act as this agency")] = None,
+        admin: Annotated[bool, typer.Option("--admin", help="Act as the admin (revoke only)")] = False,
+        reason: Annotated[str, typer.Option(help="Reason code, e.g. superseded, fraud")] = "unspecified",
+    ) -> None:
+        with _ledger() as ledger:
+            actor = _actor(agency, admin)
+            code = ReasonCode.parse(reason) if action is not Action.REINSTATE else ReasonCode.UNSPECIFIED
+            change = change_status(ledger, actor, hash_hex, action, code)
+            out.print(f"{change.scope} {change.hash} is now {change.status} (tx {change.receipt.tx_hash})")
+
+    command.__doc__ = {
+        Action.REVOKE: "Revoke a document or a whole batch (final).",
+        Action.SUSPEND: "Suspend a document or batch until it is reinstated.",
+        Action.REINSTATE: "Reinstate a suspended document or batch.",
+    }[action]
+    return command
+
+
+app.command("revoke")(_status_command(Action.REVOKE))
+app.command("suspend")(_status_command(Action.SUSPEND))
+app.command("reinstate")(_status_command(Action.REINSTATE))
+
+
+def _print_verdict(result: VerificationResult) -> None:
+    style = STATUS_STYLE[result.status]
+    out.print(f"[{style}]{result.status.value}[/{style}]  {result.summary}")
+    table = Table("check", "outcome", "detail", show_header=True)
+    for check in result.checks:
+        colour = {Outcome.PASSED: "green", Outcome.FAILED: "red", Outcome.SKIPPED: "dim"}[check.outcome]
+        table.add_row(check.name, f"[{colour}]{check.outcome.value}[/{colour}]", check.message)
+    out.print(table)
+    if result.anchor:
+        out.print(f"anchored in block {result.anchor['block_number']}, tx {result.anchor['transaction']}")
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="A wrapped document (JSON)")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON")] = False,
+) -> None:
+    """Verify a wrapped document against the chain. Exit code 0 only for VALID."""
+    from api.schemas import verification_to_dict
+
+    with _ledger() as ledger:
+        result = verify_document(ledger, _read_json(file))
+        if as_json:
+            _write_json(verification_to_dict(result), None)
+        else:
+            _print_verdict(result)
+        if not result.valid:
+            raise typer.Exit(1)
+
+
+@app.command()
+def obfuscate(
+    file: Annotated[Path, typer.Argument(help="A wrapped document (JSON)")],
+    field: Annotated[list[str], typer.Option("--field", help="A dotted field path to hide; repeat for more")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="Where to write the result (default: stdout)")] = None,
+) -> None:
+    """Hide fields of a wrapped document; it still verifies."""
+    try:
+        _write_json(obfuscate_document(_read_json(file), field), out_file)
+    except SijillError as error:
+        err.print(f"[red]error:[/red] {error.message}")
+        raise typer.Exit(2) from error
+
+
+def main() -> None:
+    """Entry point of the `sijill` script."""
+    app()

@@ -1,0 +1,124 @@
+"""A local Anvil chain: the development default and the integration tests' chain."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+
+from ledger.errors import ChainUnavailableError, ConfigurationError
+
+DEFAULT_ANVIL = Path(__file__).resolve().parents[2] / "node_modules" / ".bin" / "anvil"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def rpc_ready(url: str, timeout: float = 1.0) -> bool:
+    """Whether a JSON-RPC node answers `eth_chainId` at `url`."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (local URL)
+            return "result" in json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+class AnvilProcess:
+    """One Anvil node on 127.0.0.1, started and stopped by its owner.
+
+    With `state_file`, the chain is loaded from and saved to that file (every
+    `state_interval` seconds and on a clean stop), so restarts keep it.
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int,
+        binary: Path = DEFAULT_ANVIL,
+        state_file: Path | None = None,
+        state_interval: int = 1,
+        block_time: float | None = None,
+        log_file: Path | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._binary = binary
+        self._state_file = state_file
+        self._state_interval = state_interval
+        self._block_time = block_time
+        self._log_file = log_file
+        self._extra_args = extra_args
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        """The command line that starts this node."""
+        binary = str(self._binary) if self._binary.exists() else shutil.which("anvil")
+        if binary is None:
+            raise ConfigurationError(f"no anvil at {self._binary}; run `make setup` (npm ci) first")
+        command = [binary, "--host", "127.0.0.1", "--port", str(self.port), "--silent"]
+        if self._state_file is not None:
+            self._state_file.parent.mkdir(parents=True, exist_ok=True)
+            command += ["--state", str(self._state_file), "--state-interval", str(self._state_interval)]
+        if self._block_time is not None:
+            command += ["--block-time", str(self._block_time)]
+        return command + list(self._extra_args)
+
+    def start(self, *, timeout: float = 30.0) -> AnvilProcess:
+        """Start the node and wait until it answers. Raises `ChainUnavailableError` if it does not."""
+        if rpc_ready(self.url):
+            raise ConfigurationError(f"something already answers at {self.url}; stop it or choose another port")
+        log = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL  # noqa: SIM115
+        self._process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise ChainUnavailableError(f"anvil exited at start with code {self._process.returncode}")
+            if rpc_ready(self.url, timeout=0.5):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise ChainUnavailableError(f"anvil did not answer at {self.url} within {timeout:.0f} s")
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        """Stop the node cleanly (it saves its state on SIGTERM), killing it if it hangs."""
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            self._process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def kill(self) -> None:
+        """Kill the node at once, losing what it did not save (fault tests)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+    @property
+    def running(self) -> bool:
+        """Whether the process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def __enter__(self) -> AnvilProcess:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()

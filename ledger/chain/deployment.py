@@ -1,0 +1,129 @@
+"""Deploying the registry once, and the record that lets every restart reuse it."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from ledger.chain.artifacts import ContractArtifact
+from ledger.chain.registry import RegistryClient, connect, send_transaction, translate_errors
+from ledger.errors import ConfigurationError, DeploymentError
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentRecord:
+    """Where the registry lives: chain, address, block and the ABI it was built with."""
+
+    chain_id: int
+    address: str
+    block_number: int
+    tx_hash: str
+    abi_version: str
+    admin: str
+    deployed_at: str
+
+    def save(self, path: Path) -> None:
+        """Write the record as JSON, atomically."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+        os.replace(temporary, path)
+
+    @classmethod
+    def load(cls, path: Path) -> DeploymentRecord:
+        """Read a record. Raises `ConfigurationError` when it is missing or malformed."""
+        try:
+            return cls(**json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise ConfigurationError(f"no deployment record at {path}; run `sijill deploy` first") from None
+        except (TypeError, ValueError) as error:
+            raise ConfigurationError(f"the deployment record {path} is malformed: {error}") from error
+
+
+def chain_id_of(web3: Web3, rpc_url: str) -> int:
+    """The chain id the node reports."""
+    with translate_errors(rpc_url):
+        return int(web3.eth.chain_id)
+
+
+def check_deployment(web3: Web3, record: DeploymentRecord, artifact: ContractArtifact, rpc_url: str) -> None:
+    """Check that `record` describes a live registry on the node behind `web3`.
+
+    Raises `DeploymentError` for another chain, a missing contract or another ABI.
+    """
+    chain_id = chain_id_of(web3, rpc_url)
+    if chain_id != record.chain_id:
+        raise DeploymentError(
+            f"the node at {rpc_url} serves chain {chain_id}, but the registry was deployed on chain {record.chain_id}"
+        )
+    with translate_errors(rpc_url):
+        code = bytes(web3.eth.get_code(Web3.to_checksum_address(record.address)))
+    if not code:
+        raise DeploymentError(
+            f"no registry at {record.address} on chain {chain_id}: the chain was reset or its state lost; "
+            "redeploy with `sijill deploy`"
+        )
+    if record.abi_version != artifact.abi_version:
+        raise DeploymentError(
+            f"the registry at {record.address} was built with ABI {record.abi_version}, "
+            f"this build has {artifact.abi_version}; redeploy or check out the matching version"
+        )
+
+
+def deploy_registry(
+    web3: Web3,
+    artifact: ContractArtifact,
+    admin: LocalAccount,
+    *,
+    rpc_url: str,
+    admin_transfer_delay: int,
+    receipt_timeout: float = 30.0,
+) -> DeploymentRecord:
+    """Deploy a new registry with `admin` as governance admin and return its record."""
+    chain_id = chain_id_of(web3, rpc_url)
+    factory = web3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    with translate_errors(rpc_url):
+        tx = factory.constructor(admin_transfer_delay, admin.address).build_transaction(
+            {"from": admin.address, "chainId": chain_id}
+        )
+    receipt = send_transaction(
+        web3, admin, dict(tx), chain_id=chain_id, lock=threading.Lock(), rpc_url=rpc_url,
+        receipt_timeout=receipt_timeout,
+    )
+    with translate_errors(rpc_url):
+        address = web3.eth.get_transaction_receipt(receipt.tx_hash)["contractAddress"]
+    return DeploymentRecord(
+        chain_id=chain_id,
+        address=str(address),
+        block_number=receipt.block_number,
+        tx_hash=receipt.tx_hash,
+        abi_version=artifact.abi_version,
+        admin=admin.address,
+        deployed_at=datetime.now(UTC).isoformat(),
+    )
+
+
+def open_registry(
+    rpc_url: str,
+    record: DeploymentRecord,
+    artifact: ContractArtifact,
+    *,
+    timeout: float = 10.0,
+    receipt_timeout: float = 30.0,
+    check: bool = True,
+) -> RegistryClient:
+    """A client for the registry in `record`, checked against the live chain when `check`."""
+    web3 = connect(rpc_url, timeout=timeout)
+    if check:
+        check_deployment(web3, record, artifact, rpc_url)
+    return RegistryClient(
+        web3=web3, address=record.address, abi=artifact.abi, chain_id=record.chain_id, rpc_url=rpc_url,
+        receipt_timeout=receipt_timeout,
+    )

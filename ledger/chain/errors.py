@@ -1,0 +1,93 @@
+"""Translation of registry custom errors into Sijill exceptions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from eth_abi import decode
+from eth_utils import function_signature_to_4byte_selector
+
+from ledger import errors as e
+from ledger.domain import agency_id_from_bytes32
+
+NO_END = 2**40 - 1
+
+_ERRORS: Mapping[str, tuple[type[e.ContractRevertError], str]] = {
+    "RegistryInvalidAgencyId": (e.RegistryInvalidInputError, "the agency id is empty"),
+    "RegistryEmptyAgencyName": (e.RegistryInvalidInputError, "agency '{agencyId}' needs a name"),
+    "RegistryAgencyAlreadyRegistered": (e.AgencyAlreadyRegisteredError, "agency '{agencyId}' is registered already"),
+    "RegistryUnknownAgency": (e.UnknownAgencyError, "agency '{agencyId}' is not registered on the registry"),
+    "RegistryInvalidKey": (e.RegistryInvalidInputError, "the key address is the zero address"),
+    "RegistryKeyAlreadyRegistered": (
+        e.KeyAlreadyRegisteredError,
+        "key {key} was added before; a key serves one agency for life",
+    ),
+    "RegistryUnknownKey": (e.UnknownKeyError, "{key} is not an issuer key on the registry"),
+    "RegistryInvalidValidityWindow": (
+        e.RegistryInvalidInputError,
+        "the validity window from {validFrom} until {validUntil} is empty or starts before now ({now})",
+    ),
+    "RegistryKeyNotValid": (
+        e.KeyNotValidError,
+        "key {key} may act only from {validFrom} until {validUntil}; it is {now} now",
+    ),
+    "RegistryInvalidRoot": (e.RegistryInvalidInputError, "the Merkle root is zero"),
+    "RegistryInvalidDocumentCount": (e.RegistryInvalidInputError, "a batch must hold at least one document"),
+    "RegistryExpiryInPast": (e.RegistryInvalidInputError, "the expiry {expiresAt} is not in the future (now {now})"),
+    "RegistryRootAlreadyAnchored": (e.RootAlreadyAnchoredError, "root {root} was anchored before"),
+    "RegistryNotAnchored": (e.NotAnchoredError, "{root} was never anchored on the registry"),
+    "RegistryInvalidProof": (e.RegistryInvalidInputError, "the proof does not lead from {targetHash} to {root}"),
+    "RegistryUnauthorized": (e.RegistryUnauthorizedError, "{account} may not change documents of agency '{agencyId}'"),
+    "RegistryAlreadyRevoked": (e.AlreadyRevokedError, "{hash} is revoked; revocation is final"),
+    "RegistryAlreadySuspended": (e.AlreadySuspendedError, "{hash} is suspended already"),
+    "RegistryNotSuspended": (e.NotSuspendedError, "{hash} is not suspended, so it cannot be reinstated"),
+    "RegistryDocumentOwnedByOtherAgency": (
+        e.DocumentOwnedByOtherAgencyError,
+        "{targetHash} was changed before by agency '{owner}'",
+    ),
+    "EnforcedPause": (e.RegistryPausedError, "the registry is paused by its admin; retry once it is unpaused"),
+    "ExpectedPause": (e.RegistryNotPausedError, "the registry is not paused"),
+    "AccessControlUnauthorizedAccount": (e.AdminRequiredError, "{account} lacks the role {neededRole} on the registry"),
+}
+
+
+class ErrorDecoder:
+    """Decodes revert data with the registry ABI's custom errors."""
+
+    def __init__(self, abi: Sequence[Mapping[str, Any]]) -> None:
+        self._by_selector: dict[bytes, tuple[str, list[str], list[str]]] = {}
+        for item in abi:
+            if item.get("type") != "error":
+                continue
+            types = [arg["type"] for arg in item["inputs"]]
+            names = [arg["name"] for arg in item["inputs"]]
+            selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
+            self._by_selector[selector] = (item["name"], types, names)
+
+    def decode(self, data: str | bytes) -> e.ContractRevertError:
+        """The Sijill exception for revert `data` (``0x`` + selector + arguments)."""
+        raw = bytes.fromhex(data[2:] if data.startswith("0x") else data) if isinstance(data, str) else data
+        known = self._by_selector.get(raw[:4])
+        if known is None:
+            return e.ContractRevertError(
+                f"the registry refused the call (revert data 0x{raw.hex()})", error_name="unknown", error_args={}
+            )
+        name, types, names = known
+        values = decode(types, raw[4:])
+        args = {arg_name: _readable(arg_name, value) for arg_name, value in zip(names, values, strict=True)}
+        exception_type, template = _ERRORS.get(name, (e.ContractRevertError, f"the registry refused the call: {name}"))
+        return exception_type(template.format(**args), error_name=name, error_args=args)
+
+
+def _readable(name: str, value: Any) -> Any:
+    if isinstance(value, bytes):
+        if "agency" in name.lower() or name == "owner":
+            return agency_id_from_bytes32(value)
+        return "0x" + value.hex()
+    if isinstance(value, int) and name in {"validFrom", "validUntil", "now", "expiresAt"}:
+        if value >= NO_END:
+            return "no end"
+        return datetime.fromtimestamp(value, UTC).isoformat()
+    return value

@@ -1,0 +1,335 @@
+"""`RegistryClient`: every read and write of the registry contract.
+
+Reads go through one lean `Web3` (no middleware: each default middleware layer
+costs milliseconds a call). Writes are signed locally; one lock per sending key
+serializes its transactions, so two documents never race for one nonce.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import requests
+from eth_account.signers.local import LocalAccount
+from eth_utils import event_abi_to_log_topic, to_checksum_address
+from web3 import Web3
+from web3.contract.contract import Contract, ContractFunction
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    TimeExhausted,
+    TransactionNotFound,
+    Web3Exception,
+    Web3RPCError,
+)
+
+from ledger.chain.errors import ErrorDecoder
+from ledger.domain import (
+    Address,
+    AnchorView,
+    ChainStatus,
+    HexHash,
+    IssuerKeyInfo,
+    TxReceipt,
+    agency_id_from_bytes32,
+    agency_id_to_bytes32,
+)
+from ledger.errors import (
+    ChainUnavailableError,
+    SijillError,
+    TransactionFailedError,
+    TransactionOutcomeUnknownError,
+)
+
+T = TypeVar("T")
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+def connect(rpc_url: str, *, timeout: float = 10.0) -> Web3:
+    """A lean `Web3` for `rpc_url` (HTTP JSON-RPC, keep-alive, no middleware)."""
+    return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}), middleware=[])
+
+
+@contextmanager
+def translate_errors(rpc_url: str, decoder: ErrorDecoder | None = None) -> Iterator[None]:
+    """Turn web3 and transport failures into Sijill exceptions (``raise ... from``)."""
+    try:
+        yield
+    except SijillError:
+        raise
+    except ContractCustomError as error:
+        if decoder is None:
+            raise TransactionFailedError(f"the contract refused the call: {error.data}") from error
+        raise decoder.decode(str(error.data)) from error
+    except ContractLogicError as error:
+        raise TransactionFailedError(f"the contract refused the call: {error.message}") from error
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
+        raise ChainUnavailableError(
+            f"the chain at {rpc_url} cannot be reached; check that the node is running"
+        ) from error
+    except Web3RPCError as error:
+        raise TransactionFailedError(f"the chain node refused the request: {error.message}") from error
+    except Web3Exception as error:
+        raise TransactionFailedError(f"the chain call failed: {error}") from error
+
+
+def bytes32(hash_hex: str) -> bytes:
+    """A hex hash (with or without ``0x``) as 32 bytes."""
+    return bytes.fromhex(hash_hex.removeprefix("0x"))
+
+
+class RegistryClient:
+    """Reads and writes one deployed registry."""
+
+    def __init__(
+        self,
+        *,
+        web3: Web3,
+        address: str,
+        abi: list[dict[str, Any]],
+        chain_id: int,
+        rpc_url: str,
+        receipt_timeout: float = 30.0,
+    ) -> None:
+        self._web3 = web3
+        self._contract: Contract = web3.eth.contract(address=to_checksum_address(address), abi=abi)
+        self._decoder = ErrorDecoder(abi)
+        self._rpc_url = rpc_url
+        self._receipt_timeout = receipt_timeout
+        self.chain_id = chain_id
+        self.address = Address(to_checksum_address(address))
+        self._send_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._agency_names: dict[str, str | None] = {}
+        anchored = next(item for item in abi if item.get("type") == "event" and item["name"] == "Anchored")
+        self._anchored_topic = "0x" + event_abi_to_log_topic(anchored).hex()
+
+    # --- reads ------------------------------------------------------------------
+
+    def _read(self, call: Callable[[], T]) -> T:
+        with translate_errors(self._rpc_url, self._decoder):
+            return call()
+
+    def block_number(self) -> int:
+        """The latest block number."""
+        return self._read(lambda: int(self._web3.eth.block_number))
+
+    def inspect(self, target_hash: str, root: str, *, block: int | str = "latest") -> AnchorView:
+        """The registry's whole record of `target_hash` in batch `root`, in one call."""
+        raw = self._read(
+            lambda: self._contract.functions.inspect(bytes32(target_hash), bytes32(root)).call(
+                block_identifier=block
+            )
+        )
+        (agency, key, valid_from, valid_until, anchored_at, anchored_block, expires_at, count,
+         batch_status, batch_reason, document_status, document_reason, document_agency, paused) = raw
+        return AnchorView(
+            agency_id=agency_id_from_bytes32(agency) if any(agency) else None,
+            key=Address(key) if key != ZERO_ADDRESS else None,
+            key_valid_from=valid_from,
+            key_valid_until=valid_until,
+            anchored_at=anchored_at,
+            anchored_block=anchored_block,
+            expires_at=expires_at,
+            document_count=count,
+            batch_status=ChainStatus(batch_status),
+            batch_reason=batch_reason,
+            document_status=ChainStatus(document_status),
+            document_reason=document_reason,
+            document_agency_id=agency_id_from_bytes32(document_agency) if any(document_agency) else None,
+            paused=paused,
+        )
+
+    def is_issued(self, hash_hex: str) -> bool:
+        """The OpenAttestation read ``isIssued(bytes32)``."""
+        return bool(self._read(lambda: self._contract.functions.isIssued(bytes32(hash_hex)).call()))
+
+    def is_revoked(self, hash_hex: str) -> bool:
+        """The OpenAttestation read ``isRevoked(bytes32)`` (true while revoked or suspended)."""
+        return bool(self._read(lambda: self._contract.functions.isRevoked(bytes32(hash_hex)).call()))
+
+    def is_paused(self) -> bool:
+        """Whether the admin paused the registry."""
+        return bool(self._read(lambda: self._contract.functions.paused().call()))
+
+    def agency_name(self, agency_id: str) -> str | None:
+        """The on-chain name of an agency, None when unregistered. Names never change, so they are cached."""
+        if agency_id in self._agency_names:
+            return self._agency_names[agency_id]
+        registered, name = self._read(
+            lambda: self._contract.functions.agency(agency_id_to_bytes32(agency_id)).call()
+        )
+        result = str(name) if registered else None
+        if registered:
+            self._agency_names[agency_id] = result
+        return result
+
+    def issuer_key(self, key: str) -> IssuerKeyInfo:
+        """The agency and validity window of an issuer key (agency None when unknown)."""
+        agency, valid_from, valid_until = self._read(
+            lambda: self._contract.functions.issuerKey(to_checksum_address(key)).call()
+        )
+        return IssuerKeyInfo(
+            address=Address(to_checksum_address(key)),
+            agency_id=agency_id_from_bytes32(agency) if any(agency) else None,
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+
+    def anchor_transaction(self, root: str, block: int) -> str | None:
+        """The hash of the transaction that anchored `root` in `block`, from its event."""
+        logs = self._read(
+            lambda: self._web3.eth.get_logs(
+                {
+                    "address": self.address,
+                    "fromBlock": block,
+                    "toBlock": block,
+                    "topics": [self._anchored_topic, "0x" + root.removeprefix("0x")],
+                }
+            )
+        )
+        return "0x" + bytes(logs[0]["transactionHash"]).hex() if logs else None
+
+    def balance(self, address: str) -> int:
+        """The balance of `address` in wei."""
+        return self._read(lambda: int(self._web3.eth.get_balance(to_checksum_address(address))))
+
+    # --- writes -----------------------------------------------------------------
+
+    def register_agency(self, signer: LocalAccount, agency_id: str, name: str) -> TxReceipt:
+        """Register an agency (admin)."""
+        return self._transact(signer, self._contract.functions.registerAgency(agency_id_to_bytes32(agency_id), name))
+
+    def add_issuer_key(
+        self, signer: LocalAccount, agency_id: str, key: str, valid_from: int = 0, valid_until: int = 0
+    ) -> TxReceipt:
+        """Authorize `key` for `agency_id` (admin); 0 means now / no end."""
+        function = self._contract.functions.addIssuerKey(
+            agency_id_to_bytes32(agency_id), to_checksum_address(key), valid_from, valid_until
+        )
+        return self._transact(signer, function)
+
+    def set_issuer_key_valid_until(self, signer: LocalAccount, key: str, valid_until: int) -> TxReceipt:
+        """Move the end of a key's validity window (admin)."""
+        function = self._contract.functions.setIssuerKeyValidUntil(to_checksum_address(key), valid_until)
+        return self._transact(signer, function)
+
+    def anchor(self, signer: LocalAccount, root: HexHash, document_count: int, expires_at: int = 0) -> TxReceipt:
+        """Anchor a batch root with an issuer key."""
+        return self._transact(signer, self._contract.functions.anchor(bytes32(root), document_count, expires_at))
+
+    def revoke(self, signer: LocalAccount, root: HexHash, reason: int) -> TxReceipt:
+        """Revoke a whole batch (or a document anchored alone)."""
+        return self._transact(signer, self._contract.functions.revoke(bytes32(root), reason))
+
+    def revoke_document(
+        self, signer: LocalAccount, target_hash: HexHash, root: HexHash, proof: Sequence[str], reason: int
+    ) -> TxReceipt:
+        """Revoke one document of a batch."""
+        function = self._contract.functions.revokeDocument(
+            bytes32(target_hash), bytes32(root), [bytes32(p) for p in proof], reason
+        )
+        return self._transact(signer, function)
+
+    def suspend(self, signer: LocalAccount, root: HexHash, reason: int) -> TxReceipt:
+        """Suspend a whole batch."""
+        return self._transact(signer, self._contract.functions.suspend(bytes32(root), reason))
+
+    def suspend_document(
+        self, signer: LocalAccount, target_hash: HexHash, root: HexHash, proof: Sequence[str], reason: int
+    ) -> TxReceipt:
+        """Suspend one document of a batch."""
+        function = self._contract.functions.suspendDocument(
+            bytes32(target_hash), bytes32(root), [bytes32(p) for p in proof], reason
+        )
+        return self._transact(signer, function)
+
+    def reinstate(self, signer: LocalAccount, hash_hex: HexHash) -> TxReceipt:
+        """Reinstate a suspended batch or document."""
+        return self._transact(signer, self._contract.functions.reinstate(bytes32(hash_hex)))
+
+    def pause(self, signer: LocalAccount) -> TxReceipt:
+        """Pause every change (admin)."""
+        return self._transact(signer, self._contract.functions.pause())
+
+    def unpause(self, signer: LocalAccount) -> TxReceipt:
+        """Lift the pause (admin)."""
+        return self._transact(signer, self._contract.functions.unpause())
+
+    def send_value(self, signer: LocalAccount, to: str, wei: int) -> TxReceipt:
+        """Send `wei` to `to`, e.g. to fund a new issuer key's gas."""
+        return send_transaction(
+            self._web3, signer, {"to": to_checksum_address(to), "value": wei, "gas": 21_000},
+            chain_id=self.chain_id, lock=self._lock_for(signer.address), rpc_url=self._rpc_url,
+            receipt_timeout=self._receipt_timeout,
+        )
+
+    def _lock_for(self, address: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._send_locks.setdefault(address, threading.Lock())
+
+    def _transact(self, signer: LocalAccount, function: ContractFunction) -> TxReceipt:
+        with translate_errors(self._rpc_url, self._decoder):
+            # Simulate first: a revert surfaces here, decoded, before anything is sent.
+            function.call({"from": signer.address})
+            tx = function.build_transaction({"from": signer.address, "chainId": self.chain_id})
+        return send_transaction(
+            self._web3, signer, dict(tx), chain_id=self.chain_id, lock=self._lock_for(signer.address),
+            rpc_url=self._rpc_url, receipt_timeout=self._receipt_timeout, decoder=self._decoder,
+        )
+
+
+def send_transaction(
+    web3: Web3,
+    signer: LocalAccount,
+    tx: dict[str, Any],
+    *,
+    chain_id: int,
+    lock: threading.Lock,
+    rpc_url: str,
+    receipt_timeout: float,
+    decoder: ErrorDecoder | None = None,
+) -> TxReceipt:
+    """Sign and send `tx` from `signer`, holding `lock` until it is mined.
+
+    Raises `ChainUnavailableError` when nothing was sent, `TransactionOutcomeUnknownError`
+    when it was sent but no receipt came within `receipt_timeout`, and
+    `TransactionFailedError` when it was mined but failed.
+    """
+    with lock:
+        with translate_errors(rpc_url, decoder):
+            tx = {**tx, "from": signer.address, "chainId": chain_id}
+            tx["nonce"] = web3.eth.get_transaction_count(signer.address, "pending")
+            if "gas" not in tx:
+                tx["gas"] = web3.eth.estimate_gas(tx)  # type: ignore[arg-type]
+            else:
+                tx["gas"] = int(tx["gas"] * 1.2) if tx.get("data") else tx["gas"]
+            if "maxFeePerGas" not in tx and "gasPrice" not in tx:
+                base_fee = int(web3.eth.get_block("latest")["baseFeePerGas"])
+                priority = int(web3.eth.max_priority_fee)
+                tx["maxPriorityFeePerGas"] = priority
+                tx["maxFeePerGas"] = 2 * base_fee + priority
+            signed = signer.sign_transaction(tx)
+            tx_hash = web3.eth.send_raw_transaction(signed.raw_transaction)
+        hex_hash = "0x" + bytes(tx_hash).hex()
+        try:
+            receipt = web3.eth.wait_for_transaction_receipt(tx_hash, timeout=receipt_timeout, poll_latency=0.05)
+        except (TimeExhausted, TransactionNotFound, requests.exceptions.RequestException) as error:
+            raise TransactionOutcomeUnknownError(
+                f"transaction {hex_hash} was sent but not confirmed within {receipt_timeout:.0f} s; "
+                "its outcome is unknown until the chain answers",
+                tx_hash=hex_hash,
+            ) from error
+        if receipt["status"] != 1:
+            raise TransactionFailedError(f"transaction {hex_hash} was mined but failed")
+        with translate_errors(rpc_url):
+            block = web3.eth.get_block(receipt["blockNumber"])
+        return TxReceipt(
+            tx_hash=hex_hash,
+            block_number=int(receipt["blockNumber"]),
+            block_timestamp=int(block["timestamp"]),
+            gas_used=int(receipt["gasUsed"]),
+        )

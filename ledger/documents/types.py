@@ -1,0 +1,91 @@
+"""Document types: one JSON Schema per type, kept in ``ledger/documents/schemas``.
+
+Issuing validates a document's fields against its type's schema; errors name
+the offending field by its dotted path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from ledger.errors import SchemaValidationError, UnknownDocumentTypeError
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+_SHARED_SCHEMAS = ("localized-text",)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentType:
+    """One document type: its name, title, description and JSON Schema."""
+
+    name: str
+    title: str
+    description: str
+    schema: Mapping[str, Any]
+
+
+class DocumentTypeCatalog:
+    """The document types an installation issues, with their validators."""
+
+    def __init__(self, *, types: Mapping[str, DocumentType], registry: Registry) -> None:  # type: ignore[type-arg]
+        self._types = dict(types)
+        self._validators = {
+            name: Draft202012Validator(
+                dict(kind.schema), registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+            )
+            for name, kind in self._types.items()
+        }
+
+    @classmethod
+    def from_directory(cls, directory: Path = SCHEMA_DIR) -> DocumentTypeCatalog:
+        """Load every ``<type>.schema.json`` in `directory`."""
+        resources: list[tuple[str, Resource[Any]]] = []
+        types: dict[str, DocumentType] = {}
+        for path in sorted(directory.glob("*.schema.json")):
+            schema = json.loads(path.read_text(encoding="utf-8"))
+            name = path.name.removesuffix(".schema.json")
+            resources.append((schema["$id"], Resource.from_contents(schema)))
+            resources.append((path.name, Resource.from_contents(schema)))
+            if name not in _SHARED_SCHEMAS:
+                types[name] = DocumentType(
+                    name=name, title=schema["title"], description=schema.get("description", ""), schema=schema
+                )
+        return cls(types=types, registry=Registry().with_resources(resources))
+
+    @property
+    def names(self) -> list[str]:
+        """The type names, sorted."""
+        return sorted(self._types)
+
+    def get(self, name: str) -> DocumentType:
+        """The type called `name`. Raises `UnknownDocumentTypeError`."""
+        try:
+            return self._types[name]
+        except KeyError:
+            known = ", ".join(self.names)
+            raise UnknownDocumentTypeError(
+                f"unknown document type '{name}'; known types: {known}", field="document_type"
+            ) from None
+
+    def validate(self, name: str, fields: Any) -> None:
+        """Check `fields` against the schema of `name`.
+
+        Raises `UnknownDocumentTypeError`, or `SchemaValidationError` naming the
+        first offending field (``fields.<dotted path>``).
+        """
+        self.get(name)
+        errors = sorted(self._validators[name].iter_errors(fields), key=lambda e: (list(e.absolute_path), e.message))
+        if not errors:
+            return
+        error = errors[0]
+        path = ".".join(str(part) for part in error.absolute_path)
+        where = f"fields.{path}" if path else "fields"
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise SchemaValidationError(f"'{where}' is invalid for a {name}: {error.message}{more}", field=where)

@@ -1,0 +1,173 @@
+"""Wrapped documents: building them, reading them back, and hiding fields.
+
+A wrapped document is an OpenAttestation v2 document::
+
+    {"version": ..., "data": {...salted...},
+     "signature": {"type": "SHA3MerkleProof", "targetHash": ..., "proof": [...], "merkleRoot": ...},
+     "privacy": {"obfuscatedData": [...]}}
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.documents.digest import field_hash, flatten, target_hash
+from ledger.documents.merkle import MerkleTree, root_from_proof
+from ledger.documents.salt import salt_data
+from ledger.errors import InvalidDocumentError, ObfuscationError
+
+OA_V2_SCHEMA = "https://schema.openattestation.com/2.0/schema.json"
+PROOF_TYPE = "SHA3MerkleProof"
+PROTECTED_FIELDS = ("issuers", "sijill", "documentType")
+"""Top-level fields a verifier needs; hiding them would make a document unverifiable."""
+
+_HASH = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class WrappedDocument:
+    """A wrapped document read back from JSON, with its parts checked for shape."""
+
+    raw: dict[str, Any]
+    data: dict[str, Any]
+    target_hash: str
+    proof: tuple[str, ...]
+    merkle_root: str
+    obfuscated: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, document: Any) -> WrappedDocument:
+        """Read a wrapped document. Raises `InvalidDocumentError` naming the bad part."""
+        if not isinstance(document, dict):
+            raise InvalidDocumentError("a wrapped document is a JSON object")
+        data = document.get("data")
+        if not isinstance(data, dict):
+            raise InvalidDocumentError("the document has no 'data' object", field="data")
+        signature = document.get("signature")
+        if not isinstance(signature, dict):
+            raise InvalidDocumentError("the document has no 'signature' object", field="signature")
+        if signature.get("type") != PROOF_TYPE:
+            raise InvalidDocumentError(
+                f"'signature.type' must be '{PROOF_TYPE}', got {signature.get('type')!r}", field="signature.type"
+            )
+        target = _hash_field(signature.get("targetHash"), "signature.targetHash")
+        root = _hash_field(signature.get("merkleRoot"), "signature.merkleRoot")
+        proof_raw = signature.get("proof", [])
+        if not isinstance(proof_raw, list):
+            raise InvalidDocumentError("'signature.proof' must be a list of hashes", field="signature.proof")
+        proof = tuple(_hash_field(item, f"signature.proof.{i}") for i, item in enumerate(proof_raw))
+        privacy = document.get("privacy", {})
+        if not isinstance(privacy, dict):
+            raise InvalidDocumentError("'privacy' must be an object", field="privacy")
+        obfuscated_raw = privacy.get("obfuscatedData", [])
+        if not isinstance(obfuscated_raw, list):
+            raise InvalidDocumentError("'privacy.obfuscatedData' must be a list", field="privacy.obfuscatedData")
+        obfuscated = tuple(
+            _hash_field(item, f"privacy.obfuscatedData.{i}").removeprefix("0x") for i, item in enumerate(obfuscated_raw)
+        )
+        return cls(
+            raw=document,
+            data=data,
+            target_hash=target,
+            proof=proof,
+            merkle_root=root,
+            obfuscated=obfuscated,
+        )
+
+    def computed_target_hash(self) -> str:
+        """The target hash recomputed from the data and the obfuscated hashes."""
+        return target_hash(self.data, self.obfuscated)
+
+    def computed_root(self) -> str:
+        """The root the proof leads to from the stated target hash."""
+        return root_from_proof(self.target_hash, self.proof)
+
+
+def _hash_field(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not _HASH.match(value):
+        raise InvalidDocumentError(f"'{field}' must be a 32-byte hex hash", field=field)
+    return value.removeprefix("0x").lower()
+
+
+def wrap_documents(
+    documents: Sequence[dict[str, Any]], *, salt: Callable[[], str] | None = None
+) -> list[dict[str, Any]]:
+    """Salt, digest and batch `documents` under one Merkle root.
+
+    Returns the wrapped documents in the order given. Raises `InvalidDocumentError`
+    for a value JSON cannot carry exactly, and `ValueError` for an empty batch.
+    """
+    salted = [{"version": OA_V2_SCHEMA, "data": salt_data(document, salt=salt)} for document in documents]
+    hashes = [target_hash(item["data"]) for item in salted]
+    tree = MerkleTree.build(hashes)
+    return [
+        {
+            **item,
+            "signature": {
+                "type": PROOF_TYPE,
+                "targetHash": digest,
+                "proof": tree.proof(digest),
+                "merkleRoot": tree.root,
+            },
+        }
+        for item, digest in zip(salted, hashes, strict=True)
+    ]
+
+
+def obfuscate(document: dict[str, Any], paths: Sequence[str]) -> dict[str, Any]:
+    """Hide the fields at dotted `paths`, keeping the document verifiable.
+
+    Each hidden leaf's hash moves to ``privacy.obfuscatedData``. A parent object
+    left empty is hidden with it, since an empty object would hash differently.
+    Raises `ObfuscationError` for an absent path, a path to a single array element,
+    or a protected field.
+    """
+    wrapped = WrappedDocument.parse(document)
+    data = copy.deepcopy(wrapped.data)
+    hidden: list[str] = []
+    for path in paths:
+        hidden.extend(_hide(data, path))
+    result = copy.deepcopy(document)
+    result["data"] = data
+    privacy = dict(result.get("privacy") or {})
+    privacy["obfuscatedData"] = [*wrapped.obfuscated, *hidden]
+    result["privacy"] = privacy
+    return result
+
+
+def _hide(data: dict[str, Any], path: str) -> list[str]:
+    parts = path.split(".")
+    if not path or any(part == "" for part in parts):
+        raise ObfuscationError(f"'{path}' is not a dotted field path such as 'subject.name'", field=path)
+    if parts[0] in PROTECTED_FIELDS:
+        raise ObfuscationError(
+            f"'{parts[0]}' tells a verifier who issued the document and cannot be hidden", field=path
+        )
+    chain: list[tuple[Any, str]] = []
+    node: Any = data
+    for depth, part in enumerate(parts):
+        here = ".".join(parts[: depth + 1])
+        if isinstance(node, list):
+            raise ObfuscationError(
+                f"'{path}' points inside the list '{'.'.join(parts[:depth])}'; hide the whole list instead",
+                field=path,
+            )
+        if not isinstance(node, dict) or part not in node:
+            raise ObfuscationError(f"the document has no visible field '{here}'", field=path)
+        chain.append((node, part))
+        node = node[part]
+    parent, key = chain[-1]
+    value = parent.pop(key)
+    leaves = flatten({key: value}) if isinstance(value, dict | list) and value else {key: value}
+    prefix = ".".join(parts[:-1])
+    hidden = [field_hash(f"{prefix}.{leaf}" if prefix else leaf, leaf_value) for leaf, leaf_value in leaves.items()]
+    # An object emptied by the removal would become a leaf of its own: remove it too.
+    for container, name in reversed(chain[:-1]):
+        if container[name]:
+            break
+        del container[name]
+    return hidden

@@ -1,0 +1,142 @@
+"""Domain values shared by every layer: statuses, reason codes, agency ids and
+the records the registry returns. Pure: no I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from typing import NewType
+
+from ledger.errors import InvalidRequestError
+
+HexHash = NewType("HexHash", str)
+"""A 32-byte hash as 64 lowercase hex characters, without ``0x``."""
+
+Address = NewType("Address", str)
+"""An EIP-55 checksummed account or contract address."""
+
+_AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,30}$")
+_HEX_HASH = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+
+
+class ChainStatus(IntEnum):
+    """A batch's or document's status as the registry stores it."""
+
+    NONE = 0
+    ACTIVE = 1
+    SUSPENDED = 2
+    REVOKED = 3
+
+
+class ReasonCode(IntEnum):
+    """Why a document was revoked or suspended; stored on chain as one byte."""
+
+    UNSPECIFIED = 0
+    SUPERSEDED = 1
+    ISSUED_IN_ERROR = 2
+    FRAUD = 3
+    KEY_COMPROMISE = 4
+    HOLDER_REQUEST = 5
+    ADMINISTRATIVE = 6
+    UNDER_INVESTIGATION = 7
+    NON_COMPLIANCE = 8
+    PAYMENT_OVERDUE = 9
+
+    @classmethod
+    def parse(cls, value: str | int) -> ReasonCode:
+        """A reason from its name (any case, ``-`` or ``_``) or its number.
+
+        Raises `InvalidRequestError` listing the known reasons.
+        """
+        try:
+            if isinstance(value, int) or value.isdigit():
+                return cls(int(value))
+            return cls[value.strip().upper().replace("-", "_")]
+        except (KeyError, ValueError):
+            known = ", ".join(reason.name.lower() for reason in cls)
+            raise InvalidRequestError(f"unknown reason '{value}'; use one of: {known}", field="reason") from None
+
+
+def normalize_hash(value: str, field: str = "hash") -> HexHash:
+    """`value` as a `HexHash`. Raises `InvalidRequestError` unless it is 32 bytes of hex."""
+    if not _HEX_HASH.match(value):
+        raise InvalidRequestError(f"'{field}' must be a 32-byte hex hash (64 hex characters)", field=field)
+    return HexHash(value.removeprefix("0x").lower())
+
+
+def validate_agency_id(value: str) -> str:
+    """`value` if it is a valid agency id. Raises `InvalidRequestError`."""
+    if not _AGENCY_ID.match(value):
+        raise InvalidRequestError(
+            f"agency id '{value}' must be 2-31 characters of lowercase letters, digits and '-'", field="agency_id"
+        )
+    return value
+
+
+def agency_id_to_bytes32(agency_id: str) -> bytes:
+    """The on-chain form of an agency id: its ASCII bytes, right-padded to 32."""
+    return validate_agency_id(agency_id).encode("ascii").ljust(32, b"\0")
+
+
+def agency_id_from_bytes32(raw: bytes) -> str:
+    """The agency id an on-chain `bytes32` carries (inverse of `agency_id_to_bytes32`)."""
+    return raw.rstrip(b"\0").decode("ascii", errors="replace")
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """The chain and registry an installation trusts."""
+
+    chain_id: int
+    registry: Address
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorView:
+    """What the registry's ``inspect(targetHash, root)`` returns."""
+
+    agency_id: str | None
+    key: Address | None
+    key_valid_from: int
+    key_valid_until: int
+    anchored_at: int
+    anchored_block: int
+    expires_at: int
+    document_count: int
+    batch_status: ChainStatus
+    batch_reason: int
+    document_status: ChainStatus
+    document_reason: int
+    document_agency_id: str | None
+    paused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChainEvidence:
+    """Everything the chain says about one document, with where it was read."""
+
+    view: AnchorView
+    agency_name: str | None
+    anchor_tx: str | None
+    read_at_block: int
+
+
+@dataclass(frozen=True, slots=True)
+class TxReceipt:
+    """A mined transaction: hash, block and the block's time."""
+
+    tx_hash: str
+    block_number: int
+    block_timestamp: int
+    gas_used: int
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerKeyInfo:
+    """An issuer key as the registry records it."""
+
+    address: Address
+    agency_id: str | None
+    valid_from: int
+    valid_until: int

@@ -1,0 +1,189 @@
+"""The one exception tree of Sijill.
+
+Every error the core raises is a `SijillError`. Each carries a message a person
+can act on. The API maps the category classes (`InvalidRequestError`,
+`NotFoundError`, ...) to HTTP status codes in one table (`api/errors.py`); the
+CLI prints the message and exits non-zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class SijillError(Exception):
+    """Root of every error raised by Sijill."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- categories -------------------------------------------------------------
+
+
+class InvalidRequestError(SijillError):
+    """The input is malformed or breaks a rule; fix the input and retry."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class AuthenticationError(SijillError):
+    """No credentials, or credentials that match nobody."""
+
+
+class PermissionDeniedError(SijillError):
+    """The caller is known but may not do this."""
+
+
+class NotFoundError(SijillError):
+    """The thing asked for does not exist."""
+
+
+class ConflictError(SijillError):
+    """The request clashes with the current state (already revoked, ...)."""
+
+
+class ServiceUnavailableError(SijillError):
+    """A dependency (the chain, the registry) cannot serve now; retry later."""
+
+
+class ConfigurationError(SijillError):
+    """The settings are incomplete or unsafe for the chosen mode."""
+
+
+# --- documents --------------------------------------------------------------
+
+
+class InvalidDocumentError(InvalidRequestError):
+    """A wrapped or raw document is malformed."""
+
+
+class SchemaValidationError(InvalidDocumentError):
+    """A document does not satisfy its type's JSON Schema."""
+
+
+class UnknownDocumentTypeError(InvalidRequestError):
+    """No JSON Schema is defined for the requested document type."""
+
+
+class ObfuscationError(InvalidRequestError):
+    """A field cannot be obfuscated (absent, or a single array element)."""
+
+
+# --- chain --------------------------------------------------------------------
+
+
+class ChainUnavailableError(ServiceUnavailableError):
+    """The JSON-RPC endpoint cannot be reached or did not answer in time."""
+
+
+class DeploymentError(ServiceUnavailableError):
+    """The deployment record does not match the chain (wrong chain, no code)."""
+
+
+class TransactionOutcomeUnknownError(ServiceUnavailableError):
+    """A transaction was sent but its receipt did not arrive in time."""
+
+    def __init__(self, message: str, *, tx_hash: str) -> None:
+        super().__init__(message)
+        self.tx_hash = tx_hash
+
+
+class TransactionFailedError(SijillError):
+    """A mined transaction failed without a decodable reason."""
+
+
+class ContractRevertError(SijillError):
+    """The registry refused a call with a custom error.
+
+    Subclasses name each registry error; `error_name` and `error_args` keep the
+    error exactly as the contract raised it.
+    """
+
+    def __init__(self, message: str, *, error_name: str, error_args: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.error_name = error_name
+        self.error_args = dict(error_args)
+
+
+class RegistryInvalidInputError(ContractRevertError, InvalidRequestError):
+    """The registry rejected an argument (zero id, empty window, bad proof, ...)."""
+
+
+class AgencyAlreadyRegisteredError(ContractRevertError, ConflictError):
+    """The agency id is registered already."""
+
+
+class UnknownAgencyError(ContractRevertError, NotFoundError):
+    """The registry knows no agency with that id."""
+
+
+class KeyAlreadyRegisteredError(ContractRevertError, ConflictError):
+    """The issuer key was added before; a key serves one agency for life."""
+
+
+class UnknownKeyError(ContractRevertError, NotFoundError):
+    """The registry knows no issuer key with that address."""
+
+
+class KeyNotValidError(ContractRevertError, PermissionDeniedError):
+    """The issuer key is outside its validity window."""
+
+
+class RootAlreadyAnchoredError(ContractRevertError, ConflictError):
+    """The Merkle root was anchored before."""
+
+
+class NotAnchoredError(ContractRevertError, NotFoundError):
+    """The hash was never anchored as a root."""
+
+
+class RegistryUnauthorizedError(ContractRevertError, PermissionDeniedError):
+    """The sender may not change that agency's documents."""
+
+
+class AlreadyRevokedError(ContractRevertError, ConflictError):
+    """The document or batch is revoked; revocation is final."""
+
+
+class AlreadySuspendedError(ContractRevertError, ConflictError):
+    """The document or batch is suspended already."""
+
+
+class NotSuspendedError(ContractRevertError, ConflictError):
+    """The document or batch is not suspended, so it cannot be reinstated."""
+
+
+class DocumentOwnedByOtherAgencyError(ContractRevertError, PermissionDeniedError):
+    """Another agency changed this target hash before."""
+
+
+class RegistryPausedError(ContractRevertError, ServiceUnavailableError):
+    """The admin paused the registry; changes resume when it is unpaused."""
+
+
+class RegistryNotPausedError(ContractRevertError, ConflictError):
+    """Unpause was asked while the registry runs."""
+
+
+class AdminRequiredError(ContractRevertError, PermissionDeniedError):
+    """Only the governance admin may do this on chain."""
+
+
+# --- store and use cases ------------------------------------------------------
+
+
+class DocumentNotFoundError(NotFoundError):
+    """The store holds no document or batch with that hash."""
+
+
+class AgencyNotFoundError(NotFoundError):
+    """The store holds no agency with that id."""
+
+
+class NoActiveKeyError(ConflictError):
+    """The agency has no issuer key that is valid now."""

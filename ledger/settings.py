@@ -1,0 +1,86 @@
+"""Typed settings, read from ``SIJILL_*`` environment variables by entry points
+and passed down. Development defaults exist so that `make run` works at once;
+production mode refuses every one of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledger.errors import ConfigurationError
+
+# Anvil's first well-known development account: public knowledge, never for real use.
+DEV_ADMIN_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+DEV_ADMIN_TOKEN = "dev-admin-token"
+DEV_AGENCY_TOKEN = "dev-agency-token"
+DEV_KEY_ENCRYPTION_KEY = "ZGV2LWtleS1lbmNyeXB0aW9uLWtleS1ub3Qtc2VjcmV0IQ=="
+DEV_SECRETS = {DEV_ADMIN_PRIVATE_KEY, DEV_ADMIN_TOKEN, DEV_AGENCY_TOKEN, DEV_KEY_ENCRYPTION_KEY}
+
+
+class Settings(BaseSettings):
+    """Everything an installation is configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="SIJILL_", env_file=None, extra="ignore")
+
+    mode: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    rpc_url: str = "http://127.0.0.1:8545"
+    expected_chain_id: int | None = Field(default=None, description="refuse a node serving another chain")
+    deployment_file: Path | None = None
+    database_url: str | None = None
+    artifacts_dir: Path | None = None
+
+    admin_private_key: SecretStr = SecretStr(DEV_ADMIN_PRIVATE_KEY)
+    admin_token: SecretStr = SecretStr(DEV_ADMIN_TOKEN)
+    key_encryption_key: SecretStr = SecretStr(DEV_KEY_ENCRYPTION_KEY)
+    admin_transfer_delay_seconds: int = 3 * 24 * 3600
+
+    fund_new_keys_wei: int = 10**18
+    rpc_timeout_seconds: float = 10.0
+    receipt_timeout_seconds: float = 30.0
+    max_batch_size: int = 1000
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    anvil_port: int = 8545
+
+    seed_demo: bool = True
+    demo_agency_id: str = "demo-ministry"
+    demo_agency_name: str = "Demo Ministry of Commerce"
+    demo_agency_token: SecretStr = SecretStr(DEV_AGENCY_TOKEN)
+
+    @model_validator(mode="after")
+    def _refuse_development_defaults(self) -> Settings:
+        if self.mode != "production":
+            return self
+        used = [
+            name
+            for name in ("admin_private_key", "admin_token", "key_encryption_key", "demo_agency_token")
+            if getattr(self, name).get_secret_value() in DEV_SECRETS
+        ]
+        if used:
+            raise ConfigurationError(
+                "production mode refuses the development defaults of: "
+                + ", ".join(f"SIJILL_{name.upper()}" for name in used)
+            )
+        if self.seed_demo:
+            raise ConfigurationError("production mode does not seed a demo agency; set SIJILL_SEED_DEMO=false")
+        return self
+
+    @property
+    def development(self) -> bool:
+        """True in development mode."""
+        return self.mode == "development"
+
+    @property
+    def deployment_path(self) -> Path:
+        """Where the deployment record lives."""
+        return self.deployment_file or self.data_dir / "deployment.json"
+
+    @property
+    def database(self) -> str:
+        """The SQLAlchemy URL of the store (SQLite in the data folder by default)."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'sijill.db').resolve()}"

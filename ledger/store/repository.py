@@ -1,0 +1,286 @@
+"""`Store`: every read and write of the off-chain store."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledger.domain import TxReceipt
+from ledger.errors import ConflictError, DocumentNotFoundError, ServiceUnavailableError
+from ledger.store.models import (
+    AgencyRow,
+    AgencyTokenRow,
+    BatchRow,
+    DocumentRow,
+    IssuerKeyRow,
+    StatusChangeRow,
+)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def token_digest(token: str) -> str:
+    """The SHA-256 under which a credential is stored (tokens are random, so no salt is needed)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class NewDocument:
+    """A wrapped document about to be recorded with its batch."""
+
+    target_hash: str
+    document_type: str
+    proof: list[str]
+    wrapped: dict[str, Any]
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class Store:
+    """The store behind one database URL."""
+
+    def __init__(self, *, engine: Engine) -> None:
+        self._engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, *, run_migrations: bool = True) -> Store:
+        """Connect to `url` (creating a SQLite file's folder) and migrate it."""
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, pool_pre_ping=True)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine=engine)
+        if run_migrations:
+            with store._translate():
+                migrate(engine)
+        return store
+
+    def close(self) -> None:
+        """Release every connection."""
+        self._engine.dispose()
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except OperationalError as error:
+            raise ServiceUnavailableError("the database cannot be reached; check SIJILL_DATABASE_URL") from error
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed at the end of the block, rolled back on error."""
+        with self._translate(), self._sessions.begin() as session:
+            yield session
+
+    def ping(self) -> None:
+        """Raise `ServiceUnavailableError` unless the database answers."""
+        with self.session() as session:
+            session.execute(select(1))
+
+    # --- agencies ---------------------------------------------------------------
+
+    def add_agency(self, agency_id: str, name: str, name_ar: str | None, tx_hash: str | None) -> AgencyRow:
+        """Record an agency. Raises `ConflictError` if it exists."""
+        row = AgencyRow(id=agency_id, name=name, name_ar=name_ar, tx_hash=tx_hash)
+        try:
+            with self.session() as session:
+                session.add(row)
+        except IntegrityError as error:
+            raise ConflictError(f"agency '{agency_id}' exists already") from error
+        return row
+
+    def get_agency(self, agency_id: str) -> AgencyRow | None:
+        """The agency `agency_id`, or None."""
+        with self.session() as session:
+            return session.get(AgencyRow, agency_id)
+
+    def list_agencies(self) -> list[AgencyRow]:
+        """Every agency, by id."""
+        with self.session() as session:
+            return list(session.scalars(select(AgencyRow).order_by(AgencyRow.id)))
+
+    def add_agency_token(self, agency_id: str, token: str, label: str = "default") -> None:
+        """Store a credential for `agency_id` (only its digest)."""
+        with self.session() as session:
+            session.add(AgencyTokenRow(token_hash=token_digest(token), agency_id=agency_id, label=label))
+
+    def agency_for_token(self, token: str) -> str | None:
+        """The agency a credential belongs to, or None."""
+        with self.session() as session:
+            row = session.get(AgencyTokenRow, token_digest(token))
+            return row.agency_id if row else None
+
+    # --- keys -------------------------------------------------------------------
+
+    def add_key(
+        self, *, address: str, agency_id: str, encrypted_key: str, valid_from: int, valid_until: int, tx_hash: str
+    ) -> IssuerKeyRow:
+        """Record an issuer key."""
+        row = IssuerKeyRow(
+            address=address, agency_id=agency_id, encrypted_key=encrypted_key,
+            valid_from=valid_from, valid_until=valid_until, tx_hash=tx_hash,
+        )
+        with self.session() as session:
+            session.add(row)
+        return row
+
+    def get_key(self, address: str) -> IssuerKeyRow | None:
+        """The issuer key at `address`, or None."""
+        with self.session() as session:
+            return session.get(IssuerKeyRow, address)
+
+    def keys_of(self, agency_id: str) -> list[IssuerKeyRow]:
+        """Every key of an agency, newest first."""
+        with self.session() as session:
+            query = select(IssuerKeyRow).where(IssuerKeyRow.agency_id == agency_id)
+            return list(session.scalars(query.order_by(IssuerKeyRow.created_at.desc())))
+
+    def active_key(self, agency_id: str, now: int) -> IssuerKeyRow | None:
+        """The newest key of an agency that is valid at `now`, or None."""
+        for row in self.keys_of(agency_id):
+            if row.valid_from <= now < row.valid_until:
+                return row
+        return None
+
+    def set_key_valid_until(self, address: str, valid_until: int) -> None:
+        """Record a key's new end of validity."""
+        with self.session() as session:
+            session.execute(
+                update(IssuerKeyRow).where(IssuerKeyRow.address == address).values(valid_until=valid_until)
+            )
+
+    # --- batches and documents --------------------------------------------------
+
+    def record_intent(
+        self,
+        *,
+        root: str,
+        agency_id: str,
+        key_address: str,
+        expires_at: int | None,
+        documents: Sequence[NewDocument],
+    ) -> None:
+        """Record a batch as pending, with its documents, before its anchor is sent."""
+        try:
+            with self.session() as session:
+                session.add(
+                    BatchRow(
+                        root=root, agency_id=agency_id, key_address=key_address,
+                        document_count=len(documents), expires_at=expires_at, state="pending",
+                        status="ACTIVE", reason=0,
+                    )
+                )
+                session.flush()
+                session.add_all(
+                    DocumentRow(
+                        target_hash=document.target_hash, batch_root=root, document_type=document.document_type,
+                        proof=document.proof, wrapped=document.wrapped, status="ACTIVE", reason=0,
+                    )
+                    for document in documents
+                )
+        except IntegrityError as error:
+            raise ConflictError(f"batch {root} or one of its documents is recorded already") from error
+
+    def mark_anchored(self, root: str, receipt: TxReceipt) -> None:
+        """Record that a batch's anchor was mined."""
+        with self.session() as session:
+            session.execute(
+                update(BatchRow).where(BatchRow.root == root).values(
+                    state="anchored", tx_hash=receipt.tx_hash, block_number=receipt.block_number,
+                    anchored_at=receipt.block_timestamp, error=None,
+                )
+            )
+
+    def mark_failed(self, root: str, error: str) -> None:
+        """Record that a batch was never anchored."""
+        with self.session() as session:
+            session.execute(update(BatchRow).where(BatchRow.root == root).values(state="failed", error=error))
+
+    def mark_unconfirmed(self, root: str, tx_hash: str, error: str) -> None:
+        """Record that a batch's anchor was sent but not confirmed; it stays pending."""
+        with self.session() as session:
+            session.execute(
+                update(BatchRow).where(BatchRow.root == root).values(tx_hash=tx_hash, error=error)
+            )
+
+    def get_batch(self, root: str) -> BatchRow | None:
+        """The batch with Merkle root `root`, or None."""
+        with self.session() as session:
+            return session.get(BatchRow, root)
+
+    def get_document(self, target_hash: str) -> DocumentRow | None:
+        """The document with `target_hash`, or None."""
+        with self.session() as session:
+            return session.get(DocumentRow, target_hash)
+
+    def documents_of(self, root: str) -> list[DocumentRow]:
+        """The documents of a batch."""
+        with self.session() as session:
+            return list(session.scalars(select(DocumentRow).where(DocumentRow.batch_root == root)))
+
+    def find(self, hash_hex: str) -> tuple[BatchRow, DocumentRow | None]:
+        """The batch and document a hash names: a document's target hash or a batch root.
+
+        Raises `DocumentNotFoundError` for a hash the store never recorded.
+        """
+        with self.session() as session:
+            document = session.get(DocumentRow, hash_hex)
+            if document is not None:
+                batch = session.get(BatchRow, document.batch_root)
+                assert batch is not None  # a document row always has its batch (foreign key)
+                return batch, document
+            batch = session.get(BatchRow, hash_hex)
+            if batch is not None:
+                return batch, None
+        raise DocumentNotFoundError(f"no document or batch with hash {hash_hex} was issued by this service")
+
+    def record_status_change(
+        self, *, hash_hex: str, scope: str, action: str, status: str, reason: int, actor: str, receipt: TxReceipt
+    ) -> None:
+        """Record a mined revocation, suspension or reinstatement."""
+        with self.session() as session:
+            if scope == "batch":
+                session.execute(update(BatchRow).where(BatchRow.root == hash_hex).values(status=status, reason=reason))
+            # A document anchored alone has its root as target hash: both rows change.
+            session.execute(
+                update(DocumentRow).where(DocumentRow.target_hash == hash_hex).values(status=status, reason=reason)
+            )
+            session.add(
+                StatusChangeRow(
+                    hash=hash_hex, scope=scope, action=action, reason=reason, actor=actor,
+                    tx_hash=receipt.tx_hash, block_number=receipt.block_number,
+                )
+            )
+
+    def status_changes(self, hash_hex: str) -> list[StatusChangeRow]:
+        """The history of changes of a hash, oldest first."""
+        with self.session() as session:
+            query = select(StatusChangeRow).where(StatusChangeRow.hash == hash_hex).order_by(StatusChangeRow.id)
+            return list(session.scalars(query))
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()

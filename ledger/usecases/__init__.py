@@ -1,0 +1,1 @@
+"""Use cases: what the API and the CLI both call. Each takes a `Ledger` context."""

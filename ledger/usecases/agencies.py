@@ -1,0 +1,85 @@
+"""Governance: registering agencies, their credentials and their issuer keys."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from ledger.domain import TxReceipt, validate_agency_id
+from ledger.errors import AgencyNotFoundError, InvalidRequestError, NotFoundError
+from ledger.store.models import AgencyRow, IssuerKeyRow
+from ledger.usecases.context import Ledger
+
+NO_END = 2**40 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredAgency:
+    """A new agency and the API token it was given (shown once)."""
+
+    agency: AgencyRow
+    token: str
+    receipt: TxReceipt
+
+
+def register_agency(
+    ledger: Ledger, agency_id: str, name: str, name_ar: str | None = None, *, token: str | None = None
+) -> RegisteredAgency:
+    """Register an agency on chain and in the store, and give it an API token.
+
+    Raises `InvalidRequestError` for a malformed id or empty name,
+    `AgencyAlreadyRegisteredError` when the chain knows it already, and chain errors.
+    """
+    validate_agency_id(agency_id)
+    if not name.strip():
+        raise InvalidRequestError("an agency needs a name", field="name")
+    receipt = ledger.registry.register_agency(ledger.admin, agency_id, name.strip())
+    row = ledger.store.add_agency(agency_id, name.strip(), name_ar, receipt.tx_hash)
+    issued = token or secrets.token_urlsafe(32)
+    ledger.store.add_agency_token(agency_id, issued)
+    return RegisteredAgency(agency=row, token=issued, receipt=receipt)
+
+
+def require_agency(ledger: Ledger, agency_id: str) -> AgencyRow:
+    """The stored agency `agency_id`. Raises `AgencyNotFoundError`."""
+    row = ledger.store.get_agency(agency_id)
+    if row is None:
+        raise AgencyNotFoundError(f"no agency '{agency_id}' is registered with this service")
+    return row
+
+
+def add_issuer_key(
+    ledger: Ledger, agency_id: str, *, valid_from: int = 0, valid_until: int = 0
+) -> IssuerKeyRow:
+    """Create an issuer key for an agency, authorize it on chain, fund its gas and store it encrypted.
+
+    `valid_from` 0 means now, `valid_until` 0 means no end.
+    """
+    require_agency(ledger, agency_id)
+    now = ledger.now()
+    if valid_until and valid_until <= max(valid_from, now):
+        raise InvalidRequestError("'valid_until' must be after 'valid_from' and in the future", field="valid_until")
+    account, encrypted = ledger.vault.generate()
+    receipt = ledger.registry.add_issuer_key(ledger.admin, agency_id, account.address, valid_from, valid_until)
+    if ledger.settings.fund_new_keys_wei > 0:
+        ledger.registry.send_value(ledger.admin, account.address, ledger.settings.fund_new_keys_wei)
+    info = ledger.registry.issuer_key(account.address)
+    return ledger.store.add_key(
+        address=account.address, agency_id=agency_id, encrypted_key=encrypted,
+        valid_from=info.valid_from, valid_until=info.valid_until, tx_hash=receipt.tx_hash,
+    )
+
+
+def set_key_valid_until(ledger: Ledger, address: str, valid_until: int | None = None) -> IssuerKeyRow:
+    """Retire a key now (`valid_until` None) or move the end of its window.
+
+    What the key anchored while it was valid stays valid.
+    """
+    row = ledger.store.get_key(address)
+    if row is None:
+        raise NotFoundError(f"no issuer key {address} is kept by this service")
+    ledger.registry.set_issuer_key_valid_until(ledger.admin, address, valid_until or 0)
+    info = ledger.registry.issuer_key(address)
+    ledger.store.set_key_valid_until(address, info.valid_until)
+    row.valid_until = info.valid_until
+    return row

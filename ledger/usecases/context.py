@@ -1,0 +1,103 @@
+"""`Ledger`: the dependencies every use case needs, built once from `Settings`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cached_property
+
+from eth_account.signers.local import LocalAccount
+
+from ledger.chain.artifacts import DEFAULT_ARTIFACTS, ContractArtifact
+from ledger.chain.deployment import DeploymentRecord, open_registry
+from ledger.chain.registry import RegistryClient
+from ledger.documents.types import DocumentTypeCatalog
+from ledger.domain import Address, Network
+from ledger.errors import ChainUnavailableError, ConfigurationError
+from ledger.keys import KeyVault, account_from_private_key
+from ledger.settings import Settings
+from ledger.store.repository import Store
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC."""
+    return datetime.now(UTC)
+
+
+class Ledger:
+    """Settings and the parts built from them, each made on first use."""
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.settings = settings
+        self.clock = clock
+
+    @cached_property
+    def artifact(self) -> ContractArtifact:
+        """The compiled registry."""
+        return ContractArtifact.load(self.settings.artifacts_dir or DEFAULT_ARTIFACTS)
+
+    @cached_property
+    def deployment(self) -> DeploymentRecord:
+        """The deployment record named by the settings."""
+        record = DeploymentRecord.load(self.settings.deployment_path)
+        expected = self.settings.expected_chain_id
+        if expected is not None and record.chain_id != expected:
+            raise ConfigurationError(
+                f"the deployment record is for chain {record.chain_id}, the settings expect chain {expected}"
+            )
+        return record
+
+    @cached_property
+    def registry(self) -> RegistryClient:
+        """The registry client; the deployment is checked against the chain when it answers."""
+        try:
+            return open_registry(
+                self.settings.rpc_url, self.deployment, self.artifact,
+                timeout=self.settings.rpc_timeout_seconds,
+                receipt_timeout=self.settings.receipt_timeout_seconds,
+            )
+        except ChainUnavailableError:
+            log.warning("the chain at %s does not answer; continuing unchecked", self.settings.rpc_url)
+            return open_registry(
+                self.settings.rpc_url, self.deployment, self.artifact,
+                timeout=self.settings.rpc_timeout_seconds,
+                receipt_timeout=self.settings.receipt_timeout_seconds,
+                check=False,
+            )
+
+    @cached_property
+    def network(self) -> Network:
+        """The chain and registry this installation trusts."""
+        return Network(chain_id=self.deployment.chain_id, registry=Address(self.registry.address))
+
+    @cached_property
+    def store(self) -> Store:
+        """The off-chain store, migrated."""
+        return Store.open(self.settings.database)
+
+    @cached_property
+    def vault(self) -> KeyVault:
+        """The vault that encrypts issuer keys at rest."""
+        return KeyVault(key_encryption_key=self.settings.key_encryption_key.get_secret_value())
+
+    @cached_property
+    def admin(self) -> LocalAccount:
+        """The governance admin's signer."""
+        return account_from_private_key(self.settings.admin_private_key.get_secret_value())
+
+    @cached_property
+    def catalog(self) -> DocumentTypeCatalog:
+        """The document types this installation issues."""
+        return DocumentTypeCatalog.from_directory()
+
+    def now(self) -> int:
+        """The current unix time from the clock."""
+        return int(self.clock().timestamp())
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        if "store" in self.__dict__:
+            self.store.close()

@@ -1,0 +1,66 @@
+"""Bringing an installation up: the deployment, and the development demo agency."""
+
+from __future__ import annotations
+
+import logging
+
+from ledger.chain.deployment import DeploymentRecord, check_deployment, deploy_registry
+from ledger.chain.registry import connect
+from ledger.errors import ConfigurationError, DeploymentError
+from ledger.usecases.agencies import add_issuer_key, register_agency
+from ledger.usecases.context import Ledger
+
+log = logging.getLogger(__name__)
+
+
+def ensure_deployment(ledger: Ledger, *, redeploy_if_lost: bool) -> DeploymentRecord:
+    """The registry's deployment record, deploying the registry if there is none.
+
+    A record whose contract is gone (a reset development chain) is replaced when
+    `redeploy_if_lost`, else `DeploymentError` is raised.
+    """
+    settings = ledger.settings
+    web3 = connect(settings.rpc_url, timeout=settings.rpc_timeout_seconds)
+    path = settings.deployment_path
+    if path.exists():
+        record = DeploymentRecord.load(path)
+        try:
+            check_deployment(web3, record, ledger.artifact, settings.rpc_url)
+            return record
+        except DeploymentError:
+            if not redeploy_if_lost:
+                raise
+            log.warning("the recorded registry is gone from the chain; deploying a new one")
+    record = deploy_registry(
+        web3, ledger.artifact, ledger.admin, rpc_url=settings.rpc_url,
+        admin_transfer_delay=settings.admin_transfer_delay_seconds,
+        receipt_timeout=settings.receipt_timeout_seconds,
+    )
+    record.save(path)
+    for cached in ("deployment", "registry", "network"):
+        ledger.__dict__.pop(cached, None)
+    log.info("registry deployed at %s on chain %s (block %s)", record.address, record.chain_id, record.block_number)
+    return record
+
+
+def seed_demo(ledger: Ledger) -> bool:
+    """Register the demo agency, its token and an issuer key, once. Development only.
+
+    Returns True when it seeded anything. Raises `ConfigurationError` outside development mode.
+    """
+    settings = ledger.settings
+    if not settings.development:
+        raise ConfigurationError("the demo agency is seeded in development mode only")
+    if ledger.store.get_agency(settings.demo_agency_id) is not None:
+        if ledger.registry.agency_name(settings.demo_agency_id) is None:
+            raise ConfigurationError(
+                f"the store at {settings.database} belongs to a registry that is gone from the chain; "
+                f"remove {settings.data_dir} to start afresh"
+            )
+        return False
+    register_agency(
+        ledger, settings.demo_agency_id, settings.demo_agency_name, "وزارة التجارة التجريبية",
+        token=settings.demo_agency_token.get_secret_value(),
+    )
+    add_issuer_key(ledger, settings.demo_agency_id)
+    return True

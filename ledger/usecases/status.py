@@ -1,0 +1,159 @@
+"""Revoking, suspending and reinstating; reading a document's record and status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from ledger.domain import AnchorView, ChainStatus, HexHash, ReasonCode, TxReceipt, normalize_hash
+from ledger.errors import ConflictError, NoActiveKeyError, PermissionDeniedError
+from ledger.store.models import BatchRow, DocumentRow
+from ledger.usecases.actors import Actor
+from ledger.usecases.context import Ledger
+
+
+class Action(StrEnum):
+    """A change of status."""
+
+    REVOKE = "revoke"
+    SUSPEND = "suspend"
+    REINSTATE = "reinstate"
+
+
+_NEW_STATUS = {Action.REVOKE: "REVOKED", Action.SUSPEND: "SUSPENDED", Action.REINSTATE: "ACTIVE"}
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A mined change: what, on which scope, and the transaction."""
+
+    hash: HexHash
+    scope: str
+    action: Action
+    status: str
+    reason: ReasonCode
+    receipt: TxReceipt
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRecord:
+    """What the store and the chain say about a document or batch."""
+
+    batch: BatchRow
+    document: DocumentRow | None
+    chain: AnchorView | None
+    now: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary without the document's content."""
+        batch, document, view = self.batch, self.document, self.chain
+        status = effective_status(view, self.now) if view is not None else None
+        return {
+            "target_hash": document.target_hash if document else None,
+            "merkle_root": batch.root,
+            "document_type": document.document_type if document else None,
+            "agency_id": batch.agency_id,
+            "issuance_state": batch.state,
+            "status": status,
+            "reason": _reason(view) if view is not None else None,
+            "document_count": batch.document_count,
+            "anchor": {
+                "transaction": batch.tx_hash,
+                "block_number": batch.block_number,
+                "anchored_at": _iso(batch.anchored_at),
+                "expires_at": _iso(batch.expires_at),
+                "key": batch.key_address,
+            },
+        }
+
+
+def _iso(timestamp: int | None) -> str | None:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None
+
+
+def effective_status(view: AnchorView, now: int) -> str:
+    """The status a verifier would see, from the batch's and the document's records."""
+    statuses = {view.batch_status, view.document_status}
+    if view.batch_status is ChainStatus.NONE:
+        return "NOT_ISSUED"
+    if ChainStatus.REVOKED in statuses:
+        return "REVOKED"
+    if ChainStatus.SUSPENDED in statuses:
+        return "SUSPENDED"
+    if view.expires_at and view.expires_at <= now:
+        return "EXPIRED"
+    return "ACTIVE"
+
+
+def _reason(view: AnchorView) -> str | None:
+    for status, reason in ((view.batch_status, view.batch_reason), (view.document_status, view.document_reason)):
+        if status in (ChainStatus.REVOKED, ChainStatus.SUSPENDED):
+            return ReasonCode(reason).name.lower() if reason in ReasonCode._value2member_map_ else str(reason)
+    return None
+
+
+def get_record(ledger: Ledger, hash_hex: str) -> DocumentRecord:
+    """The record of a document (by target hash) or batch (by root), with its live chain status.
+
+    Raises `InvalidRequestError` for a malformed hash, `DocumentNotFoundError`, and
+    `ChainUnavailableError` when the chain cannot be read.
+    """
+    wanted = normalize_hash(hash_hex, "target_hash")
+    batch, document = ledger.store.find(wanted)
+    view = None
+    if batch.state == "anchored":
+        view = ledger.registry.inspect(document.target_hash if document else batch.root, batch.root)
+    return DocumentRecord(batch=batch, document=document, chain=view, now=ledger.now())
+
+
+def change_status(ledger: Ledger, actor: Actor, hash_hex: str, action: Action, reason: ReasonCode) -> StatusChange:
+    """Revoke, suspend or reinstate a document (by target hash) or a whole batch (by root).
+
+    The owning agency may do all three; the admin may only revoke. Raises
+    `PermissionDeniedError`, `DocumentNotFoundError`, `ConflictError` (not
+    anchored yet, already revoked, ...), and chain errors.
+    """
+    wanted = normalize_hash(hash_hex, "target_hash")
+    batch, document = ledger.store.find(wanted)
+    if batch.state != "anchored":
+        raise ConflictError(f"batch {batch.root} is {batch.state}, not anchored; there is nothing to change yet")
+    signer = _signer_for(ledger, actor, batch, action)
+    single = document is None or document.target_hash == batch.root
+    scope = "batch" if document is None else "document"
+    registry = ledger.registry
+    if action is Action.REINSTATE:
+        receipt = registry.reinstate(signer, wanted)
+    elif single:
+        send = registry.revoke if action is Action.REVOKE else registry.suspend
+        receipt = send(signer, HexHash(batch.root), int(reason))
+    else:
+        assert document is not None
+        send_document = registry.revoke_document if action is Action.REVOKE else registry.suspend_document
+        receipt = send_document(signer, wanted, HexHash(batch.root), document.proof, int(reason))
+    status = _NEW_STATUS[action]
+    stored_reason = 0 if action is Action.REINSTATE else int(reason)
+    ledger.store.record_status_change(
+        hash_hex=batch.root if single else wanted, scope="batch" if single else "document",
+        action=action.value, status=status,
+        reason=stored_reason, actor=actor.label, receipt=receipt,
+    )
+    return StatusChange(hash=wanted, scope=scope, action=action, status=status, reason=reason, receipt=receipt)
+
+
+def _signer_for(ledger: Ledger, actor: Actor, batch: BatchRow, action: Action) -> LocalAccount:
+    if actor.is_admin:
+        if action is not Action.REVOKE:
+            raise PermissionDeniedError(f"the admin may revoke but not {action.value}; the issuing agency may")
+        return ledger.admin
+    if actor.agency_id != batch.agency_id:
+        raise PermissionDeniedError(
+            f"agency '{actor.agency_id}' may not change documents issued by agency '{batch.agency_id}'"
+        )
+    key = ledger.store.active_key(batch.agency_id, ledger.now())
+    if key is None:
+        raise NoActiveKeyError(f"agency '{batch.agency_id}' has no issuer key valid now")
+    return ledger.vault.decrypt(key.encrypted_key)

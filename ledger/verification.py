@@ -1,0 +1,330 @@
+"""Verification of a wrapped document against what the chain says. Pure.
+
+`evaluate` runs every check in order and returns a `VerificationResult`: the
+overall status and each check with its evidence. The use case in
+`ledger.usecases.verify` gathers the chain evidence and calls it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from ledger.documents.salt import unsalt_data
+from ledger.documents.wrap import WrappedDocument
+from ledger.domain import ChainEvidence, ChainStatus, Network, ReasonCode
+
+NO_END = 2**40 - 1
+
+
+class VerificationStatus(StrEnum):
+    """The verdict, from the most to the least severe failure."""
+
+    VALID = "VALID"
+    REVOKED = "REVOKED"
+    SUSPENDED = "SUSPENDED"
+    EXPIRED = "EXPIRED"
+    TAMPERED = "TAMPERED"
+    NOT_ISSUED = "NOT_ISSUED"
+    UNKNOWN_ISSUER = "UNKNOWN_ISSUER"
+
+
+class Outcome(StrEnum):
+    """How one check ended."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One check: its name, outcome, a sentence for people and its evidence."""
+
+    name: str
+    outcome: Outcome
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationResult:
+    """The verdict on one document, with every check behind it."""
+
+    status: VerificationStatus
+    summary: str
+    target_hash: str | None
+    merkle_root: str | None
+    checks: tuple[Check, ...]
+    checked_at: datetime
+    issuer: dict[str, Any] | None = None
+    anchor: dict[str, Any] | None = None
+
+    @property
+    def valid(self) -> bool:
+        """True only for `VerificationStatus.VALID`."""
+        return self.status is VerificationStatus.VALID
+
+
+def document_claims(document: WrappedDocument) -> dict[str, Any]:
+    """The unsalted Sijill claims of a document: chain, registry, agency, type, validity."""
+    data = unsalt_data(document.data)
+    sijill = data.get("sijill") if isinstance(data.get("sijill"), dict) else {}
+    issuers = data.get("issuers") if isinstance(data.get("issuers"), list) else []
+    issuer = issuers[0] if issuers and isinstance(issuers[0], dict) else {}
+    return {
+        "chain_id": sijill.get("chainId"),
+        "registry": sijill.get("registry"),
+        "agency_id": sijill.get("agencyId"),
+        "document_store": issuer.get("documentStore"),
+        "issuer_name": issuer.get("name"),
+        "document_type": data.get("documentType"),
+        "valid_until": data.get("validUntil"),
+    }
+
+
+def integrity_checks(document: WrappedDocument) -> list[Check]:
+    """The two offline checks: target hash over the data, proof up to the root."""
+    computed = document.computed_target_hash()
+    checks = [
+        Check(
+            "integrity",
+            Outcome.PASSED if computed == document.target_hash else Outcome.FAILED,
+            "the content matches its target hash"
+            if computed == document.target_hash
+            else f"the content was altered: expected target hash {document.target_hash}, calculated {computed}",
+            {"expected_target_hash": document.target_hash, "calculated_target_hash": computed},
+        )
+    ]
+    root = document.computed_root()
+    checks.append(
+        Check(
+            "merkle_proof",
+            Outcome.PASSED if root == document.merkle_root else Outcome.FAILED,
+            "the proof links the document to its batch root"
+            if root == document.merkle_root
+            else f"the proof does not lead to the stated root: expected {document.merkle_root}, calculated {root}",
+            {"expected_merkle_root": document.merkle_root, "calculated_merkle_root": root},
+        )
+    )
+    return checks
+
+
+def network_check(claims: dict[str, Any], network: Network) -> Check:
+    """Does the document name the chain and registry this installation trusts?"""
+    evidence = {
+        "document_chain_id": claims["chain_id"],
+        "document_registry": claims["registry"],
+        "trusted_chain_id": network.chain_id,
+        "trusted_registry": network.registry,
+    }
+    registry = str(claims["registry"] or "").lower()
+    store = str(claims["document_store"] or "").lower()
+    if claims["chain_id"] != network.chain_id or registry != network.registry.lower():
+        return Check(
+            "network",
+            Outcome.FAILED,
+            f"the document names chain {claims['chain_id']} and registry {claims['registry']}, "
+            f"but this service trusts chain {network.chain_id} and registry {network.registry}",
+            evidence,
+        )
+    if store != registry:
+        return Check(
+            "network",
+            Outcome.FAILED,
+            f"the issuer's document store {claims['document_store']} is not the registry {claims['registry']}",
+            evidence,
+        )
+    return Check("network", Outcome.PASSED, "the document names the trusted chain and registry", evidence)
+
+
+def evaluate(
+    document: WrappedDocument,
+    *,
+    network: Network,
+    fetch_evidence: Callable[[], ChainEvidence],
+    now: datetime,
+) -> VerificationResult:
+    """Run every check on `document` and decide its status.
+
+    `fetch_evidence` reads what the chain says about the document; it is called
+    only once the offline checks pass, and its errors (chain down) propagate. The order of precedence is
+    TAMPERED, UNKNOWN_ISSUER (network), NOT_ISSUED, UNKNOWN_ISSUER (agency or key),
+    REVOKED, SUSPENDED, EXPIRED, VALID.
+    """
+    # 1. Offline integrity: the data hashes to the target hash, the proof to the root.
+    checks = integrity_checks(document)
+    claims = document_claims(document)
+    base = {"target_hash": document.target_hash, "merkle_root": document.merkle_root, "checked_at": now}
+    if any(check.outcome is Outcome.FAILED for check in checks):
+        return _result(VerificationStatus.TAMPERED, checks, base, "the document was altered after it was issued")
+
+    # 2. The document must belong to the trusted network.
+    network_result = network_check(claims, network)
+    checks.append(network_result)
+    if network_result.outcome is Outcome.FAILED:
+        return _result(VerificationStatus.UNKNOWN_ISSUER, checks, base, network_result.message)
+    evidence = fetch_evidence()
+    view = evidence.view
+
+    # 3. The root must be anchored.
+    anchored = view.batch_status is not ChainStatus.NONE
+    anchor = {
+        "block_number": view.anchored_block,
+        "transaction": evidence.anchor_tx,
+        "anchored_at": _iso(view.anchored_at),
+        "expires_at": _iso(view.expires_at) if view.expires_at else None,
+        "key": view.key,
+        "document_count": view.document_count,
+        "read_at_block": evidence.read_at_block,
+    }
+    checks.append(
+        Check(
+            "anchored",
+            Outcome.PASSED if anchored else Outcome.FAILED,
+            f"the batch root was anchored in block {view.anchored_block}"
+            if anchored
+            else "the registry holds no anchor for this document's root",
+            {**anchor, "merkle_root": document.merkle_root} if anchored else {"merkle_root": document.merkle_root},
+        )
+    )
+    if not anchored:
+        return _result(VerificationStatus.NOT_ISSUED, checks, base, "the document was never issued on this registry")
+    base["anchor"] = anchor
+
+    # 4. The anchoring agency must be the one the document names, with a valid key.
+    issuer = {"agency_id": view.agency_id, "name": evidence.agency_name, "claimed_name": claims["issuer_name"]}
+    base["issuer"] = issuer
+    agency_ok = view.agency_id is not None and view.agency_id == claims["agency_id"]
+    checks.append(
+        Check(
+            "issuer",
+            Outcome.PASSED if agency_ok else Outcome.FAILED,
+            f"issued by the registered agency '{view.agency_id}' ({evidence.agency_name})"
+            if agency_ok
+            else f"the document claims agency '{claims['agency_id']}' but was anchored by '{view.agency_id}'",
+            issuer,
+        )
+    )
+    key_ok = view.key_valid_from <= view.anchored_at < view.key_valid_until
+    checks.append(
+        Check(
+            "issuer_key",
+            Outcome.PASSED if key_ok else Outcome.FAILED,
+            f"key {view.key} was authorized for the agency when it anchored the document"
+            if key_ok
+            else f"key {view.key} was outside its validity window when it anchored the document",
+            {
+                "key": view.key,
+                "valid_from": _iso(view.key_valid_from),
+                "valid_until": None if view.key_valid_until >= NO_END else _iso(view.key_valid_until),
+                "anchored_at": _iso(view.anchored_at),
+                "valid_at_anchor": key_ok,
+            },
+        )
+    )
+    if not agency_ok or not key_ok:
+        failed = next(c for c in checks if c.outcome is Outcome.FAILED)
+        return _result(VerificationStatus.UNKNOWN_ISSUER, checks, base, failed.message)
+
+    # 5. Revocation and suspension, of the batch or of this document alone.
+    own_record = view.document_agency_id is None or view.document_agency_id == view.agency_id
+    document_status = view.document_status if own_record else ChainStatus.NONE
+    status, reason, scope = _effective_status(view.batch_status, view.batch_reason, document_status, view)
+    revoked = status is ChainStatus.REVOKED
+    suspended = status is ChainStatus.SUSPENDED
+    status_evidence = {
+        "batch_status": view.batch_status.name,
+        "document_status": document_status.name,
+        "reason": _reason_name(reason) if revoked or suspended else None,
+        "scope": scope,
+    }
+    checks.append(
+        Check(
+            "not_revoked",
+            Outcome.FAILED if revoked else Outcome.PASSED,
+            f"the {scope} was revoked ({_reason_name(reason)})" if revoked else "not revoked",
+            status_evidence,
+        )
+    )
+    checks.append(
+        Check(
+            "not_suspended",
+            Outcome.FAILED if suspended else Outcome.PASSED,
+            f"the {scope} is suspended ({_reason_name(reason)})" if suspended else "not suspended",
+            status_evidence,
+        )
+    )
+
+    # 6. Expiry: the anchor's and the one written in the document.
+    expiry_check = _expiry_check(view.expires_at, claims["valid_until"], now)
+    checks.append(expiry_check)
+
+    if revoked:
+        return _result(VerificationStatus.REVOKED, checks, base, checks[-3].message)
+    if suspended:
+        return _result(VerificationStatus.SUSPENDED, checks, base, checks[-2].message)
+    if expiry_check.outcome is Outcome.FAILED:
+        return _result(VerificationStatus.EXPIRED, checks, base, expiry_check.message)
+    return _result(
+        VerificationStatus.VALID, checks, base, f"issued by {evidence.agency_name} and valid"
+    )
+
+
+def _effective_status(
+    batch: ChainStatus, batch_reason: int, document: ChainStatus, view: Any
+) -> tuple[ChainStatus, int, str]:
+    if batch is ChainStatus.REVOKED:
+        return batch, batch_reason, "batch" if view.document_count > 1 else "document"
+    if document is ChainStatus.REVOKED:
+        return document, view.document_reason, "document"
+    if batch is ChainStatus.SUSPENDED:
+        return batch, batch_reason, "batch" if view.document_count > 1 else "document"
+    if document is ChainStatus.SUSPENDED:
+        return document, view.document_reason, "document"
+    return ChainStatus.ACTIVE, 0, "document"
+
+
+def _expiry_check(expires_at: int, valid_until: Any, now: datetime) -> Check:
+    deadlines: list[datetime] = []
+    if expires_at:
+        deadlines.append(datetime.fromtimestamp(expires_at, UTC))
+    if isinstance(valid_until, str):
+        try:
+            parsed = datetime.fromisoformat(valid_until.replace("Z", "+00:00"))
+            deadlines.append(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+        except ValueError:
+            pass
+    evidence = {"expires_at": min(deadlines).isoformat() if deadlines else None, "now": now.isoformat()}
+    if deadlines and now >= min(deadlines):
+        return Check("not_expired", Outcome.FAILED, f"expired on {min(deadlines).isoformat()}", evidence)
+    return Check("not_expired", Outcome.PASSED, "does not expire" if not deadlines else "not expired", evidence)
+
+
+def _reason_name(reason: int) -> str:
+    try:
+        return ReasonCode(reason).name.lower()
+    except ValueError:
+        return f"reason {reason}"
+
+
+def _iso(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat()
+
+
+def _result(
+    status: VerificationStatus, checks: list[Check], base: dict[str, Any], summary: str
+) -> VerificationResult:
+    return VerificationResult(
+        status=status,
+        summary=summary,
+        target_hash=base["target_hash"],
+        merkle_root=base["merkle_root"],
+        checks=tuple(checks),
+        checked_at=base["checked_at"],
+        issuer=base.get("issuer"),
+        anchor=base.get("anchor"),
+    )
