@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import socket
@@ -15,7 +16,30 @@ from types import TracebackType
 
 from ledger.errors import ChainUnavailableError, ConfigurationError
 
-DEFAULT_ANVIL = Path(__file__).resolve().parents[2] / "node_modules" / ".bin" / "anvil"
+NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
+
+
+def find_anvil(node_modules: Path = NODE_MODULES) -> Path:
+    """The Anvil binary npm installed for this platform.
+
+    The platform package's binary is preferred to ``node_modules/.bin/anvil``, a
+    Node wrapper that would not pass signals on (a stopped wrapper would leave the
+    node running). Raises `ConfigurationError` when npm did not install Anvil.
+    """
+    for candidate in sorted(node_modules.glob("@foundry-rs/anvil-*/bin/anvil")):
+        if os.access(candidate, os.X_OK) and _runs(candidate):
+            return candidate
+    found = shutil.which("anvil")
+    if found:
+        return Path(found)
+    raise ConfigurationError(f"no Anvil under {node_modules}; run `make setup` (npm ci) first")
+
+
+def _runs(binary: Path) -> bool:
+    try:
+        return subprocess.run([str(binary), "--version"], capture_output=True, timeout=20, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def free_port() -> int:
@@ -47,7 +71,7 @@ class AnvilProcess:
         self,
         *,
         port: int,
-        binary: Path = DEFAULT_ANVIL,
+        binary: Path | None = None,
         state_file: Path | None = None,
         state_interval: int = 1,
         block_time: float | None = None,
@@ -66,9 +90,7 @@ class AnvilProcess:
 
     def command(self) -> list[str]:
         """The command line that starts this node."""
-        binary = str(self._binary) if self._binary.exists() else shutil.which("anvil")
-        if binary is None:
-            raise ConfigurationError(f"no anvil at {self._binary}; run `make setup` (npm ci) first")
+        binary = str(self._binary or find_anvil())
         command = [binary, "--host", "127.0.0.1", "--port", str(self.port), "--silent"]
         if self._state_file is not None:
             self._state_file.parent.mkdir(parents=True, exist_ok=True)

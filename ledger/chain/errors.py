@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eth_abi import decode
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from ledger import errors as e
 from ledger.domain import agency_id_from_bytes32
@@ -66,17 +66,28 @@ class ErrorDecoder:
             selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
             self._by_selector[selector] = (item["name"], types, names)
 
-    def decode(self, data: str | bytes) -> e.ContractRevertError:
-        """The Sijill exception for revert `data` (``0x`` + selector + arguments)."""
+    def decode_raw(self, data: str | bytes) -> tuple[str, dict[str, Any]] | None:
+        """The error name and its arguments as the ABI decodes them, or None for an unknown error."""
         raw = bytes.fromhex(data[2:] if data.startswith("0x") else data) if isinstance(data, str) else data
         known = self._by_selector.get(raw[:4])
         if known is None:
-            return e.ContractRevertError(
-                f"the registry refused the call (revert data 0x{raw.hex()})", error_name="unknown", error_args={}
-            )
+            return None
         name, types, names = known
-        values = decode(types, raw[4:])
-        args = {arg_name: _readable(arg_name, value) for arg_name, value in zip(names, values, strict=True)}
+        values = [
+            to_checksum_address(value) if kind == "address" else value
+            for kind, value in zip(types, decode(types, raw[4:]), strict=True)
+        ]
+        return name, dict(zip(names, values, strict=True))
+
+    def decode(self, data: str | bytes) -> e.ContractRevertError:
+        """The Sijill exception for revert `data` (``0x`` + selector + arguments)."""
+        decoded = self.decode_raw(data)
+        if decoded is None:
+            return e.ContractRevertError(
+                f"the registry refused the call (revert data {data!r})", error_name="unknown", error_args={}
+            )
+        name, raw_args = decoded
+        args = {arg_name: _readable(arg_name, value) for arg_name, value in raw_args.items()}
         exception_type, template = _ERRORS.get(name, (e.ContractRevertError, f"the registry refused the call: {name}"))
         return exception_type(template.format(**args), error_name=name, error_args=args)
 

@@ -1,0 +1,44 @@
+"""Gas ceilings of the registry, measured on Anvil. Gas is exact, so these are asserted.
+
+The README's gas table comes from `scripts/gas_report.py`, which measures the same paths.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.contracts.conftest import Agencies, Registry, random_hash, tree
+
+
+def test_single_anchor_at_most_50k(registry: Registry, agencies: Agencies) -> None:
+    receipt = registry.send(agencies.moci_key, "anchor", random_hash(), 1, 0)
+    assert receipt["gasUsed"] <= 50_000
+
+
+def test_anchor_with_expiry_at_most_50k(registry: Registry, agencies: Agencies) -> None:
+    receipt = registry.send(agencies.moci_key, "anchor", random_hash(), 1, registry.latest_time() + 10**7)
+    assert receipt["gasUsed"] <= 50_000
+
+
+def test_batch_of_1000_at_most_50_gas_per_document(registry: Registry, agencies: Agencies) -> None:
+    leaves = [random_hash() for _ in range(1000)]
+    root, _ = tree(leaves)
+    receipt = registry.send(agencies.moci_key, "anchor", root, 1000, 0)
+    assert receipt["gasUsed"] / 1000 <= 50
+
+
+@pytest.mark.parametrize("function", ["revoke", "suspend"])
+def test_whole_batch_change_at_most_35k(registry: Registry, agencies: Agencies, function: str) -> None:
+    root = random_hash()
+    registry.send(agencies.moci_key, "anchor", root, 100, 0)
+    receipt = registry.send(agencies.moci_key, function, root, 3)
+    assert receipt["gasUsed"] <= 35_000
+
+
+@pytest.mark.parametrize("size", [2, 100, 1000])
+def test_revoke_one_document_at_most_60k(registry: Registry, agencies: Agencies, size: int) -> None:
+    leaves = [random_hash() for _ in range(size)]
+    root, proofs = tree(leaves)
+    registry.send(agencies.moci_key, "anchor", root, size, 0)
+    receipt = registry.send(agencies.moci_key, "revokeDocument", leaves[size - 2], root, proofs[size - 2], 3)
+    assert receipt["gasUsed"] <= 60_000
