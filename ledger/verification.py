@@ -16,6 +16,7 @@ from typing import Any
 from ledger.documents.salt import unsalt_data
 from ledger.documents.wrap import WrappedDocument
 from ledger.domain import ChainEvidence, ChainStatus, Network, ReasonCode
+from ledger.errors import InvalidDocumentError
 
 NO_END = 2**40 - 1
 
@@ -88,7 +89,10 @@ def document_claims(document: WrappedDocument) -> dict[str, Any]:
 
 def integrity_checks(document: WrappedDocument) -> list[Check]:
     """The two offline checks: target hash over the data, proof up to the root."""
-    computed = document.computed_target_hash()
+    try:
+        computed = document.computed_target_hash()
+    except InvalidDocumentError as error:
+        computed = f"(cannot be calculated: {error.message})"
     checks = [
         Check(
             "integrity",

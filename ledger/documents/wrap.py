@@ -44,6 +44,10 @@ class WrappedDocument:
         """Read a wrapped document. Raises `InvalidDocumentError` naming the bad part."""
         if not isinstance(document, dict):
             raise InvalidDocumentError("a wrapped document is a JSON object")
+        if document.get("version") != OA_V2_SCHEMA:
+            raise InvalidDocumentError(
+                f"'version' must be '{OA_V2_SCHEMA}' (an OpenAttestation v2 document)", field="version"
+            )
         data = document.get("data")
         if not isinstance(data, dict):
             raise InvalidDocumentError("the document has no 'data' object", field="data")

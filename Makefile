@@ -1,0 +1,53 @@
+# Sijill: `make run` serves the API with a local chain; `make test` runs the whole suite.
+# Both set everything up first (Python venv, npm packages, contract build).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMPS := .make
+NPM    ?= npm
+
+.PHONY: setup build run test lint format gas clean distclean
+
+setup: $(STAMPS)/python $(STAMPS)/contracts
+
+$(STAMPS)/python: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Sijill needs Python 3.11 or newer"'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/node: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/contracts: $(STAMPS)/node hardhat.config.js $(wildcard contracts/*.sol)
+	npx --no-install hardhat compile --quiet
+	@mkdir -p $(STAMPS) && touch $@
+
+build: $(STAMPS)/contracts
+
+run: setup
+	$(VENV)/bin/sijill up
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check ledger api cli tests scripts benchmarks
+	$(VENV)/bin/ruff format --check ledger api cli tests scripts benchmarks
+	$(VENV)/bin/mypy
+	npx --no-install solhint 'contracts/**/*.sol'
+
+format: setup
+	$(VENV)/bin/ruff format ledger api cli tests scripts benchmarks
+	$(VENV)/bin/ruff check --fix ledger api cli tests scripts benchmarks
+
+gas: setup
+	$(PY) scripts/gas_report.py
+
+clean:
+	rm -rf artifacts cache $(STAMPS) .pytest_cache .mypy_cache .ruff_cache
+
+distclean: clean
+	rm -rf $(VENV) node_modules data
