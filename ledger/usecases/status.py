@@ -10,7 +10,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from ledger.domain import AnchorView, ChainStatus, HexHash, ReasonCode, TxReceipt, normalize_hash
-from ledger.errors import ConflictError, NoActiveKeyError, PermissionDeniedError
+from ledger.errors import ConflictError, DocumentNotFoundError, NoActiveKeyError, PermissionDeniedError
 from ledger.store.models import BatchRow, DocumentRow
 from ledger.usecases.actors import Actor
 from ledger.usecases.context import Ledger
@@ -104,6 +104,8 @@ def get_record(ledger: Ledger, hash_hex: str) -> DocumentRecord:
     """
     wanted = normalize_hash(hash_hex, "target_hash")
     batch, document = ledger.store.find(wanted)
+    if batch.state == "failed":
+        raise DocumentNotFoundError(f"{wanted} was never issued: anchoring its batch failed ({batch.error})")
     view = None
     if batch.state == "anchored":
         view = ledger.registry.inspect(document.target_hash if document else batch.root, batch.root)

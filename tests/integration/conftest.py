@@ -1,0 +1,113 @@
+"""A Sijill installation per test: a fresh registry on the session's Anvil and a fresh store."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+
+from api.app import create_app
+from ledger.chain.anvil import AnvilProcess
+from ledger.chain.deployment import DeploymentRecord
+from ledger.settings import Settings
+from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_agency
+from ledger.usecases.context import Ledger
+from tests.conftest import postgres_required, postgres_url
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def example(name: str) -> dict[str, Any]:
+    """An issue request from `examples/`."""
+    loaded: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The PostgreSQL admin URL; skips where none runs, except in CI where it must."""
+    url = postgres_url()
+    try:
+        with psycopg.connect(_libpq(url), connect_timeout=3):
+            pass
+    except psycopg.OperationalError as error:
+        if postgres_required():
+            raise
+        pytest.skip(f"PostgreSQL is not reachable at {url}: {error}")
+    return url
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def postgres_database(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"sijill_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_libpq(postgres_server), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(_libpq(postgres_server), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_settings(tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord, database_url: str) -> Settings:
+    """Settings for one installation on the session's chain."""
+    deployment.save(tmp_path / "deployment.json")
+    return Settings(
+        data_dir=tmp_path, rpc_url=anvil.url, database_url=database_url, seed_demo=False,
+        admin_transfer_delay_seconds=3600, receipt_timeout_seconds=10, rpc_timeout_seconds=5,
+    )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each store-backed test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'sijill.db'}"
+    url: str = request.getfixturevalue("postgres_database")
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord) -> Settings:
+    """Settings on SQLite (most integration tests)."""
+    return make_settings(tmp_path, anvil, deployment, f"sqlite:///{tmp_path / 'sijill.db'}")
+
+
+@pytest.fixture
+def ledger(settings: Settings) -> Iterator[Ledger]:
+    """The installation's use-case context."""
+    context = Ledger(settings)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def moci(ledger: Ledger) -> RegisteredAgency:
+    """The Ministry of Commerce, registered with an issuer key."""
+    registered = register_agency(ledger, "moci", "Ministry of Commerce and Industry", "وزارة التجارة والصناعة")
+    add_issuer_key(ledger, "moci")
+    return registered
+
+
+@pytest.fixture
+def client(ledger: Ledger) -> Iterator[TestClient]:
+    """The API over the installation."""
+    with TestClient(create_app(ledger=ledger), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def auth(token: str) -> dict[str, str]:
+    """A bearer header."""
+    return {"Authorization": f"Bearer {token}"}
