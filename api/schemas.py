@@ -90,6 +90,8 @@ class RegisterAgencyBody(Strict):
     agency_id: str = Field(examples=["moci"], description="2-31 characters: lowercase letters, digits, '-'")
     name: str = Field(min_length=1, max_length=200, examples=["Ministry of Commerce and Industry"])
     name_ar: str | None = Field(default=None, max_length=200, examples=["وزارة التجارة والصناعة"])
+    domain: str | None = Field(default=None, max_length=253, examples=["moci.gov.qa"],
+                               description="Where the agency publishes its OpenAttestation DNS-TXT record")
 
 
 class AgencyOut(BaseModel):
@@ -98,6 +100,7 @@ class AgencyOut(BaseModel):
     agency_id: str
     name: str
     name_ar: str | None
+    domain: str | None
     keys: list[KeyOut] = []
 
 

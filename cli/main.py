@@ -147,10 +147,11 @@ def agency_add(
     agency_id: str,
     name: str,
     name_ar: Annotated[str | None, typer.Option(help="The agency's name in Arabic")] = None,
+    domain: Annotated[str | None, typer.Option(help="Domain of the agency's DNS-TXT identity record")] = None,
 ) -> None:
     """Register an agency on chain; prints its API token once."""
     with _ledger() as ledger:
-        registered = register_agency(ledger, agency_id, name, name_ar)
+        registered = register_agency(ledger, agency_id, name, name_ar, domain=domain)
         out.print(f"agency '{agency_id}' registered (tx {registered.receipt.tx_hash})")
         out.print(f"API token (shown once): {registered.token}")
 

@@ -33,7 +33,7 @@ def _key(row: IssuerKeyRow) -> KeyOut:
 
 def _agency(ledger: Ledger, row: AgencyRow) -> AgencyOut:
     return AgencyOut(
-        agency_id=row.id, name=row.name, name_ar=row.name_ar, keys=[_key(k) for k in ledger.store.keys_of(row.id)]
+        agency_id=row.id, name=row.name, name_ar=row.name_ar, domain=row.domain, keys=[_key(k) for k in ledger.store.keys_of(row.id)]
     )
 
 
@@ -52,7 +52,7 @@ def read_agency(agency_id: str, ledger: LedgerDep) -> AgencyOut:
 @admin.post("/agencies", status_code=status.HTTP_201_CREATED, summary="Register an agency")
 def create_agency(body: RegisterAgencyBody, _admin: AdminDep, ledger: LedgerDep) -> RegisteredAgencyOut:
     """Register the agency on chain and return its API token (shown only here)."""
-    registered = register_agency(ledger, body.agency_id, body.name, body.name_ar)
+    registered = register_agency(ledger, body.agency_id, body.name, body.name_ar, domain=body.domain)
     return RegisteredAgencyOut(
         agency=_agency(ledger, registered.agency), token=registered.token, transaction=registered.receipt.tx_hash
     )

@@ -113,6 +113,17 @@ class RegistryClient:
         with translate_errors(self._rpc_url, self._decoder):
             return call()
 
+    def chain_time(self) -> int:
+        """The time the next block will carry: the pending block's timestamp (the latest where
+        the node serves no pending block). Key windows are judged by this clock, not the host's."""
+        def read() -> int:
+            try:
+                return int(self._web3.eth.get_block("pending")["timestamp"])
+            except (Web3RPCError, KeyError, TypeError):
+                return int(self._web3.eth.get_block("latest")["timestamp"])
+
+        return self._read(read)
+
     def block_number(self) -> int:
         """The latest block number."""
         return self._read(lambda: int(self._web3.eth.block_number))

@@ -26,6 +26,7 @@ class AgencyRow(Base):
     id: Mapped[str] = mapped_column(String(31), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     name_ar: Mapped[str | None] = mapped_column(String(200))
+    domain: Mapped[str | None] = mapped_column(String(253))
     tx_hash: Mapped[str | None] = mapped_column(String(66))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

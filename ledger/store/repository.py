@@ -99,9 +99,11 @@ class Store:
 
     # --- agencies ---------------------------------------------------------------
 
-    def add_agency(self, agency_id: str, name: str, name_ar: str | None, tx_hash: str | None) -> AgencyRow:
+    def add_agency(
+        self, agency_id: str, name: str, name_ar: str | None, tx_hash: str | None, domain: str | None = None
+    ) -> AgencyRow:
         """Record an agency. Raises `ConflictError` if it exists."""
-        row = AgencyRow(id=agency_id, name=name, name_ar=name_ar, tx_hash=tx_hash)
+        row = AgencyRow(id=agency_id, name=name, name_ar=name_ar, tx_hash=tx_hash, domain=domain)
         try:
             with self.session() as session:
                 session.add(row)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from ledger.store.models import AgencyRow, IssuerKeyRow
 from ledger.usecases.context import Ledger
 
 NO_END = 2**40 - 1
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,18 +25,27 @@ class RegisteredAgency:
 
 
 def register_agency(
-    ledger: Ledger, agency_id: str, name: str, name_ar: str | None = None, *, token: str | None = None
+    ledger: Ledger,
+    agency_id: str,
+    name: str,
+    name_ar: str | None = None,
+    *,
+    domain: str | None = None,
+    token: str | None = None,
 ) -> RegisteredAgency:
     """Register an agency on chain and in the store, and give it an API token.
 
-    Raises `InvalidRequestError` for a malformed id or empty name,
+    `domain` is where the agency publishes its OpenAttestation DNS-TXT identity
+    record. Raises `InvalidRequestError` for a malformed id, domain or empty name,
     `AgencyAlreadyRegisteredError` when the chain knows it already, and chain errors.
     """
     validate_agency_id(agency_id)
     if not name.strip():
         raise InvalidRequestError("an agency needs a name", field="name")
+    if domain is not None and not _DOMAIN.match(domain):
+        raise InvalidRequestError(f"'{domain}' is not a domain name such as moci.gov.qa", field="domain")
     receipt = ledger.registry.register_agency(ledger.admin, agency_id, name.strip())
-    row = ledger.store.add_agency(agency_id, name.strip(), name_ar, receipt.tx_hash)
+    row = ledger.store.add_agency(agency_id, name.strip(), name_ar, receipt.tx_hash, domain)
     issued = token or secrets.token_urlsafe(32)
     ledger.store.add_agency_token(agency_id, issued)
     return RegisteredAgency(agency=row, token=issued, receipt=receipt)
@@ -56,7 +67,7 @@ def add_issuer_key(
     `valid_from` 0 means now, `valid_until` 0 means no end.
     """
     require_agency(ledger, agency_id)
-    now = ledger.now()
+    now = ledger.registry.chain_time()
     if valid_until and valid_until <= max(valid_from, now):
         raise InvalidRequestError("'valid_until' must be after 'valid_from' and in the future", field="valid_until")
     account, encrypted = ledger.vault.generate()

@@ -15,6 +15,7 @@ from ledger.errors import (
     SijillError,
     TransactionOutcomeUnknownError,
 )
+from ledger.store.models import AgencyRow
 from ledger.store.repository import NewDocument
 from ledger.usecases.agencies import require_agency
 from ledger.usecases.context import Ledger
@@ -41,12 +42,22 @@ class IssuedBatch:
     documents: list[dict[str, Any]] = field(default_factory=list)
 
 
-def build_document_data(ledger: Ledger, agency_id: str, agency_name: str, name_ar: str | None,
-                        request: IssueRequest) -> dict[str, Any]:
-    """The data of one document before salting: type, issuer, network, subject and validity."""
+def build_document_data(ledger: Ledger, agency: AgencyRow, request: IssueRequest) -> dict[str, Any]:
+    """The data of one document before salting: type, issuer, network, subject and validity.
+
+    The issuer entry follows OpenAttestation v2: the registry is the document store,
+    and the identity proof names the DNS domain where the agency publishes its
+    TXT record (a reserved ``.invalid`` name when it has none yet).
+    """
+    agency_id, agency_name, name_ar = agency.id, agency.name, agency.name_ar
+    issuer = {
+        "name": agency_name,
+        "documentStore": ledger.network.registry,
+        "identityProof": {"type": "DNS-TXT", "location": agency.domain or f"{agency_id}.invalid"},
+    }
     data: dict[str, Any] = {
         "documentType": request.document_type,
-        "issuers": [{"name": agency_name, "documentStore": ledger.network.registry}],
+        "issuers": [issuer],
         "sijill": {
             "version": 1,
             "chainId": ledger.network.chain_id,
@@ -90,7 +101,7 @@ def issue_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequ
             raise InvalidRequestError("'expires_at' must be in the future", field="expires_at")
 
     # 2. Pick the signing key.
-    key_row = ledger.store.active_key(agency_id, now)
+    key_row = ledger.store.active_key(agency_id, ledger.registry.chain_time())
     if key_row is None:
         raise NoActiveKeyError(
             f"agency '{agency_id}' has no issuer key valid now; the admin adds one with "
@@ -99,7 +110,7 @@ def issue_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequ
     signer = ledger.vault.decrypt(key_row.encrypted_key)
 
     # 3. Wrap the documents into one Merkle batch.
-    data = [build_document_data(ledger, agency_id, agency.name, agency.name_ar, request) for request in requests]
+    data = [build_document_data(ledger, agency, request) for request in requests]
     wrapped = wrap_documents(data)
     root = HexHash(wrapped[0]["signature"]["merkleRoot"])
     expiries = {int(r.expires_at.timestamp()) if r.expires_at else None for r in requests}

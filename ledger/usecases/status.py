@@ -155,7 +155,7 @@ def _signer_for(ledger: Ledger, actor: Actor, batch: BatchRow, action: Action) -
         raise PermissionDeniedError(
             f"agency '{actor.agency_id}' may not change documents issued by agency '{batch.agency_id}'"
         )
-    key = ledger.store.active_key(batch.agency_id, ledger.now())
+    key = ledger.store.active_key(batch.agency_id, ledger.registry.chain_time())
     if key is None:
         raise NoActiveKeyError(f"agency '{batch.agency_id}' has no issuer key valid now")
     return ledger.vault.decrypt(key.encrypted_key)

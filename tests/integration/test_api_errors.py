@@ -145,8 +145,8 @@ def test_chain_down_is_503_and_loses_nothing(
     assert response.status_code == 503
     assert response.headers["Retry-After"]
     assert "cannot be reached" in error_of(response)["message"]
-    failed = [b for b in (down_ledger.store.get_batch(r) for r in _roots(down_ledger)) if b and b.state == "failed"]
-    assert len(failed) == 1
+    states = sorted(b.state for b in (down_ledger.store.get_batch(r) for r in _roots(down_ledger)) if b)
+    assert states in (["anchored"], ["anchored", "failed"])  # nothing pending, nothing issued
 
     assert down.post("/v1/verify", json=issued["document"]).status_code == 503
     revoke = down.post(f"/v1/documents/{issued['target_hash']}/revoke", json={}, headers=auth(moci.token))

@@ -12,7 +12,13 @@ def licence_data(number: str = "CL-2026-000123", agency_id: str = "moci") -> dic
     """The data of a commercial licence as the service builds it, before salting."""
     return {
         "documentType": "commercial-licence",
-        "issuers": [{"name": "Ministry of Commerce", "documentStore": REGISTRY}],
+        "issuers": [
+            {
+                "name": "Ministry of Commerce",
+                "documentStore": REGISTRY,
+                "identityProof": {"type": "DNS-TXT", "location": "moci.gov.qa"},
+            }
+        ],
         "sijill": {"version": 1, "chainId": CHAIN_ID, "registry": REGISTRY, "agencyId": agency_id},
         "subject": {
             "licenceNumber": number,

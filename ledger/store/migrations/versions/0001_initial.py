@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(31), primary_key=True),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("name_ar", sa.String(200)),
+        sa.Column("domain", sa.String(253)),
         sa.Column("tx_hash", sa.String(66)),
         _created_at(),
     )

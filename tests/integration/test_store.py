@@ -1,0 +1,92 @@
+"""The store on SQLite and on PostgreSQL: migrations, the issuance intent, status history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from ledger.chain.anvil import AnvilProcess
+from ledger.chain.deployment import DeploymentRecord
+from ledger.domain import ReasonCode, TxReceipt
+from ledger.errors import ConflictError
+from ledger.store.repository import NewDocument, Store
+from ledger.usecases.actors import Actor
+from ledger.usecases.agencies import add_issuer_key, register_agency
+from ledger.usecases.context import Ledger
+from ledger.usecases.issuance import IssueRequest, issue_documents
+from ledger.usecases.status import Action, change_status, get_record
+from tests.integration.conftest import example, make_settings
+
+TABLES = {"agencies", "agency_tokens", "issuer_keys", "batches", "documents", "status_changes", "alembic_version"}
+
+
+def test_migrations_create_the_schema(database_url: str) -> None:
+    store = Store.open(database_url)
+    store.close()
+    engine = create_engine(database_url)
+    assert set(inspect(engine).get_table_names()) == TABLES
+    engine.dispose()
+    Store.open(database_url).close()  # migrating twice is a no-op
+
+
+def test_issue_and_revoke_through_the_store(
+    tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord, database_url: str
+) -> None:
+    ledger = Ledger(make_settings(tmp_path, anvil, deployment, database_url))
+    try:
+        register_agency(ledger, "moci", "Ministry of Commerce")
+        key = add_issuer_key(ledger, "moci")
+        assert ledger.vault.decrypt(ledger.store.get_key(key.address).encrypted_key).address == key.address  # type: ignore[union-attr]
+        request = example("commercial-licence")
+        batch = issue_documents(ledger, "moci", [IssueRequest(request["document_type"], request["fields"])] * 2)
+        row = ledger.store.get_batch(batch.merkle_root)
+        assert row is not None
+        assert (row.state, row.tx_hash, row.block_number) == ("anchored", batch.receipt.tx_hash,
+                                                              batch.receipt.block_number)
+        target = batch.documents[1]["signature"]["targetHash"]
+        stored = ledger.store.get_document(target)
+        assert stored is not None and stored.wrapped == batch.documents[1]
+
+        change_status(ledger, Actor("moci"), target, Action.REVOKE, ReasonCode.ISSUED_IN_ERROR)
+        history = ledger.store.status_changes(target)
+        assert [(h.action, h.scope, h.reason, h.actor) for h in history] == [
+            ("revoke", "document", 2, "agency:moci")
+        ]
+        assert get_record(ledger, target).as_dict()["status"] == "REVOKED"
+        assert get_record(ledger, batch.documents[0]["signature"]["targetHash"]).as_dict()["status"] == "ACTIVE"
+    finally:
+        ledger.close()
+
+
+def test_an_intent_is_recorded_once(database_url: str) -> None:
+    store = Store.open(database_url)
+    try:
+        store.add_agency("moci", "M", None, None)
+        document = NewDocument(target_hash="aa" * 32, document_type="commercial-licence", proof=[], wrapped={})
+        store.record_intent(root="aa" * 32, agency_id="moci", key_address="0x0", expires_at=None, documents=[document])
+        assert store.get_batch("aa" * 32).state == "pending"  # type: ignore[union-attr]
+        with pytest.raises(ConflictError):
+            store.record_intent(root="aa" * 32, agency_id="moci", key_address="0x0", expires_at=None,
+                                documents=[document])
+        store.mark_anchored("aa" * 32, TxReceipt(tx_hash="0x1", block_number=5, block_timestamp=9, gas_used=1))
+        assert store.get_batch("aa" * 32).state == "anchored"  # type: ignore[union-attr]
+    finally:
+        store.close()
+
+
+def test_tokens_are_stored_as_digests(database_url: str) -> None:
+    store = Store.open(database_url)
+    try:
+        store.add_agency("moci", "M", None, None)
+        store.add_agency_token("moci", "secret-token")
+        assert store.agency_for_token("secret-token") == "moci"
+        assert store.agency_for_token("other") is None
+        engine = create_engine(database_url)
+        with engine.connect() as connection:
+            stored = connection.exec_driver_sql("SELECT token_hash FROM agency_tokens").scalar_one()
+        engine.dispose()
+        assert "secret-token" not in stored
+    finally:
+        store.close()
