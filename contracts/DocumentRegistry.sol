@@ -135,8 +135,9 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     }
 
     /// @inheritdoc IDocumentRegistry
-    function revokeDocument(bytes32 targetHash, bytes32 root, bytes32[] calldata proof, uint8 reason) external {
-        (uint32 agencyIndex,) = _documentOf(targetHash, root, proof, true);
+    function revokeDocument(bytes32 targetHash, bytes32[] calldata proof, uint8 reason) external {
+        bytes32 root = MerkleProof.processProofCalldata(proof, targetHash);
+        (uint32 agencyIndex,) = _documentOf(targetHash, root, true);
         _documents[targetHash] = _documentState(agencyIndex, Status.Revoked, reason);
         emit Revoked(targetHash, msg.sender, root, reason);
     }
@@ -151,8 +152,9 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     }
 
     /// @inheritdoc IDocumentRegistry
-    function suspendDocument(bytes32 targetHash, bytes32 root, bytes32[] calldata proof, uint8 reason) external {
-        (uint32 agencyIndex, Status status) = _documentOf(targetHash, root, proof, false);
+    function suspendDocument(bytes32 targetHash, bytes32[] calldata proof, uint8 reason) external {
+        bytes32 root = MerkleProof.processProofCalldata(proof, targetHash);
+        (uint32 agencyIndex, Status status) = _documentOf(targetHash, root, false);
         _requireActive(status, targetHash);
         _documents[targetHash] = _documentState(agencyIndex, Status.Suspended, reason);
         emit Suspended(targetHash, msg.sender, root, reason);
@@ -261,11 +263,11 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     }
 
     /**
-     * @dev Checks that `targetHash` belongs to the anchored, unrevoked batch `root`,
-     * that the caller may change it, that it is not revoked, and that no other
-     * agency claimed it. Returns the owning agency and the document's status.
+     * @dev Checks that `root` (where the document's proof led) is anchored and not
+     * revoked, that the caller may change the document, that it is not revoked, and
+     * that no other agency claimed it. Returns the owning agency and the document's status.
      */
-    function _documentOf(bytes32 targetHash, bytes32 root, bytes32[] calldata proof, bool adminAllowed)
+    function _documentOf(bytes32 targetHash, bytes32 root, bool adminAllowed)
         private
         view
         returns (uint32 agencyIndex, Status status)
@@ -274,7 +276,6 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         agencyIndex = _agencyOf(record);
         _requireCanChange(agencyIndex, adminAllowed);
         if (_statusOf(record) == Status.Revoked) revert RegistryAlreadyRevoked(root);
-        if (!MerkleProof.verifyCalldata(proof, root, targetHash)) revert RegistryInvalidProof(targetHash, root);
         uint256 state = _documents[targetHash];
         status = Status(uint8(state >> _DOC_STATUS_SHIFT));
         if (status == Status.Revoked) revert RegistryAlreadyRevoked(targetHash);

@@ -140,11 +140,8 @@ interface IDocumentRegistry {
     /// @notice `root` was anchored already; a root is anchored once only.
     error RegistryRootAlreadyAnchored(bytes32 root);
 
-    /// @notice `root` was never anchored.
+    /// @notice `root` was never anchored (for a document: the root its proof leads to).
     error RegistryNotAnchored(bytes32 root);
-
-    /// @notice `proof` does not lead from `targetHash` to `root`.
-    error RegistryInvalidProof(bytes32 targetHash, bytes32 root);
 
     /// @notice `account` may not change documents of `agencyId`.
     error RegistryUnauthorized(address account, bytes32 agencyId);
@@ -216,14 +213,14 @@ interface IDocumentRegistry {
 
     /**
      * @notice Revokes one document of a batch, proven a member by `proof`.
-     * @dev Final. Requirements: as {revoke}, plus `proof` leads from `targetHash`
-     * to `root` and no other agency changed `targetHash` before. Emits {Revoked}.
+     * @dev Final. The batch is the root `proof` leads to from `targetHash`, so a
+     * wrong proof finds no anchor. Requirements: as {revoke} for that root, and no
+     * other agency changed `targetHash` before. Emits {Revoked}.
      * @param targetHash The document's target hash.
-     * @param root The root of its batch.
-     * @param proof Sorted-pair keccak256 Merkle proof from `targetHash` to `root`.
+     * @param proof Sorted-pair keccak256 Merkle proof from `targetHash` to its batch root.
      * @param reason Reason code.
      */
-    function revokeDocument(bytes32 targetHash, bytes32 root, bytes32[] calldata proof, uint8 reason) external;
+    function revokeDocument(bytes32 targetHash, bytes32[] calldata proof, uint8 reason) external;
 
     /**
      * @notice Suspends a whole batch until it is reinstated.
@@ -236,14 +233,13 @@ interface IDocumentRegistry {
 
     /**
      * @notice Suspends one document of a batch, proven a member by `proof`.
-     * @dev Requirements: as {suspend}, plus `proof` leads from `targetHash` to `root`,
-     * the document is active, and no other agency changed it before. Emits {Suspended}.
+     * @dev The batch is the root `proof` leads to. Requirements: as {suspend} for that
+     * root, the document is active, and no other agency changed it before. Emits {Suspended}.
      * @param targetHash The document's target hash.
-     * @param root The root of its batch.
-     * @param proof Sorted-pair keccak256 Merkle proof from `targetHash` to `root`.
+     * @param proof Sorted-pair keccak256 Merkle proof from `targetHash` to its batch root.
      * @param reason Reason code.
      */
-    function suspendDocument(bytes32 targetHash, bytes32 root, bytes32[] calldata proof, uint8 reason) external;
+    function suspendDocument(bytes32 targetHash, bytes32[] calldata proof, uint8 reason) external;
 
     /**
      * @notice Reinstates a suspended batch or document.

@@ -236,13 +236,9 @@ class RegistryClient:
         """Revoke a whole batch (or a document anchored alone)."""
         return self._transact(signer, self._contract.functions.revoke(bytes32(root), reason))
 
-    def revoke_document(
-        self, signer: LocalAccount, target_hash: HexHash, root: HexHash, proof: Sequence[str], reason: int
-    ) -> TxReceipt:
-        """Revoke one document of a batch."""
-        function = self._contract.functions.revokeDocument(
-            bytes32(target_hash), bytes32(root), [bytes32(p) for p in proof], reason
-        )
+    def revoke_document(self, signer: LocalAccount, target_hash: HexHash, proof: Sequence[str], reason: int) -> TxReceipt:
+        """Revoke one document of a batch (the batch is the root its proof leads to)."""
+        function = self._contract.functions.revokeDocument(bytes32(target_hash), [bytes32(p) for p in proof], reason)
         return self._transact(signer, function)
 
     def suspend(self, signer: LocalAccount, root: HexHash, reason: int) -> TxReceipt:
@@ -250,12 +246,10 @@ class RegistryClient:
         return self._transact(signer, self._contract.functions.suspend(bytes32(root), reason))
 
     def suspend_document(
-        self, signer: LocalAccount, target_hash: HexHash, root: HexHash, proof: Sequence[str], reason: int
+        self, signer: LocalAccount, target_hash: HexHash, proof: Sequence[str], reason: int
     ) -> TxReceipt:
-        """Suspend one document of a batch."""
-        function = self._contract.functions.suspendDocument(
-            bytes32(target_hash), bytes32(root), [bytes32(p) for p in proof], reason
-        )
+        """Suspend one document of a batch (the batch is the root its proof leads to)."""
+        function = self._contract.functions.suspendDocument(bytes32(target_hash), [bytes32(p) for p in proof], reason)
         return self._transact(signer, function)
 
     def reinstate(self, signer: LocalAccount, hash_hex: HexHash) -> TxReceipt:

@@ -9,6 +9,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
+from ledger.documents.merkle import root_from_proof
 from ledger.domain import AnchorView, ChainStatus, HexHash, ReasonCode, TxReceipt, normalize_hash
 from ledger.errors import ConflictError, DocumentNotFoundError, NoActiveKeyError, PermissionDeniedError
 from ledger.store.models import BatchRow, DocumentRow
@@ -135,7 +136,9 @@ def change_status(ledger: Ledger, actor: Actor, hash_hex: str, action: Action, r
     else:
         assert document is not None
         send_document = registry.revoke_document if action is Action.REVOKE else registry.suspend_document
-        receipt = send_document(signer, wanted, HexHash(batch.root), document.proof, int(reason))
+        if root_from_proof(wanted, document.proof) != batch.root:
+            raise ConflictError(f"the stored proof of {wanted} does not lead to its batch root {batch.root}")
+        receipt = send_document(signer, wanted, document.proof, int(reason))
     status = _NEW_STATUS[action]
     stored_reason = 0 if action is Action.REINSTATE else int(reason)
     ledger.store.record_status_change(
