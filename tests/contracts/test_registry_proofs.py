@@ -11,7 +11,7 @@ from tests.contracts.conftest import Agencies, Registry
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    leaves=st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=40, unique=True),
+    leaves=st.lists(st.binary(min_size=32, max_size=32).filter(any), min_size=1, max_size=40, unique=True),
     pick=st.integers(min_value=0),
 )
 def test_python_proofs_revoke_on_chain(registry: Registry, agencies: Agencies, leaves: list[bytes], pick: int) -> None:
