@@ -24,7 +24,9 @@ def get_ledger(request: Request) -> Ledger:
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 
-def get_actor(ledger: LedgerDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Actor:
+def get_actor(
+    ledger: LedgerDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Actor:
     """The caller behind the bearer token. Raises `AuthenticationError`."""
     if credentials is None or not credentials.credentials:
         raise AuthenticationError("send your API token as 'Authorization: Bearer <token>'")

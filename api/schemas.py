@@ -90,8 +90,12 @@ class RegisterAgencyBody(Strict):
     agency_id: str = Field(examples=["moci"], description="2-31 characters: lowercase letters, digits, '-'")
     name: str = Field(min_length=1, max_length=200, examples=["Ministry of Commerce and Industry"])
     name_ar: str | None = Field(default=None, max_length=200, examples=["وزارة التجارة والصناعة"])
-    domain: str | None = Field(default=None, max_length=253, examples=["moci.gov.qa"],
-                               description="Where the agency publishes its OpenAttestation DNS-TXT record")
+    domain: str | None = Field(
+        default=None,
+        max_length=253,
+        examples=["moci.gov.qa"],
+        description="Where the agency publishes its OpenAttestation DNS-TXT record",
+    )
 
 
 class AgencyOut(BaseModel):

@@ -28,8 +28,11 @@ from ledger.usecases.status import Action, change_status
 from ledger.usecases.verify import verify_document
 from ledger.verification import Outcome, VerificationResult, VerificationStatus
 
-app = typer.Typer(help="Sijill: issue, revoke and verify government documents on a permissioned ledger.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Sijill: issue, revoke and verify government documents on a permissioned ledger.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 agency_app = typer.Typer(help="Agencies (admin).", no_args_is_help=True)
 key_app = typer.Typer(help="Issuer keys (admin).", no_args_is_help=True)
 app.add_typer(agency_app, name="agency")
@@ -111,7 +114,8 @@ def up(
         if chain:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             anvil = AnvilProcess(
-                port=settings.anvil_port, state_file=settings.data_dir / "chain" / "anvil-state.json",
+                port=settings.anvil_port,
+                state_file=settings.data_dir / "chain" / "anvil-state.json",
                 log_file=settings.data_dir / "anvil.log",
             ).start()
             err.print(f"chain: Anvil at {anvil.url} (state in {settings.data_dir / 'chain'})")
@@ -195,7 +199,7 @@ def key_retire(
 
 def _issue_request(raw: Any, source: str) -> IssueRequest:
     if not isinstance(raw, dict) or "document_type" not in raw or "fields" not in raw:
-        raise InvalidRequestError(f"{source} must hold {{\"document_type\": ..., \"fields\": {{...}}}}")
+        raise InvalidRequestError(f'{source} must hold {{"document_type": ..., "fields": {{...}}}}')
     expires = raw.get("expires_at")
     try:
         expires_at = datetime.fromisoformat(expires) if expires else None
@@ -208,7 +212,9 @@ def _issue_request(raw: Any, source: str) -> IssueRequest:
 
 @app.command()
 def issue(
-    source: Annotated[Path, typer.Argument(help="A JSON file {document_type, fields, expires_at?}, or with --batch a folder of them")],
+    source: Annotated[
+        Path, typer.Argument(help="A JSON file {document_type, fields, expires_at?}, or with --batch a folder of them")
+    ],
     agency: Annotated[str, typer.Option(help="The issuing agency")],
     batch: Annotated[bool, typer.Option("--batch", help="Issue every *.json in the folder under one anchor")] = False,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Where to write the wrapped documents")] = None,

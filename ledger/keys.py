@@ -15,7 +15,8 @@ from ledger.errors import ConfigurationError
 def account_from_private_key(private_key: str) -> LocalAccount:
     """A signer for a hex private key. Raises `ConfigurationError` for a malformed key."""
     try:
-        return Account.from_key(private_key)
+        account: LocalAccount = Account.from_key(private_key)
+        return account
     except (ValueError, TypeError) as error:
         raise ConfigurationError("the private key is not 32 bytes of hex") from error
 
@@ -40,7 +41,8 @@ class KeyVault:
     def decrypt(self, encrypted: str) -> LocalAccount:
         """The signer behind an encrypted key. Raises `ConfigurationError` for a wrong vault key."""
         try:
-            return Account.from_key(self._fernet.decrypt(encrypted.encode("ascii")))
+            account: LocalAccount = Account.from_key(self._fernet.decrypt(encrypted.encode("ascii")))
+            return account
         except InvalidToken as error:
             raise ConfigurationError(
                 "an issuer key cannot be decrypted: SIJILL_KEY_ENCRYPTION_KEY differs from the one it was stored with"

@@ -14,8 +14,8 @@ from ledger.errors import ConfigurationError
 
 # Anvil's first well-known development account: public knowledge, never for real use.
 DEV_ADMIN_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-DEV_ADMIN_TOKEN = "dev-admin-token"
-DEV_AGENCY_TOKEN = "dev-agency-token"
+DEV_ADMIN_TOKEN = "dev-admin-token"  # noqa: S105 (public development default, refused in production)
+DEV_AGENCY_TOKEN = "dev-agency-token"  # noqa: S105 (public development default, refused in production)
 DEV_KEY_ENCRYPTION_KEY = "ZGV2LWtleS1lbmNyeXB0aW9uLWtleS1ub3Qtc2VjcmV0IQ=="
 DEV_SECRETS = {DEV_ADMIN_PRIVATE_KEY, DEV_ADMIN_TOKEN, DEV_AGENCY_TOKEN, DEV_KEY_ENCRYPTION_KEY}
 

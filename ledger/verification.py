@@ -273,9 +273,7 @@ def evaluate(
         return _result(VerificationStatus.SUSPENDED, checks, base, checks[-2].message)
     if expiry_check.outcome is Outcome.FAILED:
         return _result(VerificationStatus.EXPIRED, checks, base, expiry_check.message)
-    return _result(
-        VerificationStatus.VALID, checks, base, f"issued by {evidence.agency_name} and valid"
-    )
+    return _result(VerificationStatus.VALID, checks, base, f"issued by {evidence.agency_name} and valid")
 
 
 def _effective_status(
@@ -319,9 +317,7 @@ def _iso(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat()
 
 
-def _result(
-    status: VerificationStatus, checks: list[Check], base: dict[str, Any], summary: str
-) -> VerificationResult:
+def _result(status: VerificationStatus, checks: list[Check], base: dict[str, Any], summary: str) -> VerificationResult:
     return VerificationResult(
         status=status,
         summary=summary,

@@ -8,27 +8,27 @@ Every figure is the `gasUsed` of a real transaction's receipt.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ledger.chain.anvil import AnvilProcess, free_port  # noqa: E402
-from ledger.chain.artifacts import ContractArtifact  # noqa: E402
-from ledger.chain.deployment import deploy_registry  # noqa: E402
-from ledger.chain.registry import RegistryClient, connect  # noqa: E402
-from ledger.domain import HexHash  # noqa: E402
+from ledger.chain.anvil import AnvilProcess, free_port
+from ledger.chain.artifacts import ContractArtifact
+from ledger.chain.deployment import deploy_registry
+from ledger.chain.registry import RegistryClient, connect
+from ledger.domain import HexHash
 
 ADMIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 ISSUER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 
 # OpenAttestation DocumentStore 3.0.0 on Anvil 1.7.1 (../shared/TOOLCHAIN.md), for comparison.
-DOCUMENT_STORE = {"anchor": "47,874 (`issue`)", "revoke": "47,968 (`revoke`)", "batch": "24,452 / document (`bulkIssue` of 100)"}
+DOCUMENT_STORE = {
+    "anchor": "47,874 (`issue`)",
+    "revoke": "47,968 (`revoke`)",
+    "batch": "24,452 / document (`bulkIssue` of 100)",
+}
 
 
 def leaves(count: int) -> list[bytes]:
@@ -41,7 +41,10 @@ def tree(items: Sequence[bytes]) -> tuple[bytes, list[bytes]]:
     while len(layers[-1]) > 1:
         layer = layers[-1]
         layers.append(
-            [keccak(b"".join(sorted(layer[i : i + 2]))) if i + 1 < len(layer) else layer[i] for i in range(0, len(layer), 2)]
+            [
+                keccak(b"".join(sorted(layer[i : i + 2]))) if i + 1 < len(layer) else layer[i]
+                for i in range(0, len(layer), 2)
+            ]
         )
     proof, index = [], 0
     for layer in layers[:-1]:
@@ -58,24 +61,33 @@ def main() -> None:
     with AnvilProcess(port=free_port()) as node:
         web3 = connect(node.url)
         record = deploy_registry(web3, artifact, admin, rpc_url=node.url, admin_transfer_delay=0)
-        registry = RegistryClient(web3=web3, address=record.address, abi=artifact.abi, chain_id=record.chain_id,
-                                  rpc_url=node.url)
+        registry = RegistryClient(
+            web3=web3, address=record.address, abi=artifact.abi, chain_id=record.chain_id, rpc_url=node.url
+        )
         deploy_gas = web3.eth.get_transaction_receipt(record.tx_hash)["gasUsed"]
         rows: list[tuple[str, str, str]] = [("deploy", f"{deploy_gas:,}", "1,106,260")]
-        rows.append(("registerAgency", f"{registry.register_agency(admin, 'moci', 'Ministry of Commerce').gas_used:,}", "-"))
+        rows.append(
+            ("registerAgency", f"{registry.register_agency(admin, 'moci', 'Ministry of Commerce').gas_used:,}", "-")
+        )
         rows.append(("addIssuerKey", f"{registry.add_issuer_key(admin, 'moci', issuer.address).gas_used:,}", "-"))
 
         single = HexHash(os.urandom(32).hex())
-        rows.append(("anchor, 1 document", f"{registry.anchor(issuer, single, 1).gas_used:,}", DOCUMENT_STORE["anchor"]))
+        rows.append(
+            ("anchor, 1 document", f"{registry.anchor(issuer, single, 1).gas_used:,}", DOCUMENT_STORE["anchor"])
+        )
         root_100, _ = tree(leaves(100))
         gas_100 = registry.anchor(issuer, HexHash(root_100.hex()), 100, 0).gas_used
         rows.append(("anchor, batch of 100", f"{gas_100:,} ({gas_100 / 100:,.0f} / document)", DOCUMENT_STORE["batch"]))
         root_1000, _ = tree(leaves(1000))
         gas_1000 = registry.anchor(issuer, HexHash(root_1000.hex()), 1000, 0).gas_used
         rows.append(("anchor, batch of 1,000", f"{gas_1000:,} ({gas_1000 / 1000:,.1f} / document)", "-"))
-        rows.append(("revoke, whole batch", f"{registry.revoke(issuer, single, 1).gas_used:,}", DOCUMENT_STORE["revoke"]))
+        rows.append(
+            ("revoke, whole batch", f"{registry.revoke(issuer, single, 1).gas_used:,}", DOCUMENT_STORE["revoke"])
+        )
         rows.append(("suspend, whole batch", f"{registry.suspend(issuer, HexHash(root_100.hex()), 7).gas_used:,}", "-"))
-        rows.append(("reinstate, whole batch", f"{registry.reinstate(issuer, HexHash(root_100.hex())).gas_used:,}", "-"))
+        rows.append(
+            ("reinstate, whole batch", f"{registry.reinstate(issuer, HexHash(root_100.hex())).gas_used:,}", "-")
+        )
         for size in (2, 100, 1000):
             items = sorted(leaves(size))
             root, proof = tree(items)

@@ -26,14 +26,20 @@ admin = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 def _key(row: IssuerKeyRow) -> KeyOut:
     return KeyOut(
-        address=row.address, agency_id=row.agency_id, valid_from=row.valid_from,
+        address=row.address,
+        agency_id=row.agency_id,
+        valid_from=row.valid_from,
         valid_until=None if row.valid_until >= NO_END else row.valid_until,
     )
 
 
 def _agency(ledger: Ledger, row: AgencyRow) -> AgencyOut:
     return AgencyOut(
-        agency_id=row.id, name=row.name, name_ar=row.name_ar, domain=row.domain, keys=[_key(k) for k in ledger.store.keys_of(row.id)]
+        agency_id=row.id,
+        name=row.name,
+        name_ar=row.name_ar,
+        domain=row.domain,
+        keys=[_key(k) for k in ledger.store.keys_of(row.id)],
     )
 
 

@@ -11,9 +11,9 @@ from api.deps import ActorDep, AgencyDep, LedgerDep
 from api.schemas import (
     AnchorOut,
     IssueBatchBody,
-    IssueDocumentBody,
     IssuedBatchOut,
     IssuedDocumentOut,
+    IssueDocumentBody,
     ReasonBody,
     StatusChangeOut,
 )
@@ -64,8 +64,12 @@ def read(target_hash: str, ledger: LedgerDep) -> dict[str, Any]:
 
 def _change_out(change: StatusChange) -> StatusChangeOut:
     return StatusChangeOut(
-        hash=change.hash, scope=change.scope, action=change.action.value, status=change.status,
-        reason=change.reason.name.lower(), transaction=change.receipt.tx_hash,
+        hash=change.hash,
+        scope=change.scope,
+        action=change.action.value,
+        status=change.status,
+        reason=change.reason.name.lower(),
+        transaction=change.receipt.tx_hash,
         block_number=change.receipt.block_number,
     )
 

@@ -20,8 +20,11 @@ def health(ledger: LedgerDep) -> JSONResponse:
     try:
         registry = ledger.registry
         report["chain"] = {
-            "status": "ok", "chain_id": registry.chain_id, "registry": registry.address,
-            "block_number": registry.block_number(), "paused": registry.is_paused(),
+            "status": "ok",
+            "chain_id": registry.chain_id,
+            "registry": registry.address,
+            "block_number": registry.block_number(),
+            "paused": registry.is_paused(),
         }
     except SijillError as error:
         report["status"] = "degraded"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
@@ -15,7 +15,9 @@ router = APIRouter(prefix="/v1", tags=["verification"])
 
 
 @router.post("/verify", summary="Verify a wrapped document")
-def verify(ledger: LedgerDep, document: dict[str, Any] = Body(description="A wrapped Sijill document")) -> dict[str, Any]:  # noqa: B008
+def verify(
+    ledger: LedgerDep, document: Annotated[dict[str, Any], Body(description="A wrapped Sijill document")]
+) -> dict[str, Any]:
     """The verdict (VALID, REVOKED, SUSPENDED, EXPIRED, TAMPERED, NOT_ISSUED, UNKNOWN_ISSUER) and every check."""
     return verification_to_dict(verify_document(ledger, document))
 

@@ -52,9 +52,11 @@ def free_port() -> int:
 def rpc_ready(url: str, timeout: float = 1.0) -> bool:
     """Whether a JSON-RPC node answers `eth_chainId` at `url`."""
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"the RPC URL {url!r} is not an http(s) URL")
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (local URL)
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (scheme checked above)
             return "result" in json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
         return False

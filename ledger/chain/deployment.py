@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from web3 import Web3
 
 from ledger.chain.artifacts import ContractArtifact
@@ -94,11 +95,16 @@ def deploy_registry(
             {"from": admin.address, "chainId": chain_id}
         )
     receipt = send_transaction(
-        web3, admin, dict(tx), chain_id=chain_id, lock=threading.Lock(), rpc_url=rpc_url,
+        web3,
+        admin,
+        dict(tx),
+        chain_id=chain_id,
+        lock=threading.Lock(),
+        rpc_url=rpc_url,
         receipt_timeout=receipt_timeout,
     )
     with translate_errors(rpc_url):
-        address = web3.eth.get_transaction_receipt(receipt.tx_hash)["contractAddress"]
+        address = web3.eth.get_transaction_receipt(HexStr(receipt.tx_hash))["contractAddress"]
     return DeploymentRecord(
         chain_id=chain_id,
         address=str(address),
@@ -124,6 +130,10 @@ def open_registry(
     if check:
         check_deployment(web3, record, artifact, rpc_url)
     return RegistryClient(
-        web3=web3, address=record.address, abi=artifact.abi, chain_id=record.chain_id, rpc_url=rpc_url,
+        web3=web3,
+        address=record.address,
+        abi=artifact.abi,
+        chain_id=record.chain_id,
+        rpc_url=rpc_url,
         receipt_timeout=receipt_timeout,
     )

@@ -34,7 +34,7 @@ class DocumentType:
 class DocumentTypeCatalog:
     """The document types an installation issues, with their validators."""
 
-    def __init__(self, *, types: Mapping[str, DocumentType], registry: Registry) -> None:  # type: ignore[type-arg]
+    def __init__(self, *, types: Mapping[str, DocumentType], registry: Registry) -> None:
         self._types = dict(types)
         self._validators = {
             name: Draft202012Validator(

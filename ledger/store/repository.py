@@ -139,8 +139,12 @@ class Store:
     ) -> IssuerKeyRow:
         """Record an issuer key."""
         row = IssuerKeyRow(
-            address=address, agency_id=agency_id, encrypted_key=encrypted_key,
-            valid_from=valid_from, valid_until=valid_until, tx_hash=tx_hash,
+            address=address,
+            agency_id=agency_id,
+            encrypted_key=encrypted_key,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            tx_hash=tx_hash,
         )
         with self.session() as session:
             session.add(row)
@@ -167,9 +171,7 @@ class Store:
     def set_key_valid_until(self, address: str, valid_until: int) -> None:
         """Record a key's new end of validity."""
         with self.session() as session:
-            session.execute(
-                update(IssuerKeyRow).where(IssuerKeyRow.address == address).values(valid_until=valid_until)
-            )
+            session.execute(update(IssuerKeyRow).where(IssuerKeyRow.address == address).values(valid_until=valid_until))
 
     # --- batches and documents --------------------------------------------------
 
@@ -187,16 +189,26 @@ class Store:
             with self.session() as session:
                 session.add(
                     BatchRow(
-                        root=root, agency_id=agency_id, key_address=key_address,
-                        document_count=len(documents), expires_at=expires_at, state="pending",
-                        status="ACTIVE", reason=0,
+                        root=root,
+                        agency_id=agency_id,
+                        key_address=key_address,
+                        document_count=len(documents),
+                        expires_at=expires_at,
+                        state="pending",
+                        status="ACTIVE",
+                        reason=0,
                     )
                 )
                 session.flush()
                 session.add_all(
                     DocumentRow(
-                        target_hash=document.target_hash, batch_root=root, document_type=document.document_type,
-                        proof=document.proof, wrapped=document.wrapped, status="ACTIVE", reason=0,
+                        target_hash=document.target_hash,
+                        batch_root=root,
+                        document_type=document.document_type,
+                        proof=document.proof,
+                        wrapped=document.wrapped,
+                        status="ACTIVE",
+                        reason=0,
                     )
                     for document in documents
                 )
@@ -207,9 +219,14 @@ class Store:
         """Record that a batch's anchor was mined."""
         with self.session() as session:
             session.execute(
-                update(BatchRow).where(BatchRow.root == root).values(
-                    state="anchored", tx_hash=receipt.tx_hash, block_number=receipt.block_number,
-                    anchored_at=receipt.block_timestamp, error=None,
+                update(BatchRow)
+                .where(BatchRow.root == root)
+                .values(
+                    state="anchored",
+                    tx_hash=receipt.tx_hash,
+                    block_number=receipt.block_number,
+                    anchored_at=receipt.block_timestamp,
+                    error=None,
                 )
             )
 
@@ -221,9 +238,7 @@ class Store:
     def mark_unconfirmed(self, root: str, tx_hash: str, error: str) -> None:
         """Record that a batch's anchor was sent but not confirmed; it stays pending."""
         with self.session() as session:
-            session.execute(
-                update(BatchRow).where(BatchRow.root == root).values(tx_hash=tx_hash, error=error)
-            )
+            session.execute(update(BatchRow).where(BatchRow.root == root).values(tx_hash=tx_hash, error=error))
 
     def get_batch(self, root: str) -> BatchRow | None:
         """The batch with Merkle root `root`, or None."""
@@ -269,8 +284,13 @@ class Store:
             )
             session.add(
                 StatusChangeRow(
-                    hash=hash_hex, scope=scope, action=action, reason=reason, actor=actor,
-                    tx_hash=receipt.tx_hash, block_number=receipt.block_number,
+                    hash=hash_hex,
+                    scope=scope,
+                    action=action,
+                    reason=reason,
+                    actor=actor,
+                    tx_hash=receipt.tx_hash,
+                    block_number=receipt.block_number,
                 )
             )
 

@@ -59,9 +59,7 @@ def require_agency(ledger: Ledger, agency_id: str) -> AgencyRow:
     return row
 
 
-def add_issuer_key(
-    ledger: Ledger, agency_id: str, *, valid_from: int = 0, valid_until: int = 0
-) -> IssuerKeyRow:
+def add_issuer_key(ledger: Ledger, agency_id: str, *, valid_from: int = 0, valid_until: int = 0) -> IssuerKeyRow:
     """Create an issuer key for an agency, authorize it on chain, fund its gas and store it encrypted.
 
     `valid_from` 0 means now, `valid_until` 0 means no end.
@@ -76,8 +74,12 @@ def add_issuer_key(
         ledger.registry.send_value(ledger.admin, account.address, ledger.settings.fund_new_keys_wei)
     info = ledger.registry.issuer_key(account.address)
     return ledger.store.add_key(
-        address=account.address, agency_id=agency_id, encrypted_key=encrypted,
-        valid_from=info.valid_from, valid_until=info.valid_until, tx_hash=receipt.tx_hash,
+        address=account.address,
+        agency_id=agency_id,
+        encrypted_key=encrypted,
+        valid_from=info.valid_from,
+        valid_until=info.valid_until,
+        tx_hash=receipt.tx_hash,
     )
 
 

@@ -55,14 +55,18 @@ class Ledger:
         """The registry client; the deployment is checked against the chain when it answers."""
         try:
             return open_registry(
-                self.settings.rpc_url, self.deployment, self.artifact,
+                self.settings.rpc_url,
+                self.deployment,
+                self.artifact,
                 timeout=self.settings.rpc_timeout_seconds,
                 receipt_timeout=self.settings.receipt_timeout_seconds,
             )
         except ChainUnavailableError:
             log.warning("the chain at %s does not answer; continuing unchecked", self.settings.rpc_url)
             return open_registry(
-                self.settings.rpc_url, self.deployment, self.artifact,
+                self.settings.rpc_url,
+                self.deployment,
+                self.artifact,
                 timeout=self.settings.rpc_timeout_seconds,
                 receipt_timeout=self.settings.receipt_timeout_seconds,
                 check=False,

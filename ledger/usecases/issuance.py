@@ -118,11 +118,16 @@ def issue_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequ
 
     # 4. Record the intent, then anchor.
     ledger.store.record_intent(
-        root=root, agency_id=agency_id, key_address=key_row.address, expires_at=batch_expiry,
+        root=root,
+        agency_id=agency_id,
+        key_address=key_row.address,
+        expires_at=batch_expiry,
         documents=[
             NewDocument(
-                target_hash=document["signature"]["targetHash"], document_type=request.document_type,
-                proof=document["signature"]["proof"], wrapped=document,
+                target_hash=document["signature"]["targetHash"],
+                document_type=request.document_type,
+                proof=document["signature"]["proof"],
+                wrapped=document,
             )
             for document, request in zip(wrapped, requests, strict=True)
         ],
@@ -139,6 +144,10 @@ def issue_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequ
     # 5. Confirm.
     ledger.store.mark_anchored(root, receipt)
     return IssuedBatch(
-        merkle_root=root, agency_id=agency_id, key=key_row.address, receipt=receipt,
-        expires_at=batch_expiry, documents=wrapped,
+        merkle_root=root,
+        agency_id=agency_id,
+        key=key_row.address,
+        receipt=receipt,
+        expires_at=batch_expiry,
+        documents=wrapped,
     )

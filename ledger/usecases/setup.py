@@ -32,7 +32,10 @@ def ensure_deployment(ledger: Ledger, *, redeploy_if_lost: bool) -> DeploymentRe
                 raise
             log.warning("the recorded registry is gone from the chain; deploying a new one")
     record = deploy_registry(
-        web3, ledger.artifact, ledger.admin, rpc_url=settings.rpc_url,
+        web3,
+        ledger.artifact,
+        ledger.admin,
+        rpc_url=settings.rpc_url,
         admin_transfer_delay=settings.admin_transfer_delay_seconds,
         receipt_timeout=settings.receipt_timeout_seconds,
     )
@@ -59,7 +62,10 @@ def seed_demo(ledger: Ledger) -> bool:
             )
         return False
     register_agency(
-        ledger, settings.demo_agency_id, settings.demo_agency_name, "وزارة التجارة التجريبية",
+        ledger,
+        settings.demo_agency_id,
+        settings.demo_agency_name,
+        "وزارة التجارة التجريبية",
         token=settings.demo_agency_token.get_secret_value(),
     )
     add_issuer_key(ledger, settings.demo_agency_id)

@@ -142,9 +142,13 @@ def change_status(ledger: Ledger, actor: Actor, hash_hex: str, action: Action, r
     status = _NEW_STATUS[action]
     stored_reason = 0 if action is Action.REINSTATE else int(reason)
     ledger.store.record_status_change(
-        hash_hex=batch.root if single else wanted, scope="batch" if single else "document",
-        action=action.value, status=status,
-        reason=stored_reason, actor=actor.label, receipt=receipt,
+        hash_hex=batch.root if single else wanted,
+        scope="batch" if single else "document",
+        action=action.value,
+        status=status,
+        reason=stored_reason,
+        actor=actor.label,
+        receipt=receipt,
     )
     return StatusChange(hash=wanted, scope=scope, action=action, status=status, reason=reason, receipt=receipt)
 

@@ -41,7 +41,9 @@ def tree(leaves: Sequence[bytes]) -> tuple[bytes, list[list[bytes]]]:
     layers = [list(leaves)]
     while len(layers[-1]) > 1:
         layer = layers[-1]
-        layers.append([pair(layer[i], layer[i + 1]) if i + 1 < len(layer) else layer[i] for i in range(0, len(layer), 2)])
+        layers.append(
+            [pair(layer[i], layer[i + 1]) if i + 1 < len(layer) else layer[i] for i in range(0, len(layer), 2)]
+        )
     proofs = []
     for index in range(len(leaves)):
         proof, i = [], index
@@ -116,8 +118,11 @@ class Registry:
 @pytest.fixture
 def registry(web3: Web3, deployment: DeploymentRecord, artifact: ContractArtifact) -> Registry:
     """A fresh registry."""
-    return Registry(web3=web3, contract=web3.eth.contract(address=deployment.address, abi=artifact.abi),
-                    decoder=ErrorDecoder(artifact.abi))
+    return Registry(
+        web3=web3,
+        contract=web3.eth.contract(address=deployment.address, abi=artifact.abi),
+        decoder=ErrorDecoder(artifact.abi),
+    )
 
 
 @dataclass

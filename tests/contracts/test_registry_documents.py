@@ -11,8 +11,20 @@ from tests.contracts.conftest import ZERO32, Agencies, Registry, random_hash, tr
 
 NONE, ACTIVE, SUSPENDED, REVOKED = 0, 1, 2, 3
 VIEW_FIELDS = (
-    "agencyId", "key", "keyValidFrom", "keyValidUntil", "anchoredAt", "anchoredBlock", "expiresAt",
-    "documentCount", "batchStatus", "batchReason", "documentStatus", "documentReason", "documentAgencyId", "paused",
+    "agencyId",
+    "key",
+    "keyValidFrom",
+    "keyValidUntil",
+    "anchoredAt",
+    "anchoredBlock",
+    "expiresAt",
+    "documentCount",
+    "batchStatus",
+    "batchReason",
+    "documentStatus",
+    "documentReason",
+    "documentAgencyId",
+    "paused",
 )
 
 
@@ -51,16 +63,22 @@ class TestAnchor:
         assert registry.call("isIssued", unknown) is False
         assert registry.call("isRevoked", unknown) is False
         got = view(registry, unknown, unknown)
-        assert got["batchStatus"] == NONE and got["agencyId"] == ZERO32 and got["paused"] is False
+        assert got["batchStatus"] == NONE
+        assert got["agencyId"] == ZERO32
+        assert got["paused"] is False
 
     def test_root_anchored_once_only(self, registry: Registry, agencies: Agencies) -> None:
         root = random_hash()
         registry.send(agencies.moci_key, "anchor", root, 1, 0)
-        assert registry.revert(agencies.uni_key, "anchor", root, 1, 0) == ("RegistryRootAlreadyAnchored", {"root": root})
+        assert registry.revert(agencies.uni_key, "anchor", root, 1, 0) == (
+            "RegistryRootAlreadyAnchored",
+            {"root": root},
+        )
 
     def test_stranger_reverts(self, registry: Registry, agencies: Agencies) -> None:
         assert registry.revert(agencies.stranger, "anchor", random_hash(), 1, 0) == (
-            "RegistryUnknownKey", {"key": agencies.stranger.address},
+            "RegistryUnknownKey",
+            {"key": agencies.stranger.address},
         )
 
     def test_key_before_its_window_reverts(
@@ -105,7 +123,8 @@ class TestRevoke:
         root = batch[0]
         for sender in (agencies.uni_key, agencies.stranger):
             assert registry.revert(sender, "revoke", root, 1) == (
-                "RegistryUnauthorized", {"account": sender.address, "agencyId": agencies.moci},
+                "RegistryUnauthorized",
+                {"account": sender.address, "agencyId": agencies.moci},
             )
 
     def test_final(self, registry: Registry, agencies: Agencies, batch: Any) -> None:
@@ -145,12 +164,12 @@ class TestRevokeDocument:
     def test_admin_may_revoke_a_document(
         self, registry: Registry, agencies: Agencies, admin: LocalAccount, batch: Any
     ) -> None:
-        root, leaves, proofs = batch
+        _root, leaves, proofs = batch
         registry.send(admin, "revokeDocument", leaves[0], proofs[0], 6)
         assert registry.call("isRevoked", leaves[0]) is True
 
     def test_forged_proof_finds_no_anchor(self, registry: Registry, agencies: Agencies, batch: Any) -> None:
-        root, leaves, proofs = batch
+        root, _leaves, proofs = batch
         stranger = random_hash()
         name, args = registry.revert(agencies.moci_key, "revokeDocument", stranger, proofs[0], 1)
         assert name == "RegistryNotAnchored"
@@ -158,29 +177,32 @@ class TestRevokeDocument:
         assert registry.call("isRevoked", stranger) is False
 
     def test_other_agency_reverts(self, registry: Registry, agencies: Agencies, batch: Any) -> None:
-        root, leaves, proofs = batch
+        _root, leaves, proofs = batch
         assert registry.revert(agencies.uni_key, "revokeDocument", leaves[0], proofs[0], 1)[0] == (
             "RegistryUnauthorized"
         )
 
     def test_twice_reverts(self, registry: Registry, agencies: Agencies, batch: Any) -> None:
-        root, leaves, proofs = batch
+        _root, leaves, proofs = batch
         registry.send(agencies.moci_key, "revokeDocument", leaves[0], proofs[0], 1)
         assert registry.revert(agencies.moci_key, "revokeDocument", leaves[0], proofs[0], 1) == (
-            "RegistryAlreadyRevoked", {"hash": leaves[0]},
+            "RegistryAlreadyRevoked",
+            {"hash": leaves[0]},
         )
 
     def test_in_revoked_batch_reverts(self, registry: Registry, agencies: Agencies, batch: Any) -> None:
         root, leaves, proofs = batch
         registry.send(agencies.moci_key, "revoke", root, 1)
         assert registry.revert(agencies.moci_key, "revokeDocument", leaves[0], proofs[0], 1) == (
-            "RegistryAlreadyRevoked", {"hash": root},
+            "RegistryAlreadyRevoked",
+            {"hash": root},
         )
 
     def test_unknown_root_reverts(self, registry: Registry, agencies: Agencies) -> None:
         lone = random_hash()  # with an empty proof, the root is the target hash itself
         assert registry.revert(agencies.moci_key, "revokeDocument", lone, [], 1) == (
-            "RegistryNotAnchored", {"root": lone},
+            "RegistryNotAnchored",
+            {"root": lone},
         )
 
     def test_document_claimed_by_another_agency_reverts(self, registry: Registry, agencies: Agencies) -> None:
@@ -191,14 +213,16 @@ class TestRevokeDocument:
         registry.send(agencies.uni_key, "anchor", uni_root, 2, 0)
         registry.send(agencies.moci_key, "suspendDocument", shared, moci_proofs[0], 1)
         assert registry.revert(agencies.uni_key, "revokeDocument", shared, uni_proofs[0], 1) == (
-            "RegistryDocumentOwnedByOtherAgency", {"targetHash": shared, "owner": agencies.moci},
+            "RegistryDocumentOwnedByOtherAgency",
+            {"targetHash": shared, "owner": agencies.moci},
         )
 
     def test_paused_reverts(self, registry: Registry, agencies: Agencies, admin: LocalAccount, batch: Any) -> None:
-        root, leaves, proofs = batch
+        _root, leaves, proofs = batch
         registry.send(admin, "pause")
         assert registry.revert(agencies.moci_key, "revokeDocument", leaves[0], proofs[0], 1) == (
-            "EnforcedPause", {},
+            "EnforcedPause",
+            {},
         )
 
 
@@ -225,16 +249,19 @@ class TestSuspendAndReinstate:
         ]
         assert view(registry, leaves[3], root)["documentStatus"] == SUSPENDED
         assert registry.revert(agencies.moci_key, "suspendDocument", leaves[3], proofs[3], 8) == (
-            "RegistryAlreadySuspended", {"hash": leaves[3]},
+            "RegistryAlreadySuspended",
+            {"hash": leaves[3]},
         )
         registry.send(agencies.moci_key, "reinstate", leaves[3])
         assert view(registry, leaves[3], root)["documentStatus"] == ACTIVE
         registry.send(agencies.moci_key, "revokeDocument", leaves[3], proofs[3], 1)
         assert registry.revert(agencies.moci_key, "suspendDocument", leaves[3], proofs[3], 8) == (
-            "RegistryAlreadyRevoked", {"hash": leaves[3]},
+            "RegistryAlreadyRevoked",
+            {"hash": leaves[3]},
         )
         assert registry.revert(agencies.moci_key, "reinstate", leaves[3]) == (
-            "RegistryNotSuspended", {"hash": leaves[3]},
+            "RegistryNotSuspended",
+            {"hash": leaves[3]},
         )
 
     def test_admin_may_not_suspend_or_reinstate(
@@ -251,7 +278,8 @@ class TestSuspendAndReinstate:
         assert registry.revert(agencies.uni_key, "suspend", root, 1)[0] == "RegistryUnauthorized"
         registry.send(agencies.moci_key, "suspendDocument", leaves[0], proofs[0], 1)
         assert registry.revert(agencies.uni_key, "reinstate", leaves[0]) == (
-            "RegistryUnauthorized", {"account": agencies.uni_key.address, "agencyId": agencies.moci},
+            "RegistryUnauthorized",
+            {"account": agencies.uni_key.address, "agencyId": agencies.moci},
         )
 
     def test_invalid_proof_and_unknown_hash_revert(self, registry: Registry, agencies: Agencies, batch: Any) -> None:
@@ -270,5 +298,6 @@ class TestSuspendAndReinstate:
         registry.send(admin, "pause")
         assert registry.revert(agencies.moci_key, "reinstate", root) == ("EnforcedPause", {})
         assert registry.revert(agencies.moci_key, "suspendDocument", leaves[0], proofs[0], 1) == (
-            "EnforcedPause", {},
+            "EnforcedPause",
+            {},
         )

@@ -25,13 +25,15 @@ class TestRegisterAgency:
 
     def test_empty_name_reverts(self, registry: Registry, admin: LocalAccount) -> None:
         assert registry.revert(admin, "registerAgency", agency_bytes("a"), "") == (
-            "RegistryEmptyAgencyName", {"agencyId": agency_bytes("a")},
+            "RegistryEmptyAgencyName",
+            {"agencyId": agency_bytes("a")},
         )
 
     def test_twice_reverts(self, registry: Registry, admin: LocalAccount) -> None:
         registry.send(admin, "registerAgency", agency_bytes("moci"), "M")
         assert registry.revert(admin, "registerAgency", agency_bytes("moci"), "M2") == (
-            "RegistryAgencyAlreadyRegistered", {"agencyId": agency_bytes("moci")},
+            "RegistryAgencyAlreadyRegistered",
+            {"agencyId": agency_bytes("moci")},
         )
 
     def test_non_admin_reverts(self, registry: Registry, accounts: list[LocalAccount]) -> None:
@@ -41,7 +43,9 @@ class TestRegisterAgency:
 
 
 class TestAddIssuerKey:
-    def test_defaults_to_now_and_no_end(self, registry: Registry, admin: LocalAccount, accounts: list[LocalAccount]) -> None:
+    def test_defaults_to_now_and_no_end(
+        self, registry: Registry, admin: LocalAccount, accounts: list[LocalAccount]
+    ) -> None:
         registry.send(admin, "registerAgency", agency_bytes("moci"), "M")
         receipt = registry.send(admin, "addIssuerKey", agency_bytes("moci"), accounts[1].address, 0, 0)
         now = registry.block_time(receipt)
@@ -59,9 +63,12 @@ class TestAddIssuerKey:
     def test_unknown_key_reads_as_zero(self, registry: Registry, accounts: list[LocalAccount]) -> None:
         assert tuple(registry.call("issuerKey", accounts[4].address)) == (ZERO32, 0, 0)
 
-    def test_unknown_agency_reverts(self, registry: Registry, admin: LocalAccount, accounts: list[LocalAccount]) -> None:
+    def test_unknown_agency_reverts(
+        self, registry: Registry, admin: LocalAccount, accounts: list[LocalAccount]
+    ) -> None:
         assert registry.revert(admin, "addIssuerKey", agency_bytes("x"), accounts[1].address, 0, 0) == (
-            "RegistryUnknownAgency", {"agencyId": agency_bytes("x")},
+            "RegistryUnknownAgency",
+            {"agencyId": agency_bytes("x")},
         )
 
     def test_zero_key_reverts(self, registry: Registry, admin: LocalAccount) -> None:
@@ -71,7 +78,8 @@ class TestAddIssuerKey:
 
     def test_key_serves_one_agency_for_life(self, registry: Registry, agencies: Agencies, admin: LocalAccount) -> None:
         assert registry.revert(admin, "addIssuerKey", agencies.uni, agencies.moci_key.address, 0, 0) == (
-            "RegistryKeyAlreadyRegistered", {"key": agencies.moci_key.address},
+            "RegistryKeyAlreadyRegistered",
+            {"key": agencies.moci_key.address},
         )
 
     def test_window_starting_in_the_past_reverts(
@@ -95,7 +103,9 @@ class TestAddIssuerKey:
 
 
 class TestSetIssuerKeyValidUntil:
-    def test_retire_now_keeps_past_anchors_valid(self, registry: Registry, agencies: Agencies, admin: LocalAccount) -> None:
+    def test_retire_now_keeps_past_anchors_valid(
+        self, registry: Registry, agencies: Agencies, admin: LocalAccount
+    ) -> None:
         root = random_hash()
         anchored = registry.send(agencies.moci_key, "anchor", root, 1, 0)
         receipt = registry.send(admin, "setIssuerKeyValidUntil", agencies.moci_key.address, 0)
@@ -119,7 +129,8 @@ class TestSetIssuerKeyValidUntil:
 
     def test_unknown_key_reverts(self, registry: Registry, admin: LocalAccount, accounts: list[LocalAccount]) -> None:
         assert registry.revert(admin, "setIssuerKeyValidUntil", accounts[4].address, 0) == (
-            "RegistryUnknownKey", {"key": accounts[4].address},
+            "RegistryUnknownKey",
+            {"key": accounts[4].address},
         )
 
     def test_past_end_reverts(self, registry: Registry, agencies: Agencies, admin: LocalAccount) -> None:
@@ -132,7 +143,9 @@ class TestSetIssuerKeyValidUntil:
 
 
 class TestPause:
-    def test_pause_stops_key_actions_until_unpaused(self, registry: Registry, agencies: Agencies, admin: LocalAccount) -> None:
+    def test_pause_stops_key_actions_until_unpaused(
+        self, registry: Registry, agencies: Agencies, admin: LocalAccount
+    ) -> None:
         root = random_hash()
         registry.send(agencies.moci_key, "anchor", root, 1, 0)
         receipt = registry.send(admin, "pause")

@@ -65,8 +65,13 @@ def make_settings(tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRec
     """Settings for one installation on the session's chain."""
     deployment.save(tmp_path / "deployment.json")
     return Settings(
-        data_dir=tmp_path, rpc_url=anvil.url, database_url=database_url, seed_demo=False,
-        admin_transfer_delay_seconds=3600, receipt_timeout_seconds=10, rpc_timeout_seconds=5,
+        data_dir=tmp_path,
+        rpc_url=anvil.url,
+        database_url=database_url,
+        seed_demo=False,
+        admin_transfer_delay_seconds=3600,
+        receipt_timeout_seconds=10,
+        rpc_timeout_seconds=5,
     )
 
 

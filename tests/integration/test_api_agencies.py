@@ -14,8 +14,11 @@ ADMIN = auth(DEV_ADMIN_TOKEN)
 
 
 def test_register_agency_add_key_and_issue(client: TestClient, ledger: Ledger) -> None:
-    response = client.post("/v1/admin/agencies", json={"agency_id": "baladiya", "name": "Doha Municipality",
-                                                       "name_ar": "بلدية الدوحة"}, headers=ADMIN)
+    response = client.post(
+        "/v1/admin/agencies",
+        json={"agency_id": "baladiya", "name": "Doha Municipality", "name_ar": "بلدية الدوحة"},
+        headers=ADMIN,
+    )
     assert response.status_code == 201, response.text
     token = response.json()["token"]
     assert ledger.registry.agency_name("baladiya") == "Doha Municipality"
@@ -47,8 +50,9 @@ def test_duplicate_and_malformed_agencies(client: TestClient) -> None:
 
 
 def test_key_rotation_keeps_old_documents_valid(client: TestClient, ledger: Ledger) -> None:
-    token = client.post("/v1/admin/agencies", json={"agency_id": "moci", "name": "Ministry of Commerce"},
-                        headers=ADMIN).json()["token"]
+    token = client.post(
+        "/v1/admin/agencies", json={"agency_id": "moci", "name": "Ministry of Commerce"}, headers=ADMIN
+    ).json()["token"]
     old_key = client.post("/v1/admin/agencies/moci/keys", json={}, headers=ADMIN).json()["address"]
     old_document = client.post("/v1/documents", json=example("commercial-licence"), headers=auth(token)).json()
 
@@ -81,9 +85,17 @@ def test_health_and_docs(client: TestClient, ledger: Ledger) -> None:
     assert health.json()["chain"]["registry"] == ledger.registry.address
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ("/v1/documents", "/v1/documents/batch", "/v1/documents/{target_hash}", "/v1/verify",
-                 "/v1/documents/{target_hash}/revoke", "/v1/documents/{target_hash}/suspend",
-                 "/v1/documents/{target_hash}/reinstate", "/v1/admin/agencies", "/health"):
+    for path in (
+        "/v1/documents",
+        "/v1/documents/batch",
+        "/v1/documents/{target_hash}",
+        "/v1/verify",
+        "/v1/documents/{target_hash}/revoke",
+        "/v1/documents/{target_hash}/suspend",
+        "/v1/documents/{target_hash}/reinstate",
+        "/v1/admin/agencies",
+        "/health",
+    ):
         assert path in paths
     types = client.get("/v1/document-types").json()
     assert [t["name"] for t in types] == ["academic-certificate", "building-permit", "commercial-licence"]

@@ -41,8 +41,9 @@ def test_issue_verify_hide_revoke(client: TestClient, moci: RegisteredAgency) ->
     assert "nationalId" not in hidden.json()["data"]["subject"]["owner"]
     assert verify(client, hidden.json())["status"] == "VALID"
 
-    revoked = client.post(f"/v1/documents/{issued['target_hash']}/revoke", json={"reason": "superseded"},
-                          headers=auth(moci.token))
+    revoked = client.post(
+        f"/v1/documents/{issued['target_hash']}/revoke", json={"reason": "superseded"}, headers=auth(moci.token)
+    )
     assert revoked.status_code == 200, revoked.text
     assert revoked.json()["status"] == "REVOKED"
     assert verify(client, document)["status"] == "REVOKED"
@@ -70,8 +71,9 @@ def test_batch_with_one_document_revoked(client: TestClient, moci: RegisteredAge
     assert [verify(client, d)["status"] for d in documents] == ["VALID", "REVOKED", "VALID"]
 
     root = batch["anchor"]["merkle_root"]
-    suspended = client.post(f"/v1/documents/{root}/suspend", json={"reason": "under-investigation"},
-                            headers=auth(moci.token))
+    suspended = client.post(
+        f"/v1/documents/{root}/suspend", json={"reason": "under-investigation"}, headers=auth(moci.token)
+    )
     assert suspended.json()["scope"] == "batch"
     assert [verify(client, d)["status"] for d in documents] == ["SUSPENDED", "REVOKED", "SUSPENDED"]
     client.post(f"/v1/documents/{root}/reinstate", headers=auth(moci.token))
@@ -82,8 +84,9 @@ def test_suspend_and_reinstate_a_permit(client: TestClient, moci: RegisteredAgen
     issued = issue(client, moci.token, "building-permit")
     target = issued["target_hash"]
     assert issued["anchor"]["expires_at"] == "2028-06-30T23:59:59Z"
-    response = client.post(f"/v1/documents/{target}/suspend", json={"reason": "non-compliance"},
-                           headers=auth(moci.token))
+    response = client.post(
+        f"/v1/documents/{target}/suspend", json={"reason": "non-compliance"}, headers=auth(moci.token)
+    )
     assert response.status_code == 200, response.text
     result = verify(client, issued["document"])
     assert result["status"] == "SUSPENDED"
@@ -98,8 +101,9 @@ def test_admin_may_revoke_but_not_suspend(client: TestClient, moci: RegisteredAg
     target = issued["target_hash"]
     denied = client.post(f"/v1/documents/{target}/suspend", json={}, headers=auth(DEV_ADMIN_TOKEN))
     assert denied.status_code == 403
-    revoked = client.post(f"/v1/documents/{target}/revoke", json={"reason": "administrative"},
-                          headers=auth(DEV_ADMIN_TOKEN))
+    revoked = client.post(
+        f"/v1/documents/{target}/revoke", json={"reason": "administrative"}, headers=auth(DEV_ADMIN_TOKEN)
+    )
     assert revoked.status_code == 200
     assert verify(client, issued["document"])["status"] == "REVOKED"
 

@@ -26,8 +26,9 @@ def error_of(response: object) -> dict[str, str]:
 
 
 def test_malformed_json_is_400(client: TestClient, moci: RegisteredAgency) -> None:
-    response = client.post("/v1/documents", content=b'{"document_type": ', headers={
-        **auth(moci.token), "Content-Type": "application/json"})
+    response = client.post(
+        "/v1/documents", content=b'{"document_type": ', headers={**auth(moci.token), "Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert error_of(response)["code"] == "malformed_json"
 
@@ -52,11 +53,13 @@ def test_batch_schema_error_names_the_document(client: TestClient, moci: Registe
 
 
 def test_unknown_fields_and_types_are_named(client: TestClient, moci: RegisteredAgency) -> None:
-    response = client.post("/v1/documents", json={**example("commercial-licence"), "colour": "red"},
-                           headers=auth(moci.token))
+    response = client.post(
+        "/v1/documents", json={**example("commercial-licence"), "colour": "red"}, headers=auth(moci.token)
+    )
     assert (response.status_code, error_of(response)["field"]) == (422, "colour")
-    response = client.post("/v1/documents", json={**example("commercial-licence"), "document_type": "passport"},
-                           headers=auth(moci.token))
+    response = client.post(
+        "/v1/documents", json={**example("commercial-licence"), "document_type": "passport"}, headers=auth(moci.token)
+    )
     assert response.status_code == 422
     assert "known types" in error_of(response)["message"]
 
@@ -75,13 +78,18 @@ def test_missing_or_wrong_token_is_401(client: TestClient, moci: RegisteredAgenc
 
 
 def test_roles_are_enforced(client: TestClient, ledger: Ledger, moci: RegisteredAgency) -> None:
-    assert client.post("/v1/admin/agencies", json={"agency_id": "x1", "name": "X"},
-                       headers=auth(moci.token)).status_code == 403
-    assert client.post("/v1/documents", json=example("commercial-licence"),
-                       headers=auth(DEV_ADMIN_TOKEN)).status_code == 403
+    assert (
+        client.post("/v1/admin/agencies", json={"agency_id": "x1", "name": "X"}, headers=auth(moci.token)).status_code
+        == 403
+    )
+    assert (
+        client.post("/v1/documents", json=example("commercial-licence"), headers=auth(DEV_ADMIN_TOKEN)).status_code
+        == 403
+    )
     other = register_agency(ledger, "qu", "Qatar University")
-    target = client.post("/v1/documents", json=example("commercial-licence"),
-                         headers=auth(moci.token)).json()["target_hash"]
+    target = client.post("/v1/documents", json=example("commercial-licence"), headers=auth(moci.token)).json()[
+        "target_hash"
+    ]
     response = client.post(f"/v1/documents/{target}/revoke", json={}, headers=auth(other.token))
     assert response.status_code == 403
     assert "may not change documents issued by agency 'moci'" in error_of(response)["message"]
@@ -101,9 +109,16 @@ def test_unknown_and_malformed_hashes(client: TestClient, path: str, status: int
 
 @pytest.mark.parametrize(
     "document",
-    [[], {"version": "x"}, {"version": "https://schema.openattestation.com/2.0/schema.json", "data": {}},
-     {"version": "https://schema.openattestation.com/2.0/schema.json", "data": {},
-      "signature": {"type": "SHA3MerkleProof", "targetHash": "12", "merkleRoot": "00" * 32}}],
+    [
+        [],
+        {"version": "x"},
+        {"version": "https://schema.openattestation.com/2.0/schema.json", "data": {}},
+        {
+            "version": "https://schema.openattestation.com/2.0/schema.json",
+            "data": {},
+            "signature": {"type": "SHA3MerkleProof", "targetHash": "12", "merkleRoot": "00" * 32},
+        },
+    ],
 )
 def test_malformed_documents_are_422(client: TestClient, moci: RegisteredAgency, document: object) -> None:
     response = client.post("/v1/verify", json=document)
@@ -112,8 +127,9 @@ def test_malformed_documents_are_422(client: TestClient, moci: RegisteredAgency,
 
 
 def test_paused_registry_is_503_and_records_nothing(client: TestClient, ledger: Ledger, moci: RegisteredAgency) -> None:
-    target = client.post("/v1/documents", json=example("commercial-licence"),
-                         headers=auth(moci.token)).json()["target_hash"]
+    target = client.post("/v1/documents", json=example("commercial-licence"), headers=auth(moci.token)).json()[
+        "target_hash"
+    ]
     assert client.post("/v1/admin/pause", headers=auth(DEV_ADMIN_TOKEN)).status_code == 200
     response = client.post(f"/v1/documents/{target}/revoke", json={}, headers=auth(moci.token))
     assert response.status_code == 503
@@ -124,8 +140,9 @@ def test_paused_registry_is_503_and_records_nothing(client: TestClient, ledger: 
 
 
 @pytest.fixture
-def dead_chain_client(tmp_path: Path, deployment: DeploymentRecord, ledger: Ledger,
-                      moci: RegisteredAgency) -> Iterator[tuple[TestClient, Ledger]]:
+def dead_chain_client(
+    tmp_path: Path, deployment: DeploymentRecord, ledger: Ledger, moci: RegisteredAgency
+) -> Iterator[tuple[TestClient, Ledger]]:
     """The same installation, its RPC URL pointing where no node answers."""
     deployment.save(tmp_path / "deployment.json")
     settings = Settings(**{**ledger.settings.model_dump(), "rpc_url": f"http://127.0.0.1:{free_port()}"})

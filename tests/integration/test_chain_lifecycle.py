@@ -95,7 +95,10 @@ def test_independent_client_reads_the_openattestation_interface(tmp_path: Path) 
         def read(signature: str, value: str) -> str:
             completed = subprocess.run(
                 [str(cast), "call", record.address, signature, "0x" + value, "--rpc-url", node.url],
-                capture_output=True, text=True, timeout=30, check=True,
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=True,
             )
             return completed.stdout.strip()
 

@@ -33,20 +33,24 @@ def running_service(tmp_path: Path) -> Iterator[tuple[int, int]]:
     """`sijill up` with its own chain, data folder and ports; stopped with Ctrl-C as a person would."""
     api_port, chain_port = free_port(), free_port()
     env = {
-        **os.environ, "SIJILL_DATA_DIR": str(tmp_path / "data"), "SIJILL_API_PORT": str(api_port),
-        "SIJILL_ANVIL_PORT": str(chain_port), "SIJILL_RPC_URL": f"http://127.0.0.1:{chain_port}",
+        **os.environ,
+        "SIJILL_DATA_DIR": str(tmp_path / "data"),
+        "SIJILL_API_PORT": str(api_port),
+        "SIJILL_ANVIL_PORT": str(chain_port),
+        "SIJILL_RPC_URL": f"http://127.0.0.1:{chain_port}",
     }
     for name in ("SIJILL_DATABASE_URL", "SIJILL_DEPLOYMENT_FILE"):
         env.pop(name, None)
     log = (tmp_path / "up.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "cli", "up"], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", "up"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             assert process.poll() is None, (tmp_path / "up.log").read_text()
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/health", timeout=1) as response:  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/health", timeout=1) as response:
                     if response.status == 200:
                         break
             except OSError:
@@ -76,8 +80,9 @@ def test_quickstart_works_as_written(service: tuple[int, int], tmp_path: Path) -
     work = tmp_path / "work"
     shutil.copytree(ROOT / "examples", work / "examples")
     script = quickstart_script().replace("API=http://127.0.0.1:8000", f"API=http://127.0.0.1:{api_port}")
-    completed = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=work, capture_output=True, text=True,
-                               timeout=120, check=False)
+    completed = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=work, capture_output=True, text=True, timeout=120, check=False
+    )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.splitlines() == [
         "VALID - issued by Demo Ministry of Commerce and valid",

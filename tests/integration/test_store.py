@@ -43,17 +43,19 @@ def test_issue_and_revoke_through_the_store(
         batch = issue_documents(ledger, "moci", [IssueRequest(request["document_type"], request["fields"])] * 2)
         row = ledger.store.get_batch(batch.merkle_root)
         assert row is not None
-        assert (row.state, row.tx_hash, row.block_number) == ("anchored", batch.receipt.tx_hash,
-                                                              batch.receipt.block_number)
+        assert (row.state, row.tx_hash, row.block_number) == (
+            "anchored",
+            batch.receipt.tx_hash,
+            batch.receipt.block_number,
+        )
         target = batch.documents[1]["signature"]["targetHash"]
         stored = ledger.store.get_document(target)
-        assert stored is not None and stored.wrapped == batch.documents[1]
+        assert stored is not None
+        assert stored.wrapped == batch.documents[1]
 
         change_status(ledger, Actor("moci"), target, Action.REVOKE, ReasonCode.ISSUED_IN_ERROR)
         history = ledger.store.status_changes(target)
-        assert [(h.action, h.scope, h.reason, h.actor) for h in history] == [
-            ("revoke", "document", 2, "agency:moci")
-        ]
+        assert [(h.action, h.scope, h.reason, h.actor) for h in history] == [("revoke", "document", 2, "agency:moci")]
         assert get_record(ledger, target).as_dict()["status"] == "REVOKED"
         assert get_record(ledger, batch.documents[0]["signature"]["targetHash"]).as_dict()["status"] == "ACTIVE"
     finally:
@@ -68,8 +70,9 @@ def test_an_intent_is_recorded_once(database_url: str) -> None:
         store.record_intent(root="aa" * 32, agency_id="moci", key_address="0x0", expires_at=None, documents=[document])
         assert store.get_batch("aa" * 32).state == "pending"  # type: ignore[union-attr]
         with pytest.raises(ConflictError):
-            store.record_intent(root="aa" * 32, agency_id="moci", key_address="0x0", expires_at=None,
-                                documents=[document])
+            store.record_intent(
+                root="aa" * 32, agency_id="moci", key_address="0x0", expires_at=None, documents=[document]
+            )
         store.mark_anchored("aa" * 32, TxReceipt(tx_hash="0x1", block_number=5, block_timestamp=9, gas_used=1))
         assert store.get_batch("aa" * 32).state == "anchored"  # type: ignore[union-attr]
     finally:

@@ -27,8 +27,13 @@ def oracle(request: dict[str, Any]) -> dict[str, Any]:
     node = shutil.which("node")
     assert node, "Node.js is part of the toolchain (make setup)"
     completed = subprocess.run(
-        [node, str(ORACLE)], input=json.dumps(request, ensure_ascii=False), capture_output=True, text=True,
-        cwd=ROOT, timeout=60, check=False,
+        [node, str(ORACLE)],
+        input=json.dumps(request, ensure_ascii=False),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr
     result: dict[str, Any] = json.loads(completed.stdout)

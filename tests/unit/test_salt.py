@@ -11,15 +11,28 @@ from hypothesis import strategies as st
 from ledger.documents.salt import js_number_to_string, salt_data, salt_value, unsalt_data
 from ledger.errors import InvalidDocumentError
 
-SALTED = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}:(string|number|boolean|null):")
+SALTED = re.compile(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}:(string|number|boolean|null):"
+)
 
 
 @pytest.mark.parametrize(
     ("value", "text"),
     [
-        (0, "0"), (5, "5"), (-7, "-7"), (1.5, "1.5"), (0.1, "0.1"), (100.0, "100"), (1e21, "1e+21"),
-        (1.5e21, "1.5e+21"), (1e20, "100000000000000000000"), (0.000001, "0.000001"), (1e-7, "1e-7"),
-        (-2.5e-8, "-2.5e-8"), (123456.789, "123456.789"), (2**53 - 1, "9007199254740991"),
+        (0, "0"),
+        (5, "5"),
+        (-7, "-7"),
+        (1.5, "1.5"),
+        (0.1, "0.1"),
+        (100.0, "100"),
+        (1e21, "1e+21"),
+        (1.5e21, "1.5e+21"),
+        (1e20, "100000000000000000000"),
+        (0.000001, "0.000001"),
+        (1e-7, "1e-7"),
+        (-2.5e-8, "-2.5e-8"),
+        (123456.789, "123456.789"),
+        (2**53 - 1, "9007199254740991"),
     ],
 )
 def test_numbers_format_like_javascript(value: float, text: str) -> None:
@@ -39,8 +52,11 @@ def test_salt_carries_type_and_value() -> None:
 
 
 json_leaves = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1),
-    st.floats(allow_nan=False, allow_infinity=False, width=64), st.text(),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1),
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.text(),
 )
 json_values = st.recursive(
     json_leaves,

@@ -88,13 +88,22 @@ def test_production_refuses_development_defaults(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ConfigurationError, match="SIJILL_ADMIN_PRIVATE_KEY"):
         Settings(mode="production", seed_demo=False)
     settings = Settings(
-        mode="production", seed_demo=False, admin_private_key="0x" + "11" * 32, admin_token="a" * 40,
-        key_encryption_key="k" * 40, demo_agency_token="t" * 40,
+        mode="production",
+        seed_demo=False,
+        admin_private_key="0x" + "11" * 32,
+        admin_token="a" * 40,
+        key_encryption_key="k" * 40,
+        demo_agency_token="t" * 40,
     )
     assert not settings.development
     with pytest.raises(ConfigurationError, match="demo"):
-        Settings(mode="production", admin_private_key="0x" + "11" * 32, admin_token="a" * 40,
-                 key_encryption_key="k" * 40, demo_agency_token="t" * 40)
+        Settings(
+            mode="production",
+            admin_private_key="0x" + "11" * 32,
+            admin_token="a" * 40,
+            key_encryption_key="k" * 40,
+            demo_agency_token="t" * 40,
+        )
 
 
 def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -21,17 +21,28 @@ KEY = Address("0x70997970C51812dc3A010C7d01b50e0d17dc79C8")
 
 def view(**changes: Any) -> AnchorView:
     base = AnchorView(
-        agency_id="moci", key=KEY, key_valid_from=ANCHORED - 100, key_valid_until=2**40 - 1,
-        anchored_at=ANCHORED, anchored_block=12, expires_at=0, document_count=2,
-        batch_status=ChainStatus.ACTIVE, batch_reason=0, document_status=ChainStatus.NONE, document_reason=0,
-        document_agency_id=None, paused=False,
+        agency_id="moci",
+        key=KEY,
+        key_valid_from=ANCHORED - 100,
+        key_valid_until=2**40 - 1,
+        anchored_at=ANCHORED,
+        anchored_block=12,
+        expires_at=0,
+        document_count=2,
+        batch_status=ChainStatus.ACTIVE,
+        batch_reason=0,
+        document_status=ChainStatus.NONE,
+        document_reason=0,
+        document_agency_id=None,
+        paused=False,
     )
     return replace(base, **changes)
 
 
 def verdict(document: dict[str, Any], anchor: AnchorView | None = None, now: datetime = NOW) -> Any:
-    evidence = ChainEvidence(view=anchor or view(), agency_name="Ministry of Commerce", anchor_tx="0xabc",
-                             read_at_block=20)
+    evidence = ChainEvidence(
+        view=anchor or view(), agency_name="Ministry of Commerce", anchor_tx="0xabc", read_at_block=20
+    )
     return evaluate(WrappedDocument.parse(document), network=NETWORK, fetch_evidence=lambda: evidence, now=now)
 
 
@@ -44,13 +55,25 @@ def test_valid_with_evidence(document: dict[str, Any]) -> None:
     result = verdict(document)
     assert result.status is VerificationStatus.VALID
     assert [check.name for check in result.checks] == [
-        "integrity", "merkle_proof", "network", "anchored", "issuer", "issuer_key", "not_revoked", "not_suspended",
+        "integrity",
+        "merkle_proof",
+        "network",
+        "anchored",
+        "issuer",
+        "issuer_key",
+        "not_revoked",
+        "not_suspended",
         "not_expired",
     ]
     assert all(check.outcome is Outcome.PASSED for check in result.checks)
     assert result.anchor == {
-        "block_number": 12, "transaction": "0xabc", "anchored_at": datetime.fromtimestamp(ANCHORED, UTC).isoformat(),
-        "expires_at": None, "key": KEY, "document_count": 2, "read_at_block": 20,
+        "block_number": 12,
+        "transaction": "0xabc",
+        "anchored_at": datetime.fromtimestamp(ANCHORED, UTC).isoformat(),
+        "expires_at": None,
+        "key": KEY,
+        "document_count": 2,
+        "read_at_block": 20,
     }
     key_check = next(check for check in result.checks if check.name == "issuer_key")
     assert key_check.evidence["valid_at_anchor"] is True
@@ -119,17 +142,27 @@ def test_retired_key_keeps_what_it_issued_valid(document: dict[str, Any]) -> Non
     ("anchor", "status", "reason"),
     [
         (view(batch_status=ChainStatus.REVOKED, batch_reason=3), VerificationStatus.REVOKED, "fraud"),
-        (view(document_status=ChainStatus.REVOKED, document_reason=1, document_agency_id="moci"),
-         VerificationStatus.REVOKED, "superseded"),
+        (
+            view(document_status=ChainStatus.REVOKED, document_reason=1, document_agency_id="moci"),
+            VerificationStatus.REVOKED,
+            "superseded",
+        ),
         (view(batch_status=ChainStatus.SUSPENDED, batch_reason=7), VerificationStatus.SUSPENDED, "under_investigation"),
-        (view(document_status=ChainStatus.SUSPENDED, document_reason=9, document_agency_id="moci"),
-         VerificationStatus.SUSPENDED, "payment_overdue"),
-        (view(batch_status=ChainStatus.SUSPENDED, document_status=ChainStatus.REVOKED, document_agency_id="moci"),
-         VerificationStatus.REVOKED, "unspecified"),
+        (
+            view(document_status=ChainStatus.SUSPENDED, document_reason=9, document_agency_id="moci"),
+            VerificationStatus.SUSPENDED,
+            "payment_overdue",
+        ),
+        (
+            view(batch_status=ChainStatus.SUSPENDED, document_status=ChainStatus.REVOKED, document_agency_id="moci"),
+            VerificationStatus.REVOKED,
+            "unspecified",
+        ),
     ],
 )
-def test_revoked_and_suspended(document: dict[str, Any], anchor: AnchorView, status: VerificationStatus,
-                               reason: str) -> None:
+def test_revoked_and_suspended(
+    document: dict[str, Any], anchor: AnchorView, status: VerificationStatus, reason: str
+) -> None:
     result = verdict(document, anchor)
     assert result.status is status
     assert reason in result.summary

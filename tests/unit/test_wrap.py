@@ -17,13 +17,17 @@ from tests.unit.documents import licence_data
 
 keys = st.text(alphabet=st.characters(blacklist_characters=".", blacklist_categories=("Cs",)), min_size=1, max_size=6)
 leaves = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1),
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
     st.sampled_from(["مريم آل ثاني", "الدوحة", "Pearl Coast"]),
 )
 objects = st.recursive(
     st.dictionaries(keys, leaves, min_size=1, max_size=4),
-    lambda children: st.dictionaries(keys, st.one_of(leaves, children, st.lists(leaves, max_size=3)), min_size=1, max_size=4),
+    lambda children: st.dictionaries(
+        keys, st.one_of(leaves, children, st.lists(leaves, max_size=3)), min_size=1, max_size=4
+    ),
     max_leaves=16,
 )
 
@@ -97,10 +101,10 @@ def test_obfuscation_refuses_what_it_cannot_hide(path: str, message: str) -> Non
 
 def strings_of(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], str]]:
     if isinstance(node, dict):
-        out = [(path + (("key", k),), k) for k in node]
-        return out + [item for k, v in node.items() for item in strings_of(v, path + (k,))]
+        out = [((*path, ("key", k)), k) for k in node]
+        return out + [item for k, v in node.items() for item in strings_of(v, (*path, k))]
     if isinstance(node, list):
-        return [item for i, v in enumerate(node) for item in strings_of(v, path + (i,))]
+        return [item for i, v in enumerate(node) for item in strings_of(v, (*path, i))]
     return [(path, node)] if isinstance(node, str) else []
 
 
@@ -122,7 +126,7 @@ def replace(document: dict[str, Any], path: tuple[Any, ...], new: str) -> dict[s
 def test_any_changed_character_is_tampering(draw: st.DataObject) -> None:
     document = wrap_documents([licence_data(), licence_data("CL-2026-000124")])[0]
     document = obfuscate(document, ["subject.owner.nationalId"])
-    targets = [("data",) + p for p, _ in strings_of(document["data"])]
+    targets = [("data", *p) for p, _ in strings_of(document["data"])]
     targets += [("signature", "targetHash"), ("signature", "merkleRoot"), ("signature", "proof", 0)]
     targets += [("privacy", "obfuscatedData", 0)]
     path = draw.draw(st.sampled_from(targets))
