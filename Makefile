@@ -17,8 +17,10 @@ $(STAMPS)/python: pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@mkdir -p $(STAMPS) && touch $@
 
+# `npm install` honours package-lock.json; `npm ci` refuses it because npm leaves the other
+# platforms' optional Anvil binaries out of the lock file.
 $(STAMPS)/node: package.json package-lock.json
-	$(NPM) ci --no-audit --no-fund --loglevel=error
+	$(NPM) install --no-audit --no-fund --loglevel=error
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/contracts: $(STAMPS)/node hardhat.config.js $(wildcard contracts/*.sol)

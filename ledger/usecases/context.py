@@ -53,24 +53,23 @@ class Ledger:
     @cached_property
     def registry(self) -> RegistryClient:
         """The registry client; the deployment is checked against the chain when it answers."""
+        settings = self.settings
+
+        def open_client(check: bool) -> RegistryClient:
+            return open_registry(
+                settings.rpc_url,
+                self.deployment,
+                self.artifact,
+                timeout=settings.rpc_timeout_seconds,
+                receipt_timeout=settings.receipt_timeout_seconds,
+                check=check,
+            )
+
         try:
-            return open_registry(
-                self.settings.rpc_url,
-                self.deployment,
-                self.artifact,
-                timeout=self.settings.rpc_timeout_seconds,
-                receipt_timeout=self.settings.receipt_timeout_seconds,
-            )
+            return open_client(check=True)
         except ChainUnavailableError:
-            log.warning("the chain at %s does not answer; continuing unchecked", self.settings.rpc_url)
-            return open_registry(
-                self.settings.rpc_url,
-                self.deployment,
-                self.artifact,
-                timeout=self.settings.rpc_timeout_seconds,
-                receipt_timeout=self.settings.receipt_timeout_seconds,
-                check=False,
-            )
+            log.warning("the chain at %s does not answer; continuing unchecked", settings.rpc_url)
+            return open_client(check=False)
 
     @cached_property
     def network(self) -> Network:
