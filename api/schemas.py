@@ -113,7 +113,7 @@ class RegisteredAgencyOut(BaseModel):
 
     agency: AgencyOut
     token: str
-    transaction: str
+    transaction: str | None = Field(description="The registration's transaction; null when it was on chain already")
 
 
 class AddKeyBody(Strict):

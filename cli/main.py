@@ -156,7 +156,8 @@ def agency_add(
     """Register an agency on chain; prints its API token once."""
     with _ledger() as ledger:
         registered = register_agency(ledger, agency_id, name, name_ar, domain=domain)
-        out.print(f"agency '{agency_id}' registered (tx {registered.receipt.tx_hash})")
+        tx = registered.receipt.tx_hash if registered.receipt else "already on chain"
+        out.print(f"agency '{agency_id}' registered (tx {tx})")
         out.print(f"API token (shown once): {registered.token}")
 
 

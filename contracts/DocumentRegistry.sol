@@ -34,8 +34,9 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
      * An anchor is one word, low bits first: keyIndex (32), agencyIndex (32),
      * anchoredAt (40), anchoredBlock (40), expiresAt (40), documentCount (32),
      * status (8), reason (8). A document state is one word: agencyIndex (32),
-     * status (8), reason (8), updatedAt (40). Whole words are written at once, so
-     * each change costs one storage write.
+     * status (8), reason (8), updatedAt (40), claimedAt (40: when the owning
+     * agency's batch holding the document was anchored). Whole words are written at
+     * once, so each change costs one storage write.
      */
     uint256 private constant _AGENCY_SHIFT = 32;
     uint256 private constant _ANCHORED_AT_SHIFT = 64;
@@ -46,6 +47,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     uint256 private constant _DOC_STATUS_SHIFT = 32;
     uint256 private constant _DOC_REASON_SHIFT = 40;
     uint256 private constant _DOC_UPDATED_SHIFT = 48;
+    uint256 private constant _DOC_CLAIM_SHIFT = 88;
 
     uint40 private constant _NO_END = type(uint40).max;
 
@@ -137,8 +139,9 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     /// @inheritdoc IDocumentRegistry
     function revokeDocument(bytes32 targetHash, bytes32[] calldata proof, uint8 reason) external {
         bytes32 root = MerkleProof.processProofCalldata(proof, targetHash);
-        (uint32 agencyIndex,) = _documentOf(targetHash, root, true);
-        _documents[targetHash] = _documentState(agencyIndex, Status.Revoked, reason);
+        (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root, true);
+        if (status == Status.Revoked) revert RegistryAlreadyRevoked(targetHash);
+        _documents[targetHash] = _documentState(agencyIndex, Status.Revoked, reason, claimedAt);
         emit Revoked(targetHash, msg.sender, root, reason);
     }
 
@@ -154,27 +157,28 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     /// @inheritdoc IDocumentRegistry
     function suspendDocument(bytes32 targetHash, bytes32[] calldata proof, uint8 reason) external {
         bytes32 root = MerkleProof.processProofCalldata(proof, targetHash);
-        (uint32 agencyIndex, Status status) = _documentOf(targetHash, root, false);
+        (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root, false);
         _requireActive(status, targetHash);
-        _documents[targetHash] = _documentState(agencyIndex, Status.Suspended, reason);
+        _documents[targetHash] = _documentState(agencyIndex, Status.Suspended, reason, claimedAt);
         emit Suspended(targetHash, msg.sender, root, reason);
     }
 
     /// @inheritdoc IDocumentRegistry
-    function reinstate(bytes32 hash) external {
-        uint256 state = _documents[hash];
-        if (state != 0) {
-            uint32 agencyIndex = uint32(state);
-            _requireCanChange(agencyIndex, false);
-            if (Status(uint8(state >> _DOC_STATUS_SHIFT)) != Status.Suspended) revert RegistryNotSuspended(hash);
-            _documents[hash] = _documentState(agencyIndex, Status.Active, 0);
-        } else {
-            uint256 record = _anchorOf(hash);
-            _requireCanChange(_agencyOf(record), false);
-            if (_statusOf(record) != Status.Suspended) revert RegistryNotSuspended(hash);
-            _anchors[hash] = _withStatus(record, Status.Active, 0);
-        }
-        emit Reinstated(hash, msg.sender);
+    function reinstate(bytes32 root) external {
+        uint256 record = _anchorOf(root);
+        _requireCanChange(_agencyOf(record), false);
+        if (_statusOf(record) != Status.Suspended) revert RegistryNotSuspended(root);
+        _anchors[root] = _withStatus(record, Status.Active, 0);
+        emit Reinstated(root, msg.sender, root);
+    }
+
+    /// @inheritdoc IDocumentRegistry
+    function reinstateDocument(bytes32 targetHash, bytes32[] calldata proof) external {
+        bytes32 root = MerkleProof.processProofCalldata(proof, targetHash);
+        (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root, false);
+        if (status != Status.Suspended) revert RegistryNotSuspended(targetHash);
+        _documents[targetHash] = _documentState(agencyIndex, Status.Active, 0, claimedAt);
+        emit Reinstated(targetHash, msg.sender, root);
     }
 
     /**
@@ -264,25 +268,36 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
 
     /**
      * @dev Checks that `root` (where the document's proof led) is anchored and not
-     * revoked, that the caller may change the document, that it is not revoked, and
-     * that no other agency claimed it. Returns the owning agency and the document's status.
+     * revoked and that the caller may change documents of its agency. Returns that
+     * agency, the document's status as that agency may see it, and the claim time
+     * to store.
+     *
+     * Two agencies' batches may hold the same target hash (a copy, or an attack):
+     * the record belongs to the agency whose batch was anchored first. A later
+     * agency's changes are refused; the owner's first change discards them.
      */
     function _documentOf(bytes32 targetHash, bytes32 root, bool adminAllowed)
         private
         view
-        returns (uint32 agencyIndex, Status status)
+        returns (uint32 agencyIndex, Status status, uint40 claimedAt)
     {
         uint256 record = _anchorOf(root);
         agencyIndex = _agencyOf(record);
         _requireCanChange(agencyIndex, adminAllowed);
         if (_statusOf(record) == Status.Revoked) revert RegistryAlreadyRevoked(root);
+        claimedAt = uint40(record >> _ANCHORED_AT_SHIFT);
         uint256 state = _documents[targetHash];
-        status = Status(uint8(state >> _DOC_STATUS_SHIFT));
-        if (status == Status.Revoked) revert RegistryAlreadyRevoked(targetHash);
         uint32 owner = uint32(state);
-        if (owner != 0 && owner != agencyIndex) {
+        if (owner == 0) return (agencyIndex, Status.None, claimedAt);
+        uint40 ownerClaimedAt = uint40(state >> _DOC_CLAIM_SHIFT);
+        if (owner == agencyIndex) {
+            if (ownerClaimedAt < claimedAt) claimedAt = ownerClaimedAt;
+            return (agencyIndex, Status(uint8(state >> _DOC_STATUS_SHIFT)), claimedAt);
+        }
+        if (claimedAt >= ownerClaimedAt) {
             revert RegistryDocumentOwnedByOtherAgency(targetHash, _agencies[owner - 1].id);
         }
+        return (agencyIndex, Status.None, claimedAt);
     }
 
     /// @dev Reverts unless the caller is a valid key of `agencyIndex`, or the admin when `adminAllowed`.
@@ -331,8 +346,13 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     }
 
     /// @dev A packed document state stamped with the current time.
-    function _documentState(uint32 agencyIndex, Status status, uint8 reason) private view returns (uint256) {
+    function _documentState(uint32 agencyIndex, Status status, uint8 reason, uint40 claimedAt)
+        private
+        view
+        returns (uint256)
+    {
         return uint256(agencyIndex) | (uint256(uint8(status)) << _DOC_STATUS_SHIFT)
-            | (uint256(reason) << _DOC_REASON_SHIFT) | (uint256(_time()) << _DOC_UPDATED_SHIFT);
+            | (uint256(reason) << _DOC_REASON_SHIFT) | (uint256(_time()) << _DOC_UPDATED_SHIFT)
+            | (uint256(claimedAt) << _DOC_CLAIM_SHIFT);
     }
 }

@@ -95,11 +95,12 @@ interface IDocumentRegistry {
     event Suspended(bytes32 indexed hash, address indexed by, bytes32 root, uint8 reason);
 
     /**
-     * @notice Emitted when a suspended batch or document is reinstated.
+     * @notice Emitted when a suspended batch (`hash` == `root`) or document is reinstated.
      * @param hash The reinstated root or target hash.
      * @param by The issuer key that reinstated it.
+     * @param root The root of the batch `hash` belongs to.
      */
-    event Reinstated(bytes32 indexed hash, address indexed by);
+    event Reinstated(bytes32 indexed hash, address indexed by, bytes32 root);
 
     /// @notice The agency id is zero.
     error RegistryInvalidAgencyId();
@@ -155,7 +156,7 @@ interface IDocumentRegistry {
     /// @notice `hash` is not suspended, so it cannot be reinstated.
     error RegistryNotSuspended(bytes32 hash);
 
-    /// @notice `targetHash` was changed already by another agency, `owner`.
+    /// @notice `targetHash` belongs to `owner` too, whose batch holding it was anchored first.
     error RegistryDocumentOwnedByOtherAgency(bytes32 targetHash, bytes32 owner);
 
     /**
@@ -214,8 +215,10 @@ interface IDocumentRegistry {
     /**
      * @notice Revokes one document of a batch, proven a member by `proof`.
      * @dev Final. The batch is the root `proof` leads to from `targetHash`, so a
-     * wrong proof finds no anchor. Requirements: as {revoke} for that root, and no
-     * other agency changed `targetHash` before. Emits {Revoked}.
+     * wrong proof finds no anchor. When several agencies' batches hold the same
+     * target hash, its record belongs to the agency whose batch was anchored first.
+     * Requirements: as {revoke} for that root; the document is not revoked; no
+     * agency with an earlier batch holding it owns its record. Emits {Revoked}.
      * @param targetHash The document's target hash.
      * @param proof Sorted-pair keccak256 Merkle proof from `targetHash` to its batch root.
      * @param reason Reason code.
@@ -234,7 +237,8 @@ interface IDocumentRegistry {
     /**
      * @notice Suspends one document of a batch, proven a member by `proof`.
      * @dev The batch is the root `proof` leads to. Requirements: as {suspend} for that
-     * root, the document is active, and no other agency changed it before. Emits {Suspended}.
+     * root; the document is active; no agency with an earlier batch holding it owns
+     * its record. Emits {Suspended}.
      * @param targetHash The document's target hash.
      * @param proof Sorted-pair keccak256 Merkle proof from `targetHash` to its batch root.
      * @param reason Reason code.
@@ -242,13 +246,20 @@ interface IDocumentRegistry {
     function suspendDocument(bytes32 targetHash, bytes32[] calldata proof, uint8 reason) external;
 
     /**
-     * @notice Reinstates a suspended batch or document.
-     * @dev A document suspended on its own is looked up first, then a batch root.
-     * Requirements: not paused; `hash` is suspended; the caller is a valid key of
-     * the agency that owns it. Emits {Reinstated}.
-     * @param hash The suspended root or target hash.
+     * @notice Reinstates a suspended batch.
+     * @dev Requirements: not paused; `root` is anchored and suspended; the caller is
+     * a valid key of the anchoring agency. Emits {Reinstated}.
+     * @param root The suspended root.
      */
-    function reinstate(bytes32 hash) external;
+    function reinstate(bytes32 root) external;
+
+    /**
+     * @notice Reinstates one suspended document of a batch, proven a member by `proof`.
+     * @dev Requirements: as {suspendDocument}, and the document is suspended. Emits {Reinstated}.
+     * @param targetHash The document's target hash.
+     * @param proof Sorted-pair keccak256 Merkle proof from `targetHash` to its batch root.
+     */
+    function reinstateDocument(bytes32 targetHash, bytes32[] calldata proof) external;
 
     /**
      * @notice Stops every anchor and status change until {unpause}.
@@ -274,7 +285,8 @@ interface IDocumentRegistry {
      * @notice Whether `hash` (a root or a target hash) may not be relied on now
      * (OpenAttestation document store read).
      * @dev True while `hash` is revoked or suspended: a verifier that knows only this
-     * read must not accept a suspended permit. Never reverts.
+     * read must not accept a suspended permit. A target hash's record is its owning
+     * agency's (see {revokeDocument}). Never reverts.
      * @param hash A Merkle root or a target hash.
      * @return True when `hash` is revoked or suspended.
      */

@@ -15,7 +15,7 @@ from typing import Any
 
 from ledger.documents.salt import unsalt_data
 from ledger.documents.wrap import WrappedDocument
-from ledger.domain import ChainEvidence, ChainStatus, Network, ReasonCode
+from ledger.domain import AnchorView, ChainEvidence, ChainStatus, Network, ReasonCode
 from ledger.errors import InvalidDocumentError
 
 NO_END = 2**40 - 1
@@ -161,12 +161,12 @@ def evaluate(
     """
     # 1. Offline integrity: the data hashes to the target hash, the proof to the root.
     checks = integrity_checks(document)
-    claims = document_claims(document)
     base = {"target_hash": document.target_hash, "merkle_root": document.merkle_root, "checked_at": now}
     if any(check.outcome is Outcome.FAILED for check in checks):
         return _result(VerificationStatus.TAMPERED, checks, base, "the document was altered after it was issued")
 
     # 2. The document must belong to the trusted network.
+    claims = document_claims(document)
     network_result = network_check(claims, network)
     checks.append(network_result)
     if network_result.outcome is Outcome.FAILED:
@@ -235,22 +235,21 @@ def evaluate(
         return _result(VerificationStatus.UNKNOWN_ISSUER, checks, base, failed.message)
 
     # 5. Revocation and suspension, of the batch or of this document alone.
-    own_record = view.document_agency_id is None or view.document_agency_id == view.agency_id
-    document_status = view.document_status if own_record else ChainStatus.NONE
-    status, reason, scope = _effective_status(view.batch_status, view.batch_reason, document_status, view)
+    status, reason, scope = current_status(view)
+    document_status = own_document_status(view)
     revoked = status is ChainStatus.REVOKED
     suspended = status is ChainStatus.SUSPENDED
     status_evidence = {
         "batch_status": view.batch_status.name,
         "document_status": document_status.name,
-        "reason": _reason_name(reason) if revoked or suspended else None,
+        "reason": reason_name(reason) if revoked or suspended else None,
         "scope": scope,
     }
     checks.append(
         Check(
             "not_revoked",
             Outcome.FAILED if revoked else Outcome.PASSED,
-            f"the {scope} was revoked ({_reason_name(reason)})" if revoked else "not revoked",
+            f"the {scope} was revoked ({reason_name(reason)})" if revoked else "not revoked",
             status_evidence,
         )
     )
@@ -258,7 +257,7 @@ def evaluate(
         Check(
             "not_suspended",
             Outcome.FAILED if suspended else Outcome.PASSED,
-            f"the {scope} is suspended ({_reason_name(reason)})" if suspended else "not suspended",
+            f"the {scope} is suspended ({reason_name(reason)})" if suspended else "not suspended",
             status_evidence,
         )
     )
@@ -276,15 +275,25 @@ def evaluate(
     return _result(VerificationStatus.VALID, checks, base, f"issued by {evidence.agency_name} and valid")
 
 
-def _effective_status(
-    batch: ChainStatus, batch_reason: int, document: ChainStatus, view: Any
-) -> tuple[ChainStatus, int, str]:
+def own_document_status(view: AnchorView) -> ChainStatus:
+    """The document's own record, if the anchoring agency wrote it; another agency's is ignored."""
+    own = view.document_agency_id is None or view.document_agency_id == view.agency_id
+    return view.document_status if own else ChainStatus.NONE
+
+
+def current_status(view: AnchorView) -> tuple[ChainStatus, int, str]:
+    """The status that applies to a document, its reason, and whether it came from the batch or the document.
+
+    Revocation outranks suspension; the batch's record applies to every document in it.
+    """
+    batch, document = view.batch_status, own_document_status(view)
+    batch_scope = "batch" if view.document_count > 1 else "document"
     if batch is ChainStatus.REVOKED:
-        return batch, batch_reason, "batch" if view.document_count > 1 else "document"
+        return batch, view.batch_reason, batch_scope
     if document is ChainStatus.REVOKED:
         return document, view.document_reason, "document"
     if batch is ChainStatus.SUSPENDED:
-        return batch, batch_reason, "batch" if view.document_count > 1 else "document"
+        return batch, view.batch_reason, batch_scope
     if document is ChainStatus.SUSPENDED:
         return document, view.document_reason, "document"
     return ChainStatus.ACTIVE, 0, "document"
@@ -306,7 +315,8 @@ def _expiry_check(expires_at: int, valid_until: Any, now: datetime) -> Check:
     return Check("not_expired", Outcome.PASSED, "does not expire" if not deadlines else "not expired", evidence)
 
 
-def _reason_name(reason: int) -> str:
+def reason_name(reason: int) -> str:
+    """The name of a reason code, e.g. ``superseded``."""
     try:
         return ReasonCode(reason).name.lower()
     except ValueError:

@@ -60,7 +60,9 @@ def create_agency(body: RegisterAgencyBody, _admin: AdminDep, ledger: LedgerDep)
     """Register the agency on chain and return its API token (shown only here)."""
     registered = register_agency(ledger, body.agency_id, body.name, body.name_ar, domain=body.domain)
     return RegisteredAgencyOut(
-        agency=_agency(ledger, registered.agency), token=registered.token, transaction=registered.receipt.tx_hash
+        agency=_agency(ledger, registered.agency),
+        token=registered.token,
+        transaction=registered.receipt.tx_hash if registered.receipt else None,
     )
 
 

@@ -13,9 +13,10 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 import requests
+from eth_abi.abi import decode
+from eth_abi.exceptions import DecodingError
 from eth_account.signers.local import LocalAccount
 from eth_typing import ABIEvent
-from eth_abi.abi import decode
 from eth_utils.abi import event_abi_to_log_topic, function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
 from web3 import Web3
@@ -43,6 +44,7 @@ from ledger.domain import (
 )
 from ledger.errors import (
     ChainUnavailableError,
+    DeploymentError,
     SijillError,
     TransactionFailedError,
     TransactionOutcomeUnknownError,
@@ -161,7 +163,15 @@ class RegistryClient:
             if not isinstance(responses, list) or any("error" in response for response in responses):
                 raise TransactionFailedError(f"the chain node refused the registry read: {responses}")
             block = int(responses[0]["result"], 16)
-            (raw,) = decode([self._inspect_output], bytes.fromhex(responses[1]["result"][2:]))
+            result = bytes.fromhex(responses[1]["result"][2:])
+            if not result:
+                raise DeploymentError(
+                    f"no registry answers at {self.address}: the chain was reset or the deployment record is wrong"
+                )
+            try:
+                (raw,) = decode([self._inspect_output], result)
+            except DecodingError as error:
+                raise DeploymentError(f"the contract at {self.address} is not a Sijill registry") from error
             return block, self._view(raw)
 
         return self._read(read)
@@ -310,9 +320,14 @@ class RegistryClient:
         function = self._contract.functions.suspendDocument(bytes32(target_hash), [bytes32(p) for p in proof], reason)
         return self._transact(signer, function)
 
-    def reinstate(self, signer: LocalAccount, hash_hex: HexHash) -> TxReceipt:
-        """Reinstate a suspended batch or document."""
-        return self._transact(signer, self._contract.functions.reinstate(bytes32(hash_hex)))
+    def reinstate(self, signer: LocalAccount, root: HexHash) -> TxReceipt:
+        """Reinstate a suspended batch."""
+        return self._transact(signer, self._contract.functions.reinstate(bytes32(root)))
+
+    def reinstate_document(self, signer: LocalAccount, target_hash: HexHash, proof: Sequence[str]) -> TxReceipt:
+        """Reinstate one suspended document of a batch."""
+        function = self._contract.functions.reinstateDocument(bytes32(target_hash), [bytes32(p) for p in proof])
+        return self._transact(signer, function)
 
     def pause(self, signer: LocalAccount) -> TxReceipt:
         """Pause every change (admin)."""
@@ -386,20 +401,27 @@ def send_transaction(
                 tx["maxPriorityFeePerGas"] = priority
                 tx["maxFeePerGas"] = 2 * base_fee + priority
             signed = signer.sign_transaction(tx)
-            tx_hash = web3.eth.send_raw_transaction(signed.raw_transaction)
+        tx_hash = signed.hash
         hex_hash = "0x" + bytes(tx_hash).hex()
+        unknown = (
+            f"transaction {hex_hash} was sent but not confirmed within {receipt_timeout:.0f} s; "
+            "its outcome is unknown until the chain answers"
+        )
+        try:
+            with translate_errors(rpc_url, decoder):
+                web3.eth.send_raw_transaction(signed.raw_transaction)
+        except ChainUnavailableError as error:
+            # Refused: nothing was sent. Timed out while sending: it may have arrived.
+            if isinstance(error.__cause__, requests.exceptions.ReadTimeout):
+                raise TransactionOutcomeUnknownError(unknown, tx_hash=hex_hash) from error
+            raise
         try:
             receipt = web3.eth.wait_for_transaction_receipt(tx_hash, timeout=receipt_timeout, poll_latency=0.05)
-        except (TimeExhausted, TransactionNotFound, requests.exceptions.RequestException) as error:
-            raise TransactionOutcomeUnknownError(
-                f"transaction {hex_hash} was sent but not confirmed within {receipt_timeout:.0f} s; "
-                "its outcome is unknown until the chain answers",
-                tx_hash=hex_hash,
-            ) from error
+            block = web3.eth.get_block(receipt["blockNumber"])
+        except (TimeExhausted, TransactionNotFound, requests.exceptions.RequestException, Web3Exception) as error:
+            raise TransactionOutcomeUnknownError(unknown, tx_hash=hex_hash) from error
         if receipt["status"] != 1:
             raise TransactionFailedError(f"transaction {hex_hash} was mined but failed")
-        with translate_errors(rpc_url):
-            block = web3.eth.get_block(receipt["blockNumber"])
         return TxReceipt(
             tx_hash=hex_hash,
             block_number=int(receipt["blockNumber"]),

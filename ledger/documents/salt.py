@@ -104,7 +104,10 @@ def unsalt_value(value: JsonValue) -> JsonValue:
     if kind == "string":
         return text
     if kind == "number":
-        number = float(text)
+        try:
+            number = float(text)
+        except ValueError:
+            return value  # not a number after all: keep the salted text as it is
         return int(number) if number.is_integer() and "e" not in text and "." not in text else number
     if kind == "boolean":
         return text == "true"

@@ -22,10 +22,12 @@ from ledger.errors import InvalidDocumentError, ObfuscationError
 
 OA_V2_SCHEMA = "https://schema.openattestation.com/2.0/schema.json"
 PROOF_TYPE = "SHA3MerkleProof"
-PROTECTED_FIELDS = ("issuers", "sijill", "documentType")
+PROTECTED_FIELDS = ("issuers", "sijill", "documentType", "validUntil")
 """Top-level fields a verifier needs; hiding them would make a document unverifiable."""
 
-_HASH = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+MAX_DEPTH = 32
+"""How deeply a document's data may nest; deeper is refused as malformed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,8 @@ class WrappedDocument:
         data = document.get("data")
         if not isinstance(data, dict):
             raise InvalidDocumentError("the document has no 'data' object", field="data")
+        if _depth(data) > MAX_DEPTH:
+            raise InvalidDocumentError(f"'data' nests deeper than {MAX_DEPTH} levels", field="data")
         signature = document.get("signature")
         if not isinstance(signature, dict):
             raise InvalidDocumentError("the document has no 'signature' object", field="signature")
@@ -70,9 +74,7 @@ class WrappedDocument:
         obfuscated_raw = privacy.get("obfuscatedData", [])
         if not isinstance(obfuscated_raw, list):
             raise InvalidDocumentError("'privacy.obfuscatedData' must be a list", field="privacy.obfuscatedData")
-        obfuscated = tuple(
-            _hash_field(item, f"privacy.obfuscatedData.{i}").removeprefix("0x") for i, item in enumerate(obfuscated_raw)
-        )
+        obfuscated = tuple(_hash_field(item, f"privacy.obfuscatedData.{i}") for i, item in enumerate(obfuscated_raw))
         return cls(
             raw=document,
             data=data,
@@ -92,9 +94,25 @@ class WrappedDocument:
 
 
 def _hash_field(value: Any, field: str) -> str:
+    # Hashes are taken exactly as written, as OpenAttestation does: 64 lowercase hex digits.
     if not isinstance(value, str) or not _HASH.match(value):
-        raise InvalidDocumentError(f"'{field}' must be a 32-byte hex hash", field=field)
-    return value.removeprefix("0x").lower()
+        raise InvalidDocumentError(f"'{field}' must be a hash of 64 lowercase hex characters without 0x", field=field)
+    return value
+
+
+def _depth(value: Any) -> int:
+    depth, level = 0, [value]
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            return depth
+        level = [
+            child
+            for node in level
+            if isinstance(node, dict | list)
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+    return depth
 
 
 def wrap_documents(

@@ -135,7 +135,14 @@ class Store:
     # --- keys -------------------------------------------------------------------
 
     def add_key(
-        self, *, address: str, agency_id: str, encrypted_key: str, valid_from: int, valid_until: int, tx_hash: str
+        self,
+        *,
+        address: str,
+        agency_id: str,
+        encrypted_key: str,
+        valid_from: int,
+        valid_until: int,
+        tx_hash: str | None,
     ) -> IssuerKeyRow:
         """Record an issuer key."""
         row = IssuerKeyRow(
@@ -149,6 +156,14 @@ class Store:
         with self.session() as session:
             session.add(row)
         return row
+
+    def authorize_key(self, address: str, valid_from: int, valid_until: int, tx_hash: str) -> IssuerKeyRow:
+        """Record the window the chain authorized a stored key for."""
+        with self.session() as session:
+            row = session.get(IssuerKeyRow, address)
+            assert row is not None, "authorize_key follows add_key"
+            row.valid_from, row.valid_until, row.tx_hash = valid_from, valid_until, tx_hash
+            return row
 
     def get_key(self, address: str) -> IssuerKeyRow | None:
         """The issuer key at `address`, or None."""

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from ledger.domain import TxReceipt, validate_agency_id
-from ledger.errors import AgencyNotFoundError, InvalidRequestError, NotFoundError
+from ledger.errors import AgencyNotFoundError, ConflictError, InvalidRequestError, NotFoundError
 from ledger.store.models import AgencyRow, IssuerKeyRow
 from ledger.usecases.context import Ledger
 
@@ -21,7 +21,7 @@ class RegisteredAgency:
 
     agency: AgencyRow
     token: str
-    receipt: TxReceipt
+    receipt: TxReceipt | None
 
 
 def register_agency(
@@ -44,8 +44,16 @@ def register_agency(
         raise InvalidRequestError("an agency needs a name", field="name")
     if domain is not None and not _DOMAIN.match(domain):
         raise InvalidRequestError(f"'{domain}' is not a domain name such as moci.gov.qa", field="domain")
-    receipt = ledger.registry.register_agency(ledger.admin, agency_id, name.strip())
-    row = ledger.store.add_agency(agency_id, name.strip(), name_ar, receipt.tx_hash, domain)
+    if ledger.store.get_agency(agency_id) is not None:
+        raise ConflictError(f"agency '{agency_id}' is registered already")
+    on_chain = ledger.registry.agency_name(agency_id)
+    if on_chain is None:
+        receipt: TxReceipt | None = ledger.registry.register_agency(ledger.admin, agency_id, name.strip())
+    elif on_chain == name.strip():
+        receipt = None  # registered on chain by an earlier attempt whose store write failed: adopt it
+    else:
+        raise ConflictError(f"agency '{agency_id}' is registered on chain as '{on_chain}'")
+    row = ledger.store.add_agency(agency_id, name.strip(), name_ar, receipt.tx_hash if receipt else None, domain)
     issued = token or secrets.token_urlsafe(32)
     ledger.store.add_agency_token(agency_id, issued)
     return RegisteredAgency(agency=row, token=issued, receipt=receipt)
@@ -69,18 +77,16 @@ def add_issuer_key(ledger: Ledger, agency_id: str, *, valid_from: int = 0, valid
     if valid_until and valid_until <= max(valid_from, now):
         raise InvalidRequestError("'valid_until' must be after 'valid_from' and in the future", field="valid_until")
     account, encrypted = ledger.vault.generate()
+    # Keep the key before it is authorized (with an empty window), so a failure after the
+    # chain accepted it never loses the only copy of its private key.
+    ledger.store.add_key(
+        address=account.address, agency_id=agency_id, encrypted_key=encrypted, valid_from=0, valid_until=0, tx_hash=None
+    )
     receipt = ledger.registry.add_issuer_key(ledger.admin, agency_id, account.address, valid_from, valid_until)
     if ledger.settings.fund_new_keys_wei > 0:
         ledger.registry.send_value(ledger.admin, account.address, ledger.settings.fund_new_keys_wei)
     info = ledger.registry.issuer_key(account.address)
-    return ledger.store.add_key(
-        address=account.address,
-        agency_id=agency_id,
-        encrypted_key=encrypted,
-        valid_from=info.valid_from,
-        valid_until=info.valid_until,
-        tx_hash=receipt.tx_hash,
-    )
+    return ledger.store.authorize_key(account.address, info.valid_from, info.valid_until, receipt.tx_hash)
 
 
 def set_key_valid_until(ledger: Ledger, address: str, valid_until: int | None = None) -> IssuerKeyRow:

@@ -8,14 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from ledger.documents.wrap import wrap_documents
-from ledger.domain import HexHash, TxReceipt
+from ledger.domain import ChainStatus, HexHash, TxReceipt
 from ledger.errors import (
     InvalidRequestError,
     NoActiveKeyError,
     SijillError,
     TransactionOutcomeUnknownError,
 )
-from ledger.store.models import AgencyRow
+from ledger.store.models import AgencyRow, BatchRow
 from ledger.store.repository import NewDocument
 from ledger.usecases.agencies import require_agency
 from ledger.usecases.context import Ledger
@@ -99,6 +99,15 @@ def issue_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequ
             raise type(error)(f"{prefix}{error.message}", field=f"{prefix}{error.field or ''}") from error
         if request.expires_at is not None and request.expires_at.timestamp() <= now:
             raise InvalidRequestError("'expires_at' must be in the future", field="expires_at")
+    # The anchor carries the expiry on chain, where no holder can hide it: one per batch.
+    expiries = {int(r.expires_at.timestamp()) if r.expires_at else None for r in requests}
+    if len(expiries) > 1:
+        raise InvalidRequestError(
+            "the documents of one batch share one expiry (it is anchored on chain); "
+            "issue documents with different expiries in separate batches",
+            field="documents",
+        )
+    batch_expiry = expiries.pop()
 
     # 2. Pick the signing key.
     key_row = ledger.store.active_key(agency_id, ledger.registry.chain_time())
@@ -113,9 +122,6 @@ def issue_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequ
     data = [build_document_data(ledger, agency, request) for request in requests]
     wrapped = wrap_documents(data)
     root = HexHash(wrapped[0]["signature"]["merkleRoot"])
-    expiries = {int(r.expires_at.timestamp()) if r.expires_at else None for r in requests}
-    batch_expiry = expiries.pop() if len(expiries) == 1 else None
-
     # 4. Record the intent, then anchor.
     ledger.store.record_intent(
         root=root,
@@ -151,3 +157,24 @@ def issue_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequ
         expires_at=batch_expiry,
         documents=wrapped,
     )
+
+
+def reconcile_batch(ledger: Ledger, batch: BatchRow) -> BatchRow:
+    """Settle a pending batch from what the chain says.
+
+    A batch stays pending when its anchor was sent but not confirmed. If the chain
+    holds its root for its agency, it is marked anchored (with the transaction read
+    from the anchor's event); otherwise it stays pending, since the transaction may
+    still be mined.
+    """
+    if batch.state != "pending":
+        return batch
+    view = ledger.registry.inspect(batch.root, batch.root)
+    if view.batch_status is ChainStatus.NONE or view.agency_id != batch.agency_id:
+        return batch
+    tx_hash = ledger.registry.anchor_transaction(batch.root, view.anchored_block) or batch.tx_hash or ""
+    receipt = TxReceipt(tx_hash=tx_hash, block_number=view.anchored_block, block_timestamp=view.anchored_at, gas_used=0)
+    ledger.store.mark_anchored(batch.root, receipt)
+    settled = ledger.store.get_batch(batch.root)
+    assert settled is not None
+    return settled

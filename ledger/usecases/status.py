@@ -15,6 +15,8 @@ from ledger.errors import ConflictError, DocumentNotFoundError, NoActiveKeyError
 from ledger.store.models import BatchRow, DocumentRow
 from ledger.usecases.actors import Actor
 from ledger.usecases.context import Ledger
+from ledger.usecases.issuance import reconcile_batch
+from ledger.verification import current_status, reason_name
 
 
 class Action(StrEnum):
@@ -77,24 +79,20 @@ def _iso(timestamp: int | None) -> str | None:
 
 
 def effective_status(view: AnchorView, now: int) -> str:
-    """The status a verifier would see, from the batch's and the document's records."""
-    statuses = {view.batch_status, view.document_status}
+    """The status a verifier would see, from the batch's and the document's own records."""
     if view.batch_status is ChainStatus.NONE:
         return "NOT_ISSUED"
-    if ChainStatus.REVOKED in statuses:
-        return "REVOKED"
-    if ChainStatus.SUSPENDED in statuses:
-        return "SUSPENDED"
+    status, _reason, _scope = current_status(view)
+    if status is not ChainStatus.ACTIVE:
+        return status.name
     if view.expires_at and view.expires_at <= now:
         return "EXPIRED"
     return "ACTIVE"
 
 
 def _reason(view: AnchorView) -> str | None:
-    for status, reason in ((view.batch_status, view.batch_reason), (view.document_status, view.document_reason)):
-        if status in (ChainStatus.REVOKED, ChainStatus.SUSPENDED):
-            return ReasonCode(reason).name.lower() if reason in ReasonCode._value2member_map_ else str(reason)
-    return None
+    status, reason, _scope = current_status(view)
+    return reason_name(reason) if status in (ChainStatus.REVOKED, ChainStatus.SUSPENDED) else None
 
 
 def get_record(ledger: Ledger, hash_hex: str) -> DocumentRecord:
@@ -105,6 +103,7 @@ def get_record(ledger: Ledger, hash_hex: str) -> DocumentRecord:
     """
     wanted = normalize_hash(hash_hex, "target_hash")
     batch, document = ledger.store.find(wanted)
+    batch = reconcile_batch(ledger, batch)
     if batch.state == "failed":
         raise DocumentNotFoundError(f"{wanted} was never issued: anchoring its batch failed ({batch.error})")
     view = None
@@ -122,23 +121,29 @@ def change_status(ledger: Ledger, actor: Actor, hash_hex: str, action: Action, r
     """
     wanted = normalize_hash(hash_hex, "target_hash")
     batch, document = ledger.store.find(wanted)
+    batch = reconcile_batch(ledger, batch)
     if batch.state != "anchored":
         raise ConflictError(f"batch {batch.root} is {batch.state}, not anchored; there is nothing to change yet")
     signer = _signer_for(ledger, actor, batch, action)
     single = document is None or document.target_hash == batch.root
     scope = "batch" if document is None else "document"
     registry = ledger.registry
-    if action is Action.REINSTATE:
-        receipt = registry.reinstate(signer, wanted)
-    elif single:
-        send = registry.revoke if action is Action.REVOKE else registry.suspend
-        receipt = send(signer, HexHash(batch.root), int(reason))
+    root = HexHash(batch.root)
+    if single:
+        if action is Action.REINSTATE:
+            receipt = registry.reinstate(signer, root)
+        else:
+            send = registry.revoke if action is Action.REVOKE else registry.suspend
+            receipt = send(signer, root, int(reason))
     else:
         assert document is not None
-        send_document = registry.revoke_document if action is Action.REVOKE else registry.suspend_document
         if root_from_proof(wanted, document.proof) != batch.root:
             raise ConflictError(f"the stored proof of {wanted} does not lead to its batch root {batch.root}")
-        receipt = send_document(signer, wanted, document.proof, int(reason))
+        if action is Action.REINSTATE:
+            receipt = registry.reinstate_document(signer, wanted, document.proof)
+        else:
+            send_document = registry.revoke_document if action is Action.REVOKE else registry.suspend_document
+            receipt = send_document(signer, wanted, document.proof, int(reason))
     status = _NEW_STATUS[action]
     stored_reason = 0 if action is Action.REINSTATE else int(reason)
     ledger.store.record_status_change(

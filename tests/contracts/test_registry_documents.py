@@ -205,17 +205,51 @@ class TestRevokeDocument:
             {"root": lone},
         )
 
-    def test_document_claimed_by_another_agency_reverts(self, registry: Registry, agencies: Agencies) -> None:
+    def test_a_later_agency_cannot_change_an_earlier_agencys_document(
+        self, registry: Registry, agencies: Agencies
+    ) -> None:
         shared = random_hash()
         moci_root, moci_proofs = tree([shared, random_hash()])
         uni_root, uni_proofs = tree([shared, random_hash()])
         registry.send(agencies.moci_key, "anchor", moci_root, 2, 0)
+        registry.set_next_time(registry.latest_time() + 10)
         registry.send(agencies.uni_key, "anchor", uni_root, 2, 0)
         registry.send(agencies.moci_key, "suspendDocument", shared, moci_proofs[0], 1)
         assert registry.revert(agencies.uni_key, "revokeDocument", shared, uni_proofs[0], 1) == (
             "RegistryDocumentOwnedByOtherAgency",
             {"targetHash": shared, "owner": agencies.moci},
         )
+
+    def test_the_first_issuer_takes_its_document_back(self, registry: Registry, agencies: Agencies) -> None:
+        """An agency that copies another's target hash into its own later batch and suspends
+        or revokes it there cannot hold the document: the first issuer's change discards it."""
+        shared = random_hash()
+        registry.send(agencies.moci_key, "anchor", shared, 1, 0)  # moci issued it alone, first
+        uni_root, uni_proofs = tree([shared, random_hash()])
+        registry.set_next_time(registry.latest_time() + 10)
+        registry.send(agencies.uni_key, "anchor", uni_root, 2, 0)
+        registry.send(agencies.uni_key, "revokeDocument", shared, uni_proofs[0], 3)
+        assert registry.call("isRevoked", shared) is True
+        assert view(registry, shared, shared)["documentAgencyId"] == agencies.uni
+        registry.send(agencies.moci_key, "suspendDocument", shared, [], 1)
+        registry.send(agencies.moci_key, "reinstateDocument", shared, [])
+        got = view(registry, shared, shared)
+        assert (got["documentAgencyId"], got["documentStatus"]) == (agencies.moci, ACTIVE)
+        assert registry.call("isRevoked", shared) is False
+        assert registry.revert(agencies.uni_key, "revokeDocument", shared, uni_proofs[0], 3)[0] == (
+            "RegistryDocumentOwnedByOtherAgency"
+        )
+
+    def test_a_single_document_keeps_batch_and_document_records_apart(
+        self, registry: Registry, agencies: Agencies
+    ) -> None:
+        lone = random_hash()
+        registry.send(agencies.moci_key, "anchor", lone, 1, 0)
+        registry.send(agencies.moci_key, "suspendDocument", lone, [], 1)
+        registry.send(agencies.moci_key, "reinstateDocument", lone, [])
+        registry.send(agencies.moci_key, "suspend", lone, 2)
+        registry.send(agencies.moci_key, "reinstate", lone)
+        assert registry.call("isRevoked", lone) is False
 
     def test_paused_reverts(self, registry: Registry, agencies: Agencies, admin: LocalAccount, batch: Any) -> None:
         _root, leaves, proofs = batch
@@ -236,7 +270,7 @@ class TestSuspendAndReinstate:
         assert (view(registry, root, root)["batchStatus"], registry.call("isRevoked", root)) == (SUSPENDED, True)
         assert registry.revert(agencies.moci_key, "suspend", root, 7) == ("RegistryAlreadySuspended", {"hash": root})
         receipt = registry.send(agencies.moci_key, "reinstate", root)
-        assert registry.events(receipt, "Reinstated") == [{"hash": root, "by": agencies.moci_key.address}]
+        assert registry.events(receipt, "Reinstated") == [{"hash": root, "by": agencies.moci_key.address, "root": root}]
         got = view(registry, root, root)
         assert (got["batchStatus"], got["batchReason"]) == (ACTIVE, 0)
         assert registry.call("isRevoked", root) is False
@@ -252,14 +286,17 @@ class TestSuspendAndReinstate:
             "RegistryAlreadySuspended",
             {"hash": leaves[3]},
         )
-        registry.send(agencies.moci_key, "reinstate", leaves[3])
+        receipt = registry.send(agencies.moci_key, "reinstateDocument", leaves[3], proofs[3])
+        assert registry.events(receipt, "Reinstated") == [
+            {"hash": leaves[3], "by": agencies.moci_key.address, "root": root}
+        ]
         assert view(registry, leaves[3], root)["documentStatus"] == ACTIVE
         registry.send(agencies.moci_key, "revokeDocument", leaves[3], proofs[3], 1)
         assert registry.revert(agencies.moci_key, "suspendDocument", leaves[3], proofs[3], 8) == (
             "RegistryAlreadyRevoked",
             {"hash": leaves[3]},
         )
-        assert registry.revert(agencies.moci_key, "reinstate", leaves[3]) == (
+        assert registry.revert(agencies.moci_key, "reinstateDocument", leaves[3], proofs[3]) == (
             "RegistryNotSuspended",
             {"hash": leaves[3]},
         )
@@ -272,12 +309,14 @@ class TestSuspendAndReinstate:
         assert registry.revert(admin, "suspendDocument", leaves[0], proofs[0], 1)[0] == "RegistryUnauthorized"
         registry.send(agencies.moci_key, "suspend", root, 1)
         assert registry.revert(admin, "reinstate", root)[0] == "RegistryUnauthorized"
+        registry.send(agencies.moci_key, "suspendDocument", leaves[1], proofs[1], 1)
+        assert registry.revert(admin, "reinstateDocument", leaves[1], proofs[1])[0] == "RegistryUnauthorized"
 
     def test_other_agency_reverts(self, registry: Registry, agencies: Agencies, batch: Any) -> None:
         root, leaves, proofs = batch
         assert registry.revert(agencies.uni_key, "suspend", root, 1)[0] == "RegistryUnauthorized"
         registry.send(agencies.moci_key, "suspendDocument", leaves[0], proofs[0], 1)
-        assert registry.revert(agencies.uni_key, "reinstate", leaves[0]) == (
+        assert registry.revert(agencies.uni_key, "reinstateDocument", leaves[0], proofs[0]) == (
             "RegistryUnauthorized",
             {"account": agencies.uni_key.address, "agencyId": agencies.moci},
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,10 @@ from sqlalchemy import select
 
 from api.app import create_app
 from ledger.chain.anvil import free_port
+from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.deployment import DeploymentRecord
+from ledger.chain.registry import RegistryClient, connect
+from ledger.errors import DeploymentError
 from ledger.settings import DEV_ADMIN_TOKEN, Settings
 from ledger.store.models import BatchRow
 from ledger.usecases.agencies import RegisteredAgency, register_agency
@@ -181,3 +185,65 @@ def _roots(ledger: Ledger) -> list[str]:
 def test_unknown_route_and_method_are_json(client: TestClient) -> None:
     assert error_of(client.get("/v1/nothing"))["code"] == "not_found"
     assert client.delete("/v1/verify").status_code == 405
+
+
+def test_a_batch_shares_one_expiry(client: TestClient, moci: RegisteredAgency) -> None:
+    body = {"documents": [example("commercial-licence"), example("building-permit")]}
+    response = client.post("/v1/documents/batch", json=body, headers=auth(moci.token))
+    assert response.status_code == 422
+    assert "share one expiry" in error_of(response)["message"]
+
+
+def test_hostile_documents_get_4xx_not_500(client: TestClient, moci: RegisteredAgency) -> None:
+    document = client.post("/v1/documents", json=example("commercial-licence"), headers=auth(moci.token)).json()[
+        "document"
+    ]
+    salted = document["data"]["subject"]["licenceNumber"]
+    broken_number = {**document, "data": {**document["data"], "x": salted[:37] + "number:abc"}}
+    assert client.post("/v1/verify", json=broken_number).json()["status"] == "TAMPERED"
+    nested: object = "x"
+    for _ in range(3000):
+        nested = {"a": nested}
+    deep = {**document, "data": nested}
+    for path in ("/v1/verify", "/v1/obfuscate"):
+        body = deep if path == "/v1/verify" else {"document": deep, "fields": ["a"]}
+        response = client.post(path, json=body)
+        assert 400 <= response.status_code < 500, response.text
+    upper = {
+        **document,
+        "signature": {**document["signature"], "targetHash": document["signature"]["targetHash"].upper()},
+    }
+    assert client.post("/v1/verify", json=upper).status_code == 422
+
+
+def test_hiding_the_validity_date_is_refused(client: TestClient, moci: RegisteredAgency) -> None:
+    issued = client.post("/v1/documents", json=example("building-permit"), headers=auth(moci.token)).json()
+    response = client.post("/v1/obfuscate", json={"document": issued["document"], "fields": ["validUntil"]})
+    assert response.status_code == 422
+    assert "cannot be hidden" in error_of(response)["message"]
+
+
+def test_a_registry_gone_from_the_chain_is_503(
+    tmp_path: Path, ledger: Ledger, moci: RegisteredAgency, artifact: ContractArtifact
+) -> None:
+    with TestClient(create_app(ledger=ledger)) as client:
+        document = client.post("/v1/documents", json=example("commercial-licence"), headers=auth(moci.token)).json()
+    gone = DeploymentRecord(**{**asdict(ledger.deployment), "address": "0x000000000000000000000000000000000000dEaD"})
+    gone.save(tmp_path / "gone.json")
+    settings = Settings(**{**ledger.settings.model_dump(), "deployment_file": tmp_path / "gone.json"})
+    stale = Ledger(settings)
+    with TestClient(create_app(ledger=stale), raise_server_exceptions=False) as client:
+        response = client.post("/v1/verify", json=document["document"])
+    assert response.status_code == 503
+    assert "no registry at 0x000000000000000000000000000000000000dEaD" in error_of(response)["message"]
+    # A client that was opened before the chain lost the registry answers the same way.
+    unchecked = RegistryClient(
+        web3=connect(ledger.settings.rpc_url),
+        address=gone.address,
+        abi=artifact.abi,
+        chain_id=gone.chain_id,
+        rpc_url=ledger.settings.rpc_url,
+    )
+    with pytest.raises(DeploymentError, match="no registry answers"):
+        unchecked.inspect_latest("ab" * 32, "ab" * 32)
+    stale.close()

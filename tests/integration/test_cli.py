@@ -74,13 +74,13 @@ def test_batch_suspend_reinstate(env: Settings, tmp_path: Path) -> None:
     run("key", "add", "baladiya")
     folder = tmp_path / "batch"
     folder.mkdir()
-    for name in ("building-permit", "commercial-licence"):
+    for name in ("academic-certificate", "commercial-licence"):
         shutil.copy(EXAMPLES / f"{name}.json", folder / f"{name}.json")
     code, output = run("issue", str(folder), "--batch", "--agency", "baladiya", "--out", str(tmp_path / "out"))
     assert code == 0, output
     root = re.search(r"anchored root ([0-9a-f]{64})", output)
     assert root is not None
-    permit = tmp_path / "out" / "building-permit.wrapped.json"
+    permit = tmp_path / "out" / "commercial-licence.wrapped.json"
     target = json.loads(permit.read_text(encoding="utf-8"))["signature"]["targetHash"]
     assert run("suspend", target, "--agency", "baladiya", "--reason", "non-compliance")[0] == 0
     code, output = run("verify", str(permit))

@@ -9,13 +9,14 @@ from sqlalchemy import create_engine, inspect
 
 from ledger.chain.anvil import AnvilProcess
 from ledger.chain.deployment import DeploymentRecord
-from ledger.domain import ReasonCode, TxReceipt
+from ledger.documents.wrap import wrap_documents
+from ledger.domain import HexHash, ReasonCode, TxReceipt
 from ledger.errors import ConflictError
 from ledger.store.repository import NewDocument, Store
 from ledger.usecases.actors import Actor
 from ledger.usecases.agencies import add_issuer_key, register_agency
 from ledger.usecases.context import Ledger
-from ledger.usecases.issuance import IssueRequest, issue_documents
+from ledger.usecases.issuance import IssueRequest, build_document_data, issue_documents
 from ledger.usecases.status import Action, change_status, get_record
 from tests.integration.conftest import example, make_settings
 
@@ -93,3 +94,26 @@ def test_tokens_are_stored_as_digests(database_url: str) -> None:
         assert "secret-token" not in stored
     finally:
         store.close()
+
+
+def test_a_pending_batch_settles_from_the_chain(ledger: Ledger) -> None:
+    """An anchor sent but never confirmed leaves its batch pending; reading it later settles it."""
+    register_agency(ledger, "moci", "Ministry of Commerce")
+    key = add_issuer_key(ledger, "moci")
+    request = example("commercial-licence")
+    data = [build_document_data(ledger, ledger.store.get_agency("moci"), IssueRequest(**request))]  # type: ignore[arg-type]
+    document = wrap_documents(data)[0]
+    root = HexHash(document["signature"]["merkleRoot"])
+    ledger.store.record_intent(
+        root=root,
+        agency_id="moci",
+        key_address=key.address,
+        expires_at=None,
+        documents=[NewDocument(target_hash=root, document_type=request["document_type"], proof=[], wrapped=document)],
+    )
+    assert get_record(ledger, root).as_dict()["issuance_state"] == "pending"  # not on chain yet
+    receipt = ledger.registry.anchor(ledger.vault.decrypt(key.encrypted_key), root, 1)  # the "lost" confirmation
+    record = get_record(ledger, root).as_dict()
+    assert (record["issuance_state"], record["status"]) == ("anchored", "ACTIVE")
+    assert record["anchor"]["transaction"] == receipt.tx_hash
+    change_status(ledger, Actor("moci"), root, Action.REVOKE, ReasonCode.SUPERSEDED)
