@@ -108,6 +108,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
             revert RegistryInvalidValidityWindow(record.validFrom, until, now_);
         }
         record.validUntil = until;
+        record.frozen = paused();
         emit IssuerKeyValidUntilChanged(_agencies[record.agencyIndex - 1].id, key, until);
     }
 
@@ -183,8 +184,8 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
 
     /**
      * @inheritdoc IDocumentRegistry
-     * @dev Also freezes every issuer key, so key actions learn of the pause from the
-     * key record they read anyway: about 5,000 gas a key.
+     * @dev Also freezes every issuer key that may still act, so key actions learn of
+     * the pause from the key record they read anyway: about 5,000 gas a key.
      */
     function pause() external onlyRole(DEFAULT_ADMIN_ROLE) {
         _pause();
@@ -252,11 +253,17 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         return uint40(block.timestamp);
     }
 
-    /// @dev Sets the frozen flag of every issuer key.
+    /**
+     * @dev Sets the frozen flag of every key that may still act. Retired keys are
+     * skipped: they cannot act, and {setIssuerKeyValidUntil} sets the flag afresh if
+     * one is ever extended.
+     */
     function _setKeysFrozen(bool frozen) private {
         uint256 count = _keyAddresses.length;
+        uint40 now_ = _time();
         for (uint256 i = 0; i < count; ++i) {
-            _keys[_keyAddresses[i]].frozen = frozen;
+            IssuerKey storage key = _keys[_keyAddresses[i]];
+            if (key.validUntil > now_) key.frozen = frozen;
         }
     }
 

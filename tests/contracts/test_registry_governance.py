@@ -192,3 +192,15 @@ def test_admin_transfer_is_two_step(registry: Registry, admin: LocalAccount, acc
     assert registry.call("defaultAdmin") == successor.address
     registry.send(successor, "registerAgency", agency_bytes("new"), "New Agency")
     assert registry.revert(admin, "registerAgency", agency_bytes("old"), "Old")[0] == "AccessControlUnauthorizedAccount"
+
+
+def test_a_retired_key_extended_during_a_pause_stays_paused(
+    registry: Registry, agencies: Agencies, admin: LocalAccount
+) -> None:
+    receipt = registry.send(admin, "setIssuerKeyValidUntil", agencies.moci_key.address, 0)
+    registry.mine_at(registry.block_time(receipt) + 5)
+    registry.send(admin, "pause")
+    registry.send(admin, "setIssuerKeyValidUntil", agencies.moci_key.address, registry.latest_time() + 10_000)
+    assert registry.revert(agencies.moci_key, "anchor", random_hash(), 1, 0) == ("EnforcedPause", {})
+    registry.send(admin, "unpause")
+    registry.send(agencies.moci_key, "anchor", random_hash(), 1, 0)
