@@ -9,7 +9,7 @@ NPM    ?= npm
 
 .PHONY: setup build run test lint format gas clean distclean
 
-setup: $(STAMPS)/python $(STAMPS)/contracts
+setup: $(STAMPS)/python $(STAMPS)/contracts $(STAMPS)/web
 
 $(STAMPS)/python: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Sijill needs Python 3.11 or newer"'
@@ -27,12 +27,25 @@ $(STAMPS)/contracts: $(STAMPS)/node hardhat.config.js $(wildcard contracts/*.sol
 	npx --no-install hardhat compile --quiet
 	@mkdir -p $(STAMPS) && touch $@
 
-build: $(STAMPS)/contracts
+# The verification page's script: bundled from web/src with its npm QR decoder, nothing fetched at run time.
+$(STAMPS)/web: $(STAMPS)/node $(wildcard web/src/*.js)
+	npx --no-install esbuild web/src/verify.js --bundle --minify --format=iife --target=es2020 \
+		--outfile=web/static/dist/verify.js --log-level=warning
+	@mkdir -p $(STAMPS) && touch $@
+
+build: $(STAMPS)/contracts $(STAMPS)/web
 
 run: setup
 	$(VENV)/bin/sijill up
 
-test: setup
+# The browser tests drive Debian's Chromium; installed once when missing (never a downloaded browser).
+$(STAMPS)/browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+	@mkdir -p $(STAMPS) && touch $@
+
+test: setup $(STAMPS)/browser
 	$(PY) -m pytest
 
 lint: setup

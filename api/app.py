@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import agencies, documents, health, verify
+from api.routes import agencies, documents, health, page, verify
 from ledger import __version__
 from ledger.settings import Settings
 from ledger.usecases.context import Ledger
@@ -36,4 +36,6 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     app.include_router(verify.router)
     app.include_router(agencies.public)
     app.include_router(agencies.admin)
+    app.include_router(page.router)
+    app.mount("/static", page.static_files(), name="static")
     return app

@@ -25,6 +25,7 @@ STATUS_BY_ERROR: tuple[tuple[type[e.SijillError], int], ...] = (
     (e.PermissionDeniedError, 403),
     (e.NotFoundError, 404),
     (e.ConflictError, 409),
+    (e.PayloadTooLargeError, 413),
     (e.InvalidRequestError, 422),
     (e.ServiceUnavailableError, 503),
     (e.ConfigurationError, 503),

@@ -47,6 +47,10 @@ class ConflictError(SijillError):
     """The request clashes with the current state (already revoked, ...)."""
 
 
+class PayloadTooLargeError(InvalidRequestError):
+    """The request body is larger than the service accepts."""
+
+
 class ServiceUnavailableError(SijillError):
     """A dependency (the chain, the registry) cannot serve now; retry later."""
 

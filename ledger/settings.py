@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     receipt_timeout_seconds: float = 30.0
     max_batch_size: int = 1000
 
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where people reach the service: QR links point here"
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     anvil_port: int = 8545

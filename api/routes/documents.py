@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from api.deps import ActorDep, AgencyDep, LedgerDep
 from api.schemas import (
@@ -17,8 +17,10 @@ from api.schemas import (
     ReasonBody,
     StatusChangeOut,
 )
-from ledger.domain import ReasonCode
+from ledger.domain import ReasonCode, normalize_hash
+from ledger.errors import NotFoundError
 from ledger.usecases.issuance import IssuedBatch, IssueRequest, issue_documents
+from ledger.usecases.sharing import certificate_pdf, verification_link, verification_qr
 from ledger.usecases.status import Action, StatusChange, change_status, get_record
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
@@ -54,6 +56,40 @@ def issue_batch(body: IssueBatchBody, actor: AgencyDep, ledger: LedgerDep) -> Is
     assert actor.agency_id is not None
     batch = issue_documents(ledger, actor.agency_id, [_request(item) for item in body.documents])
     return IssuedBatchOut(anchor=_anchor(batch), documents=batch.documents)
+
+
+@router.get(
+    "/{target_hash}.pdf",
+    summary="The printable PDF of a document (it carries the document and its QR code)",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def pdf(target_hash: str, actor: ActorDep, ledger: LedgerDep) -> Response:
+    """For the issuing agency: a certificate to print or hand over; the PDF verifies by itself."""
+    content = certificate_pdf(ledger, actor, normalize_hash(target_hash, "target_hash"))
+    headers = {"Content-Disposition": f'inline; filename="{target_hash[:16]}.pdf"', "Cache-Control": "no-store"}
+    return Response(content, media_type="application/pdf", headers=headers)
+
+
+@router.get(
+    "/{target_hash}/qr.{kind}",
+    summary="The QR code of a document's verification link (png or svg)",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}, "image/svg+xml": {}}}},
+)
+def qr(target_hash: str, kind: str, actor: ActorDep, ledger: LedgerDep) -> Response:
+    """For the issuing agency: the link opens the document, so it is not public."""
+    if kind not in ("png", "svg"):
+        raise NotFoundError(f"no QR format '{kind}'; use qr.png or qr.svg")
+    content = verification_qr(ledger, actor, normalize_hash(target_hash, "target_hash"), kind)
+    media = "image/png" if kind == "png" else "image/svg+xml"
+    return Response(content, media_type=media, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/{target_hash}/link", summary="The verification link of a document")
+def share(target_hash: str, actor: ActorDep, ledger: LedgerDep) -> dict[str, str]:
+    """The link the QR code encodes: the page, with a reference and a key in the fragment."""
+    return {"link": verification_link(ledger, actor, normalize_hash(target_hash, "target_hash"))}
 
 
 @router.get("/{target_hash}", summary="A document's (or batch's) record and live status")

@@ -4,14 +4,30 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import LedgerDep
 from api.schemas import ObfuscateBody, verification_to_dict
 from ledger.documents.wrap import obfuscate
+from ledger.errors import PayloadTooLargeError
+from ledger.usecases.sharing import sealed_share, verify_file
 from ledger.usecases.verify import verify_document
 
 router = APIRouter(prefix="/v1", tags=["verification"])
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refused past `limit` bytes."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(f"the file is larger than {limit // (1024 * 1024)} MB")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @router.post("/verify", summary="Verify a wrapped document")
@@ -20,6 +36,38 @@ def verify(
 ) -> dict[str, Any]:
     """The verdict (VALID, REVOKED, SUSPENDED, EXPIRED, TAMPERED, NOT_ISSUED, UNKNOWN_ISSUER) and every check."""
     return verification_to_dict(verify_document(ledger, document))
+
+
+@router.post(
+    "/verify/file",
+    summary="Verify an uploaded file: a wrapped JSON document or a Sijill PDF",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                "application/json": {"schema": {"type": "object"}},
+            },
+        }
+    },
+)
+async def verify_upload(request: Request, ledger: LedgerDep) -> dict[str, Any]:
+    """The verdict and the wrapped document the file carried (for the page to show its fields)."""
+    content = await read_limited(request, MAX_UPLOAD_BYTES)
+    checked = await run_in_threadpool(verify_file, ledger, content)
+    return {"result": verification_to_dict(checked.result), "document": checked.document}
+
+
+@router.get("/shares/{reference}", summary="A sealed shared document, for the verification page")
+def shared(reference: str, ledger: LedgerDep) -> dict[str, str]:
+    """The encrypted document behind a link's reference; only the key in the link's fragment opens it."""
+    return {"blob": sealed_share(ledger, reference)}
+
+
+@router.get("/network", summary="The chain and registry this service trusts")
+def network(ledger: LedgerDep) -> dict[str, Any]:
+    """A link or document naming another chain or registry is refused."""
+    return {"chain_id": ledger.network.chain_id, "registry": ledger.network.registry}
 
 
 @router.post("/obfuscate", summary="Hide fields of a wrapped document")

@@ -30,6 +30,17 @@ class DocumentType:
     description: str
     schema: Mapping[str, Any]
 
+    @property
+    def title_ar(self) -> str:
+        """The type's title in Arabic (``x-title-ar``), or the English one."""
+        return str(self.schema.get("x-title-ar", self.title))
+
+    def label(self, field: str) -> tuple[str, str]:
+        """The English and Arabic labels of a top-level field (its ``title`` and ``x-title-ar``)."""
+        spec = self.schema.get("properties", {}).get(field, {})
+        english = str(spec.get("title", field))
+        return english, str(spec.get("x-title-ar", english))
+
 
 class DocumentTypeCatalog:
     """The document types an installation issues, with their validators."""

@@ -24,6 +24,7 @@ from ledger.store.models import (
     BatchRow,
     DocumentRow,
     IssuerKeyRow,
+    ShareRow,
     StatusChangeRow,
 )
 
@@ -308,6 +309,18 @@ class Store:
                     block_number=receipt.block_number,
                 )
             )
+
+    def put_share(self, reference: str, blob: bytes) -> None:
+        """Keep a sealed document under its reference (once: the same document seals the same way)."""
+        with self.session() as session:
+            if session.get(ShareRow, reference) is None:
+                session.add(ShareRow(reference=reference, blob=blob))
+
+    def get_share(self, reference: str) -> bytes | None:
+        """The sealed blob behind a reference, or None."""
+        with self.session() as session:
+            row = session.get(ShareRow, reference)
+            return row.blob if row else None
 
     def status_changes(self, hash_hex: str) -> list[StatusChangeRow]:
         """The history of changes of a hash, oldest first."""

@@ -20,7 +20,9 @@ from ledger.usecases.issuance import IssueRequest, build_document_data, issue_do
 from ledger.usecases.status import Action, change_status, get_record
 from tests.integration.conftest import example, make_settings
 
-TABLES = {"agencies", "agency_tokens", "issuer_keys", "batches", "documents", "status_changes", "alembic_version"}
+TABLES = {
+    "agencies", "agency_tokens", "issuer_keys", "batches", "documents", "status_changes", "shares", "alembic_version",
+}
 
 
 def test_migrations_create_the_schema(database_url: str) -> None:

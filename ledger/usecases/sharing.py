@@ -1,0 +1,109 @@
+"""Verification links, QR codes and PDF certificates of issued documents, and verifying files."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger.documents.share import link as share_link
+from ledger.documents.share import seal
+from ledger.errors import DocumentNotFoundError, InvalidDocumentError, PermissionDeniedError
+from ledger.render.pdf import CertificateFacts, extract_document, render_certificate
+from ledger.render.qr import qr_png, qr_svg
+from ledger.store.models import DocumentRow
+from ledger.usecases.actors import Actor
+from ledger.usecases.agencies import require_agency
+from ledger.usecases.context import Ledger
+from ledger.usecases.issuance import reconcile_batch
+from ledger.usecases.verify import verify_document
+from ledger.verification import VerificationResult
+
+
+def _own_document(ledger: Ledger, actor: Actor, target_hash: str) -> DocumentRow:
+    batch, document = ledger.store.find(target_hash)
+    if document is None:
+        raise DocumentNotFoundError(f"{target_hash} is a batch root; links and PDFs are made per document")
+    if not actor.is_admin and actor.agency_id != batch.agency_id:
+        raise PermissionDeniedError(f"agency '{actor.agency_id}' did not issue {target_hash}")
+    if reconcile_batch(ledger, batch).state != "anchored":
+        raise DocumentNotFoundError(f"{target_hash} was not issued: its batch is {batch.state}")
+    return document
+
+
+def verification_link(ledger: Ledger, actor: Actor, target_hash: str) -> str:
+    """The verification link of an issued document, its sealed copy kept for the page to fetch.
+
+    The issuing agency (or the admin) may ask: the link opens the document.
+    """
+    document = _own_document(ledger, actor, target_hash)
+    sealed = seal(document.wrapped)
+    ledger.store.put_share(sealed.reference, sealed.blob)
+    network = ledger.network
+    return share_link(
+        ledger.settings.public_base_url, chain_id=network.chain_id, registry=network.registry, sealed=sealed
+    )
+
+
+def verification_qr(ledger: Ledger, actor: Actor, target_hash: str, kind: str) -> bytes:
+    """The QR code (``png`` or ``svg``) of a document's verification link."""
+    text = verification_link(ledger, actor, target_hash)
+    return qr_png(text) if kind == "png" else qr_svg(text)
+
+
+def sealed_share(ledger: Ledger, reference: str) -> str:
+    """The sealed blob behind a link's reference, base64. Raises `DocumentNotFoundError`."""
+    blob = ledger.store.get_share(reference)
+    if blob is None:
+        raise DocumentNotFoundError("no shared document has this reference; the link may be mistyped")
+    return base64.b64encode(blob).decode("ascii")
+
+
+def certificate_pdf(ledger: Ledger, actor: Actor, target_hash: str) -> bytes:
+    """The printable PDF of an issued document, carrying the document and its QR code."""
+    document = _own_document(ledger, actor, target_hash)
+    batch, _ = ledger.store.find(target_hash)
+    agency = require_agency(ledger, batch.agency_id)
+    kind = ledger.catalog.get(document.document_type)
+    facts = CertificateFacts(
+        agency_name=agency.name,
+        agency_name_ar=agency.name_ar,
+        title=kind.title,
+        title_ar=kind.title_ar,
+        label=kind.label,
+        anchored_at=datetime.fromtimestamp(batch.anchored_at, UTC) if batch.anchored_at else None,
+        expires_at=datetime.fromtimestamp(batch.expires_at, UTC) if batch.expires_at else None,
+        verification_qr_png=qr_png(verification_link(ledger, actor, target_hash)),
+        registry=ledger.network.registry,
+        chain_id=ledger.network.chain_id,
+    )
+    return render_certificate(document.wrapped, facts)
+
+
+@dataclass(frozen=True, slots=True)
+class FileVerification:
+    """The verdict on an uploaded file, and the wrapped document it held."""
+
+    result: VerificationResult
+    document: dict[str, Any]
+
+
+def read_document_file(content: bytes) -> dict[str, Any]:
+    """The wrapped document in a JSON file or a Sijill PDF. Raises `InvalidDocumentError`."""
+    if content.startswith(b"%PDF-"):
+        return extract_document(content)
+    try:
+        loaded = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise InvalidDocumentError("the file is neither a Sijill PDF nor a JSON document") from error
+    if not isinstance(loaded, dict):
+        raise InvalidDocumentError("the file holds JSON, but not a wrapped document")
+    return loaded
+
+
+def verify_file(ledger: Ledger, content: bytes) -> FileVerification:
+    """Verify an uploaded JSON document or Sijill PDF."""
+    document = read_document_file(content)
+    return FileVerification(result=verify_document(ledger, document), document=document)

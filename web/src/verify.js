@@ -1,0 +1,382 @@
+// The public verification page: from a QR link, an uploaded file or the camera.
+// Everything it needs is bundled; it talks only to the service that served it.
+import jsQR from "jsqr";
+import { LOCALES, STRINGS } from "./i18n.js";
+
+const LINK_FIELDS = ["c", "k", "r", "s", "v"];
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  lang: localStorage.getItem("sijill.lang") || ((navigator.language || "en").startsWith("ar") ? "ar" : "en"),
+  checking: false,
+  result: null,
+  document: null,
+  message: null,
+  types: null,
+  stream: null,
+};
+
+const t = () => STRINGS[state.lang];
+
+// --- the words ---------------------------------------------------------------------
+
+function applyLanguage() {
+  const words = t();
+  document.documentElement.lang = state.lang;
+  document.documentElement.dir = state.lang === "ar" ? "rtl" : "ltr";
+  for (const node of document.querySelectorAll("[data-i18n]")) {
+    const value = words[node.dataset.i18n];
+    if (typeof value === "string") node.textContent = value;
+  }
+  const button = $("language");
+  button.textContent = words.languageButton;
+  button.setAttribute("aria-label", words.languageLabel);
+  button.lang = state.lang === "ar" ? "en" : "ar";
+  $("scan").textContent = state.stream ? words.stopScan : words.scan;
+  render();
+}
+
+function formatDate(iso) {
+  if (!iso) return t().never;
+  return new Intl.DateTimeFormat(LOCALES[state.lang], { dateStyle: "long", timeZone: "UTC" }).format(new Date(iso));
+}
+
+function formatNumber(value) {
+  return new Intl.NumberFormat(LOCALES[state.lang]).format(value);
+}
+
+// --- documents ---------------------------------------------------------------------
+
+const SALTED = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}:(string|number|boolean|null|undefined):/i;
+
+function unsalt(value) {
+  if (Array.isArray(value)) return value.map(unsalt);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, unsalt(item)]));
+  }
+  if (typeof value !== "string" || !SALTED.test(value)) return value;
+  const rest = value.slice(37);
+  const type = rest.slice(0, rest.indexOf(":"));
+  const text = rest.slice(type.length + 1);
+  if (type === "number") return Number(text);
+  if (type === "boolean") return text === "true";
+  if (type === "null") return null;
+  return text;
+}
+
+function localized(value) {
+  if (value && typeof value === "object" && !Array.isArray(value) && ("en" in value || "ar" in value)) {
+    return value[state.lang] || value.en || value.ar;
+  }
+  return null;
+}
+
+function display(value) {
+  const text = localized(value);
+  if (text !== null) return text;
+  if (Array.isArray(value)) return value.map(display).join("\n");
+  if (value && typeof value === "object") {
+    return Object.entries(value).map(([key, item]) => `${humanize(key)}: ${display(item)}`).join("\n");
+  }
+  if (typeof value === "number") return formatNumber(value);
+  return value === null || value === undefined ? "—" : String(value);
+}
+
+function humanize(key) {
+  const words = key.replace(/([A-Z])/g, " $1").toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+// --- rendering ---------------------------------------------------------------------
+
+function render() {
+  const words = t();
+  const message = $("message");
+  message.hidden = !state.message;
+  message.textContent = state.message ? state.message() : "";
+
+  const verdict = $("verdict");
+  const result = state.result;
+  const status = result ? result.status : state.checking ? "CHECKING" : null;
+  verdict.hidden = !status;
+  if (status) {
+    const [label, icon] = words.status[status];
+    verdict.dataset.status = status;
+    verdict.querySelector(".icon").textContent = icon;
+    verdict.querySelector(".status-label").textContent = label;
+    const summary = result ? (state.lang === "ar" ? words.summaries[status] : result.summary) : "";
+    verdict.querySelector(".status-summary").textContent = summary;
+  }
+  renderDocument();
+}
+
+function renderDocument() {
+  const words = t();
+  const section = $("document");
+  if (!state.result || !state.document) {
+    section.hidden = true;
+    return;
+  }
+  section.hidden = false;
+  const data = unsalt(state.document.data || {});
+  const type = (state.types || {})[data.documentType];
+  $("document-title").textContent = type ? (state.lang === "ar" ? type.titleAr : type.title) : data.documentType || "";
+  const agency = (data.sijill && data.sijill.agencyName) || {};
+  const issuer = state.result.issuer || {};
+  $("issuer").textContent = localized(agency) || issuer.name || (data.issuers && data.issuers[0] && data.issuers[0].name) || "—";
+  const anchor = state.result.anchor || {};
+  $("issued").textContent = anchor.anchored_at ? formatDate(anchor.anchored_at) : "—";
+  $("expires").textContent = formatDate(anchor.expires_at || data.validUntil);
+
+  const fields = $("fields");
+  fields.replaceChildren();
+  const subject = data.subject || {};
+  const hiddenCount = ((state.document.privacy || {}).obfuscatedData || []).length;
+  const names = type ? Object.keys(type.labels) : Object.keys(subject);
+  for (const name of [...new Set([...names, ...Object.keys(subject)])]) {
+    const present = name in subject;
+    if (!present && !hiddenCount) continue;
+    const label = type && type.labels[name] ? type.labels[name][state.lang === "ar" ? 1 : 0] : humanize(name);
+    const dt = document.createElement("dt");
+    dt.textContent = label;
+    const dd = document.createElement("dd");
+    if (present) {
+      dd.textContent = display(subject[name]);
+      dd.style.whiteSpace = "pre-line";
+    } else {
+      dd.textContent = words.hidden;
+      dd.className = "hidden-field";
+    }
+    fields.append(dt, dd);
+  }
+  if (hiddenCount) {
+    const dt = document.createElement("dt");
+    const dd = document.createElement("dd");
+    dd.className = "hidden-field";
+    dd.textContent = words.hiddenCount(formatNumber(hiddenCount));
+    fields.append(dt, dd);
+  }
+
+  const keyCheck = (state.result.checks || []).find((check) => check.name === "issuer_key");
+  $("ev-block").textContent = anchor.block_number ? formatNumber(anchor.block_number) : "—";
+  $("ev-tx").textContent = anchor.transaction || "—";
+  $("ev-key").textContent = anchor.key || "—";
+  $("ev-key-valid").textContent = keyCheck ? (keyCheck.evidence.valid_at_anchor ? words.yes : words.no) : "—";
+  $("ev-target").textContent = state.result.target_hash || "—";
+  $("ev-registry").textContent = data.sijill ? `${data.sijill.registry} (chain ${data.sijill.chainId})` : "—";
+  const checks = $("checks");
+  checks.replaceChildren(
+    ...(state.result.checks || []).map((check) => {
+      const item = document.createElement("li");
+      item.className = check.outcome;
+      item.textContent = `${check.outcome === "passed" ? "✓" : check.outcome === "failed" ? "✕" : "–"} ${check.name}: ${check.message}`;
+      item.lang = "en";
+      return item;
+    }),
+  );
+}
+
+function show({ result = null, document: doc = null, message = null }) {
+  state.checking = false;
+  state.result = result;
+  state.document = doc;
+  state.message = message;
+  render();
+}
+
+// --- talking to the service --------------------------------------------------------
+
+async function loadTypes() {
+  if (state.types) return;
+  try {
+    const response = await fetch("/v1/document-types");
+    const types = await response.json();
+    state.types = Object.fromEntries(
+      types.map((type) => [
+        type.name,
+        {
+          title: type.title,
+          titleAr: type.schema["x-title-ar"] || type.title,
+          labels: Object.fromEntries(
+            Object.entries(type.schema.properties || {}).map(([name, spec]) => [
+              name,
+              [spec.title || humanize(name), spec["x-title-ar"] || spec.title || humanize(name)],
+            ]),
+          ),
+        },
+      ]),
+    );
+  } catch {
+    state.types = {};
+  }
+}
+
+async function explain(response) {
+  if (response.status === 503) return () => t().chainDown;
+  let why = "";
+  try {
+    why = (await response.json()).error.message;
+  } catch {
+    why = response.statusText;
+  }
+  return () => t().invalidFile(why);
+}
+
+function checking() {
+  state.checking = true;
+  state.result = null;
+  state.message = null;
+  render();
+}
+
+async function verifyDocument(doc) {
+  checking();
+  await loadTypes();
+  const response = await fetch("/v1/verify", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(doc),
+  });
+  if (!response.ok) return show({ message: await explain(response) });
+  show({ result: await response.json(), document: doc });
+}
+
+async function verifyFile(file) {
+  checking();
+  await loadTypes();
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const isPdf = bytes.length > 4 && String.fromCharCode(...bytes.slice(0, 5)) === "%PDF-";
+  if (!isPdf) {
+    let doc;
+    try {
+      doc = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      return show({ message: () => t().invalidFile("JSON") });
+    }
+    return verifyDocument(doc);
+  }
+  const response = await fetch("/v1/verify/file", {
+    method: "POST",
+    headers: { "Content-Type": "application/pdf" },
+    body: bytes,
+  });
+  if (!response.ok) return show({ message: await explain(response) });
+  const body = await response.json();
+  show({ result: body.result, document: body.document });
+}
+
+function fromBase64Url(text) {
+  const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+}
+
+async function verifyFromFragment() {
+  if (!location.hash || location.hash.length < 2) return;
+  const params = new URLSearchParams(location.hash.slice(1));
+  const keys = [...params.keys()].sort();
+  if (keys.join() !== LINK_FIELDS.join() || params.get("v") !== "1") {
+    return show({ message: () => t().badLink });
+  }
+  checking();
+  try {
+    const network = await (await fetch("/v1/network")).json();
+    const chain = params.get("c");
+    const registry = params.get("r");
+    if (String(network.chain_id) !== chain || String(network.registry).toLowerCase() !== registry.toLowerCase()) {
+      return show({ message: () => t().wrongNetwork(chain, registry) });
+    }
+    const response = await fetch(`/v1/shares/${encodeURIComponent(params.get("s"))}`);
+    if (response.status === 404) return show({ message: () => t().unknownShare });
+    if (!response.ok) return show({ message: await explain(response) });
+    const blob = Uint8Array.from(atob((await response.json()).blob), (c) => c.charCodeAt(0));
+    const key = await crypto.subtle.importKey("raw", fromBase64Url(params.get("k")), "AES-GCM", false, ["decrypt"]);
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: blob.slice(0, 12) }, key, blob.slice(12));
+    await verifyDocument(JSON.parse(new TextDecoder().decode(plain)));
+  } catch {
+    show({ message: () => t().badLink });
+  }
+}
+
+// --- the camera --------------------------------------------------------------------
+
+function stopCamera() {
+  if (state.stream) state.stream.getTracks().forEach((track) => track.stop());
+  state.stream = null;
+  $("camera").hidden = true;
+  $("scan").textContent = t().scan;
+}
+
+function openScanned(text) {
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    return show({ message: () => t().refusedLink });
+  }
+  if (url.origin !== location.origin || url.pathname !== "/verify") return show({ message: () => t().refusedLink });
+  location.hash = url.hash;
+}
+
+async function toggleCamera() {
+  if (state.stream) return stopCamera();
+  try {
+    state.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+  } catch {
+    return show({ message: () => t().noCamera });
+  }
+  const video = $("camera");
+  video.srcObject = state.stream;
+  video.hidden = false;
+  $("scan").textContent = t().stopScan;
+  await video.play();
+  const canvas = $("frame");
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  const tick = () => {
+    if (!state.stream) return;
+    if (video.readyState === video.HAVE_ENOUGH_DATA) {
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      context.drawImage(video, 0, 0, canvas.width, canvas.height);
+      const image = context.getImageData(0, 0, canvas.width, canvas.height);
+      const code = jsQR(image.data, image.width, image.height);
+      if (code) {
+        stopCamera();
+        return openScanned(code.data);
+      }
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}
+
+// --- wiring ------------------------------------------------------------------------
+
+function start() {
+  $("language").addEventListener("click", () => {
+    state.lang = state.lang === "ar" ? "en" : "ar";
+    localStorage.setItem("sijill.lang", state.lang);
+    applyLanguage();
+  });
+  $("file").addEventListener("change", (event) => {
+    const [file] = event.target.files;
+    if (file) verifyFile(file);
+  });
+  const drop = $("drop");
+  drop.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    const [file] = event.dataTransfer.files;
+    if (file) verifyFile(file);
+  });
+  $("scan").addEventListener("click", toggleCamera);
+  window.addEventListener("hashchange", verifyFromFragment);
+  applyLanguage();
+  verifyFromFragment();
+}
+
+document.addEventListener("DOMContentLoaded", start);
