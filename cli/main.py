@@ -24,8 +24,8 @@ from ledger.usecases.agencies import add_issuer_key, register_agency, set_key_va
 from ledger.usecases.context import Ledger
 from ledger.usecases.issuance import IssueRequest, issue_documents
 from ledger.usecases.setup import ensure_deployment, seed_demo
+from ledger.usecases.sharing import certificate_pdf, verification_qr, verify_file
 from ledger.usecases.status import Action, change_status
-from ledger.usecases.verify import verify_document
 from ledger.verification import Outcome, VerificationResult, VerificationStatus
 
 app = typer.Typer(
@@ -77,6 +77,13 @@ def _read_json(path: Path) -> Any:
         raise InvalidRequestError(f"no file {path}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InvalidRequestError(f"{path} is not a JSON file: {error}") from error
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidRequestError(f"no file {path}") from None
 
 
 def _write_json(data: Any, path: Path | None) -> None:
@@ -278,15 +285,40 @@ def _print_verdict(result: VerificationResult) -> None:
 
 
 @app.command()
+def qr(
+    target_hash: Annotated[str, typer.Argument(help="The document's target hash")],
+    agency: Annotated[str, typer.Option(help="The issuing agency")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write it: .png or .svg")],
+) -> None:
+    """Write the QR code of a document's verification link."""
+    with _ledger() as ledger:
+        kind = "svg" if out_file.suffix.lower() == ".svg" else "png"
+        out_file.write_bytes(verification_qr(ledger, Actor(agency_id=agency), target_hash, kind))
+        err.print(f"wrote {out_file}")
+
+
+@app.command()
+def pdf(
+    target_hash: Annotated[str, typer.Argument(help="The document's target hash")],
+    agency: Annotated[str, typer.Option(help="The issuing agency")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the PDF")],
+) -> None:
+    """Write the printable PDF of a document; the PDF carries the document and verifies by itself."""
+    with _ledger() as ledger:
+        out_file.write_bytes(certificate_pdf(ledger, Actor(agency_id=agency), target_hash))
+        err.print(f"wrote {out_file}")
+
+
+@app.command()
 def verify(
-    file: Annotated[Path, typer.Argument(help="A wrapped document (JSON)")],
+    file: Annotated[Path, typer.Argument(help="A wrapped document (JSON) or a Sijill PDF")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON")] = False,
 ) -> None:
     """Verify a wrapped document against the chain. Exit code 0 only for VALID."""
     from api.schemas import verification_to_dict
 
     with _ledger() as ledger:
-        result = verify_document(ledger, _read_json(file))
+        result = verify_file(ledger, _read_file(file)).result
         if as_json:
             _write_json(verification_to_dict(result), None)
         else:

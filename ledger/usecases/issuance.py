@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from ledger.documents.wrap import wrap_documents
@@ -40,6 +40,18 @@ class IssuedBatch:
     receipt: TxReceipt
     expires_at: int | None
     documents: list[dict[str, Any]] = field(default_factory=list)
+
+
+def with_expiry(request: IssueRequest) -> IssueRequest:
+    """`request` with its expiry: the one given, else the end (UTC) of its ``expiryDate`` field.
+
+    A licence that says it expires on a date then verifies as EXPIRED after that day.
+    """
+    if request.expires_at is not None or not isinstance(request.fields.get("expiryDate"), str):
+        return request
+    day = date.fromisoformat(request.fields["expiryDate"])
+    end = datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+    return IssueRequest(document_type=request.document_type, fields=request.fields, expires_at=end)
 
 
 def build_document_data(ledger: Ledger, agency: AgencyRow, request: IssueRequest) -> dict[str, Any]:
@@ -97,8 +109,12 @@ def issue_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequ
         except InvalidRequestError as error:
             prefix = f"documents.{index}." if len(requests) > 1 else ""
             raise type(error)(f"{prefix}{error.message}", field=f"{prefix}{error.field or ''}") from error
+    requests = [with_expiry(request) for request in requests]
+    for request in requests:
         if request.expires_at is not None and request.expires_at.timestamp() <= now:
-            raise InvalidRequestError("'expires_at' must be in the future", field="expires_at")
+            raise InvalidRequestError(
+                "'expires_at' (or the 'expiryDate' field) must be in the future", field="expires_at"
+            )
     # The anchor carries the expiry on chain, where no holder can hide it: one per batch.
     expiries = {int(r.expires_at.timestamp()) if r.expires_at else None for r in requests}
     if len(expiries) > 1:

@@ -30,6 +30,13 @@ def example(name: str) -> dict[str, Any]:
     return loaded
 
 
+def licence(number: str) -> dict[str, Any]:
+    """The example licence under another number (same expiry, so licences share a batch)."""
+    request = example("commercial-licence")
+    request["fields"]["licenceNumber"] = number
+    return request
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
     """The PostgreSQL admin URL; skips where none runs, except in CI where it must."""

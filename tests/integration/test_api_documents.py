@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -10,7 +11,10 @@ from ledger.documents.salt import unsalt_data
 from ledger.documents.wrap import wrap_documents
 from ledger.settings import DEV_ADMIN_TOKEN
 from ledger.usecases.agencies import RegisteredAgency
-from tests.integration.conftest import auth, example
+from ledger.usecases.context import Ledger
+from ledger.usecases.verify import verify_document
+from ledger.verification import VerificationStatus
+from tests.integration.conftest import auth, example, licence
 
 
 def issue(client: TestClient, token: str, name: str = "commercial-licence") -> dict[str, Any]:
@@ -57,8 +61,7 @@ def test_issue_verify_hide_revoke(client: TestClient, moci: RegisteredAgency) ->
 
 
 def test_batch_with_one_document_revoked(client: TestClient, moci: RegisteredAgency) -> None:
-    permit = {key: value for key, value in example("building-permit").items() if key != "expires_at"}
-    body = {"documents": [example("commercial-licence"), permit, example("academic-certificate")]}
+    body = {"documents": [licence("CL-2026-000201"), licence("CL-2026-000202"), licence("CL-2026-000203")]}
     response = client.post("/v1/documents/batch", json=body, headers=auth(moci.token))
     assert response.status_code == 201, response.text
     batch = response.json()
@@ -125,3 +128,12 @@ def test_document_never_anchored_is_not_issued(client: TestClient, moci: Registe
     # The same content, wrapped again with fresh salts by someone else: never anchored.
     forged = wrap_documents([unsalt_data(document["data"])])[0]
     assert verify(client, forged)["status"] == "NOT_ISSUED"
+
+
+def test_a_licence_expires_on_its_expiry_date(client: TestClient, ledger: Ledger, moci: RegisteredAgency) -> None:
+    issued = issue(client, moci.token)
+    assert issued["anchor"]["expires_at"] == "2027-11-22T23:59:59Z"  # from the licence's expiryDate
+    later = Ledger(ledger.settings, clock=lambda: datetime(2027, 11, 23, tzinfo=UTC))
+    result = verify_document(later, issued["document"])
+    assert result.status is VerificationStatus.EXPIRED
+    later.close()

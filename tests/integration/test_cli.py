@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from ledger.settings import Settings
-from tests.integration.conftest import EXAMPLES
+from tests.integration.conftest import EXAMPLES, licence
 
 runner = CliRunner()
 
@@ -74,13 +74,13 @@ def test_batch_suspend_reinstate(env: Settings, tmp_path: Path) -> None:
     run("key", "add", "baladiya")
     folder = tmp_path / "batch"
     folder.mkdir()
-    for name in ("academic-certificate", "commercial-licence"):
-        shutil.copy(EXAMPLES / f"{name}.json", folder / f"{name}.json")
+    for number in ("CL-2026-000301", "CL-2026-000302"):
+        (folder / f"{number}.json").write_text(json.dumps(licence(number)), encoding="utf-8")
     code, output = run("issue", str(folder), "--batch", "--agency", "baladiya", "--out", str(tmp_path / "out"))
     assert code == 0, output
     root = re.search(r"anchored root ([0-9a-f]{64})", output)
     assert root is not None
-    permit = tmp_path / "out" / "commercial-licence.wrapped.json"
+    permit = tmp_path / "out" / "CL-2026-000302.wrapped.json"
     target = json.loads(permit.read_text(encoding="utf-8"))["signature"]["targetHash"]
     assert run("suspend", target, "--agency", "baladiya", "--reason", "non-compliance")[0] == 0
     code, output = run("verify", str(permit))

@@ -21,7 +21,14 @@ from ledger.usecases.status import Action, change_status, get_record
 from tests.integration.conftest import example, make_settings
 
 TABLES = {
-    "agencies", "agency_tokens", "issuer_keys", "batches", "documents", "status_changes", "shares", "alembic_version",
+    "agencies",
+    "agency_tokens",
+    "issuer_keys",
+    "batches",
+    "documents",
+    "status_changes",
+    "shares",
+    "alembic_version",
 }
 
 

@@ -1,0 +1,116 @@
+"""A real service on 127.0.0.1 and a real headless Chromium (Debian's, never a downloaded one)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from api.app import create_app
+from ledger.chain.anvil import AnvilProcess, free_port
+from ledger.chain.deployment import DeploymentRecord
+from ledger.settings import Settings
+from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_agency
+from ledger.usecases.context import Ledger
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@dataclass
+class Service:
+    """The running service: its URL and the installation behind it."""
+
+    url: str
+    ledger: Ledger
+
+
+class ServerThread:
+    """uvicorn serving an app in a thread, stopped cleanly."""
+
+    def __init__(self, ledger: Ledger, port: int) -> None:
+        self.server = uvicorn.Server(
+            uvicorn.Config(create_app(ledger=ledger), host="127.0.0.1", port=port, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def serve(tmp_path: Path, anvil_url: str, deployment: DeploymentRecord) -> tuple[Settings, int]:
+    port = free_port()
+    deployment.save(tmp_path / "deployment.json")
+    settings = Settings(
+        data_dir=tmp_path,
+        rpc_url=anvil_url,
+        database_url=f"sqlite:///{tmp_path / 'sijill.db'}",
+        seed_demo=False,
+        public_base_url=f"http://127.0.0.1:{port}",
+        rpc_timeout_seconds=3,
+    )
+    return settings, port
+
+
+@pytest.fixture
+def service(tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord) -> Iterator[Service]:
+    """The whole service on a free port of 127.0.0.1."""
+    settings, port = serve(tmp_path, anvil.url, deployment)
+    ledger = Ledger(settings)
+    with ServerThread(ledger, port):
+        yield Service(url=settings.public_base_url, ledger=ledger)
+    ledger.close()
+
+
+@pytest.fixture
+def moci(service: Service) -> RegisteredAgency:
+    """An agency with an issuer key."""
+    registered = register_agency(service.ledger, "moci", "Ministry of Commerce and Industry", "وزارة التجارة والصناعة")
+    add_issuer_key(service.ledger, "moci")
+    return registered
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium from /usr/bin (installed by `make test` when missing)."""
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh page, phone-sized; its screenshot is kept as a test artefact."""
+    context = browser.new_context(viewport={"width": 412, "height": 915}, device_scale_factor=1, locale="en-GB")
+    opened = context.new_page()
+    yield opened
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    opened.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()

@@ -1,0 +1,148 @@
+"""The verification page as people meet it, in a real Chromium against a real service and chain."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import zxingcpp
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from ledger.chain.anvil import AnvilProcess, free_port
+from ledger.chain.deployment import DeploymentRecord
+from ledger.settings import Settings
+from ledger.usecases.agencies import RegisteredAgency
+from ledger.usecases.context import Ledger
+from tests.browser.conftest import ROOT, ServerThread, Service, serve
+from tests.integration.conftest import auth, example
+
+VERDICT = "#verdict"
+
+
+def issue(service: Service, token: str, name: str = "commercial-licence") -> dict[str, Any]:
+    response = httpx.post(f"{service.url}/v1/documents", json=example(name), headers=auth(token), timeout=30)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def qr_link(service: Service, token: str, target: str) -> str:
+    png = httpx.get(f"{service.url}/v1/documents/{target}/qr.png", headers=auth(token), timeout=30).content
+    (decoded,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    return str(decoded.text)
+
+
+def test_qr_link_shows_valid_then_revoked(page: Page, service: Service, moci: RegisteredAgency) -> None:
+    issued = issue(service, moci.token)
+    link = qr_link(service, moci.token, issued["target_hash"])
+    page.goto(link)
+    expect(page.locator(VERDICT)).to_have_attribute("data-status", "VALID")
+    expect(page.locator(".status-label")).to_have_text("Valid")
+    expect(page.locator("#issuer")).to_have_text("Ministry of Commerce and Industry")
+    expect(page.locator("#fields")).to_contain_text("Pearl Coast Trading")
+    expect(page.locator("#ev-tx")).to_have_text(issued["anchor"]["transaction"])
+
+    revoked = httpx.post(
+        f"{service.url}/v1/documents/{issued['target_hash']}/revoke",
+        json={"reason": "fraud"},
+        headers=auth(moci.token),
+        timeout=30,
+    )
+    assert revoked.status_code == 200
+    page.reload()
+    expect(page.locator(VERDICT)).to_have_attribute("data-status", "REVOKED")
+    expect(page.locator(".status-summary")).to_contain_text("fraud")
+
+
+def test_pdf_upload_is_valid_and_arabic_reads_right_to_left(
+    page: Page, service: Service, moci: RegisteredAgency, tmp_path: Path
+) -> None:
+    issued = issue(service, moci.token, "building-permit")
+    pdf = httpx.get(f"{service.url}/v1/documents/{issued['target_hash']}.pdf", headers=auth(moci.token), timeout=30)
+    (tmp_path / "permit.pdf").write_bytes(pdf.content)
+    page.goto(f"{service.url}/verify")
+    page.set_input_files("#file", str(tmp_path / "permit.pdf"))
+    expect(page.locator(VERDICT)).to_have_attribute("data-status", "VALID")
+    expect(page.locator("#document-title")).to_have_text("Building permit")
+    expect(page.locator("#fields")).to_contain_text("Khalid Al-Kuwari")
+
+    page.get_by_role("button", name="عرض الصفحة بالعربية").click()
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator("html")).to_have_attribute("lang", "ar")
+    expect(page.locator(".status-label")).to_have_text("صالحة")
+    expect(page.locator("#document-title")).to_have_text("رخصة بناء")
+    expect(page.locator("#fields")).to_contain_text("خالد الكواري")
+    expect(page.locator("#expires")).to_contain_text("٢٠٢٨")  # Arabic-Indic digits in an Arabic date
+    page.screenshot(path=str(ROOT / "docs" / "verify-page-ar.png"), full_page=True)
+
+
+def test_tampered_file_and_hidden_fields(page: Page, service: Service, moci: RegisteredAgency, tmp_path: Path) -> None:
+    issued = issue(service, moci.token)
+    hidden = httpx.post(
+        f"{service.url}/v1/obfuscate", json={"document": issued["document"], "fields": ["subject.owner"]}, timeout=30
+    ).json()
+    (tmp_path / "shared.json").write_text(json.dumps(hidden), encoding="utf-8")
+    page.goto(f"{service.url}/verify")
+    page.set_input_files("#file", str(tmp_path / "shared.json"))
+    expect(page.locator(VERDICT)).to_have_attribute("data-status", "VALID")
+    expect(page.locator("#fields .hidden-field").first).to_have_text("Hidden by the holder")
+    page.screenshot(path=str(ROOT / "docs" / "verify-page.png"), full_page=True)
+
+    tampered = json.loads(json.dumps(issued["document"]))
+    number = tampered["data"]["subject"]["licenceNumber"]
+    tampered["data"]["subject"]["licenceNumber"] = number.replace("000123", "000124")
+    (tmp_path / "tampered.json").write_text(json.dumps(tampered), encoding="utf-8")
+    page.set_input_files("#file", str(tmp_path / "tampered.json"))
+    expect(page.locator(VERDICT)).to_have_attribute("data-status", "TAMPERED")
+    expect(page.locator(".status-label")).to_have_text("Tampered")
+
+
+def test_links_for_other_ledgers_or_damaged_are_refused(page: Page, service: Service, moci: RegisteredAgency) -> None:
+    issued = issue(service, moci.token)
+    link = qr_link(service, moci.token, issued["target_hash"])
+    foreign = link.replace("&c=31337&", "&c=1&")
+    page.goto(foreign)
+    expect(page.locator("#message")).to_contain_text("belongs to another ledger")
+    expect(page.locator(VERDICT)).to_be_hidden()
+    page.goto(f"{service.url}/verify#v=1&c=31337&r=x&s=y&k=z&url=https://example.org")
+    expect(page.locator("#message")).to_contain_text("damaged or incomplete")
+    page.goto(link[: link.rindex("&k=")] + "&k=" + "A" * 43)
+    expect(page.locator("#message")).to_contain_text("damaged or incomplete")
+
+
+def test_a_chain_that_is_down_is_said_plainly(
+    page: Page,
+    tmp_path: Path,
+    anvil: AnvilProcess,
+    deployment: DeploymentRecord,
+    service: Service,
+    moci: RegisteredAgency,
+) -> None:
+    document = issue(service, moci.token)["document"]
+    (tmp_path / "licence.json").write_text(json.dumps(document), encoding="utf-8")
+    settings, port = serve(tmp_path / "down", f"http://127.0.0.1:{free_port()}", deployment)
+    settings = Settings(**{**settings.model_dump(), "database_url": service.ledger.settings.database})
+    down = Ledger(settings)
+    with ServerThread(down, port):
+        page.goto(f"{settings.public_base_url}/verify")
+        page.set_input_files("#file", str(tmp_path / "licence.json"))
+        expect(page.locator("#message")).to_contain_text("cannot reach the ledger")
+        expect(page.locator("#message")).to_contain_text("does not mean it is invalid")
+        expect(page.locator(VERDICT)).to_be_hidden()
+    down.close()
+
+
+def test_page_is_keyboard_usable_and_self_contained(page: Page, service: Service) -> None:
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    response = page.goto(f"{service.url}/verify")
+    assert response is not None
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "language"
+    expect(page.get_by_label("Drop a Sijill PDF or JSON file here, or choose one")).to_be_attached()
+    assert all(url.startswith(service.url) for url in requests), requests
