@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
+from api.limits import JsonGuard
 from api.routes import agencies, documents, health, page, verify
 from ledger import __version__
 from ledger.settings import Settings
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     )
     app.state.ledger = context
     errors.install(app)
+    app.add_middleware(JsonGuard)
     app.include_router(health.router)
     app.include_router(documents.router)
     app.include_router(verify.router)

@@ -87,8 +87,9 @@ def qr(target_hash: str, kind: str, actor: ActorDep, ledger: LedgerDep) -> Respo
 
 
 @router.get("/{target_hash}/link", summary="The verification link of a document")
-def share(target_hash: str, actor: ActorDep, ledger: LedgerDep) -> dict[str, str]:
+def share(target_hash: str, actor: ActorDep, ledger: LedgerDep, response: Response) -> dict[str, str]:
     """The link the QR code encodes: the page, with a reference and a key in the fragment."""
+    response.headers["Cache-Control"] = "no-store"
     return {"link": verification_link(ledger, actor, normalize_hash(target_hash, "target_hash"))}
 
 

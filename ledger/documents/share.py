@@ -1,10 +1,11 @@
 """Sharing a document by link: the link carries a reference and a key, never the document.
 
-The key is derived from the document's salted data, so only someone who holds the
-document (or the link) can derive or learn it; the service stores the document
-encrypted under it (AES-256-GCM) and cannot read what it stores. Both live in the
-link's fragment (after ``#``), which browsers never send to a server, so the
-reference and key stay out of requests and logs.
+The key is derived from the document's secret salts, so only someone who holds the
+document (or the link) can derive or learn it. The shared copy the page fetches is
+kept encrypted under it (AES-256-GCM): a service that keeps only shared copies (a
+public verification front separate from the issuing register) cannot read them. The
+reference and key live in the link's fragment (after ``#``), which browsers never send
+to a server, so they stay out of requests and logs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -22,6 +24,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from ledger.errors import InvalidRequestError
 
 LINK_VERSION = "1"
+REFERENCE = re.compile(r"^[A-Za-z0-9_-]{22}$")
+"""What a reference looks like: 16 bytes in unpadded base64url."""
 LINK_FIELDS = frozenset({"v", "c", "r", "s", "k"})
 
 

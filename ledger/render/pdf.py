@@ -19,8 +19,9 @@ from typing import Any
 
 from fpdf import FPDF
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from pypdf.errors import PyPdfError
 
+from ledger.documents.jsonsafe import loads
 from ledger.documents.salt import unsalt_data
 from ledger.errors import InvalidDocumentError
 
@@ -112,7 +113,9 @@ def render_certificate(document: dict[str, Any], facts: CertificateFacts) -> byt
         pdf.multi_cell(width / 2 - 2, 6, arabic_value or english_value or "-", align="R", new_x="LMARGIN", new_y="NEXT")
         pdf.set_y(max(pdf.get_y(), left_bottom) + 2)
 
-    # 3. Validity and the verification QR code.
+    # 3. Validity and the verification QR code, kept together on one page.
+    if pdf.get_y() > pdf.h - 90:
+        pdf.add_page()
     pdf.ln(2)
     top = pdf.get_y()
     pdf.set_font("Noto", "", 10)
@@ -198,14 +201,13 @@ def extract_document(pdf_bytes: bytes) -> dict[str, Any]:
     """The wrapped document embedded in a Sijill PDF. Raises `InvalidDocumentError`."""
     try:
         reader = PdfReader(io.BytesIO(pdf_bytes))
-        attachments = reader.attachments
-    except (PdfReadError, ValueError, KeyError, TypeError) as error:
+        contents = reader.attachments.get(ATTACHMENT)
+        raw = contents[0] if contents else None
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
         raise InvalidDocumentError("the file is not a readable PDF") from error
-    contents = attachments.get(ATTACHMENT)
-    if not contents:
+    if not raw:
         raise InvalidDocumentError(f"the PDF carries no {ATTACHMENT}; it is not a Sijill document")
-    try:
-        document: dict[str, Any] = json.loads(contents[0])
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidDocumentError(f"the PDF's {ATTACHMENT} is not JSON") from error
+    document = loads(raw, what=f"the PDF's {ATTACHMENT}")
+    if not isinstance(document, dict):
+        raise InvalidDocumentError(f"the PDF's {ATTACHMENT} is not a wrapped document")
     return document

@@ -312,9 +312,12 @@ class Store:
 
     def put_share(self, reference: str, blob: bytes) -> None:
         """Keep a sealed document under its reference (once: the same document seals the same way)."""
-        with self.session() as session:
-            if session.get(ShareRow, reference) is None:
-                session.add(ShareRow(reference=reference, blob=blob))
+        try:
+            with self.session() as session:
+                if session.get(ShareRow, reference) is None:
+                    session.add(ShareRow(reference=reference, blob=blob))
+        except IntegrityError:
+            pass  # a concurrent request stored the same sealed copy first
 
     def get_share(self, reference: str) -> bytes | None:
         """The sealed blob behind a reference, or None."""

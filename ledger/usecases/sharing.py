@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger.documents.jsonsafe import loads
+from ledger.documents.share import REFERENCE, seal
 from ledger.documents.share import link as share_link
-from ledger.documents.share import seal
 from ledger.errors import DocumentNotFoundError, InvalidDocumentError, PermissionDeniedError
 from ledger.render.pdf import CertificateFacts, extract_document, render_certificate
 from ledger.render.qr import qr_png, qr_svg
@@ -55,7 +55,7 @@ def verification_qr(ledger: Ledger, actor: Actor, target_hash: str, kind: str) -
 
 def sealed_share(ledger: Ledger, reference: str) -> str:
     """The sealed blob behind a link's reference, base64. Raises `DocumentNotFoundError`."""
-    blob = ledger.store.get_share(reference)
+    blob = ledger.store.get_share(reference) if REFERENCE.match(reference) else None
     if blob is None:
         raise DocumentNotFoundError("no shared document has this reference; the link may be mistyped")
     return base64.b64encode(blob).decode("ascii")
@@ -94,10 +94,7 @@ def read_document_file(content: bytes) -> dict[str, Any]:
     """The wrapped document in a JSON file or a Sijill PDF. Raises `InvalidDocumentError`."""
     if content.startswith(b"%PDF-"):
         return extract_document(content)
-    try:
-        loaded = json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise InvalidDocumentError("the file is neither a Sijill PDF nor a JSON document") from error
+    loaded = loads(content, what="the file (neither a Sijill PDF nor a JSON document)")
     if not isinstance(loaded, dict):
         raise InvalidDocumentError("the file holds JSON, but not a wrapped document")
     return loaded

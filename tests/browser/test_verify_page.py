@@ -146,3 +146,20 @@ def test_page_is_keyboard_usable_and_self_contained(page: Page, service: Service
     assert page.evaluate("document.activeElement.id") == "language"
     expect(page.get_by_label("Drop a Sijill PDF or JSON file here, or choose one")).to_be_attached()
     assert all(url.startswith(service.url) for url in requests), requests
+
+
+def test_a_file_replaces_the_open_link_and_the_link_can_be_checked_again(
+    page: Page, service: Service, moci: RegisteredAgency, tmp_path: Path
+) -> None:
+    issued = issue(service, moci.token)
+    link = qr_link(service, moci.token, issued["target_hash"])
+    page.goto(link)
+    expect(page.locator(VERDICT)).to_have_attribute("data-status", "VALID")
+    tampered = json.loads(json.dumps(issued["document"]))
+    tampered["data"]["subject"]["legalForm"] = tampered["data"]["subject"]["legalForm"] + "x"
+    (tmp_path / "tampered.json").write_text(json.dumps(tampered), encoding="utf-8")
+    page.set_input_files("#file", str(tmp_path / "tampered.json"))
+    expect(page.locator(VERDICT)).to_have_attribute("data-status", "TAMPERED")
+    assert page.evaluate("location.hash") == ""
+    page.goto(link)
+    expect(page.locator(VERDICT)).to_have_attribute("data-status", "VALID")

@@ -247,3 +247,12 @@ def test_a_registry_gone_from_the_chain_is_503(
     with pytest.raises(DeploymentError, match="no registry answers"):
         unchecked.inspect_latest("ab" * 32, "ab" * 32)
     stale.close()
+
+
+def test_nesting_bombs_are_refused_before_parsing(client: TestClient) -> None:
+    bomb = b"[" * 100_000 + b"]" * 100_000
+    for path in ("/v1/verify", "/v1/verify/file", "/v1/obfuscate"):
+        response = client.post(path, content=bomb, headers={"Content-Type": "application/json"})
+        assert response.status_code == 422, (path, response.text)
+    assert client.get("/health").status_code == 200  # the service is still up
+    assert client.get("/v1/shares/%00").status_code == 404

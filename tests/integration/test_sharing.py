@@ -168,3 +168,30 @@ def test_uploads_that_are_not_documents(client: TestClient) -> None:
         assert response.status_code == 422, response.text
     huge = client.post("/v1/verify/file", content=b"x" * (5 * 1024 * 1024 + 1))
     assert huge.status_code == 413
+
+
+def pdf_with_attachment(content: bytes | None) -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    if content is not None:
+        writer.add_attachment(ATTACHMENT, content)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "carries no sijill-document.json"),
+        (b"not json", "is not valid JSON"),
+        (b"[" * 50_000 + b"]" * 50_000, "nests deeper"),
+        (b"[1, 2]", "not a wrapped document"),
+    ],
+)
+def test_pdfs_that_carry_no_document_are_422(client: TestClient, content: bytes | None, message: str) -> None:
+    response = client.post(
+        "/v1/verify/file", content=pdf_with_attachment(content), headers={"Content-Type": "application/pdf"}
+    )
+    assert response.status_code == 422
+    assert message in response.json()["error"]["message"]

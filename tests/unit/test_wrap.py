@@ -162,3 +162,11 @@ def test_parse_names_the_broken_part() -> None:
     with pytest.raises(InvalidDocumentError) as caught:
         WrappedDocument.parse(broken)
     assert caught.value.field == "signature.proof.0"
+
+
+def test_nesting_depth_ignores_brackets_in_strings() -> None:
+    from ledger.documents.jsonsafe import nesting_depth
+
+    assert nesting_depth(b'{"a": [1, {"b": "[[[[\\"]]"}]}') == 3
+    assert nesting_depth(b'"\\\\"') == 0
+    assert nesting_depth(b"[" * 70 + b"]" * 70) == 70

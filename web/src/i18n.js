@@ -25,7 +25,9 @@ export const STRINGS = {
     yes: "Yes",
     no: "No",
     checking: "Checking…",
-    privacy: "The link's key stays in your browser: this service stores documents only in a form it cannot read.",
+    privacy: "The link's key stays in your browser: the shared copy this page fetches is stored encrypted, and only the link opens it.",
+    pageTitle: "Sijill · Verify a document",
+    cameraLabel: "Camera preview",
     languageButton: "العربية",
     languageLabel: "عرض الصفحة بالعربية",
     status: {
@@ -72,7 +74,9 @@ export const STRINGS = {
     yes: "نعم",
     no: "لا",
     checking: "جارٍ التحقق…",
-    privacy: "يبقى مفتاح الرابط في متصفحك: هذه الخدمة تحفظ الوثائق بصيغة لا تستطيع قراءتها.",
+    privacy: "يبقى مفتاح الرابط في متصفحك: النسخة المشتركة التي تجلبها هذه الصفحة محفوظة مشفّرة، ولا يفتحها إلا الرابط.",
+    pageTitle: "سجل · التحقق من وثيقة",
+    cameraLabel: "معاينة الكاميرا",
     languageButton: "English",
     languageLabel: "Show the page in English",
     status: {

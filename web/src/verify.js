@@ -6,8 +6,27 @@ import { LOCALES, STRINGS } from "./i18n.js";
 const LINK_FIELDS = ["c", "k", "r", "s", "v"];
 const $ = (id) => document.getElementById(id);
 
+function storedLanguage() {
+  try {
+    const stored = localStorage.getItem("sijill.lang");
+    if (stored === "en" || stored === "ar") return stored;
+  } catch {
+    // Storage may be blocked; the browser's language decides then.
+  }
+  return (navigator.language || "en").startsWith("ar") ? "ar" : "en";
+}
+
+function storeLanguage(lang) {
+  try {
+    localStorage.setItem("sijill.lang", lang);
+  } catch {
+    // Not remembered when storage is blocked: harmless.
+  }
+}
+
 const state = {
-  lang: localStorage.getItem("sijill.lang") || ((navigator.language || "en").startsWith("ar") ? "ar" : "en"),
+  lang: storedLanguage(),
+  request: 0,
   checking: false,
   result: null,
   document: null,
@@ -28,6 +47,8 @@ function applyLanguage() {
     const value = words[node.dataset.i18n];
     if (typeof value === "string") node.textContent = value;
   }
+  document.title = words.pageTitle;
+  $("camera").setAttribute("aria-label", words.cameraLabel);
   const button = $("language");
   button.textContent = words.languageButton;
   button.setAttribute("aria-label", words.languageLabel);
@@ -121,9 +142,12 @@ function renderDocument() {
   const data = unsalt(state.document.data || {});
   const type = (state.types || {})[data.documentType];
   $("document-title").textContent = type ? (state.lang === "ar" ? type.titleAr : type.title) : data.documentType || "";
-  const agency = (data.sijill && data.sijill.agencyName) || {};
+  // The issuer's name comes from the registry, never from the document's own claim;
+  // the Arabic name is shown only when the document's English name matches the registry's.
   const issuer = state.result.issuer || {};
-  $("issuer").textContent = localized(agency) || issuer.name || (data.issuers && data.issuers[0] && data.issuers[0].name) || "—";
+  const claimed = (data.sijill && data.sijill.agencyName) || {};
+  const arabic = claimed.en === issuer.name ? claimed.ar : null;
+  $("issuer").textContent = (state.lang === "ar" && arabic) || issuer.name || "—";
   const anchor = state.result.anchor || {};
   $("issued").textContent = anchor.anchored_at ? formatDate(anchor.anchored_at) : "—";
   $("expires").textContent = formatDate(anchor.expires_at || data.validUntil);
@@ -132,10 +156,12 @@ function renderDocument() {
   fields.replaceChildren();
   const subject = data.subject || {};
   const hiddenCount = ((state.document.privacy || {}).obfuscatedData || []).length;
+  // A required field that is missing can only have been hidden (issuing checks the schema);
+  // an optional one may never have been there, so only the count speaks for it.
   const names = type ? Object.keys(type.labels) : Object.keys(subject);
   for (const name of [...new Set([...names, ...Object.keys(subject)])]) {
     const present = name in subject;
-    if (!present && !hiddenCount) continue;
+    if (!present && !(hiddenCount && type && type.required.includes(name))) continue;
     const label = type && type.labels[name] ? type.labels[name][state.lang === "ar" ? 1 : 0] : humanize(name);
     const dt = document.createElement("dt");
     dt.textContent = label;
@@ -149,13 +175,9 @@ function renderDocument() {
     }
     fields.append(dt, dd);
   }
-  if (hiddenCount) {
-    const dt = document.createElement("dt");
-    const dd = document.createElement("dd");
-    dd.className = "hidden-field";
-    dd.textContent = words.hiddenCount(formatNumber(hiddenCount));
-    fields.append(dt, dd);
-  }
+  const count = $("hidden-count");
+  count.hidden = !hiddenCount;
+  count.textContent = hiddenCount ? words.hiddenCount(formatNumber(hiddenCount)) : "";
 
   const keyCheck = (state.result.checks || []).find((check) => check.name === "issuer_key");
   $("ev-block").textContent = anchor.block_number ? formatNumber(anchor.block_number) : "—";
@@ -197,6 +219,7 @@ async function loadTypes() {
         {
           title: type.title,
           titleAr: type.schema["x-title-ar"] || type.title,
+          required: type.schema.required || [],
           labels: Object.fromEntries(
             Object.entries(type.schema.properties || {}).map(([name, spec]) => [
               name,
@@ -211,8 +234,10 @@ async function loadTypes() {
   }
 }
 
-async function explain(response) {
+async function explain(response, forLink = false) {
   if (response.status === 503) return () => t().chainDown;
+  if (response.status >= 500) return () => t().failed;
+  if (forLink) return () => t().badLink;
   let why = "";
   try {
     why = (await response.json()).error.message;
@@ -222,27 +247,48 @@ async function explain(response) {
   return () => t().invalidFile(why);
 }
 
+// Each check gets a number; an answer to an older check is dropped, so the page never
+// shows the result of a document other than the last one asked about.
 function checking() {
+  state.request += 1;
   state.checking = true;
   state.result = null;
   state.message = null;
   render();
+  return state.request;
 }
 
-async function verifyDocument(doc) {
-  checking();
-  await loadTypes();
-  const response = await fetch("/v1/verify", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(doc),
-  });
-  if (!response.ok) return show({ message: await explain(response) });
-  show({ result: await response.json(), document: doc });
+function current(ticket, outcome) {
+  if (ticket === state.request) show(outcome);
+}
+
+async function verifyDocument(doc, ticket = checking(), forLink = false) {
+  try {
+    await loadTypes();
+    const response = await fetch("/v1/verify", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(doc),
+    });
+    if (!response.ok) return current(ticket, { message: await explain(response, forLink) });
+    current(ticket, { result: await response.json(), document: doc });
+  } catch {
+    current(ticket, { message: () => t().failed });
+  }
 }
 
 async function verifyFile(file) {
-  checking();
+  // A file replaces whatever link was open: forget its fragment.
+  if (location.hash) history.replaceState(null, "", location.pathname);
+  const ticket = checking();
+  try {
+    await checkFile(file, ticket);
+  } catch {
+    current(ticket, { message: () => t().failed });
+  }
+}
+
+async function checkFile(file, ticket) {
   await loadTypes();
   const bytes = new Uint8Array(await file.arrayBuffer());
   const isPdf = bytes.length > 4 && String.fromCharCode(...bytes.slice(0, 5)) === "%PDF-";
@@ -251,18 +297,18 @@ async function verifyFile(file) {
     try {
       doc = JSON.parse(new TextDecoder().decode(bytes));
     } catch {
-      return show({ message: () => t().invalidFile("JSON") });
+      return current(ticket, { message: () => t().invalidFile("JSON") });
     }
-    return verifyDocument(doc);
+    return verifyDocument(doc, ticket);
   }
   const response = await fetch("/v1/verify/file", {
     method: "POST",
     headers: { "Content-Type": "application/pdf" },
     body: bytes,
   });
-  if (!response.ok) return show({ message: await explain(response) });
+  if (!response.ok) return current(ticket, { message: await explain(response) });
   const body = await response.json();
-  show({ result: body.result, document: body.document });
+  current(ticket, { result: body.result, document: body.document });
 }
 
 function fromBase64Url(text) {
@@ -277,24 +323,32 @@ async function verifyFromFragment() {
   if (keys.join() !== LINK_FIELDS.join() || params.get("v") !== "1") {
     return show({ message: () => t().badLink });
   }
-  checking();
+  const ticket = checking();
+  let network;
+  let response;
   try {
-    const network = await (await fetch("/v1/network")).json();
-    const chain = params.get("c");
-    const registry = params.get("r");
-    if (String(network.chain_id) !== chain || String(network.registry).toLowerCase() !== registry.toLowerCase()) {
-      return show({ message: () => t().wrongNetwork(chain, registry) });
-    }
-    const response = await fetch(`/v1/shares/${encodeURIComponent(params.get("s"))}`);
-    if (response.status === 404) return show({ message: () => t().unknownShare });
-    if (!response.ok) return show({ message: await explain(response) });
+    network = await (await fetch("/v1/network")).json();
+    response = await fetch(`/v1/shares/${encodeURIComponent(params.get("s"))}`);
+  } catch {
+    return current(ticket, { message: () => t().failed });
+  }
+  const chain = params.get("c");
+  const registry = params.get("r");
+  if (String(network.chain_id) !== chain || String(network.registry).toLowerCase() !== registry.toLowerCase()) {
+    return current(ticket, { message: () => t().wrongNetwork(chain, registry) });
+  }
+  if (response.status === 404) return current(ticket, { message: () => t().unknownShare });
+  if (!response.ok) return current(ticket, { message: await explain(response, true) });
+  let doc;
+  try {
     const blob = Uint8Array.from(atob((await response.json()).blob), (c) => c.charCodeAt(0));
     const key = await crypto.subtle.importKey("raw", fromBase64Url(params.get("k")), "AES-GCM", false, ["decrypt"]);
     const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: blob.slice(0, 12) }, key, blob.slice(12));
-    await verifyDocument(JSON.parse(new TextDecoder().decode(plain)));
+    doc = JSON.parse(new TextDecoder().decode(plain));
   } catch {
-    show({ message: () => t().badLink });
+    return current(ticket, { message: () => t().badLink });
   }
+  await verifyDocument(doc, ticket, true);
 }
 
 // --- the camera --------------------------------------------------------------------
@@ -314,6 +368,7 @@ function openScanned(text) {
     return show({ message: () => t().refusedLink });
   }
   if (url.origin !== location.origin || url.pathname !== "/verify") return show({ message: () => t().refusedLink });
+  if (location.hash === url.hash) return verifyFromFragment();
   location.hash = url.hash;
 }
 
@@ -354,7 +409,7 @@ async function toggleCamera() {
 function start() {
   $("language").addEventListener("click", () => {
     state.lang = state.lang === "ar" ? "en" : "ar";
-    localStorage.setItem("sijill.lang", state.lang);
+    storeLanguage(state.lang);
     applyLanguage();
   });
   $("file").addEventListener("change", (event) => {
