@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import httpx
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, expect, sync_playwright
 
 from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.chain.deployment import DeploymentRecord
 from ledger.settings import Settings
 from ledger.usecases.agencies import RegisteredAgency
 from ledger.usecases.context import Ledger
-from tests.browser.conftest import ROOT, ServerThread, Service, serve
+from tests.browser.conftest import CHROMIUM_FLAGS, ROOT, ServerThread, Service, serve
 from tests.integration.conftest import auth, example
 
 VERDICT = "#verdict"
@@ -163,3 +164,44 @@ def test_a_file_replaces_the_open_link_and_the_link_can_be_checked_again(
     assert page.evaluate("location.hash") == ""
     page.goto(link)
     expect(page.locator(VERDICT)).to_have_attribute("data-status", "VALID")
+
+
+def y4m_video(png: bytes, path: Path, frames: int = 30) -> None:
+    """A short Y4M clip of a still image, for Chromium's fake camera."""
+    image = Image.open(io.BytesIO(png)).convert("L")
+    side = (max(image.size) + 1) // 2 * 2 + 64  # even size with a white margin
+    canvas = Image.new("L", (side, side), 255)
+    canvas.paste(image, ((side - image.width) // 2, (side - image.height) // 2))
+    luma = canvas.tobytes()
+    chroma = bytes([128]) * ((side // 2) * (side // 2))
+    with path.open("wb") as clip:
+        clip.write(f"YUV4MPEG2 W{side} H{side} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            clip.write(b"FRAME\n" + luma + chroma + chroma)
+
+
+def test_the_camera_reads_a_qr_code(service: Service, moci: RegisteredAgency, tmp_path: Path) -> None:
+    """Chromium's fake camera shows the QR code; the page's bundled decoder reads it and verifies."""
+    issued = issue(service, moci.token)
+    png = httpx.get(f"{service.url}/v1/documents/{issued['target_hash']}/qr.png", headers=auth(moci.token)).content
+    y4m_video(png, tmp_path / "qr.y4m")
+    flags = [
+        *CHROMIUM_FLAGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={tmp_path / 'qr.y4m'}",
+    ]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=flags
+        )
+        context = browser.new_context(viewport={"width": 412, "height": 915})
+        context.grant_permissions(["camera"], origin=service.url)
+        page = context.new_page()
+        page.goto(f"{service.url}/verify")
+        page.get_by_role("button", name="Scan a QR code with the camera").click()
+        expect(page.locator(VERDICT)).to_have_attribute("data-status", "VALID", timeout=20_000)
+        assert page.evaluate("location.hash").startswith("#v=1&c=")
+        expect(page.locator("#camera")).to_be_hidden()
+        page.screenshot(path=str(ROOT / "test-artifacts" / "browser" / "camera.png"), full_page=True)
+        browser.close()
