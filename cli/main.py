@@ -13,14 +13,17 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
+from ledger.audit.checkpoint import Checkpoint
 from ledger.documents.wrap import obfuscate as obfuscate_document
 from ledger.domain import ReasonCode
 from ledger.errors import InvalidRequestError, SijillError
 from ledger.settings import Settings
 from ledger.usecases.actors import ADMIN, Actor
 from ledger.usecases.agencies import add_issuer_key, register_agency, set_key_valid_until
+from ledger.usecases.audit import export_events, run_audit, verify_checkpoint
 from ledger.usecases.context import Ledger
 from ledger.usecases.issuance import IssueRequest, issue_documents
 from ledger.usecases.setup import ensure_deployment, seed_demo
@@ -34,9 +37,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 agency_app = typer.Typer(help="Agencies (admin).", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="Replay the ledger from the chain, check every rule, sign checkpoints.", no_args_is_help=True
+)
 key_app = typer.Typer(help="Issuer keys (admin).", no_args_is_help=True)
 app.add_typer(agency_app, name="agency")
 app.add_typer(key_app, name="key")
+app.add_typer(audit_app, name="audit")
 
 out = Console()
 err = Console(stderr=True)
@@ -339,6 +346,68 @@ def obfuscate(
     except SijillError as error:
         err.print(f"[red]error:[/red] {error.message}")
         raise typer.Exit(2) from error
+
+
+@audit_app.command("run")
+def audit_run(
+    folder: Annotated[Path | None, typer.Option("--dir", help="The audit folder (default: data/audit)")] = None,
+    key: Annotated[Path | None, typer.Option(help="The auditor's Ed25519 key (PEM; created if missing)")] = None,
+    store: Annotated[bool, typer.Option(help="Reconcile with the off-chain store")] = True,
+) -> None:
+    """Audit from where the last audit stopped; exit code 0 only when nothing was found."""
+    with (
+        _ledger() as ledger,
+        Progress(
+            TextColumn("replaying"), BarColumn(), TextColumn("{task.completed}/{task.total} blocks"), console=err
+        ) as bar,
+    ):
+        task = bar.add_task("replay", total=None)
+        run = run_audit(
+            ledger,
+            folder=folder,
+            key_path=key,
+            with_store=store,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    checkpoint = run.checkpoint
+    out.print(
+        f"blocks {run.from_block}..{run.to_block}: {run.events_replayed} events replayed, "
+        f"{checkpoint.event_count} in all; root {checkpoint.events_root}"
+    )
+    for finding in run.findings:
+        out.print(f"[red]{finding.kind}[/red] {finding.rule}: {finding.message}")
+    out.print("[green]no violation or difference[/green]" if not run.findings else f"{len(run.findings)} finding(s)")
+    if run.findings:
+        raise typer.Exit(1)
+
+
+@audit_app.command("verify-checkpoint")
+def audit_verify_checkpoint(
+    file: Annotated[Path, typer.Argument(help="A checkpoint JSON file")],
+    auditor: Annotated[str | None, typer.Option(help="The auditor's public key (hex) it must be signed by")] = None,
+) -> None:
+    """Check a checkpoint's signature and replay the chain up to it; exit code 0 only if it holds."""
+    with _ledger() as ledger:
+        problems = verify_checkpoint(ledger, Checkpoint.load(file), expected_auditor=auditor)
+        for problem in problems:
+            out.print(f"[red]{problem.kind}[/red] {problem.rule}: {problem.message}")
+        if problems:
+            raise typer.Exit(1)
+        out.print("[green]the checkpoint holds[/green]: signature valid, chain consistent")
+
+
+@audit_app.command("export")
+def audit_export(
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the events")],
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+) -> None:
+    """Export every registry event for auditors' own tools."""
+    if fmt not in ("jsonl", "csv"):
+        err.print("[red]error:[/red] --format is jsonl or csv")
+        raise typer.Exit(2)
+    with _ledger() as ledger:
+        count = export_events(ledger, out_file, fmt)
+        err.print(f"wrote {count} events to {out_file}")
 
 
 def main() -> None:

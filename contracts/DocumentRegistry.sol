@@ -125,7 +125,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
             | (uint256(now_) << _ANCHORED_AT_SHIFT) | (uint256(uint40(block.number)) << _ANCHORED_BLOCK_SHIFT)
             | (uint256(expiresAt) << _EXPIRES_AT_SHIFT) | (uint256(documentCount) << _COUNT_SHIFT)
             | (uint256(uint8(Status.Active)) << _STATUS_SHIFT);
-        emit Anchored(root, msg.sender, documentCount, expiresAt);
+        emit Anchored(root, msg.sender, documentCount, expiresAt, now_);
     }
 
     /// @inheritdoc IDocumentRegistry
@@ -134,7 +134,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         _requireCanChange(_agencyOf(record), true);
         if (_statusOf(record) == Status.Revoked) revert RegistryAlreadyRevoked(root);
         _anchors[root] = _withStatus(record, Status.Revoked, reason);
-        emit Revoked(root, msg.sender, root, reason);
+        emit Revoked(root, msg.sender, root, reason, _time());
     }
 
     /// @inheritdoc IDocumentRegistry
@@ -143,7 +143,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root, true);
         if (status == Status.Revoked) revert RegistryAlreadyRevoked(targetHash);
         _documents[targetHash] = _documentState(agencyIndex, Status.Revoked, reason, claimedAt);
-        emit Revoked(targetHash, msg.sender, root, reason);
+        emit Revoked(targetHash, msg.sender, root, reason, _time());
     }
 
     /// @inheritdoc IDocumentRegistry
@@ -152,7 +152,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         _requireCanChange(_agencyOf(record), false);
         _requireActive(_statusOf(record), root);
         _anchors[root] = _withStatus(record, Status.Suspended, reason);
-        emit Suspended(root, msg.sender, root, reason);
+        emit Suspended(root, msg.sender, root, reason, _time());
     }
 
     /// @inheritdoc IDocumentRegistry
@@ -161,7 +161,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root, false);
         _requireActive(status, targetHash);
         _documents[targetHash] = _documentState(agencyIndex, Status.Suspended, reason, claimedAt);
-        emit Suspended(targetHash, msg.sender, root, reason);
+        emit Suspended(targetHash, msg.sender, root, reason, _time());
     }
 
     /// @inheritdoc IDocumentRegistry
@@ -170,7 +170,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         _requireCanChange(_agencyOf(record), false);
         if (_statusOf(record) != Status.Suspended) revert RegistryNotSuspended(root);
         _anchors[root] = _withStatus(record, Status.Active, 0);
-        emit Reinstated(root, msg.sender, root);
+        emit Reinstated(root, msg.sender, root, _time());
     }
 
     /// @inheritdoc IDocumentRegistry
@@ -179,7 +179,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root, false);
         if (status != Status.Suspended) revert RegistryNotSuspended(targetHash);
         _documents[targetHash] = _documentState(agencyIndex, Status.Active, 0, claimedAt);
-        emit Reinstated(targetHash, msg.sender, root);
+        emit Reinstated(targetHash, msg.sender, root, _time());
     }
 
     /**

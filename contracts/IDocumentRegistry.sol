@@ -73,8 +73,9 @@ interface IDocumentRegistry {
      * @param key The issuer key that anchored it.
      * @param documentCount Number of documents in the batch.
      * @param expiresAt Unix time at which the batch expires, 0 for never.
+     * @param at The block's time: auditors check the key's window against it from the log alone.
      */
-    event Anchored(bytes32 indexed root, address indexed key, uint32 documentCount, uint40 expiresAt);
+    event Anchored(bytes32 indexed root, address indexed key, uint32 documentCount, uint40 expiresAt, uint40 at);
 
     /**
      * @notice Emitted when a batch (`hash` == `root`) or one document of a batch is revoked.
@@ -82,8 +83,9 @@ interface IDocumentRegistry {
      * @param root The root of the batch `hash` belongs to.
      * @param by The issuer key or admin that revoked it.
      * @param reason Reason code (see the README).
+     * @param at The block's time.
      */
-    event Revoked(bytes32 indexed hash, address indexed by, bytes32 root, uint8 reason);
+    event Revoked(bytes32 indexed hash, address indexed by, bytes32 root, uint8 reason, uint40 at);
 
     /**
      * @notice Emitted when a batch (`hash` == `root`) or one document of a batch is suspended.
@@ -91,16 +93,18 @@ interface IDocumentRegistry {
      * @param root The root of the batch `hash` belongs to.
      * @param by The issuer key that suspended it.
      * @param reason Reason code (see the README).
+     * @param at The block's time.
      */
-    event Suspended(bytes32 indexed hash, address indexed by, bytes32 root, uint8 reason);
+    event Suspended(bytes32 indexed hash, address indexed by, bytes32 root, uint8 reason, uint40 at);
 
     /**
      * @notice Emitted when a suspended batch (`hash` == `root`) or document is reinstated.
      * @param hash The reinstated root or target hash.
      * @param by The issuer key that reinstated it.
      * @param root The root of the batch `hash` belongs to.
+     * @param at The block's time.
      */
-    event Reinstated(bytes32 indexed hash, address indexed by, bytes32 root);
+    event Reinstated(bytes32 indexed hash, address indexed by, bytes32 root, uint40 at);
 
     /// @notice The agency id is zero.
     error RegistryInvalidAgencyId();

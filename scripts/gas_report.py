@@ -17,7 +17,8 @@ from eth_hash.auto import keccak
 from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.deployment import deploy_registry
-from ledger.chain.registry import RegistryClient, connect
+from ledger.chain.registry import RegistryClient
+from ledger.chain.rpc import connect
 from ledger.domain import HexHash
 
 ADMIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"

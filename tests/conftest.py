@@ -14,7 +14,7 @@ from web3 import Web3
 from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.deployment import DeploymentRecord, deploy_registry
-from ledger.chain.registry import connect
+from ledger.chain.rpc import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import LedgerDep
 from api.schemas import ObfuscateBody, verification_to_dict
 from ledger.documents.wrap import obfuscate
-from ledger.errors import PayloadTooLargeError
+from ledger.errors import NotFoundError, PayloadTooLargeError
+from ledger.usecases.audit import audit_dir
 from ledger.usecases.sharing import sealed_share, verify_file
 from ledger.usecases.verify import verify_document
 
@@ -62,6 +63,15 @@ async def verify_upload(request: Request, ledger: LedgerDep) -> dict[str, Any]:
 def shared(reference: str, ledger: LedgerDep) -> dict[str, str]:
     """The encrypted document behind a link's reference; only the key in the link's fragment opens it."""
     return {"blob": sealed_share(ledger, reference)}
+
+
+@router.get("/audit/latest", summary="The latest audit report (read-only)")
+def latest_audit(ledger: LedgerDep) -> Response:
+    """The report of the last `sijill audit run` on this installation's audit folder."""
+    path = audit_dir(ledger) / "latest-report.json"
+    if not path.exists():
+        raise NotFoundError("no audit has run yet; run `sijill audit run`")
+    return Response(path.read_bytes(), media_type="application/json")
 
 
 @router.get("/network", summary="The chain and registry this service trusts")

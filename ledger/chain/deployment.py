@@ -14,7 +14,8 @@ from eth_typing import HexStr
 from web3 import Web3
 
 from ledger.chain.artifacts import ContractArtifact
-from ledger.chain.registry import RegistryClient, connect, send_transaction, translate_errors
+from ledger.chain.registry import RegistryClient, send_transaction
+from ledger.chain.rpc import connect, translate_errors
 from ledger.errors import ConfigurationError, DeploymentError
 
 

@@ -8,8 +8,7 @@ serializes its transactions, so two documents never race for one nonce.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
 import requests
@@ -22,8 +21,6 @@ from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.contract.contract import Contract, ContractFunction
 from web3.exceptions import (
-    ContractCustomError,
-    ContractLogicError,
     TimeExhausted,
     TransactionNotFound,
     Web3Exception,
@@ -32,6 +29,8 @@ from web3.exceptions import (
 from web3.types import BlockIdentifier, RPCEndpoint
 
 from ledger.chain.errors import ErrorDecoder
+from ledger.chain.events import EventReader
+from ledger.chain.rpc import translate_errors
 from ledger.domain import (
     Address,
     AnchorView,
@@ -45,40 +44,11 @@ from ledger.domain import (
 from ledger.errors import (
     ChainUnavailableError,
     DeploymentError,
-    SijillError,
     TransactionFailedError,
     TransactionOutcomeUnknownError,
 )
 
 T = TypeVar("T")
-
-
-def connect(rpc_url: str, *, timeout: float = 10.0) -> Web3:
-    """A lean `Web3` for `rpc_url` (HTTP JSON-RPC, keep-alive, no middleware)."""
-    return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}), middleware=[])
-
-
-@contextmanager
-def translate_errors(rpc_url: str, decoder: ErrorDecoder | None = None) -> Iterator[None]:
-    """Turn web3 and transport failures into Sijill exceptions (``raise ... from``)."""
-    try:
-        yield
-    except SijillError:
-        raise
-    except ContractCustomError as error:
-        if decoder is None:
-            raise TransactionFailedError(f"the contract refused the call: {error.data}") from error
-        raise decoder.decode(str(error.data)) from error
-    except ContractLogicError as error:
-        raise TransactionFailedError(f"the contract refused the call: {error.message}") from error
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
-        raise ChainUnavailableError(
-            f"the chain at {rpc_url} cannot be reached; check that the node is running"
-        ) from error
-    except Web3RPCError as error:
-        raise TransactionFailedError(f"the chain node refused the request: {error.message}") from error
-    except Web3Exception as error:
-        raise TransactionFailedError(f"the chain call failed: {error}") from error
 
 
 def bytes32(hash_hex: str) -> bytes:
@@ -273,6 +243,19 @@ class RegistryClient:
     def balance(self, address: str) -> int:
         """The balance of `address` in wei."""
         return self._read(lambda: int(self._web3.eth.get_balance(to_checksum_address(address))))
+
+    def events(self, abi: list[dict[str, Any]]) -> EventReader:
+        """A reader of this registry's event log, on the same connection."""
+        return EventReader(web3=self._web3, address=self.address, abi=abi, rpc_url=self._rpc_url)
+
+    def inspect_call(self, target_hash: str, root: str) -> str:
+        """The calldata of `inspect(target_hash, root)`, for batched reads."""
+        return "0x" + (self._inspect_selector + bytes32(target_hash) + bytes32(root)).hex()
+
+    def decode_inspect(self, result: bytes) -> AnchorView:
+        """An `inspect` result's raw bytes, decoded."""
+        (raw,) = decode([self._inspect_output], result)
+        return self._view(raw)
 
     # --- writes -----------------------------------------------------------------
 

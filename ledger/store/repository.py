@@ -256,6 +256,16 @@ class Store:
         with self.session() as session:
             session.execute(update(BatchRow).where(BatchRow.root == root).values(tx_hash=tx_hash, error=error))
 
+    def all_batches(self) -> list[BatchRow]:
+        """Every batch, oldest first."""
+        with self.session() as session:
+            return list(session.scalars(select(BatchRow).order_by(BatchRow.created_at)))
+
+    def all_documents(self) -> list[DocumentRow]:
+        """Every document."""
+        with self.session() as session:
+            return list(session.scalars(select(DocumentRow)))
+
     def get_batch(self, root: str) -> BatchRow | None:
         """The batch with Merkle root `root`, or None."""
         with self.session() as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from ledger.chain.deployment import DeploymentRecord, check_deployment, deploy_registry
-from ledger.chain.registry import connect
+from ledger.chain.rpc import connect
 from ledger.errors import ConfigurationError, DeploymentError
 from ledger.usecases.agencies import add_issuer_key, register_agency
 from ledger.usecases.context import Ledger

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from api.app import create_app
 from ledger.chain.anvil import AnvilProcess, free_port
@@ -95,14 +95,24 @@ def moci(service: Service) -> RegisteredAgency:
     return registered
 
 
+def chromium_path() -> str:
+    """Debian's Chromium (installed by `make test` when missing)."""
+    return shutil.which("chromium") or "/usr/bin/chromium"
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """Headless Chromium from /usr/bin (installed by `make test` when missing)."""
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
+def playwright() -> Iterator[Playwright]:
+    """One Playwright driver for the session."""
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Headless Chromium."""
+    launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+    yield launched
+    launched.close()
 
 
 @pytest.fixture

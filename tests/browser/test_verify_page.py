@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import httpx
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, Playwright, expect
 
 from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.chain.deployment import DeploymentRecord
 from ledger.settings import Settings
 from ledger.usecases.agencies import RegisteredAgency
 from ledger.usecases.context import Ledger
-from tests.browser.conftest import CHROMIUM_FLAGS, ROOT, ServerThread, Service, serve
+from tests.browser.conftest import CHROMIUM_FLAGS, ROOT, ServerThread, Service, chromium_path, serve
 from tests.integration.conftest import auth, example
 
 VERDICT = "#verdict"
@@ -180,7 +179,9 @@ def y4m_video(png: bytes, path: Path, frames: int = 30) -> None:
             clip.write(b"FRAME\n" + luma + chroma + chroma)
 
 
-def test_the_camera_reads_a_qr_code(service: Service, moci: RegisteredAgency, tmp_path: Path) -> None:
+def test_the_camera_reads_a_qr_code(
+    playwright: Playwright, service: Service, moci: RegisteredAgency, tmp_path: Path
+) -> None:
     """Chromium's fake camera shows the QR code; the page's bundled decoder reads it and verifies."""
     issued = issue(service, moci.token)
     png = httpx.get(f"{service.url}/v1/documents/{issued['target_hash']}/qr.png", headers=auth(moci.token)).content
@@ -191,10 +192,8 @@ def test_the_camera_reads_a_qr_code(service: Service, moci: RegisteredAgency, tm
         "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-video-capture={tmp_path / 'qr.y4m'}",
     ]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=flags
-        )
+    browser = playwright.chromium.launch(executable_path=chromium_path(), args=flags)
+    try:
         context = browser.new_context(viewport={"width": 412, "height": 915})
         context.grant_permissions(["camera"], origin=service.url)
         page = context.new_page()
@@ -203,5 +202,7 @@ def test_the_camera_reads_a_qr_code(service: Service, moci: RegisteredAgency, tm
         expect(page.locator(VERDICT)).to_have_attribute("data-status", "VALID", timeout=20_000)
         assert page.evaluate("location.hash").startswith("#v=1&c=")
         expect(page.locator("#camera")).to_be_hidden()
+        (ROOT / "test-artifacts" / "browser").mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ROOT / "test-artifacts" / "browser" / "camera.png"), full_page=True)
+    finally:
         browser.close()

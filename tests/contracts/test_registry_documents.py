@@ -47,7 +47,13 @@ class TestAnchor:
         expires = registry.latest_time() + 86_400
         receipt = registry.send(agencies.moci_key, "anchor", root, 3, expires)
         assert registry.events(receipt, "Anchored") == [
-            {"root": root, "key": agencies.moci_key.address, "documentCount": 3, "expiresAt": expires}
+            {
+                "root": root,
+                "key": agencies.moci_key.address,
+                "documentCount": 3,
+                "expiresAt": expires,
+                "at": registry.block_time(receipt),
+            }
         ]
         got = view(registry, root, root)
         assert got["agencyId"] == agencies.moci
@@ -108,7 +114,13 @@ class TestRevoke:
         root, leaves, _ = batch
         receipt = registry.send(agencies.moci_key, "revoke", root, 3)
         assert registry.events(receipt, "Revoked") == [
-            {"hash": root, "by": agencies.moci_key.address, "root": root, "reason": 3}
+            {
+                "hash": root,
+                "by": agencies.moci_key.address,
+                "root": root,
+                "reason": 3,
+                "at": registry.block_time(receipt),
+            }
         ]
         got = view(registry, leaves[0], root)
         assert (got["batchStatus"], got["batchReason"]) == (REVOKED, 3)
@@ -151,7 +163,13 @@ class TestRevokeDocument:
         root, leaves, proofs = batch
         receipt = registry.send(agencies.moci_key, "revokeDocument", leaves[2], proofs[2], 2)
         assert registry.events(receipt, "Revoked") == [
-            {"hash": leaves[2], "by": agencies.moci_key.address, "root": root, "reason": 2}
+            {
+                "hash": leaves[2],
+                "by": agencies.moci_key.address,
+                "root": root,
+                "reason": 2,
+                "at": registry.block_time(receipt),
+            }
         ]
         revoked = view(registry, leaves[2], root)
         assert (revoked["documentStatus"], revoked["documentReason"]) == (REVOKED, 2)
@@ -265,12 +283,20 @@ class TestSuspendAndReinstate:
         root = batch[0]
         receipt = registry.send(agencies.moci_key, "suspend", root, 7)
         assert registry.events(receipt, "Suspended") == [
-            {"hash": root, "by": agencies.moci_key.address, "root": root, "reason": 7}
+            {
+                "hash": root,
+                "by": agencies.moci_key.address,
+                "root": root,
+                "reason": 7,
+                "at": registry.block_time(receipt),
+            }
         ]
         assert (view(registry, root, root)["batchStatus"], registry.call("isRevoked", root)) == (SUSPENDED, True)
         assert registry.revert(agencies.moci_key, "suspend", root, 7) == ("RegistryAlreadySuspended", {"hash": root})
         receipt = registry.send(agencies.moci_key, "reinstate", root)
-        assert registry.events(receipt, "Reinstated") == [{"hash": root, "by": agencies.moci_key.address, "root": root}]
+        assert registry.events(receipt, "Reinstated") == [
+            {"hash": root, "by": agencies.moci_key.address, "root": root, "at": registry.block_time(receipt)}
+        ]
         got = view(registry, root, root)
         assert (got["batchStatus"], got["batchReason"]) == (ACTIVE, 0)
         assert registry.call("isRevoked", root) is False
@@ -279,7 +305,13 @@ class TestSuspendAndReinstate:
         root, leaves, proofs = batch
         receipt = registry.send(agencies.moci_key, "suspendDocument", leaves[3], proofs[3], 8)
         assert registry.events(receipt, "Suspended") == [
-            {"hash": leaves[3], "by": agencies.moci_key.address, "root": root, "reason": 8}
+            {
+                "hash": leaves[3],
+                "by": agencies.moci_key.address,
+                "root": root,
+                "reason": 8,
+                "at": registry.block_time(receipt),
+            }
         ]
         assert view(registry, leaves[3], root)["documentStatus"] == SUSPENDED
         assert registry.revert(agencies.moci_key, "suspendDocument", leaves[3], proofs[3], 8) == (
@@ -288,7 +320,7 @@ class TestSuspendAndReinstate:
         )
         receipt = registry.send(agencies.moci_key, "reinstateDocument", leaves[3], proofs[3])
         assert registry.events(receipt, "Reinstated") == [
-            {"hash": leaves[3], "by": agencies.moci_key.address, "root": root}
+            {"hash": leaves[3], "by": agencies.moci_key.address, "root": root, "at": registry.block_time(receipt)}
         ]
         assert view(registry, leaves[3], root)["documentStatus"] == ACTIVE
         registry.send(agencies.moci_key, "revokeDocument", leaves[3], proofs[3], 1)

@@ -123,3 +123,14 @@ def client(ledger: Ledger) -> Iterator[TestClient]:
 def auth(token: str) -> dict[str, str]:
     """A bearer header."""
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The CLI reads its settings from the environment, like the service."""
+    monkeypatch.setenv("SIJILL_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("SIJILL_RPC_URL", settings.rpc_url)
+    monkeypatch.setenv("SIJILL_DATABASE_URL", settings.database)
+    monkeypatch.setenv("SIJILL_SEED_DEMO", "false")
+    monkeypatch.setenv("SIJILL_ADMIN_TRANSFER_DELAY_SECONDS", "3600")
+    return settings

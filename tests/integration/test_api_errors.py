@@ -14,7 +14,8 @@ from api.app import create_app
 from ledger.chain.anvil import free_port
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.deployment import DeploymentRecord
-from ledger.chain.registry import RegistryClient, connect
+from ledger.chain.registry import RegistryClient
+from ledger.chain.rpc import connect
 from ledger.errors import DeploymentError
 from ledger.settings import DEV_ADMIN_TOKEN, Settings
 from ledger.store.models import BatchRow

@@ -7,7 +7,6 @@ import re
 import shutil
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -15,17 +14,6 @@ from ledger.settings import Settings
 from tests.integration.conftest import EXAMPLES, licence
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """The CLI reads its settings from the environment, like the service."""
-    monkeypatch.setenv("SIJILL_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("SIJILL_RPC_URL", settings.rpc_url)
-    monkeypatch.setenv("SIJILL_DATABASE_URL", settings.database)
-    monkeypatch.setenv("SIJILL_SEED_DEMO", "false")
-    monkeypatch.setenv("SIJILL_ADMIN_TRANSFER_DELAY_SECONDS", "3600")
-    return settings
 
 
 def run(*args: str) -> tuple[int, str]:

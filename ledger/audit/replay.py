@@ -1,0 +1,255 @@
+"""Rebuilding the registry from its events alone, checking the contract's rules as it goes.
+
+`LedgerState.apply` takes events in chain order and returns a `Finding` for every rule
+an event breaks. The rules are the ones the contract promises: anchors come from a key
+valid for its agency at that time; only the owning agency (or, for revocation, the
+admin) changes a batch or document; revocation is final; suspension and reinstatement
+come in a legal order; nothing changes while the registry is paused.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger.chain.events import ChainEvent
+
+ACTIVE, SUSPENDED, REVOKED = "ACTIVE", "SUSPENDED", "REVOKED"
+ADMIN_ROLE = "00" * 32
+NO_END = 2**40 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A broken rule, or a difference between two sources, with its evidence."""
+
+    kind: str  # "violation", "difference" or "rewrite"
+    rule: str
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def evidence(event: ChainEvent) -> dict[str, Any]:
+    """Where an event is: block, transaction, log index and name."""
+    return {
+        "block": event.block_number,
+        "transaction": "0x" + event.tx_hash,
+        "log_index": event.log_index,
+        "event": event.name,
+    }
+
+
+def agency_name(raw: str) -> str:
+    """An agency id from its bytes32 hex."""
+    return bytes.fromhex(raw).rstrip(b"\0").decode("ascii", errors="replace")
+
+
+@dataclass
+class LedgerState:
+    """Agencies, keys, anchors and documents as the events built them."""
+
+    agencies: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, list[Any]] = field(default_factory=dict)  # key -> [agency, from, until]
+    anchors: dict[str, list[Any]] = field(
+        default_factory=dict
+    )  # root -> [agency, key, at, block, count, expires, status, reason]
+    documents: dict[str, list[Any]] = field(
+        default_factory=dict
+    )  # target -> [agency, status, reason, claimed_at, root]
+    admins: set[str] = field(default_factory=set)
+    paused: bool = False
+    revocations: list[dict[str, Any]] = field(default_factory=list)
+    key_changes: list[dict[str, Any]] = field(default_factory=list)
+    months: Counter[str] = field(default_factory=Counter)
+
+    # --- the rules ----------------------------------------------------------------------
+
+    def apply(self, event: ChainEvent) -> list[Finding]:
+        """Apply one event; the findings are the rules it breaks."""
+        handler = getattr(self, f"_on_{event.name}", None)
+        if handler is None:
+            return []
+        found: list[Finding] = handler(event, event.args)
+        return found
+
+    def _violation(self, event: ChainEvent, rule: str, message: str) -> list[Finding]:
+        return [Finding("violation", rule, message, evidence(event))]
+
+    def _on_RoleGranted(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
+        if args["role"] == ADMIN_ROLE:
+            self.admins.add(args["account"])
+        return []
+
+    def _on_RoleRevoked(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
+        if args["role"] == ADMIN_ROLE:
+            self.admins.discard(args["account"])
+        return []
+
+    def _on_Paused(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
+        self.paused = True
+        return []
+
+    def _on_Unpaused(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
+        self.paused = False
+        return []
+
+    def _on_AgencyRegistered(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
+        agency = agency_name(args["agencyId"])
+        if agency in self.agencies:
+            return self._violation(event, "agency-once", f"agency '{agency}' was registered twice")
+        self.agencies[agency] = args["name"]
+        return []
+
+    def _on_IssuerKeyAdded(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
+        agency, key = agency_name(args["agencyId"]), args["key"]
+        self.key_changes.append(
+            {
+                "key": key,
+                "agency": agency,
+                "change": "added",
+                "valid_from": args["validFrom"],
+                "valid_until": args["validUntil"],
+                **evidence(event),
+            }
+        )
+        if agency not in self.agencies:
+            return self._violation(event, "key-for-agency", f"key {key} was added for unknown agency '{agency}'")
+        if key in self.keys:
+            return self._violation(event, "key-once", f"key {key} was added twice")
+        self.keys[key] = [agency, args["validFrom"], args["validUntil"]]
+        return []
+
+    def _on_IssuerKeyValidUntilChanged(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
+        key = args["key"]
+        self.key_changes.append(
+            {
+                "key": key,
+                "agency": agency_name(args["agencyId"]),
+                "change": "valid-until",
+                "valid_until": args["validUntil"],
+                **evidence(event),
+            }
+        )
+        if key not in self.keys:
+            return self._violation(event, "key-known", f"the window of unknown key {key} was changed")
+        self.keys[key][2] = args["validUntil"]
+        return []
+
+    def _key_valid(self, key: str, agency: str, at: int) -> bool:
+        record = self.keys.get(key)
+        return record is not None and record[0] == agency and record[1] <= at < record[2]
+
+    def _on_Anchored(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
+        root, key, at = args["root"], args["key"], args["at"]
+        found: list[Finding] = []
+        if self.paused:
+            found += self._violation(event, "paused", f"root {root} was anchored while the registry was paused")
+        record = self.keys.get(key)
+        agency = record[0] if record else None
+        if record is None or not self._key_valid(key, record[0], at):
+            found += self._violation(event, "anchor-key", f"root {root} was anchored by {key}, not a key valid then")
+        if root in self.anchors:
+            found += self._violation(event, "anchor-once", f"root {root} was anchored twice")
+            return found
+        self.anchors[root] = [agency, key, at, event.block_number, args["documentCount"], args["expiresAt"], ACTIVE, 0]
+        self.months[datetime.fromtimestamp(at, UTC).strftime("%Y-%m")] += args["documentCount"]
+        return found
+
+    def _change(self, event: ChainEvent, args: Any, action: str) -> list[Finding]:
+        target, root, by, at = args["hash"], args["root"], args["by"], args["at"]
+        found: list[Finding] = []
+        if self.paused:
+            found += self._violation(event, "paused", f"{target} was changed while the registry was paused")
+        anchor = self.anchors.get(root)
+        if anchor is None:
+            return [*found, *self._violation(event, "change-anchored", f"{target} changed in unknown batch {root}")]
+        owner = anchor[0]
+        is_admin = by in self.admins
+        if not self._key_valid(by, owner, at) and not (is_admin and action == REVOKED):
+            found += self._violation(
+                event, "change-owner", f"{target} was changed by {by}, neither a valid key of '{owner}' nor allowed"
+            )
+        reason = args.get("reason", 0)
+        if target == root:
+            status = anchor[6]
+            legal = {REVOKED: status != REVOKED, SUSPENDED: status == ACTIVE, ACTIVE: status == SUSPENDED}[action]
+            if not legal:  # the contract would have refused it: the replayed state keeps the legal one
+                return [*found, *self._violation(event, "change-order", f"batch {root} went from {status} to {action}")]
+            anchor[6], anchor[7] = action, reason if action != ACTIVE else 0
+        else:
+            if anchor[6] == REVOKED:
+                return [
+                    *found,
+                    *self._violation(event, "change-order", f"{target} changed inside revoked batch {root}"),
+                ]
+            record = self.documents.get(target)
+            status = ACTIVE
+            if record is not None and (record[0] == owner or anchor[2] >= record[3]):
+                status = record[1] if record[0] == owner else status
+                if record[0] != owner:
+                    found += self._violation(
+                        event, "document-owner", f"{target} belongs to '{record[0]}', whose batch came first"
+                    )
+            legal = {REVOKED: status != REVOKED, SUSPENDED: status == ACTIVE, ACTIVE: status == SUSPENDED}[action]
+            if not legal:
+                return [
+                    *found,
+                    *self._violation(event, "change-order", f"document {target} went from {status} to {action}"),
+                ]
+            claimed = min(record[3], anchor[2]) if record is not None and record[0] == owner else anchor[2]
+            self.documents[target] = [owner, action, reason if action != ACTIVE else 0, claimed, root]
+        if action == REVOKED:
+            self.revocations.append(
+                {
+                    "hash": target,
+                    "root": root,
+                    "agency": owner,
+                    "by": by,
+                    "reason": reason,
+                    "scope": "batch" if target == root else "document",
+                    **evidence(event),
+                }
+            )
+        return found
+
+    def _on_Revoked(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
+        return self._change(event, args, REVOKED)
+
+    def _on_Suspended(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
+        return self._change(event, args, SUSPENDED)
+
+    def _on_Reinstated(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
+        return self._change(event, args, ACTIVE)
+
+    # --- saving -------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything, JSON-ready, to continue an audit later."""
+        return {
+            "agencies": self.agencies,
+            "keys": self.keys,
+            "anchors": self.anchors,
+            "documents": self.documents,
+            "admins": sorted(self.admins),
+            "paused": self.paused,
+            "revocations": self.revocations,
+            "key_changes": self.key_changes,
+            "months": dict(self.months),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LedgerState:
+        """The state saved by `to_json`."""
+        return cls(
+            agencies=data["agencies"],
+            keys=data["keys"],
+            anchors=data["anchors"],
+            documents=data["documents"],
+            admins=set(data["admins"]),
+            paused=data["paused"],
+            revocations=data["revocations"],
+            key_changes=data["key_changes"],
+            months=Counter(data["months"]),
+        )

@@ -1,0 +1,441 @@
+"""The audit: replay the registry from the chain, check every rule, reconcile, sign a checkpoint.
+
+State lives in an audit folder of the auditor's own (default ``data/audit``):
+``state.json`` (where the last audit stopped: the replayed ledger and the Merkle
+accumulator), ``journal.jsonl`` (for every block with events: its hash and the event
+count and root after it), ``checkpoints/`` and the latest reports.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ledger.audit.accumulator import Accumulator
+from ledger.audit.checkpoint import Checkpoint, load_or_create_key, sign, signature_valid
+from ledger.audit.replay import ACTIVE, Finding, LedgerState
+from ledger.audit.report import render_markdown
+from ledger.chain.events import EventReader
+from ledger.errors import InvalidRequestError
+from ledger.usecases.context import Ledger
+
+Progress = Callable[[int, int], None]
+"""Called with (blocks done, blocks to do) as pages are replayed."""
+
+
+@dataclass
+class AuditRun:
+    """What one audit saw and concluded."""
+
+    from_block: int
+    to_block: int
+    events_replayed: int
+    checkpoint: Checkpoint
+    findings: list[Finding] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Saved:
+    last_block: int
+    accumulator: Accumulator
+    state: LedgerState
+    checkpoint: Checkpoint | None
+
+
+def audit_dir(ledger: Ledger) -> Path:
+    """The default audit folder."""
+    return ledger.settings.data_dir / "audit"
+
+
+def _reader(ledger: Ledger) -> EventReader:
+    return ledger.registry.events(ledger.artifact.abi)
+
+
+def _load(folder: Path, ledger: Ledger) -> _Saved | None:
+    path = folder / "state.json"
+    if not path.exists():
+        return None
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    if saved["chain_id"] != ledger.network.chain_id or saved["registry"].lower() != ledger.network.registry.lower():
+        return None
+    checkpoint = Checkpoint.load(folder / saved["checkpoint"]) if saved.get("checkpoint") else None
+    return _Saved(
+        last_block=saved["last_block"],
+        accumulator=Accumulator.from_json(saved["accumulator"]),
+        state=LedgerState.from_json(saved["state"]),
+        checkpoint=checkpoint,
+    )
+
+
+def _journal(folder: Path) -> Iterator[dict[str, Any]]:
+    path = folder / "journal.jsonl"
+    if path.exists():
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                yield json.loads(line)
+
+
+def find_divergence(reader: EventReader, folder: Path) -> Finding | None:
+    """The first journaled block whose hash the chain no longer has, as a 'rewrite' finding."""
+    entries = list(_journal(folder))
+    for offset in range(0, len(entries), 500):
+        chunk = entries[offset : offset + 500]
+        hashes = reader.block_hashes([entry["block"] for entry in chunk])
+        for entry in chunk:
+            now = hashes[entry["block"]]
+            if now != entry["hash"]:
+                what = "no longer exists" if now is None else f"now has hash {now}"
+                return Finding(
+                    "rewrite",
+                    "history",
+                    f"the history was rewritten: block {entry['block']}, audited with hash {entry['hash']} "
+                    f"and {entry['count']} events up to it, {what}",
+                    {
+                        "block": entry["block"],
+                        "audited_hash": entry["hash"],
+                        "chain_hash": now,
+                        "events_before_and_in_block": entry["count"],
+                    },
+                )
+    return None
+
+
+def run_audit(
+    ledger: Ledger,
+    *,
+    folder: Path | None = None,
+    key_path: Path | None = None,
+    with_store: bool = True,
+    progress: Progress | None = None,
+    blocks_per_page: int = 2000,
+) -> AuditRun:
+    """Audit the registry from where the last audit stopped (or from its deployment block).
+
+    Steps: check the last checkpoint still holds (else report the rewrite and start
+    over); replay new events page by page, checking each rule; compare the replayed
+    state with the contract's; reconcile with the store; sign a checkpoint; write reports.
+    """
+    folder = folder or audit_dir(ledger)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = load_or_create_key(key_path or folder / "auditor.pem")
+    reader = _reader(ledger)
+    findings: list[Finding] = []
+
+    # 1. Does the history the last audit signed still stand?
+    saved = _load(folder, ledger)
+    previous = saved.checkpoint if saved else None
+    if saved is not None and previous is not None:
+        now = reader.block_hashes([previous.block_number])[previous.block_number]
+        if now != previous.block_hash:
+            divergence = find_divergence(reader, folder) or Finding(
+                "rewrite",
+                "history",
+                f"the history was rewritten: block {previous.block_number} of the last checkpoint "
+                f"{'no longer exists' if now is None else 'has another hash'}",
+                {"block": previous.block_number, "audited_hash": previous.block_hash, "chain_hash": now},
+            )
+            findings.append(divergence)
+            saved = None  # start over from the deployment block
+            (folder / "journal.jsonl").unlink(missing_ok=True)
+
+    # 2. Replay the new events.
+    start = saved.last_block + 1 if saved else ledger.deployment.block_number
+    state = saved.state if saved else LedgerState()
+    accumulator = saved.accumulator if saved else Accumulator()
+    head = reader.head()
+    replayed = 0
+    with (folder / "journal.jsonl").open("a", encoding="utf-8") as journal:
+        for last, events in reader.pages(start, head, blocks_per_page=blocks_per_page):
+            for position, event in enumerate(events):
+                findings.extend(state.apply(event))
+                accumulator.add(event.leaf)
+                at_previous = previous is not None and saved is None and accumulator.count == previous.event_count
+                if at_previous and previous is not None and accumulator.root().hex() != previous.events_root:
+                    findings.append(
+                        Finding(
+                            "rewrite",
+                            "history",
+                            f"the first {previous.event_count} events no longer hash to the last checkpoint's root",
+                            {
+                                "event_count": previous.event_count,
+                                "checkpoint_root": previous.events_root,
+                                "replayed_root": accumulator.root().hex(),
+                            },
+                        )
+                    )
+                block_ends = position + 1 == len(events) or events[position + 1].block_number != event.block_number
+                if block_ends:
+                    journal.write(
+                        json.dumps(
+                            {
+                                "block": event.block_number,
+                                "hash": event.block_hash,
+                                "count": accumulator.count,
+                                "root": accumulator.root().hex(),
+                            }
+                        )
+                        + "\n"
+                    )
+            replayed += len(events)
+            if progress is not None:
+                progress(last - start + 1, head - start + 1)
+
+    # 3. The replayed state must be the contract's.
+    findings.extend(compare_with_contract(ledger, reader, state, head))
+
+    # 4. The store must agree with the chain.
+    if with_store:
+        findings.extend(reconcile_with_store(ledger, state))
+
+    # 5. Sign a checkpoint and write the reports.
+    block_hash = reader.block_hashes([head])[head] or ""
+    checkpoint = sign(
+        Checkpoint(
+            chain_id=ledger.network.chain_id,
+            registry=ledger.network.registry,
+            block_number=head,
+            block_hash=block_hash,
+            event_count=accumulator.count,
+            events_root=accumulator.root().hex(),
+            audited_at=datetime.now(UTC).isoformat(),
+            auditor="",
+            previous=previous.digest() if previous else None,
+        ),
+        key,
+    )
+    name = f"checkpoints/{head:012d}-{checkpoint.digest()[:12]}.json"
+    checkpoint.save(folder / name)
+    state_file = {
+        "chain_id": ledger.network.chain_id,
+        "registry": ledger.network.registry,
+        "last_block": head,
+        "checkpoint": name,
+        "accumulator": accumulator.to_json(),
+        "state": state.to_json(),
+    }
+    (folder / "state.json").write_text(json.dumps(state_file), encoding="utf-8")
+    run = AuditRun(from_block=start, to_block=head, events_replayed=replayed, checkpoint=checkpoint, findings=findings)
+    run.report = build_report(ledger, state, run, with_store)
+    (folder / "latest-report.json").write_text(json.dumps(run.report, indent=2, ensure_ascii=False), encoding="utf-8")
+    (folder / "latest-report.md").write_text(render_markdown(run.report), encoding="utf-8")
+    return run
+
+
+def compare_with_contract(ledger: Ledger, reader: EventReader, state: LedgerState, block: int) -> list[Finding]:
+    """Every anchor and document record the replay built, against what `inspect` returns at `block`."""
+    registry = ledger.registry
+    pairs = [(root, root) for root in state.anchors] + [(target, rec[4]) for target, rec in state.documents.items()]
+    views = [
+        registry.decode_inspect(raw) for raw in reader.calls([registry.inspect_call(t, r) for t, r in pairs], block)
+    ]
+    findings: list[Finding] = []
+    for (target, root), view in zip(pairs, views, strict=True):
+        chain: tuple[Any, ...]
+        replayed: tuple[Any, ...]
+        if target == root:
+            agency, key, at, _block, count, expires, status, reason = state.anchors[root]
+            chain = (
+                view.agency_id,
+                (view.key or "").lower(),
+                view.anchored_at,
+                view.document_count,
+                view.expires_at,
+                view.batch_status.name,
+                view.batch_reason,
+            )
+            replayed = (agency, key, at, count, expires, status, reason)
+        else:
+            owner, status, reason, _claimed, _root = state.documents[target]
+            chain = (view.document_agency_id, view.document_status.name, view.document_reason)
+            replayed = (owner, status, reason)
+        if chain != replayed:
+            findings.append(
+                Finding(
+                    "difference",
+                    "contract-state",
+                    f"{target}: the replayed events give {replayed}, the contract returns {chain}",
+                    {"hash": target, "root": root, "replayed": list(replayed), "contract": list(chain)},
+                )
+            )
+    return findings
+
+
+def reconcile_with_store(ledger: Ledger, state: LedgerState) -> list[Finding]:
+    """Every batch and document the store knows, against the replayed chain; and every anchor against the store."""
+    findings: list[Finding] = []
+    known: set[str] = set()
+    for batch in ledger.store.all_batches():
+        known.add(batch.root)
+        anchor = state.anchors.get(batch.root)
+        if batch.state != "anchored":
+            if anchor is not None:
+                findings.append(
+                    Finding(
+                        "difference",
+                        "store-anchor",
+                        f"batch {batch.root} is {batch.state} in the store but anchored on chain",
+                        {"root": batch.root, "store_state": batch.state},
+                    )
+                )
+            continue
+        if anchor is None:
+            findings.append(
+                Finding(
+                    "difference",
+                    "store-anchor",
+                    f"the store says batch {batch.root} was anchored, the chain never anchored it",
+                    {"root": batch.root, "transaction": batch.tx_hash},
+                )
+            )
+            continue
+        if anchor[0] != batch.agency_id or anchor[4] != batch.document_count or anchor[6] != batch.status:
+            findings.append(
+                Finding(
+                    "difference",
+                    "store-batch",
+                    f"batch {batch.root}: store has agency '{batch.agency_id}', {batch.document_count} documents, "
+                    f"{batch.status}; the chain has '{anchor[0]}', {anchor[4]}, {anchor[6]}",
+                    {"root": batch.root},
+                )
+            )
+    for document in ledger.store.all_documents():
+        anchor = state.anchors.get(document.batch_root)
+        if anchor is None or document.target_hash == document.batch_root:
+            continue
+        record = state.documents.get(document.target_hash)
+        chain_status = record[1] if record is not None and record[0] == anchor[0] else ACTIVE
+        if chain_status != document.status:
+            findings.append(
+                Finding(
+                    "difference",
+                    "store-document",
+                    f"document {document.target_hash}: the store says {document.status}, the chain says {chain_status}",
+                    {
+                        "hash": document.target_hash,
+                        "root": document.batch_root,
+                        "store": document.status,
+                        "chain": chain_status,
+                    },
+                )
+            )
+    for root, anchor in state.anchors.items():
+        if root not in known:
+            findings.append(
+                Finding(
+                    "difference",
+                    "chain-anchor",
+                    f"root {root} anchored on chain by '{anchor[0]}' is unknown to the store",
+                    {"root": root, "block": anchor[3]},
+                )
+            )
+    return findings
+
+
+def build_report(ledger: Ledger, state: LedgerState, run: AuditRun, with_store: bool) -> dict[str, Any]:
+    """The report a program reads; `render_markdown` makes the one people read."""
+    agencies: dict[str, Counter[str]] = {agency: Counter() for agency in state.agencies}
+    for anchor in state.anchors.values():
+        counts = agencies.setdefault(anchor[0] or "?", Counter())
+        counts["anchors"] += 1
+        counts["documents"] += anchor[4]
+        if anchor[6] != ACTIVE:
+            counts[f"batches {anchor[6].lower()}"] += 1
+    for record in state.documents.values():
+        if record[1] != ACTIVE:
+            agencies.setdefault(record[0], Counter())[f"documents {record[1].lower()}"] += 1
+    types: Counter[str] = Counter()
+    if with_store:
+        for document in ledger.store.all_documents():
+            if document.batch_root in state.anchors:
+                types[document.document_type] += 1
+    return {
+        "chain_id": ledger.network.chain_id,
+        "registry": ledger.network.registry,
+        "from_block": run.from_block,
+        "to_block": run.to_block,
+        "events_replayed": run.events_replayed,
+        "checkpoint": asdict(run.checkpoint),
+        "totals": {
+            "agencies": {
+                agency: {"name": state.agencies.get(agency), **dict(counts)} for agency, counts in agencies.items()
+            },
+            "document_types": dict(types) if with_store else "unknown without the store",
+            "documents_per_month": dict(sorted(state.months.items())),
+        },
+        "revocations": state.revocations,
+        "key_changes": state.key_changes,
+        "findings": [asdict(finding) for finding in run.findings],
+        "ok": not run.findings,
+    }
+
+
+def verify_checkpoint(ledger: Ledger, checkpoint: Checkpoint, *, expected_auditor: str | None = None) -> list[Finding]:
+    """Check a checkpoint's signature, and replay the chain up to it: same block hash, count and root.
+
+    Returns the problems found; an empty list means the checkpoint holds.
+    """
+    problems: list[Finding] = []
+    if not signature_valid(checkpoint, expected_auditor):
+        problems.append(Finding("violation", "signature", "the checkpoint's signature is not its auditor's"))
+    if checkpoint.chain_id != ledger.network.chain_id or checkpoint.registry.lower() != ledger.network.registry.lower():
+        raise InvalidRequestError("the checkpoint is for another chain or registry")
+    reader = _reader(ledger)
+    now = reader.block_hashes([checkpoint.block_number])[checkpoint.block_number]
+    if now != checkpoint.block_hash:
+        problems.append(
+            Finding(
+                "rewrite",
+                "history",
+                f"block {checkpoint.block_number} now has hash {now}",
+                {"block": checkpoint.block_number, "checkpoint_hash": checkpoint.block_hash},
+            )
+        )
+    accumulator = Accumulator()
+    for _last, events in reader.pages(ledger.deployment.block_number, checkpoint.block_number):
+        for event in events:
+            accumulator.add(event.leaf)
+    if (accumulator.count, accumulator.root().hex()) != (checkpoint.event_count, checkpoint.events_root):
+        problems.append(
+            Finding(
+                "rewrite",
+                "history",
+                f"the chain's {accumulator.count} events up to block {checkpoint.block_number} hash to "
+                f"{accumulator.root().hex()}, the checkpoint says {checkpoint.event_count} events with root "
+                f"{checkpoint.events_root}",
+            )
+        )
+    return problems
+
+
+def export_events(ledger: Ledger, out: Path, fmt: str) -> int:
+    """Write every registry event as JSON Lines or CSV; returns how many."""
+    reader = _reader(ledger)
+    count = 0
+    with out.open("w", encoding="utf-8", newline="") as sink:
+        writer = csv.writer(sink) if fmt == "csv" else None
+        if writer is not None:
+            writer.writerow(["block_number", "block_hash", "transaction", "log_index", "event", "arguments"])
+        for _last, events in reader.pages(ledger.deployment.block_number, reader.head()):
+            for event in events:
+                if writer is not None:
+                    writer.writerow(
+                        [
+                            event.block_number,
+                            event.block_hash,
+                            event.tx_hash,
+                            event.log_index,
+                            event.name,
+                            json.dumps(dict(event.args), ensure_ascii=False),
+                        ]
+                    )
+                else:
+                    sink.write(json.dumps(event.as_json(), ensure_ascii=False) + "\n")
+                count += 1
+    return count

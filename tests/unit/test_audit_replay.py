@@ -1,0 +1,136 @@
+"""The auditor's rules and accumulator, on hand-made events (the contract never lets these happen)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.audit.accumulator import Accumulator
+from ledger.audit.checkpoint import Checkpoint, load_or_create_key, sign, signature_valid
+from ledger.audit.replay import ADMIN_ROLE, LedgerState
+from ledger.chain.events import ChainEvent
+
+ADMIN, KEY_A, KEY_B, STRANGER = "0xad", "0xaa", "0xbb", "0xcc"
+ROOT, DOC = "11" * 32, "22" * 32
+
+
+def agency(name: str) -> str:
+    return name.encode().ljust(32, b"\0").hex()
+
+
+class Chain:
+    """Events in order, one block each."""
+
+    def __init__(self) -> None:
+        self.block = 0
+        self.state = LedgerState()
+
+    def emit(self, event_name: str, /, **args: Any) -> list[str]:
+        self.block += 1
+        event = ChainEvent(
+            block_number=self.block,
+            block_hash="00",
+            tx_hash="ab" * 32,
+            log_index=0,
+            name=event_name,
+            args=args,
+            leaf=bytes(32),
+        )
+        return [finding.rule for finding in self.state.apply(event)]
+
+
+def setup() -> Chain:
+    chain = Chain()
+    chain.emit("RoleGranted", role=ADMIN_ROLE, account=ADMIN, sender=ADMIN)
+    chain.emit("AgencyRegistered", agencyId=agency("moci"), name="Ministry")
+    chain.emit("AgencyRegistered", agencyId=agency("qu"), name="University")
+    chain.emit("IssuerKeyAdded", agencyId=agency("moci"), key=KEY_A, validFrom=100, validUntil=2**40 - 1)
+    chain.emit("IssuerKeyAdded", agencyId=agency("qu"), key=KEY_B, validFrom=100, validUntil=2**40 - 1)
+    assert chain.emit("Anchored", root=ROOT, key=KEY_A, documentCount=2, expiresAt=0, at=200) == []
+    return chain
+
+
+def change(chain: Chain, event_name: str, by: str, target: str = ROOT, at: int = 300, **extra: Any) -> list[str]:
+    return chain.emit(event_name, hash=target, by=by, root=ROOT, at=at, **extra)
+
+
+def test_a_legal_history_has_no_findings() -> None:
+    chain = setup()
+    assert change(chain, "Suspended", KEY_A, reason=7) == []
+    assert change(chain, "Reinstated", KEY_A) == []
+    assert change(chain, "Revoked", KEY_A, DOC, reason=3) == []
+    assert change(chain, "Revoked", ADMIN, reason=6) == []
+    assert chain.state.anchors[ROOT][6] == "REVOKED"
+    assert chain.state.documents[DOC][1] == "REVOKED"
+
+
+def test_anchors_need_a_key_valid_then() -> None:
+    chain = setup()
+    assert chain.emit("Anchored", root="33" * 32, key=STRANGER, documentCount=1, expiresAt=0, at=200) == ["anchor-key"]
+    assert chain.emit("Anchored", root="44" * 32, key=KEY_A, documentCount=1, expiresAt=0, at=50) == ["anchor-key"]
+    chain.emit("IssuerKeyValidUntilChanged", agencyId=agency("moci"), key=KEY_A, validUntil=250)
+    assert chain.emit("Anchored", root="55" * 32, key=KEY_A, documentCount=1, expiresAt=0, at=260) == ["anchor-key"]
+    assert chain.emit("Anchored", root=ROOT, key=KEY_A, documentCount=1, expiresAt=0, at=240) == ["anchor-once"]
+
+
+def test_only_the_owner_changes_and_the_admin_only_revokes() -> None:
+    chain = setup()
+    assert change(chain, "Suspended", KEY_B, reason=1) == ["change-owner"]
+    assert change(chain, "Reinstated", ADMIN) == ["change-owner"]
+    assert change(chain, "Revoked", STRANGER, reason=1) == ["change-owner"]
+
+
+def test_illegal_orders_are_found() -> None:
+    chain = setup()
+    assert change(chain, "Reinstated", KEY_A) == ["change-order"]
+    assert change(chain, "Revoked", KEY_A, reason=1) == []
+    assert change(chain, "Suspended", KEY_A, reason=1) == ["change-order"]
+    assert change(chain, "Revoked", KEY_A, DOC, reason=1) == ["change-order"]
+
+
+def test_nothing_changes_while_paused() -> None:
+    chain = setup()
+    chain.emit("Paused", account=ADMIN)
+    assert change(chain, "Suspended", KEY_A, reason=1) == ["paused"]
+    assert chain.emit("Anchored", root="66" * 32, key=KEY_A, documentCount=1, expiresAt=0, at=300) == ["paused"]
+    chain.emit("Unpaused", account=ADMIN)
+    assert change(chain, "Reinstated", KEY_A) == []
+
+
+def test_state_survives_a_round_trip_through_json() -> None:
+    chain = setup()
+    change(chain, "Revoked", KEY_A, DOC, reason=3)
+    again = LedgerState.from_json(chain.state.to_json())
+    assert again.to_json() == chain.state.to_json()
+
+
+@given(st.lists(st.binary(min_size=32, max_size=32), max_size=80), st.integers(min_value=0, max_value=80))
+def test_the_accumulator_commits_to_every_prefix(leaves: list[bytes], cut: int) -> None:
+    whole, prefix = Accumulator(), Accumulator()
+    for index, leaf in enumerate(leaves):
+        whole.add(leaf)
+        if index < cut:
+            prefix.add(leaf)
+    again = Accumulator.from_json(whole.to_json())
+    assert again.root() == whole.root()
+    if cut < len(leaves):
+        assert prefix.root() != whole.root()
+    if leaves:
+        changed = Accumulator()
+        for index, leaf in enumerate(leaves):
+            changed.add(leaf if index else bytes([leaf[0] ^ 1]) + leaf[1:])
+        assert changed.root() != whole.root()
+
+
+def test_checkpoints_are_signed_by_their_auditor(tmp_path: Any) -> None:
+    key = load_or_create_key(tmp_path / "auditor.pem")
+    assert (tmp_path / "auditor.pem").stat().st_mode & 0o077 == 0
+    signed = sign(Checkpoint(1, "0x1", 5, "aa", 3, "bb", "now", ""), key)
+    assert signature_valid(signed)
+    assert signature_valid(signed, expected_auditor=signed.auditor)
+    assert not signature_valid(signed, expected_auditor="00" * 32)
+    assert not signature_valid(replace(signed, block_number=6))
+    assert load_or_create_key(tmp_path / "auditor.pem").public_key() is not None
