@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from ledger.audit.checkpoint import Checkpoint
+from ledger.audit.checkpoint import Checkpoint, countersigned, load_or_create_key
 from ledger.documents.wrap import obfuscate as obfuscate_document
 from ledger.domain import ReasonCode
 from ledger.errors import InvalidRequestError, SijillError
@@ -385,15 +385,27 @@ def audit_run(
 def audit_verify_checkpoint(
     file: Annotated[Path, typer.Argument(help="A checkpoint JSON file")],
     auditor: Annotated[str | None, typer.Option(help="The auditor's public key (hex) it must be signed by")] = None,
+    countersign: Annotated[
+        Path | None, typer.Option(help="Your own Ed25519 key (PEM): sign the checkpoint too if it holds")
+    ] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Where to write the countersigned checkpoint")] = None,
 ) -> None:
-    """Check a checkpoint's signature and replay the chain up to it; exit code 0 only if it holds."""
+    """Check a checkpoint's signature and replay the chain up to it; exit code 0 only if it holds.
+
+    With --countersign, a second auditor who found it holds signs the same state with their own key.
+    """
     with _ledger() as ledger:
-        problems = verify_checkpoint(ledger, Checkpoint.load(file), expected_auditor=auditor)
+        checkpoint = Checkpoint.load(file)
+        problems = verify_checkpoint(ledger, checkpoint, expected_auditor=auditor)
         for problem in problems:
             out.print(f"[red]{problem.kind}[/red] {problem.rule}: {problem.message}")
         if problems:
             raise typer.Exit(1)
         out.print("[green]the checkpoint holds[/green]: signature valid, chain consistent")
+        if countersign is not None:
+            target = out_file or file.with_name(file.stem + ".countersigned.json")
+            countersigned(checkpoint, load_or_create_key(countersign)).save(target)
+            out.print(f"countersigned: {target}")
 
 
 @audit_app.command("export")

@@ -9,15 +9,14 @@ order reach the same root for every prefix, so a checkpoint's root pins the hist
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from hashlib import sha256
 
-from eth_hash.auto import keccak
-
-EMPTY_ROOT = keccak(b"sijill/audit/empty")
+EMPTY_ROOT = sha256(b"sijill/audit/empty").digest()
 
 
 def node(left: bytes, right: bytes) -> bytes:
-    """An inner node (ordered: position matters in a log)."""
-    return keccak(b"\x01" + left + right)
+    """An inner node (ordered: position matters in a log). SHA-256, domain-separated from leaves."""
+    return sha256(b"\x01" + left + right).digest()
 
 
 @dataclass
@@ -29,7 +28,7 @@ class Accumulator:
 
     def add(self, leaf: bytes) -> None:
         """Append one leaf."""
-        height, digest = 0, keccak(b"\x00" + leaf)
+        height, digest = 0, sha256(b"\x00" + leaf).digest()
         while self.peaks and self.peaks[-1][0] == height:
             _, left = self.peaks.pop()
             digest = node(left, digest)

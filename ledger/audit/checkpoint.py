@@ -86,6 +86,11 @@ def sign(checkpoint: Checkpoint, key: Ed25519PrivateKey) -> Checkpoint:
     return replace(unsigned, signature=base64.b64encode(key.sign(unsigned.payload())).decode("ascii"))
 
 
+def countersigned(checkpoint: Checkpoint, key: Ed25519PrivateKey) -> Checkpoint:
+    """The same state attested by a second auditor: signed by `key`, naming the original as `previous`."""
+    return sign(replace(checkpoint, previous=checkpoint.digest()), key)
+
+
 def signature_valid(checkpoint: Checkpoint, expected_auditor: str | None = None) -> bool:
     """Whether the signature is the named auditor's (and that auditor the expected one, if given)."""
     if expected_auditor is not None and checkpoint.auditor != expected_auditor:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from ledger.chain.events import ChainEvent
@@ -41,6 +42,16 @@ def evidence(event: ChainEvent) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=4096)
+def _day_month(day: int) -> str:
+    return datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m")
+
+
+def _month(timestamp: int) -> str:
+    """The year and month of a unix time (cached by day: replays see many events a day)."""
+    return _day_month(timestamp // 86400)
+
+
 def agency_name(raw: str) -> str:
     """An agency id from its bytes32 hex."""
     return bytes.fromhex(raw).rstrip(b"\0").decode("ascii", errors="replace")
@@ -68,10 +79,10 @@ class LedgerState:
 
     def apply(self, event: ChainEvent) -> list[Finding]:
         """Apply one event; the findings are the rules it breaks."""
-        handler = getattr(self, f"_on_{event.name}", None)
+        handler = _HANDLERS.get(event.name)
         if handler is None:
             return []
-        found: list[Finding] = handler(event, event.args)
+        found: list[Finding] = handler(self, event, event.args)
         return found
 
     def _violation(self, event: ChainEvent, rule: str, message: str) -> list[Finding]:
@@ -154,7 +165,7 @@ class LedgerState:
             found += self._violation(event, "anchor-once", f"root {root} was anchored twice")
             return found
         self.anchors[root] = [agency, key, at, event.block_number, args["documentCount"], args["expiresAt"], ACTIVE, 0]
-        self.months[datetime.fromtimestamp(at, UTC).strftime("%Y-%m")] += args["documentCount"]
+        self.months[_month(at)] += args["documentCount"]
         return found
 
     def _change(self, event: ChainEvent, args: Any, action: str) -> list[Finding]:
@@ -253,3 +264,8 @@ class LedgerState:
             key_changes=data["key_changes"],
             months=Counter(data["months"]),
         )
+
+
+_HANDLERS = {
+    name.removeprefix("_on_"): handler for name, handler in vars(LedgerState).items() if name.startswith("_on_")
+}

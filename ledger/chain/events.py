@@ -1,6 +1,6 @@
 """Reading the registry's event log in pages, decoded without web3's slow paths.
 
-Each log becomes a `ChainEvent`; its `leaf` is the keccak256 of a canonical encoding
+Each log becomes a `ChainEvent`; its `leaf` is the SHA-256 of a canonical encoding
 (block number, log index, transaction, topics and data), the unit the auditor's
 Merkle accumulator commits to.
 """
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from hashlib import sha256
 from typing import Any, cast
 
 from eth_abi.abi import decode
-from eth_hash.auto import keccak
 from eth_typing import ABIEvent
 from eth_utils.abi import event_abi_to_log_topic
 from web3 import Web3
@@ -124,13 +124,8 @@ class EventReader:
         block = int(log["blockNumber"], 16)
         index = int(log["logIndex"], 16)
         tx_hash = log["transactionHash"][2:]
-        encoded = (
-            block.to_bytes(8, "big")
-            + index.to_bytes(4, "big")
-            + bytes.fromhex(tx_hash)
-            + b"".join(bytes.fromhex(topic[2:]) for topic in topics)
-            + bytes.fromhex(data)
-        )
+        # Canonical encoding: block (8 bytes), log index (4), transaction, topics, data.
+        encoded = bytes.fromhex(f"{block:016x}{index:08x}{tx_hash}{''.join(topic[2:] for topic in topics)}{data}")
         return ChainEvent(
             block_number=block,
             block_hash=log["blockHash"][2:],
@@ -138,7 +133,7 @@ class EventReader:
             log_index=index,
             name=name,
             args=args,
-            leaf=keccak(encoded),
+            leaf=sha256(encoded).digest(),
         )
 
     def pages(self, start: int, end: int, *, blocks_per_page: int = 2000) -> Iterator[tuple[int, list[ChainEvent]]]:

@@ -12,6 +12,7 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from cli.main import app as cli
+from ledger.audit.checkpoint import Checkpoint, signature_valid
 from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.domain import HexHash, ReasonCode
 from ledger.errors import InvalidRequestError
@@ -158,6 +159,25 @@ def test_the_cli_and_the_api_serve_the_audit(env: Settings, ledger: Ledger, clie
     assert len(checkpoints) == 1
     result = runner.invoke(cli, ["audit", "verify-checkpoint", str(checkpoints[0])])
     assert result.exit_code == 0, result.output
+    second = tmp_path / "second-auditor.pem"
+    result = runner.invoke(
+        cli,
+        [
+            "audit",
+            "verify-checkpoint",
+            str(checkpoints[0]),
+            "--countersign",
+            str(second),
+            "--out",
+            str(tmp_path / "countersigned.json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    original, counter = Checkpoint.load(checkpoints[0]), Checkpoint.load(tmp_path / "countersigned.json")
+    assert counter.auditor != original.auditor
+    assert counter.previous == original.digest()
+    assert (counter.block_hash, counter.events_root) == (original.block_hash, original.events_root)
+    assert signature_valid(counter)
     result = runner.invoke(cli, ["audit", "export", "--out", str(tmp_path / "events.csv"), "--format", "csv"])
     assert result.exit_code == 0, result.output
     with ledger.store.session() as session:
