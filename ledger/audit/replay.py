@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from ledger.audit.tables import MemoryTable, Table
 from ledger.chain.events import ChainEvent
 
 ACTIVE, SUSPENDED, REVOKED = "ACTIVE", "SUSPENDED", "REVOKED"
@@ -63,17 +64,45 @@ class LedgerState:
 
     agencies: dict[str, str] = field(default_factory=dict)
     keys: dict[str, list[Any]] = field(default_factory=dict)  # key -> [agency, from, until]
-    anchors: dict[str, list[Any]] = field(
-        default_factory=dict
-    )  # root -> [agency, key, at, block, count, expires, status, reason]
-    documents: dict[str, list[Any]] = field(
-        default_factory=dict
-    )  # target -> [agency, status, reason, claimed_at, root]
+    # root -> [agency, key, at, block, count, expires, status, reason]
+    anchors: Table = field(default_factory=MemoryTable)
+    # target -> [agency, status, reason, claimed_at, root]
+    documents: Table = field(default_factory=MemoryTable)
     admins: set[str] = field(default_factory=set)
     paused: bool = False
     revocations: list[dict[str, Any]] = field(default_factory=list)
     key_changes: list[dict[str, Any]] = field(default_factory=list)
     months: Counter[str] = field(default_factory=Counter)
+    totals: dict[str, Counter[str]] = field(default_factory=dict)
+    _anchored_at: dict[str, ChainEvent] = field(default_factory=dict)
+
+    def prefetch(self, events: list[ChainEvent]) -> None:
+        """Load the records a page of changes will touch (anchors are new: they are not read)."""
+        changes = [event for event in events if "hash" in event.args]
+        self.anchors.prefetch(event.args["root"] for event in changes)
+        self.documents.prefetch(event.args["hash"] for event in changes)
+
+    def flush(self) -> list[Finding]:
+        """Write back the records a page changed; a root anchored a second time shows here."""
+        findings = [
+            Finding("violation", "anchor-once", f"root {root} was anchored twice", evidence(self._anchored_at[root]))
+            for root in self.anchors.flush()
+        ]
+        self.documents.flush()
+        self._anchored_at.clear()
+        return findings
+
+    def _tally(self, agency: str | None, counter: str, change: int = 1) -> None:
+        counts = self.totals.get(agency or "?")
+        if counts is None:
+            counts = self.totals[agency or "?"] = Counter()
+        counts[counter] += change
+
+    def _moved(self, agency: str, scope: str, old: str, new: str) -> None:
+        if old in (SUSPENDED, REVOKED):
+            self._tally(agency, f"{scope} {old.lower()}", -1)
+        if new in (SUSPENDED, REVOKED):
+            self._tally(agency, f"{scope} {new.lower()}")
 
     # --- the rules ----------------------------------------------------------------------
 
@@ -161,10 +190,13 @@ class LedgerState:
         agency = record[0] if record else None
         if record is None or not self._key_valid(key, record[0], at):
             found += self._violation(event, "anchor-key", f"root {root} was anchored by {key}, not a key valid then")
-        if root in self.anchors:
+        anchor_record = [agency, key, at, event.block_number, args["documentCount"], args["expiresAt"], ACTIVE, 0]
+        if not self.anchors.insert(root, anchor_record):
             found += self._violation(event, "anchor-once", f"root {root} was anchored twice")
             return found
-        self.anchors[root] = [agency, key, at, event.block_number, args["documentCount"], args["expiresAt"], ACTIVE, 0]
+        self._anchored_at[root] = event
+        self._tally(agency, "anchors")
+        self._tally(agency, "documents", args["documentCount"])
         self.months[_month(at)] += args["documentCount"]
         return found
 
@@ -188,6 +220,7 @@ class LedgerState:
             legal = {REVOKED: status != REVOKED, SUSPENDED: status == ACTIVE, ACTIVE: status == SUSPENDED}[action]
             if not legal:  # the contract would have refused it: the replayed state keeps the legal one
                 return [*found, *self._violation(event, "change-order", f"batch {root} went from {status} to {action}")]
+            self._moved(owner, "batches", status, action)
             anchor[6], anchor[7] = action, reason if action != ACTIVE else 0
         else:
             if anchor[6] == REVOKED:
@@ -210,6 +243,7 @@ class LedgerState:
                     *self._violation(event, "change-order", f"document {target} went from {status} to {action}"),
                 ]
             claimed = min(record[3], anchor[2]) if record is not None and record[0] == owner else anchor[2]
+            self._moved(owner, "documents", status, action)
             self.documents[target] = [owner, action, reason if action != ACTIVE else 0, claimed, root]
         if action == REVOKED:
             self.revocations.append(
@@ -237,32 +271,34 @@ class LedgerState:
     # --- saving -------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        """Everything, JSON-ready, to continue an audit later."""
+        """Everything but the anchor and document tables, JSON-ready, to continue an audit later."""
         return {
             "agencies": self.agencies,
             "keys": self.keys,
-            "anchors": self.anchors,
-            "documents": self.documents,
             "admins": sorted(self.admins),
             "paused": self.paused,
             "revocations": self.revocations,
             "key_changes": self.key_changes,
             "months": dict(self.months),
+            "totals": {agency: dict(counts) for agency, counts in self.totals.items()},
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> LedgerState:
-        """The state saved by `to_json`."""
+    def from_json(
+        cls, data: dict[str, Any], *, anchors: Table | None = None, documents: Table | None = None
+    ) -> LedgerState:
+        """The state saved by `to_json`, with its anchor and document tables."""
         return cls(
             agencies=data["agencies"],
             keys=data["keys"],
-            anchors=data["anchors"],
-            documents=data["documents"],
+            anchors=anchors if anchors is not None else MemoryTable(),
+            documents=documents if documents is not None else MemoryTable(),
             admins=set(data["admins"]),
             paused=data["paused"],
             revocations=data["revocations"],
             key_changes=data["key_changes"],
             months=Counter(data["months"]),
+            totals={agency: Counter(counts) for agency, counts in data["totals"].items()},
         )
 
 

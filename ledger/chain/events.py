@@ -1,13 +1,13 @@
 """Reading the registry's event log in pages, decoded without web3's slow paths.
 
-Each log becomes a `ChainEvent`; its `leaf` is the SHA-256 of a canonical encoding
-(block number, log index, transaction, topics and data), the unit the auditor's
+Each log becomes a `ChainEvent`; its `leaf` is the SHA-256 of a canonical text encoding
+(lowercase hex of block number, log index, transaction, topics and data), the unit the auditor's
 Merkle accumulator commits to.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any, cast
@@ -51,22 +51,41 @@ class ChainEvent:
 @dataclass(frozen=True, slots=True)
 class _EventSpec:
     name: str
-    indexed: tuple[tuple[str, str], ...]
+    indexed: tuple[tuple[str, Callable[[str], Any]], ...]
     data: tuple[tuple[str, str], ...]
-    static: bool
+    static_data: tuple[tuple[str, Callable[[str], Any], int], ...] | None
 
 
-def _word(kind: str, word: str) -> Any:
-    if kind == "address":
-        return "0x" + word[24:]
-    if kind == "bytes32":
-        return word
-    if kind == "bool":
-        return word[-1] != "0"
-    if kind.startswith("uint"):
-        return int(word, 16)
+def _address(word: str) -> str:
+    return "0x" + word[24:]
+
+
+def _same(word: str) -> str:
+    return word
+
+
+def _boolean(word: str) -> bool:
+    return word[-1] != "0"
+
+
+def _unsigned(word: str) -> int:
+    return int(word, 16)
+
+
+def _signed(word: str) -> int:
     value = int(word, 16)
     return value - (1 << 256) if value >= 1 << 255 else value
+
+
+def _converter(kind: str) -> Callable[[str], Any]:
+    """How to read one 32-byte word (as hex) of an ABI type."""
+    if kind == "address":
+        return _address
+    if kind == "bytes32":
+        return _same
+    if kind == "bool":
+        return _boolean
+    return _unsigned if kind.startswith("uint") else _signed
 
 
 class EventReader:
@@ -81,10 +100,15 @@ class EventReader:
             if item.get("type") != "event":
                 continue
             topic = event_abi_to_log_topic(cast(ABIEvent, item)).hex()
-            indexed = tuple((arg["name"], arg["type"]) for arg in item["inputs"] if arg["indexed"])
+            indexed = tuple((arg["name"], _converter(arg["type"])) for arg in item["inputs"] if arg["indexed"])
             data = tuple((arg["name"], arg["type"]) for arg in item["inputs"] if not arg["indexed"])
             static = all(kind.startswith(_STATIC) and "[" not in kind for _, kind in data)
-            self._specs[topic] = _EventSpec(item["name"], indexed, data, static)
+            static_data = (
+                tuple((name, _converter(kind), position * 64) for position, (name, kind) in enumerate(data))
+                if static
+                else None
+            )
+            self._specs[topic] = _EventSpec(item["name"], indexed, data, static_data)
 
     def _request(self, method: str, params: list[Any]) -> Any:
         with translate_errors(self._rpc_url):
@@ -113,19 +137,19 @@ class EventReader:
             name = "Unknown"
         else:
             name = spec.name
-            for (arg, kind), topic in zip(spec.indexed, topics[1:], strict=True):
-                args[arg] = _word(kind, topic[2:])
-            if spec.static:
-                for position, (arg, kind) in enumerate(spec.data):
-                    args[arg] = _word(kind, data[position * 64 : position * 64 + 64])
+            for (arg, convert), topic in zip(spec.indexed, topics[1:], strict=True):
+                args[arg] = convert(topic[2:])
+            if spec.static_data is not None:
+                for arg, convert, offset in spec.static_data:
+                    args[arg] = convert(data[offset : offset + 64])
             else:
                 values = decode([kind for _, kind in spec.data], bytes.fromhex(data))
                 args.update({arg: value for (arg, _), value in zip(spec.data, values, strict=True)})
         block = int(log["blockNumber"], 16)
         index = int(log["logIndex"], 16)
         tx_hash = log["transactionHash"][2:]
-        # Canonical encoding: block (8 bytes), log index (4), transaction, topics, data.
-        encoded = bytes.fromhex(f"{block:016x}{index:08x}{tx_hash}{''.join(topic[2:] for topic in topics)}{data}")
+        # Canonical encoding, as lowercase hex text: block (8 bytes), log index (4), transaction, topics, data.
+        encoded = f"{block:016x}{index:08x}{tx_hash}{''.join(topic[2:] for topic in topics)}{data}".lower().encode()
         return ChainEvent(
             block_number=block,
             block_hash=log["blockHash"][2:],

@@ -256,15 +256,53 @@ class Store:
         with self.session() as session:
             session.execute(update(BatchRow).where(BatchRow.root == root).values(tx_hash=tx_hash, error=error))
 
-    def all_batches(self) -> list[BatchRow]:
-        """Every batch, oldest first."""
-        with self.session() as session:
-            return list(session.scalars(select(BatchRow).order_by(BatchRow.created_at)))
+    def batch_summaries(self, size: int = 5000) -> Iterator[list[tuple[str, str, str, int, str, str | None]]]:
+        """Every batch as (root, agency, state, document count, status, tx), `size` at a time."""
+        last = ""
+        while True:
+            with self.session() as session:
+                query = (
+                    select(
+                        BatchRow.root,
+                        BatchRow.agency_id,
+                        BatchRow.state,
+                        BatchRow.document_count,
+                        BatchRow.status,
+                        BatchRow.tx_hash,
+                    )
+                    .where(BatchRow.root > last)
+                    .order_by(BatchRow.root)
+                    .limit(size)
+                )
+                rows = [tuple(row) for row in session.execute(query)]
+            if not rows:
+                return
+            yield rows  # type: ignore[misc]
+            last = str(rows[-1][0])
 
-    def all_documents(self) -> list[DocumentRow]:
-        """Every document."""
+    def document_summaries(self, size: int = 5000) -> Iterator[list[tuple[str, str, str, str]]]:
+        """Every document as (target hash, batch root, type, status), `size` at a time (no content)."""
+        last = ""
+        while True:
+            with self.session() as session:
+                query = (
+                    select(
+                        DocumentRow.target_hash, DocumentRow.batch_root, DocumentRow.document_type, DocumentRow.status
+                    )
+                    .where(DocumentRow.target_hash > last)
+                    .order_by(DocumentRow.target_hash)
+                    .limit(size)
+                )
+                rows = [tuple(row) for row in session.execute(query)]
+            if not rows:
+                return
+            yield rows  # type: ignore[misc]
+            last = str(rows[-1][0])
+
+    def known_roots(self, roots: Sequence[str]) -> set[str]:
+        """Which of `roots` the store holds as batches."""
         with self.session() as session:
-            return list(session.scalars(select(DocumentRow)))
+            return set(session.scalars(select(BatchRow.root).where(BatchRow.root.in_(roots))))
 
     def get_batch(self, root: str) -> BatchRow | None:
         """The batch with Merkle root `root`, or None."""

@@ -21,6 +21,7 @@ from ledger.audit.accumulator import Accumulator
 from ledger.audit.checkpoint import Checkpoint, load_or_create_key, sign, signature_valid
 from ledger.audit.replay import ACTIVE, Finding, LedgerState
 from ledger.audit.report import render_markdown
+from ledger.audit.tables import Table, open_tables
 from ledger.chain.events import EventReader
 from ledger.errors import InvalidRequestError
 from ledger.usecases.context import Ledger
@@ -58,7 +59,7 @@ def _reader(ledger: Ledger) -> EventReader:
     return ledger.registry.events(ledger.artifact.abi)
 
 
-def _load(folder: Path, ledger: Ledger) -> _Saved | None:
+def _load(folder: Path, ledger: Ledger, tables: tuple[Table, Table]) -> _Saved | None:
     path = folder / "state.json"
     if not path.exists():
         return None
@@ -69,7 +70,7 @@ def _load(folder: Path, ledger: Ledger) -> _Saved | None:
     return _Saved(
         last_block=saved["last_block"],
         accumulator=Accumulator.from_json(saved["accumulator"]),
-        state=LedgerState.from_json(saved["state"]),
+        state=LedgerState.from_json(saved["state"], anchors=tables[0], documents=tables[1]),
         checkpoint=checkpoint,
     )
 
@@ -129,7 +130,8 @@ def run_audit(
     findings: list[Finding] = []
 
     # 1. Does the history the last audit signed still stand?
-    saved = _load(folder, ledger)
+    anchors, documents, database = open_tables(folder / "replay.sqlite", fresh=not (folder / "state.json").exists())
+    saved = _load(folder, ledger, (anchors, documents))
     previous = saved.checkpoint if saved else None
     if saved is not None and previous is not None:
         now = reader.block_hashes([previous.block_number])[previous.block_number]
@@ -144,15 +146,18 @@ def run_audit(
             findings.append(divergence)
             saved = None  # start over from the deployment block
             (folder / "journal.jsonl").unlink(missing_ok=True)
+            database.close()
+            anchors, documents, database = open_tables(folder / "replay.sqlite", fresh=True)
 
     # 2. Replay the new events.
     start = saved.last_block + 1 if saved else ledger.deployment.block_number
-    state = saved.state if saved else LedgerState()
+    state = saved.state if saved else LedgerState(anchors=anchors, documents=documents)
     accumulator = saved.accumulator if saved else Accumulator()
     head = reader.head()
     replayed = 0
     with (folder / "journal.jsonl").open("a", encoding="utf-8") as journal:
         for last, events in reader.pages(start, head, blocks_per_page=blocks_per_page):
+            state.prefetch(events)
             for position, event in enumerate(events):
                 findings.extend(state.apply(event))
                 accumulator.add(event.leaf)
@@ -183,6 +188,7 @@ def run_audit(
                         )
                         + "\n"
                     )
+            findings.extend(state.flush())
             replayed += len(events)
             if progress is not None:
                 progress(last - start + 1, head - start + 1)
@@ -225,22 +231,19 @@ def run_audit(
     run.report = build_report(ledger, state, run, with_store)
     (folder / "latest-report.json").write_text(json.dumps(run.report, indent=2, ensure_ascii=False), encoding="utf-8")
     (folder / "latest-report.md").write_text(render_markdown(run.report), encoding="utf-8")
+    database.close()
     return run
 
 
 def compare_with_contract(ledger: Ledger, reader: EventReader, state: LedgerState, block: int) -> list[Finding]:
     """Every anchor and document record the replay built, against what `inspect` returns at `block`."""
     registry = ledger.registry
-    pairs = [(root, root) for root in state.anchors] + [(target, rec[4]) for target, rec in state.documents.items()]
-    views = [
-        registry.decode_inspect(raw) for raw in reader.calls([registry.inspect_call(t, r) for t, r in pairs], block)
-    ]
     findings: list[Finding] = []
-    for (target, root), view in zip(pairs, views, strict=True):
-        chain: tuple[Any, ...]
-        replayed: tuple[Any, ...]
-        if target == root:
-            agency, key, at, _block, count, expires, status, reason = state.anchors[root]
+    for chunk in state.anchors.chunks(2000):
+        results = reader.calls([registry.inspect_call(root, root) for root, _ in chunk], block)
+        for (root, anchor), raw in zip(chunk, results, strict=True):
+            view = registry.decode_inspect(raw)
+            agency, key, at, _block, count, expires, status, reason = anchor
             chain = (
                 view.agency_id,
                 (view.key or "").lower(),
@@ -250,111 +253,111 @@ def compare_with_contract(ledger: Ledger, reader: EventReader, state: LedgerStat
                 view.batch_status.name,
                 view.batch_reason,
             )
-            replayed = (agency, key, at, count, expires, status, reason)
-        else:
-            owner, status, reason, _claimed, _root = state.documents[target]
-            chain = (view.document_agency_id, view.document_status.name, view.document_reason)
-            replayed = (owner, status, reason)
-        if chain != replayed:
-            findings.append(
-                Finding(
-                    "difference",
-                    "contract-state",
-                    f"{target}: the replayed events give {replayed}, the contract returns {chain}",
-                    {"hash": target, "root": root, "replayed": list(replayed), "contract": list(chain)},
-                )
-            )
+            _differ(findings, root, root, (agency, key, at, count, expires, status, reason), chain)
+    for documents in state.documents.chunks(2000):
+        results = reader.calls([registry.inspect_call(target, rec[4]) for target, rec in documents], block)
+        for (target, record), raw in zip(documents, results, strict=True):
+            view = registry.decode_inspect(raw)
+            document_chain = (view.document_agency_id, view.document_status.name, view.document_reason)
+            _differ(findings, target, record[4], (record[0], record[1], record[2]), document_chain)
     return findings
+
+
+def _differ(findings: list[Finding], target: str, root: str, replayed: tuple[Any, ...], chain: tuple[Any, ...]) -> None:
+    if chain != replayed:
+        findings.append(
+            Finding(
+                "difference",
+                "contract-state",
+                f"{target}: the replayed events give {replayed}, the contract returns {chain}",
+                {"hash": target, "root": root, "replayed": list(replayed), "contract": list(chain)},
+            )
+        )
 
 
 def reconcile_with_store(ledger: Ledger, state: LedgerState) -> list[Finding]:
     """Every batch and document the store knows, against the replayed chain; and every anchor against the store."""
     findings: list[Finding] = []
-    known: set[str] = set()
-    for batch in ledger.store.all_batches():
-        known.add(batch.root)
-        anchor = state.anchors.get(batch.root)
-        if batch.state != "anchored":
-            if anchor is not None:
+    for batches in ledger.store.batch_summaries():
+        state.anchors.prefetch(root for root, *_ in batches)
+        for root, agency, issuance, count, status, tx_hash in batches:
+            anchor = state.anchors.get(root)
+            if issuance != "anchored":
+                if anchor is not None:
+                    findings.append(
+                        Finding(
+                            "difference",
+                            "store-anchor",
+                            f"batch {root} is {issuance} in the store but anchored on chain",
+                            {"root": root, "store_state": issuance},
+                        )
+                    )
+                continue
+            if anchor is None:
                 findings.append(
                     Finding(
                         "difference",
                         "store-anchor",
-                        f"batch {batch.root} is {batch.state} in the store but anchored on chain",
-                        {"root": batch.root, "store_state": batch.state},
+                        f"the store says batch {root} was anchored, the chain never anchored it",
+                        {"root": root, "transaction": tx_hash},
                     )
                 )
-            continue
-        if anchor is None:
-            findings.append(
-                Finding(
-                    "difference",
-                    "store-anchor",
-                    f"the store says batch {batch.root} was anchored, the chain never anchored it",
-                    {"root": batch.root, "transaction": batch.tx_hash},
+            elif (anchor[0], anchor[4], anchor[6]) != (agency, count, status):
+                findings.append(
+                    Finding(
+                        "difference",
+                        "store-batch",
+                        f"batch {root}: store has agency '{agency}', {count} documents, {status}; "
+                        f"the chain has '{anchor[0]}', {anchor[4]}, {anchor[6]}",
+                        {"root": root},
+                    )
                 )
-            )
-            continue
-        if anchor[0] != batch.agency_id or anchor[4] != batch.document_count or anchor[6] != batch.status:
-            findings.append(
-                Finding(
-                    "difference",
-                    "store-batch",
-                    f"batch {batch.root}: store has agency '{batch.agency_id}', {batch.document_count} documents, "
-                    f"{batch.status}; the chain has '{anchor[0]}', {anchor[4]}, {anchor[6]}",
-                    {"root": batch.root},
+        state.flush()
+    for rows in ledger.store.document_summaries():
+        state.anchors.prefetch(root for _, root, _, _ in rows)
+        state.documents.prefetch(target for target, _, _, _ in rows)
+        for target, root, _type, status in rows:
+            anchor = state.anchors.get(root)
+            if anchor is None or target == root:
+                continue
+            record = state.documents.get(target)
+            chain_status = record[1] if record is not None and record[0] == anchor[0] else ACTIVE
+            if chain_status != status:
+                findings.append(
+                    Finding(
+                        "difference",
+                        "store-document",
+                        f"document {target}: the store says {status}, the chain says {chain_status}",
+                        {"hash": target, "root": root, "store": status, "chain": chain_status},
+                    )
                 )
-            )
-    for document in ledger.store.all_documents():
-        anchor = state.anchors.get(document.batch_root)
-        if anchor is None or document.target_hash == document.batch_root:
-            continue
-        record = state.documents.get(document.target_hash)
-        chain_status = record[1] if record is not None and record[0] == anchor[0] else ACTIVE
-        if chain_status != document.status:
-            findings.append(
-                Finding(
-                    "difference",
-                    "store-document",
-                    f"document {document.target_hash}: the store says {document.status}, the chain says {chain_status}",
-                    {
-                        "hash": document.target_hash,
-                        "root": document.batch_root,
-                        "store": document.status,
-                        "chain": chain_status,
-                    },
+        state.flush()
+    for chunk in state.anchors.chunks(5000):
+        known = ledger.store.known_roots([root for root, _ in chunk])
+        for root, anchor in chunk:
+            if root not in known:
+                findings.append(
+                    Finding(
+                        "difference",
+                        "chain-anchor",
+                        f"root {root} anchored on chain by '{anchor[0]}' is unknown to the store",
+                        {"root": root, "block": anchor[3]},
+                    )
                 )
-            )
-    for root, anchor in state.anchors.items():
-        if root not in known:
-            findings.append(
-                Finding(
-                    "difference",
-                    "chain-anchor",
-                    f"root {root} anchored on chain by '{anchor[0]}' is unknown to the store",
-                    {"root": root, "block": anchor[3]},
-                )
-            )
     return findings
 
 
 def build_report(ledger: Ledger, state: LedgerState, run: AuditRun, with_store: bool) -> dict[str, Any]:
     """The report a program reads; `render_markdown` makes the one people read."""
-    agencies: dict[str, Counter[str]] = {agency: Counter() for agency in state.agencies}
-    for anchor in state.anchors.values():
-        counts = agencies.setdefault(anchor[0] or "?", Counter())
-        counts["anchors"] += 1
-        counts["documents"] += anchor[4]
-        if anchor[6] != ACTIVE:
-            counts[f"batches {anchor[6].lower()}"] += 1
-    for record in state.documents.values():
-        if record[1] != ACTIVE:
-            agencies.setdefault(record[0], Counter())[f"documents {record[1].lower()}"] += 1
+    agencies: dict[str, dict[str, Any]] = {agency: {"name": name} for agency, name in state.agencies.items()}
+    for agency, counts in state.totals.items():
+        agencies.setdefault(agency, {"name": None}).update({key: value for key, value in counts.items() if value})
     types: Counter[str] = Counter()
     if with_store:
-        for document in ledger.store.all_documents():
-            if document.batch_root in state.anchors:
-                types[document.document_type] += 1
+        for rows in ledger.store.document_summaries():
+            state.anchors.prefetch(root for _, root, _, _ in rows)
+            types.update(kind for _, root, kind, _ in rows if state.anchors.get(root) is not None)
+            state.flush()
     return {
         "chain_id": ledger.network.chain_id,
         "registry": ledger.network.registry,
@@ -363,9 +366,7 @@ def build_report(ledger: Ledger, state: LedgerState, run: AuditRun, with_store: 
         "events_replayed": run.events_replayed,
         "checkpoint": asdict(run.checkpoint),
         "totals": {
-            "agencies": {
-                agency: {"name": state.agencies.get(agency), **dict(counts)} for agency, counts in agencies.items()
-            },
+            "agencies": agencies,
             "document_types": dict(types) if with_store else "unknown without the store",
             "documents_per_month": dict(sorted(state.months.items())),
         },

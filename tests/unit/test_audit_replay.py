@@ -134,3 +134,30 @@ def test_checkpoints_are_signed_by_their_auditor(tmp_path: Any) -> None:
     assert not signature_valid(signed, expected_auditor="00" * 32)
     assert not signature_valid(replace(signed, block_number=6))
     assert load_or_create_key(tmp_path / "auditor.pem").public_key() is not None
+
+
+def test_the_disk_table_keeps_records_across_pages_and_finds_clashes(tmp_path: Any) -> None:
+    from ledger.audit.tables import open_tables
+
+    anchors, documents, database = open_tables(tmp_path / "replay.sqlite", fresh=True)
+    assert anchors.insert("a", [1]) is True
+    assert anchors.insert("a", [2]) is False  # in the same page
+    documents["d"] = ["x"]
+    assert anchors.flush() == []
+    documents.flush()
+    assert anchors.insert("a", [3]) is True  # unknown to the cache; the disk knows it
+    assert anchors.flush() == ["a"]
+    anchors.prefetch(["a", "b"])
+    record = anchors.get("a")
+    assert record == [1]
+    record.append(9)  # changed in place, written back on flush
+    anchors["b"] = [5]
+    anchors.flush()
+    assert anchors.get("a") == [1, 9]
+    assert anchors.get("zz") is None
+    assert [key for chunk in anchors.chunks(1) for key, _ in chunk] == ["a", "b"]
+    assert documents.get("d") == ["x"]
+    database.close()
+    again, _, database = open_tables(tmp_path / "replay.sqlite", fresh=False)
+    assert again.get("b") == [5]
+    database.close()
