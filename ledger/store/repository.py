@@ -258,45 +258,31 @@ class Store:
 
     def batch_summaries(self, size: int = 5000) -> Iterator[list[tuple[str, str, str, int, str, str | None]]]:
         """Every batch as (root, agency, state, document count, status, tx), `size` at a time."""
-        last = ""
-        while True:
-            with self.session() as session:
-                query = (
-                    select(
-                        BatchRow.root,
-                        BatchRow.agency_id,
-                        BatchRow.state,
-                        BatchRow.document_count,
-                        BatchRow.status,
-                        BatchRow.tx_hash,
-                    )
-                    .where(BatchRow.root > last)
-                    .order_by(BatchRow.root)
-                    .limit(size)
-                )
-                rows = [tuple(row) for row in session.execute(query)]
-            if not rows:
-                return
-            yield rows  # type: ignore[misc]
-            last = str(rows[-1][0])
+        columns = (
+            BatchRow.root,
+            BatchRow.agency_id,
+            BatchRow.state,
+            BatchRow.document_count,
+            BatchRow.status,
+            BatchRow.tx_hash,
+        )
+        yield from self._pages(columns, size)
 
     def document_summaries(self, size: int = 5000) -> Iterator[list[tuple[str, str, str, str]]]:
         """Every document as (target hash, batch root, type, status), `size` at a time (no content)."""
-        last = ""
+        columns = (DocumentRow.target_hash, DocumentRow.batch_root, DocumentRow.document_type, DocumentRow.status)
+        yield from self._pages(columns, size)
+
+    def _pages(self, columns: tuple[Any, ...], size: int) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows of `columns`, ordered by the first (a primary key), `size` at a time, without holding them all."""
+        key, last = columns[0], ""
         while True:
             with self.session() as session:
-                query = (
-                    select(
-                        DocumentRow.target_hash, DocumentRow.batch_root, DocumentRow.document_type, DocumentRow.status
-                    )
-                    .where(DocumentRow.target_hash > last)
-                    .order_by(DocumentRow.target_hash)
-                    .limit(size)
-                )
+                query = select(*columns).where(key > last).order_by(key).limit(size)
                 rows = [tuple(row) for row in session.execute(query)]
             if not rows:
                 return
-            yield rows  # type: ignore[misc]
+            yield rows
             last = str(rows[-1][0])
 
     def known_roots(self, roots: Sequence[str]) -> set[str]:
