@@ -73,7 +73,7 @@ class SqliteTable:
     def __init__(self, connection: sqlite3.Connection, name: str) -> None:
         self._db = connection
         self._name = name
-        self._db.execute(f"CREATE TABLE IF NOT EXISTS {name} (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+        self._db.execute(f"CREATE TABLE IF NOT EXISTS {name} (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID")
         self._cache: dict[str, Record] = {}
         self._absent: set[str] = set()
         self._new: set[str] = set()
@@ -119,7 +119,7 @@ class SqliteTable:
         """Write every cached record back and empty the cache; returns inserted keys that already existed."""
         clashes: list[str] = []
         insert = f"INSERT INTO {self._name} (key, value) VALUES (?, ?)"  # noqa: S608 (fixed table name)
-        new = [(key, marshal.dumps(self._cache[key])) for key in self._new]
+        new = [(key, marshal.dumps(self._cache[key])) for key in sorted(self._new)]  # sorted: B-tree locality
         try:
             self._db.executemany(insert, new)
         except sqlite3.IntegrityError:
@@ -167,4 +167,23 @@ def open_tables(path: Path, *, fresh: bool) -> tuple[SqliteTable, SqliteTable, s
     connection = sqlite3.connect(path)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA cache_size=-8192")  # 8 MB of pages: bounded, whatever the ledger size
     return SqliteTable(connection, "anchors"), SqliteTable(connection, "documents"), connection
+
+
+def mark(connection: sqlite3.Connection, block: int) -> None:
+    """Record that the tables hold the replay up to `block` (written when an audit completes)."""
+    connection.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    connection.execute(
+        "INSERT INTO meta (name, value) VALUES ('last_block', ?) "
+        "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        (block,),
+    )
+    connection.commit()
+
+
+def marked(connection: sqlite3.Connection) -> int | None:
+    """The block the tables were last marked at, or None."""
+    connection.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    row = connection.execute("SELECT value FROM meta WHERE name = 'last_block'").fetchone()
+    return int(row[0]) if row else None

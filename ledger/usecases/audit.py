@@ -21,7 +21,7 @@ from ledger.audit.accumulator import Accumulator
 from ledger.audit.checkpoint import Checkpoint, load_or_create_key, sign, signature_valid
 from ledger.audit.replay import ACTIVE, Finding, LedgerState
 from ledger.audit.report import render_markdown
-from ledger.audit.tables import Table, open_tables
+from ledger.audit.tables import Table, mark, marked, open_tables
 from ledger.chain.events import EventReader
 from ledger.errors import InvalidRequestError
 from ledger.usecases.context import Ledger
@@ -132,6 +132,12 @@ def run_audit(
     # 1. Does the history the last audit signed still stand?
     anchors, documents, database = open_tables(folder / "replay.sqlite", fresh=not (folder / "state.json").exists())
     saved = _load(folder, ledger, (anchors, documents))
+    if saved is not None and marked(database) != saved.last_block:
+        # An audit stopped half-way (its tables ran ahead of state.json): replay from the start.
+        saved = None
+        (folder / "journal.jsonl").unlink(missing_ok=True)
+        database.close()
+        anchors, documents, database = open_tables(folder / "replay.sqlite", fresh=True)
     previous = saved.checkpoint if saved else None
     if saved is not None and previous is not None:
         now = reader.block_hashes([previous.block_number])[previous.block_number]
@@ -226,6 +232,7 @@ def run_audit(
         "accumulator": accumulator.to_json(),
         "state": state.to_json(),
     }
+    mark(database, head)
     (folder / "state.json").write_text(json.dumps(state_file), encoding="utf-8")
     run = AuditRun(from_block=start, to_block=head, events_replayed=replayed, checkpoint=checkpoint, findings=findings)
     run.report = build_report(ledger, state, run, with_store)

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli
 from ledger.audit.checkpoint import Checkpoint, signature_valid
+from ledger.audit.tables import mark, open_tables
 from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.domain import HexHash, ReasonCode
 from ledger.errors import InvalidRequestError
@@ -185,3 +186,16 @@ def test_the_cli_and_the_api_serve_the_audit(env: Settings, ledger: Ledger, clie
     result = runner.invoke(cli, ["audit", "run"])
     assert result.exit_code == 1
     assert "store-document" in result.output
+
+
+def test_an_audit_stopped_half_way_starts_over(ledger: Ledger, tmp_path: Path) -> None:
+    """If the replay tables ran ahead of the saved state (a crash mid-audit), the next audit replays afresh."""
+    populate(ledger)
+    first = run_audit(ledger, folder=tmp_path / "audit")
+    _, _, database = open_tables(tmp_path / "audit" / "replay.sqlite", fresh=False)
+    mark(database, first.to_block + 1000)  # as if a later, unfinished audit had written its pages
+    database.close()
+    again = run_audit(ledger, folder=tmp_path / "audit")
+    assert again.findings == []
+    assert again.from_block == ledger.deployment.block_number
+    assert again.checkpoint.event_count == first.checkpoint.event_count
