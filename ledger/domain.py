@@ -16,6 +16,9 @@ HexHash = NewType("HexHash", str)
 Address = NewType("Address", str)
 """An EIP-55 checksummed account or contract address."""
 
+NO_END = 2**40 - 1
+"""The registry's end of a key window that never ends (``type(uint40).max``)."""
+
 _AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,30}$")
 _HEX_HASH = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 

@@ -15,10 +15,8 @@ from typing import Any
 
 from ledger.documents.salt import unsalt_data
 from ledger.documents.wrap import WrappedDocument
-from ledger.domain import AnchorView, ChainEvidence, ChainStatus, Network, ReasonCode
+from ledger.domain import NO_END, AnchorView, ChainEvidence, ChainStatus, Network, ReasonCode
 from ledger.errors import InvalidDocumentError
-
-NO_END = 2**40 - 1
 
 
 class VerificationStatus(StrEnum):

@@ -14,11 +14,10 @@ from api.schemas import (
     RetireKeyBody,
     TxOut,
 )
+from ledger.domain import NO_END
 from ledger.store.models import AgencyRow, IssuerKeyRow
 from ledger.usecases.agencies import add_issuer_key, register_agency, require_agency, set_key_valid_until
 from ledger.usecases.context import Ledger
-
-NO_END = 2**40 - 1
 
 public = APIRouter(prefix="/v1/agencies", tags=["agencies"])
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])

@@ -20,7 +20,6 @@ from ledger.chain.events import ChainEvent
 
 ACTIVE, SUSPENDED, REVOKED = "ACTIVE", "SUSPENDED", "REVOKED"
 ADMIN_ROLE = "00" * 32
-NO_END = 2**40 - 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,7 @@ from eth_utils.abi import function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
 
 from ledger import errors as e
-from ledger.domain import agency_id_from_bytes32
-
-NO_END = 2**40 - 1
+from ledger.domain import NO_END, agency_id_from_bytes32
 
 _ERRORS: Mapping[str, tuple[type[e.ContractRevertError], str]] = {
     "RegistryInvalidAgencyId": (e.RegistryInvalidInputError, "the agency id is empty"),

@@ -11,7 +11,6 @@ from ledger.errors import AgencyNotFoundError, ConflictError, InvalidRequestErro
 from ledger.store.models import AgencyRow, IssuerKeyRow
 from ledger.usecases.context import Ledger
 
-NO_END = 2**40 - 1
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
