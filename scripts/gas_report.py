@@ -8,17 +8,16 @@ Every figure is the `gasUsed` of a real transaction's receipt.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_hash.auto import keccak
 
 from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.deployment import deploy_registry
 from ledger.chain.registry import RegistryClient
 from ledger.chain.rpc import connect
+from ledger.documents.merkle import MerkleTree
 from ledger.domain import HexHash
 
 ADMIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -32,27 +31,9 @@ DOCUMENT_STORE = {
 }
 
 
-def leaves(count: int) -> list[bytes]:
-    return [os.urandom(32) for _ in range(count)]
-
-
-def tree(items: Sequence[bytes]) -> tuple[bytes, list[bytes]]:
-    """Root over `items` (already sorted) and the proof of the first one."""
-    layers = [sorted(items)]
-    while len(layers[-1]) > 1:
-        layer = layers[-1]
-        layers.append(
-            [
-                keccak(b"".join(sorted(layer[i : i + 2]))) if i + 1 < len(layer) else layer[i]
-                for i in range(0, len(layer), 2)
-            ]
-        )
-    proof, index = [], 0
-    for layer in layers[:-1]:
-        if index ^ 1 < len(layer):
-            proof.append(layer[index ^ 1])
-        index //= 2
-    return layers[-1][0], proof
+def batch(count: int) -> MerkleTree:
+    """The Merkle tree of `count` random target hashes, built by Sijill's own code."""
+    return MerkleTree.build([os.urandom(32).hex() for _ in range(count)])
 
 
 def main() -> None:
@@ -76,24 +57,21 @@ def main() -> None:
         rows.append(
             ("anchor, 1 document", f"{registry.anchor(issuer, single, 1).gas_used:,}", DOCUMENT_STORE["anchor"])
         )
-        root_100, _ = tree(leaves(100))
-        gas_100 = registry.anchor(issuer, HexHash(root_100.hex()), 100, 0).gas_used
+        root_100 = HexHash(batch(100).root)
+        gas_100 = registry.anchor(issuer, root_100, 100, 0).gas_used
         rows.append(("anchor, batch of 100", f"{gas_100:,} ({gas_100 / 100:,.0f} / document)", DOCUMENT_STORE["batch"]))
-        root_1000, _ = tree(leaves(1000))
-        gas_1000 = registry.anchor(issuer, HexHash(root_1000.hex()), 1000, 0).gas_used
+        gas_1000 = registry.anchor(issuer, HexHash(batch(1000).root), 1000, 0).gas_used
         rows.append(("anchor, batch of 1,000", f"{gas_1000:,} ({gas_1000 / 1000:,.1f} / document)", "-"))
         rows.append(
             ("revoke, whole batch", f"{registry.revoke(issuer, single, 1).gas_used:,}", DOCUMENT_STORE["revoke"])
         )
-        rows.append(("suspend, whole batch", f"{registry.suspend(issuer, HexHash(root_100.hex()), 7).gas_used:,}", "-"))
-        rows.append(
-            ("reinstate, whole batch", f"{registry.reinstate(issuer, HexHash(root_100.hex())).gas_used:,}", "-")
-        )
+        rows.append(("suspend, whole batch", f"{registry.suspend(issuer, root_100, 7).gas_used:,}", "-"))
+        rows.append(("reinstate, whole batch", f"{registry.reinstate(issuer, root_100).gas_used:,}", "-"))
         for size in (2, 100, 1000):
-            items = sorted(leaves(size))
-            root, proof = tree(items)
-            registry.anchor(issuer, HexHash(root.hex()), size, 0)
-            gas = registry.revoke_document(issuer, HexHash(items[0].hex()), [p.hex() for p in proof], 3).gas_used
+            tree = batch(size)
+            first = HexHash(tree.layers[0][0].hex())  # the first leaf: a proof of full depth
+            registry.anchor(issuer, HexHash(tree.root), size, 0)
+            gas = registry.revoke_document(issuer, first, tree.proof(first), 3).gas_used
             rows.append((f"revoke 1 document in a batch of {size:,}", f"{gas:,}", "-"))
 
     print("| operation | Sijill gas | OpenAttestation DocumentStore 3.0.0 |")
