@@ -13,7 +13,7 @@ from ledger.documents.share import link as share_link
 from ledger.errors import DocumentNotFoundError, InvalidDocumentError, PermissionDeniedError
 from ledger.render.pdf import CertificateFacts, extract_document, render_certificate
 from ledger.render.qr import qr_png, qr_svg
-from ledger.store.models import DocumentRow
+from ledger.store.models import BatchRow, DocumentRow
 from ledger.usecases.actors import Actor
 from ledger.usecases.agencies import require_agency
 from ledger.usecases.context import Ledger
@@ -22,15 +22,27 @@ from ledger.usecases.verify import verify_document
 from ledger.verification import VerificationResult
 
 
-def _own_document(ledger: Ledger, actor: Actor, target_hash: str) -> DocumentRow:
+def _own_document(ledger: Ledger, actor: Actor, target_hash: str) -> tuple[BatchRow, DocumentRow]:
+    """The anchored batch and the document, if `actor` issued it (or is the admin)."""
     batch, document = ledger.store.find(target_hash)
     if document is None:
         raise DocumentNotFoundError(f"{target_hash} is a batch root; links and PDFs are made per document")
     if not actor.is_admin and actor.agency_id != batch.agency_id:
         raise PermissionDeniedError(f"agency '{actor.agency_id}' did not issue {target_hash}")
-    if reconcile_batch(ledger, batch).state != "anchored":
+    batch = reconcile_batch(ledger, batch)
+    if batch.state != "anchored":
         raise DocumentNotFoundError(f"{target_hash} was not issued: its batch is {batch.state}")
-    return document
+    return batch, document
+
+
+def _link(ledger: Ledger, document: DocumentRow) -> str:
+    """Seal the document, keep the sealed copy for the page, and return its link."""
+    sealed = seal(document.wrapped)
+    ledger.store.put_share(sealed.reference, sealed.blob)
+    network = ledger.network
+    return share_link(
+        ledger.settings.public_base_url, chain_id=network.chain_id, registry=network.registry, sealed=sealed
+    )
 
 
 def verification_link(ledger: Ledger, actor: Actor, target_hash: str) -> str:
@@ -38,13 +50,8 @@ def verification_link(ledger: Ledger, actor: Actor, target_hash: str) -> str:
 
     The issuing agency (or the admin) may ask: the link opens the document.
     """
-    document = _own_document(ledger, actor, target_hash)
-    sealed = seal(document.wrapped)
-    ledger.store.put_share(sealed.reference, sealed.blob)
-    network = ledger.network
-    return share_link(
-        ledger.settings.public_base_url, chain_id=network.chain_id, registry=network.registry, sealed=sealed
-    )
+    _batch, document = _own_document(ledger, actor, target_hash)
+    return _link(ledger, document)
 
 
 def verification_qr(ledger: Ledger, actor: Actor, target_hash: str, kind: str) -> bytes:
@@ -63,8 +70,7 @@ def sealed_share(ledger: Ledger, reference: str) -> str:
 
 def certificate_pdf(ledger: Ledger, actor: Actor, target_hash: str) -> bytes:
     """The printable PDF of an issued document, carrying the document and its QR code."""
-    document = _own_document(ledger, actor, target_hash)
-    batch, _ = ledger.store.find(target_hash)
+    batch, document = _own_document(ledger, actor, target_hash)
     agency = require_agency(ledger, batch.agency_id)
     kind = ledger.catalog.get(document.document_type)
     facts = CertificateFacts(
@@ -75,7 +81,7 @@ def certificate_pdf(ledger: Ledger, actor: Actor, target_hash: str) -> bytes:
         label=kind.label,
         anchored_at=datetime.fromtimestamp(batch.anchored_at, UTC) if batch.anchored_at else None,
         expires_at=datetime.fromtimestamp(batch.expires_at, UTC) if batch.expires_at else None,
-        verification_qr_png=qr_png(verification_link(ledger, actor, target_hash)),
+        verification_qr_png=qr_png(_link(ledger, document)),
         registry=ledger.network.registry,
         chain_id=ledger.network.chain_id,
     )
