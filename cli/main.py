@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from ledger.audit.checkpoint import Checkpoint, countersigned, load_or_create_key
+from ledger.documents.jsonsafe import loads
 from ledger.documents.wrap import obfuscate as obfuscate_document
 from ledger.domain import ReasonCode
 from ledger.errors import InvalidRequestError, SijillError
@@ -77,20 +78,16 @@ def _ledger() -> Iterator[Ledger]:
         ledger.close()
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidRequestError(f"no file {path}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidRequestError(f"{path} is not a JSON file: {error}") from error
-
-
 def _read_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
         raise InvalidRequestError(f"no file {path}") from None
+
+
+def _read_json(path: Path) -> Any:
+    """A JSON file, read with the same nesting guard as every JSON the service accepts."""
+    return loads(_read_file(path), what=str(path))
 
 
 def _write_json(data: Any, path: Path | None) -> None:
