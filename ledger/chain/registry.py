@@ -181,14 +181,6 @@ class RegistryClient:
             paused=paused,
         )
 
-    def is_issued(self, hash_hex: str) -> bool:
-        """The OpenAttestation read ``isIssued(bytes32)``."""
-        return bool(self._read(lambda: self._contract.functions.isIssued(bytes32(hash_hex)).call()))
-
-    def is_revoked(self, hash_hex: str) -> bool:
-        """The OpenAttestation read ``isRevoked(bytes32)`` (true while revoked or suspended)."""
-        return bool(self._read(lambda: self._contract.functions.isRevoked(bytes32(hash_hex)).call()))
-
     def is_paused(self) -> bool:
         """Whether the admin paused the registry."""
         return bool(self._read(lambda: self._contract.functions.paused().call()))

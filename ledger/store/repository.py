@@ -300,11 +300,6 @@ class Store:
         with self.session() as session:
             return session.get(DocumentRow, target_hash)
 
-    def documents_of(self, root: str) -> list[DocumentRow]:
-        """The documents of a batch."""
-        with self.session() as session:
-            return list(session.scalars(select(DocumentRow).where(DocumentRow.batch_root == root)))
-
     def find(self, hash_hex: str) -> tuple[BatchRow, DocumentRow | None]:
         """The batch and document a hash names: a document's target hash or a batch root.
 
