@@ -1,7 +1,9 @@
 """An append-only Merkle accumulator: O(log n) memory, one root per prefix of events.
 
-Leaves are added left to right; the accumulator keeps the roots of perfect subtrees
-("peaks"), merging equal heights as a binary counter does. The root of a prefix bags
+Leaves are SHA-256 digests already set apart from inner nodes (an event's leaf hashes a
+0x00 prefix, see `ledger.chain.events`; inner nodes hash 0x01). They are added left to
+right; the accumulator keeps the roots of perfect subtrees ("peaks"), merging equal
+heights as a binary counter does. The root of a prefix bags
 the peaks from right to left. Two parties replaying the same events in the same
 order reach the same root for every prefix, so a checkpoint's root pins the history.
 """
@@ -28,7 +30,7 @@ class Accumulator:
 
     def add(self, leaf: bytes) -> None:
         """Append one leaf."""
-        height, digest = 0, sha256(b"\x00" + leaf).digest()
+        height, digest = 0, leaf
         while self.peaks and self.peaks[-1][0] == height:
             _, left = self.peaks.pop()
             digest = node(left, digest)

@@ -1,16 +1,23 @@
 """Reading the registry's event log in pages, decoded without web3's slow paths.
 
-Each log becomes a `ChainEvent`; its `leaf` is the SHA-256 of a canonical text encoding
-(lowercase hex of block number, log index, transaction, topics and data), the unit the auditor's
-Merkle accumulator commits to.
+Each log becomes a `ChainEvent`; its `leaf` is the SHA-256 of its canonical binary encoding,
+the unit the auditor's Merkle accumulator commits to:
+
+    leaf = SHA-256(0x00 || block number (8 bytes) || log index (4) || transaction hash (32)
+                   || topics (32 each) || data)
+
+all integers big-endian; the 0x00 prefix keeps leaves apart from the tree's inner nodes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from hashlib import sha256
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from eth_abi.abi import decode
 from eth_typing import ABIEvent
@@ -24,9 +31,12 @@ from ledger.errors import TransactionFailedError
 _STATIC = ("uint", "int", "address", "bool", "bytes32")
 
 
-@dataclass(frozen=True, slots=True)
-class ChainEvent:
-    """One registry event, decoded. Hashes are lowercase hex without ``0x``; addresses lowercase ``0x``."""
+class ChainEvent(NamedTuple):
+    """One registry event, decoded. Hashes are lowercase hex without ``0x``; addresses lowercase ``0x``.
+
+    A named tuple rather than a dataclass: an audit makes one per log, and a tuple is the
+    cheapest immutable record Python builds.
+    """
 
     block_number: int
     block_hash: str
@@ -48,44 +58,89 @@ class ChainEvent:
         }
 
 
+# How one 32-byte ABI word is read; each field of a static event is (name, kind, topic, start):
+# the word is `topics[topic]` when topic > 0, else the data, from character `start` on.
+_BYTES32, _ADDRESS, _UINT, _INT, _BOOL = range(5)
+_Field = tuple[str, int, int, int]
+
+
+def _kind(abi_type: str) -> int:
+    if abi_type == "bytes32":
+        return _BYTES32
+    if abi_type == "address":
+        return _ADDRESS
+    if abi_type == "bool":
+        return _BOOL
+    return _UINT if abi_type.startswith("uint") else _INT
+
+
+def _read_static(fields: tuple[_Field, ...], topics: list[str], data: str) -> dict[str, Any]:
+    """The arguments of an event whose data holds only static words (one pass, no ABI decoder)."""
+    args: dict[str, Any] = {}
+    for name, kind, topic, start in fields:
+        text = topics[topic] if topic else data
+        end = start + 64
+        if kind == _UINT:
+            args[name] = int(text[start:end], 16)
+        elif kind == _BYTES32:
+            args[name] = text[start:end]
+        elif kind == _ADDRESS:
+            args[name] = "0x" + text[start + 24 : end]
+        elif kind == _BOOL:
+            args[name] = text[end - 1] != "0"
+        else:
+            value = int(text[start:end], 16)
+            args[name] = value - (1 << 256) if value >= 1 << 255 else value
+    return args
+
+
 @dataclass(frozen=True, slots=True)
 class _EventSpec:
     name: str
-    indexed: tuple[tuple[str, Callable[[str], Any]], ...]
-    data: tuple[tuple[str, str], ...]
-    static_data: tuple[tuple[str, Callable[[str], Any], int], ...] | None
+    topic_count: int
+    # Static events: every field, and the data's exact length (with its 0x). Others: None, and the
+    # indexed fields alone, the data going through the ABI decoder.
+    fields: tuple[_Field, ...]
+    data_length: int | None
+    dynamic: tuple[tuple[str, str], ...]
+
+    def read(self, topics: list[str], data: str) -> dict[str, Any]:
+        """The event's arguments; raises ValueError when the log does not have the event's shape."""
+        if len(topics) != self.topic_count or (self.data_length is not None and len(data) != self.data_length):
+            raise ValueError(f"a {self.name} log with {len(topics)} topics and {len(data)} data characters")
+        args = _read_static(self.fields, topics, data)
+        if self.dynamic:
+            values = decode([kind for _, kind in self.dynamic], bytes.fromhex(data[2:]))
+            args.update({arg: value for (arg, _), value in zip(self.dynamic, values, strict=True)})
+        return args
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any]) -> _EventSpec:
+        """The reading plan of one ABI event."""
+        inputs = item["inputs"]
+        indexed = [arg for arg in inputs if arg["indexed"]]
+        fields = [(arg["name"], _kind(arg["type"]), position + 1, 2) for position, arg in enumerate(indexed)]
+        data = [(arg["name"], arg["type"]) for arg in inputs if not arg["indexed"]]
+        if all(kind.startswith(_STATIC) and "[" not in kind for _, kind in data):
+            fields += [(name, _kind(kind), 0, 2 + 64 * position) for position, (name, kind) in enumerate(data)]
+            return cls(item["name"], 1 + len(indexed), tuple(fields), 2 + 64 * len(data), ())
+        return cls(item["name"], 1 + len(indexed), tuple(fields), None, tuple(data))
 
 
-def _address(word: str) -> str:
-    return "0x" + word[24:]
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a page of events.
 
-
-def _same(word: str) -> str:
-    return word
-
-
-def _boolean(word: str) -> bool:
-    return word[-1] != "0"
-
-
-def _unsigned(word: str) -> int:
-    return int(word, 16)
-
-
-def _signed(word: str) -> int:
-    value = int(word, 16)
-    return value - (1 << 256) if value >= 1 << 255 else value
-
-
-def _converter(kind: str) -> Callable[[str], Any]:
-    """How to read one 32-byte word (as hex) of an ABI type."""
-    if kind == "address":
-        return _address
-    if kind == "bytes32":
-        return _same
-    if kind == "bool":
-        return _boolean
-    return _unsigned if kind.startswith("uint") else _signed
+    A page makes tens of thousands of small records, none of them in a cycle (reference
+    counting frees them); left running, the collector would walk them again and again.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class EventReader:
@@ -95,20 +150,11 @@ class EventReader:
         self._web3 = web3
         self._address = address.lower()
         self._rpc_url = rpc_url
-        self._specs: dict[str, _EventSpec] = {}
-        for item in abi:
-            if item.get("type") != "event":
-                continue
-            topic = event_abi_to_log_topic(cast(ABIEvent, item)).hex()
-            indexed = tuple((arg["name"], _converter(arg["type"])) for arg in item["inputs"] if arg["indexed"])
-            data = tuple((arg["name"], arg["type"]) for arg in item["inputs"] if not arg["indexed"])
-            static = all(kind.startswith(_STATIC) and "[" not in kind for _, kind in data)
-            static_data = (
-                tuple((name, _converter(kind), position * 64) for position, (name, kind) in enumerate(data))
-                if static
-                else None
-            )
-            self._specs[topic] = _EventSpec(item["name"], indexed, data, static_data)
+        self._specs: dict[str, _EventSpec] = {
+            "0x" + event_abi_to_log_topic(cast(ABIEvent, item)).hex(): _EventSpec.of(item)
+            for item in abi
+            if item.get("type") == "event"
+        }
 
     def _request(self, method: str, params: list[Any]) -> Any:
         with translate_errors(self._rpc_url):
@@ -128,45 +174,63 @@ class EventReader:
         return logs
 
     def decode(self, log: Mapping[str, Any]) -> ChainEvent:
-        """Decode one raw log of the registry."""
+        """Decode one raw log of the registry.
+
+        Raises TransactionFailedError when the node returns a log that does not have its event's shape.
+        """
         topics: list[str] = log["topics"]
-        spec = self._specs.get(topics[0][2:])
-        data: str = log["data"][2:]
-        args: dict[str, Any] = {}
-        if spec is None:
-            name = "Unknown"
-        else:
-            name = spec.name
-            for (arg, convert), topic in zip(spec.indexed, topics[1:], strict=True):
-                args[arg] = convert(topic[2:])
-            if spec.static_data is not None:
-                for arg, convert, offset in spec.static_data:
-                    args[arg] = convert(data[offset : offset + 64])
-            else:
-                values = decode([kind for _, kind in spec.data], bytes.fromhex(data))
-                args.update({arg: value for (arg, _), value in zip(spec.data, values, strict=True)})
-        block = int(log["blockNumber"], 16)
-        index = int(log["logIndex"], 16)
-        tx_hash = log["transactionHash"][2:]
-        # Canonical encoding, as lowercase hex text: block (8 bytes), log index (4), transaction, topics, data.
-        encoded = f"{block:016x}{index:08x}{tx_hash}{''.join(topic[2:] for topic in topics)}{data}".lower().encode()
+        data: str = log["data"]
+        spec = self._specs.get(topics[0]) if topics else None
+        try:
+            args = spec.read(topics, data) if spec is not None else {}
+        except ValueError as error:
+            raise TransactionFailedError(f"the chain node returned a malformed registry log: {error}") from error
+        block, index, tx_hash = log["blockNumber"][2:], log["logIndex"][2:], log["transactionHash"][2:]
+        # The canonical encoding, built as hex and read once (hex digits in either case read alike).
+        encoded = "".join(["00", block.zfill(16), index.zfill(8), tx_hash, *[topic[2:] for topic in topics], data[2:]])
+        try:
+            leaf = sha256(bytes.fromhex(encoded)).digest()
+        except ValueError as error:
+            raise TransactionFailedError(f"the chain node returned a malformed registry log: {error}") from error
         return ChainEvent(
-            block_number=block,
-            block_hash=log["blockHash"][2:],
-            tx_hash=tx_hash,
-            log_index=index,
-            name=name,
-            args=args,
-            leaf=sha256(encoded).digest(),
+            int(block, 16),
+            log["blockHash"][2:],
+            tx_hash,
+            int(index, 16),
+            spec.name if spec is not None else "Unknown",
+            args,
+            leaf,
         )
 
+    def raw_pages(
+        self, start: int, end: int, *, blocks_per_page: int = 2000
+    ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """The raw logs of [start, end], page by page, with each page's last block.
+
+        The next page is requested while the caller works on this one: the node prepares
+        its answer meanwhile, and the wait for it releases the interpreter.
+        """
+        ranges = ((block, min(end, block + blocks_per_page - 1)) for block in range(start, end + 1, blocks_per_page))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sijill-logs") as reader:
+            current = next(ranges, None)
+            pending = reader.submit(self.raw_logs, *current) if current else None
+            try:
+                while current is not None and pending is not None:
+                    logs = pending.result()
+                    last = current[1]
+                    current = next(ranges, None)
+                    pending = reader.submit(self.raw_logs, *current) if current else None
+                    yield last, logs
+            finally:
+                if pending is not None:
+                    pending.cancel()
+
     def pages(self, start: int, end: int, *, blocks_per_page: int = 2000) -> Iterator[tuple[int, list[ChainEvent]]]:
-        """Decoded events of [start, end], page by page, with each page's last block."""
-        block = start
-        while block <= end:
-            last = min(end, block + blocks_per_page - 1)
-            yield last, [self.decode(log) for log in self.raw_logs(block, last)]
-            block = last + 1
+        """Decoded events of [start, end], page by page (read ahead as `raw_pages`), with each page's last block."""
+        for last, logs in self.raw_pages(start, end, blocks_per_page=blocks_per_page):
+            with collector_paused():
+                events = [self.decode(log) for log in logs]
+            yield last, events
 
     def block_hashes(self, numbers: Sequence[int]) -> dict[int, str | None]:
         """The current hash at each height (None past the head), in batched requests."""
