@@ -10,13 +10,15 @@ come in a legal order; nothing changes while the registry is paused.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from ledger.audit.accumulator import Accumulator
 from ledger.audit.tables import MemoryTable, Table
-from ledger.chain.events import ChainEvent
+from ledger.chain.events import ChainEvent, collector_paused
 
 ACTIVE, SUSPENDED, REVOKED = "ACTIVE", "SUSPENDED", "REVOKED"
 ADMIN_ROLE = "00" * 32
@@ -75,20 +77,24 @@ class LedgerState:
     totals: dict[str, Counter[str]] = field(default_factory=dict)
     _anchored_at: dict[str, ChainEvent] = field(default_factory=dict)
 
-    def prefetch(self, events: list[ChainEvent]) -> None:
+    def prefetch(self, events: Sequence[ChainEvent]) -> None:
         """Load the records a page of changes will touch (anchors are new: they are not read)."""
         changes = [event for event in events if "hash" in event.args]
         self.anchors.prefetch(event.args["root"] for event in changes)
         self.documents.prefetch(event.args["hash"] for event in changes)
 
-    def flush(self) -> list[Finding]:
-        """Write back the records a page changed; a root anchored a second time shows here."""
+    def flush(self, *, force: bool = False) -> list[Finding]:
+        """Let the tables write back what pages changed (all of it when forced).
+
+        A root anchored a second time, in a later page than the first, shows here.
+        """
         findings = [
             Finding("violation", "anchor-once", f"root {root} was anchored twice", evidence(self._anchored_at[root]))
-            for root in self.anchors.flush()
+            for root in self.anchors.flush(force=force)
         ]
-        self.documents.flush()
-        self._anchored_at.clear()
+        self.documents.flush(force=force)
+        if not self.anchors.held():
+            self._anchored_at.clear()
         return findings
 
     def _tally(self, agency: str | None, counter: str, change: int = 1) -> None:
@@ -181,22 +187,25 @@ class LedgerState:
         return record is not None and record[0] == agency and record[1] <= at < record[2]
 
     def _on_Anchored(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
-        root, key, at = args["root"], args["key"], args["at"]
+        # The path most events take: kept to a few dictionary operations.
+        root, key, at, count = args["root"], args["key"], args["at"], args["documentCount"]
         found: list[Finding] = []
         if self.paused:
             found += self._violation(event, "paused", f"root {root} was anchored while the registry was paused")
         record = self.keys.get(key)
-        agency = record[0] if record else None
-        if record is None or not self._key_valid(key, record[0], at):
+        agency = record[0] if record is not None else None
+        if record is None or not record[1] <= at < record[2]:
             found += self._violation(event, "anchor-key", f"root {root} was anchored by {key}, not a key valid then")
-        anchor_record = [agency, key, at, event.block_number, args["documentCount"], args["expiresAt"], ACTIVE, 0]
-        if not self.anchors.insert(root, anchor_record):
+        if not self.anchors.insert(root, [agency, key, at, event.block_number, count, args["expiresAt"], ACTIVE, 0]):
             found += self._violation(event, "anchor-once", f"root {root} was anchored twice")
             return found
         self._anchored_at[root] = event
-        self._tally(agency, "anchors")
-        self._tally(agency, "documents", args["documentCount"])
-        self.months[_month(at)] += args["documentCount"]
+        counts = self.totals.get(agency or "?")
+        if counts is None:
+            counts = self.totals[agency or "?"] = Counter()
+        counts["anchors"] += 1
+        counts["documents"] += count
+        self.months[_month(at)] += count
         return found
 
     def _change(self, event: ChainEvent, args: Any, action: str) -> list[Finding]:
@@ -304,3 +313,38 @@ class LedgerState:
 _HANDLERS = {
     name.removeprefix("_on_"): handler for name, handler in vars(LedgerState).items() if name.startswith("_on_")
 }
+
+
+@dataclass
+class PageReplay:
+    """What one page of events did: the findings, and each block's hash and event count after it."""
+
+    findings: list[Finding]
+    blocks: dict[int, tuple[str, int]]
+    root_at_mark: bytes | None = None
+
+
+def replay_page(
+    state: LedgerState, accumulator: Accumulator, events: Sequence[ChainEvent], *, mark: int | None = None
+) -> PageReplay:
+    """Apply a page of events in chain order, each to the state and to the accumulator.
+
+    `mark` is an event count whose prefix root the caller wants (a checkpoint's count, to
+    check an older history against it); the root is taken when the count is reached.
+    """
+    findings: list[Finding] = []
+    blocks: dict[int, tuple[str, int]] = {}
+    root_at_mark = None
+    apply, add = state.apply, accumulator.add
+    with collector_paused():
+        state.prefetch(events)
+        for event in events:
+            found = apply(event)
+            if found:
+                findings += found
+            add(event.leaf)
+            blocks[event.block_number] = (event.block_hash, accumulator.count)
+            if accumulator.count == mark:
+                root_at_mark = accumulator.root()
+        findings += state.flush()
+    return PageReplay(findings, blocks, root_at_mark)

@@ -1,15 +1,14 @@
-"""Where the replayed anchors and document records live: in memory, or on disk page by page.
+"""Where the replayed anchors and document records live: in memory, or on disk.
 
 A replay touches only the records its current page names. `SqliteTable` loads those
-records before the page (`prefetch`), serves them from a small cache while the page is
-applied, and writes them back after it (`flush`), so the auditor's memory depends on
-the page size, not on the size of the ledger. Records are lists of strings, integers and
-None, stored with `marshal` (fast, and unable to run code when read back).
+records before the page (`prefetch`), serves them from a bounded cache while pages are
+applied, and writes them back in large sorted batches (`flush`), so the auditor's memory
+depends on the cache bound, not on the size of the ledger. Records are lists of strings, integers and
+None, one SQLite column each, so an auditor can also query ``replay.sqlite`` with SQL.
 """
 
 from __future__ import annotations
 
-import marshal
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -36,8 +35,14 @@ class Table(Protocol):
     def prefetch(self, keys: Iterable[str]) -> None:
         """Load the records of `keys` before they are used."""
 
-    def flush(self) -> list[str]:
-        """Write back what changed; returns the keys `insert` added that existed already."""
+    def flush(self, *, force: bool = False) -> list[str]:
+        """Write back what changed (a table may wait until it holds many records, unless forced).
+
+        Returns the keys `insert` added that existed already.
+        """
+
+    def held(self) -> int:
+        """How many records wait in memory to be written."""
 
     def chunks(self, size: int) -> Iterator[list[tuple[str, Record]]]:
         """Every record, `size` at a time."""
@@ -56,9 +61,13 @@ class MemoryTable(dict[str, Record]):
     def prefetch(self, keys: Iterable[str]) -> None:
         """Nothing to load."""
 
-    def flush(self) -> list[str]:
+    def flush(self, *, force: bool = False) -> list[str]:
         """Nothing to write."""
         return []
+
+    def held(self) -> int:
+        """Nothing waits."""
+        return 0
 
     def chunks(self, size: int) -> Iterator[list[tuple[str, Record]]]:
         """Every record, `size` at a time."""
@@ -68,31 +77,42 @@ class MemoryTable(dict[str, Record]):
 
 
 class SqliteTable:
-    """Records in one SQLite table, with a cache of the current page's records."""
+    """Records in one SQLite table, a column per field, behind a bounded cache.
 
-    def __init__(self, connection: sqlite3.Connection, name: str) -> None:
+    The cache holds the records recent pages read or wrote; they are written back together
+    once `buffer` of them are held. A big sorted batch touches each B-tree page once rather
+    than once per record, which is what keeps a replay's writes cheap.
+    """
+
+    def __init__(
+        self, connection: sqlite3.Connection, name: str, columns: tuple[str, ...], *, buffer: int = 20_000
+    ) -> None:
         self._db = connection
-        self._name = name
-        self._db.execute(f"CREATE TABLE IF NOT EXISTS {name} (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID")
+        self._buffer = buffer
+        self._db.execute(
+            f"CREATE TABLE IF NOT EXISTS {name} (key TEXT PRIMARY KEY, {', '.join(columns)}) WITHOUT ROWID"
+        )
+        fields, marks = ", ".join(columns), ", ".join("?" * (len(columns) + 1))
+        self._select = f"SELECT key, {fields} FROM {name}"  # noqa: S608 (fixed table and column names)
+        # New records never overwrite: a key stored already is a clash, found by comparing afterwards
+        # (the replay database keeps no rollback journal, see `open_tables`).
+        self._insert_new = f"INSERT OR IGNORE INTO {name} (key, {fields}) VALUES ({marks})"  # noqa: S608
+        self._upsert = (
+            f"INSERT INTO {name} (key, {fields}) VALUES ({marks}) ON CONFLICT(key) DO UPDATE SET "  # noqa: S608
+            + ", ".join(f"{column} = excluded.{column}" for column in columns)
+        )
         self._cache: dict[str, Record] = {}
         self._absent: set[str] = set()
         self._new: set[str] = set()
-        self._loaded: set[str] = set()
 
     def prefetch(self, keys: Iterable[str]) -> None:
         """Load the named records into the cache (and remember which do not exist)."""
         wanted = [key for key in set(keys) if key not in self._cache and key not in self._absent]
         for offset in range(0, len(wanted), 900):
             chunk = wanted[offset : offset + 900]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT key, value FROM {self._name} WHERE key IN ({marks})"  # noqa: S608 (fixed table name)
-            found = dict(self._db.execute(query, chunk).fetchall())
-            for key in chunk:
-                if key in found:
-                    self._cache[key] = marshal.loads(found[key])  # noqa: S302 (our own records: lists of str, int, None)
-                    self._loaded.add(key)
-                else:
-                    self._absent.add(key)
+            for key, *record in self._db.execute(f"{self._select} WHERE key IN ({','.join('?' * len(chunk))})", chunk):
+                self._cache[key] = record
+            self._absent.update(key for key in chunk if key not in self._cache)
 
     def get(self, key: str) -> Record | None:
         """The record, from the cache (loaded on a miss)."""
@@ -109,71 +129,92 @@ class SqliteTable:
         if key in self._cache:
             return False
         self._cache[key] = value
+        self._absent.discard(key)
         self._new.add(key)
         return True
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.get(key) is not None
 
-    def flush(self) -> list[str]:
-        """Write every cached record back and empty the cache; returns inserted keys that already existed."""
-        clashes: list[str] = []
-        insert = f"INSERT INTO {self._name} (key, value) VALUES (?, ?)"  # noqa: S608 (fixed table name)
-        new = [(key, marshal.dumps(self._cache[key])) for key in sorted(self._new)]  # sorted: B-tree locality
-        try:
-            self._db.executemany(insert, new)
-        except sqlite3.IntegrityError:
-            self._db.rollback()
-            for key, value in new:
-                try:
-                    self._db.execute(insert, (key, value))
-                except sqlite3.IntegrityError:
-                    clashes.append(key)
-        loaded = [(marshal.dumps(self._cache[key]), key) for key in self._loaded if key in self._cache]
-        if loaded:
-            self._db.executemany(f"UPDATE {self._name} SET value = ? WHERE key = ?", loaded)  # noqa: S608
-        skip = self._new | self._loaded
-        created = [(key, marshal.dumps(value)) for key, value in self._cache.items() if key not in skip]
-        if created:
+    def held(self) -> int:
+        """How many records the cache holds."""
+        return len(self._cache)
+
+    def flush(self, *, force: bool = False) -> list[str]:
+        """Write the cache back and empty it, once it holds `buffer` records or when forced.
+
+        Returns the inserted keys that were stored already (the stored record is kept).
+        """
+        cache = self._cache
+        if not cache or (not force and len(cache) < self._buffer):
+            return []
+        new = [(key, *cache[key]) for key in sorted(self._new)]  # sorted: B-tree locality
+        inserted = self._db.executemany(self._insert_new, new).rowcount
+        clashes = self._clashes(new) if inserted != len(new) else []
+        if len(cache) > len(new):
             self._db.executemany(
-                f"INSERT INTO {self._name} (key, value) VALUES (?, ?) "  # noqa: S608 (fixed table name)
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                created,
+                self._upsert, [(key, *record) for key, record in cache.items() if key not in self._new]
             )
         self._db.commit()
-        self._cache.clear()
+        cache.clear()
         self._absent.clear()
         self._new.clear()
-        self._loaded.clear()
+        return clashes
+
+    def _clashes(self, rows: list[tuple[Any, ...]]) -> list[str]:
+        """The keys of `rows` whose stored record is another one (their insert found the key taken)."""
+        clashes: list[str] = []
+        for offset in range(0, len(rows), 900):
+            chunk = {row[0]: row for row in rows[offset : offset + 900]}
+            query = f"{self._select} WHERE key IN ({','.join('?' * len(chunk))})"
+            clashes += [stored[0] for stored in self._db.execute(query, list(chunk)) if stored != chunk[stored[0]]]
         return clashes
 
     def chunks(self, size: int) -> Iterator[list[tuple[str, Record]]]:
         """Every record, `size` at a time, in key order."""
-        self.flush()
+        self.flush(force=True)
         last = ""
         while True:
-            query = f"SELECT key, value FROM {self._name} WHERE key > ? ORDER BY key LIMIT ?"  # noqa: S608
-            rows = self._db.execute(query, (last, size)).fetchall()
+            rows = self._db.execute(f"{self._select} WHERE key > ? ORDER BY key LIMIT ?", (last, size)).fetchall()
             if not rows:
                 return
-            yield [(key, marshal.loads(value)) for key, value in rows]  # noqa: S302
+            yield [(key, list(record)) for key, *record in rows]
             last = rows[-1][0]
 
 
+ANCHOR_COLUMNS = ("agency", "issuer_key", "anchored_at", "block", "document_count", "expires_at", "status", "reason")
+DOCUMENT_COLUMNS = ("agency", "status", "reason", "claimed_at", "root")
+
+
 def open_tables(path: Path, *, fresh: bool) -> tuple[SqliteTable, SqliteTable, sqlite3.Connection]:
-    """The anchors and documents tables of a replay database (emptied when `fresh`)."""
+    """The anchors and documents tables of a replay database (emptied when `fresh`).
+
+    The database is the auditor's scratch space, rebuilt from the chain whenever in doubt, so it
+    keeps no journal and does not wait for the disk: `begin_replay` unmarks it before a replay
+    writes, `mark` marks it when an audit completes, and an unmarked database is replayed afresh.
+    A file that is not a replay database of this layout is started afresh too.
+    """
+    if not fresh and path.exists():
+        try:
+            with sqlite3.connect(path) as probe:
+                found = tuple(row[1] for row in probe.execute("PRAGMA table_info(anchors)"))
+            probe.close()
+        except sqlite3.DatabaseError:
+            found = ()
+        fresh = found != ("key", *ANCHOR_COLUMNS)
     if fresh:
         path.unlink(missing_ok=True)
     connection = sqlite3.connect(path)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA page_size=16384")  # before the first table: fewer, fuller B-tree pages
+    connection.execute("PRAGMA journal_mode=OFF")
+    connection.execute("PRAGMA synchronous=OFF")
     connection.execute("PRAGMA cache_size=-8192")  # 8 MB of pages: bounded, whatever the ledger size
-    return SqliteTable(connection, "anchors"), SqliteTable(connection, "documents"), connection
+    anchors = SqliteTable(connection, "anchors", ANCHOR_COLUMNS)
+    return anchors, SqliteTable(connection, "documents", DOCUMENT_COLUMNS), connection
 
 
-def mark(connection: sqlite3.Connection, block: int) -> None:
-    """Record that the tables hold the replay up to `block` (written when an audit completes)."""
-    connection.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+def _set_mark(connection: sqlite3.Connection, block: int | None) -> None:
+    connection.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER)")
     connection.execute(
         "INSERT INTO meta (name, value) VALUES ('last_block', ?) "
         "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
@@ -182,8 +223,18 @@ def mark(connection: sqlite3.Connection, block: int) -> None:
     connection.commit()
 
 
+def begin_replay(connection: sqlite3.Connection) -> None:
+    """Unmark the tables before a replay writes to them: until `mark`, they hold no finished audit."""
+    _set_mark(connection, None)
+
+
+def mark(connection: sqlite3.Connection, block: int) -> None:
+    """Record that the tables hold the replay up to `block` (written when an audit completes)."""
+    _set_mark(connection, block)
+
+
 def marked(connection: sqlite3.Connection) -> int | None:
-    """The block the tables were last marked at, or None."""
-    connection.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    """The block the tables were last marked at, or None (never, or a replay did not complete)."""
+    connection.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER)")
     row = connection.execute("SELECT value FROM meta WHERE name = 'last_block'").fetchone()
-    return int(row[0]) if row else None
+    return int(row[0]) if row and row[0] is not None else None

@@ -3,7 +3,7 @@
 State lives in an audit folder of the auditor's own (default ``data/audit``):
 ``state.json`` (where the last audit stopped: the replayed ledger and the Merkle
 accumulator), ``journal.jsonl`` (for every block with events: its hash and the event
-count and root after it), ``checkpoints/`` and the latest reports.
+count after it), ``checkpoints/`` and the latest reports.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import Any
 
 from ledger.audit.accumulator import Accumulator
 from ledger.audit.checkpoint import Checkpoint, load_or_create_key, sign, signature_valid
-from ledger.audit.replay import ACTIVE, Finding, LedgerState
+from ledger.audit.replay import ACTIVE, Finding, LedgerState, replay_page
 from ledger.audit.report import render_markdown
-from ledger.audit.tables import Table, mark, marked, open_tables
+from ledger.audit.tables import Table, begin_replay, mark, marked, open_tables
 from ledger.chain.events import EventReader
 from ledger.errors import InvalidRequestError
 from ledger.usecases.context import Ledger
@@ -161,43 +161,38 @@ def run_audit(
     accumulator = saved.accumulator if saved else Accumulator()
     head = reader.head()
     replayed = 0
+    watch = previous.event_count if previous is not None and saved is None else None
+    begin_replay(database)
     with (folder / "journal.jsonl").open("a", encoding="utf-8") as journal:
         for last, events in reader.pages(start, head, blocks_per_page=blocks_per_page):
-            state.prefetch(events)
-            for position, event in enumerate(events):
-                findings.extend(state.apply(event))
-                accumulator.add(event.leaf)
-                at_previous = previous is not None and saved is None and accumulator.count == previous.event_count
-                if at_previous and previous is not None and accumulator.root().hex() != previous.events_root:
-                    findings.append(
-                        Finding(
-                            "rewrite",
-                            "history",
-                            f"the first {previous.event_count} events no longer hash to the last checkpoint's root",
-                            {
-                                "event_count": previous.event_count,
-                                "checkpoint_root": previous.events_root,
-                                "replayed_root": accumulator.root().hex(),
-                            },
-                        )
+            page = replay_page(state, accumulator, events, mark=watch)
+            findings.extend(page.findings)
+            if (
+                previous is not None
+                and page.root_at_mark is not None
+                and page.root_at_mark.hex() != previous.events_root
+            ):
+                findings.append(
+                    Finding(
+                        "rewrite",
+                        "history",
+                        f"the first {previous.event_count} events no longer hash to the last checkpoint's root",
+                        {
+                            "event_count": previous.event_count,
+                            "checkpoint_root": previous.events_root,
+                            "replayed_root": page.root_at_mark.hex(),
+                        },
                     )
-                block_ends = position + 1 == len(events) or events[position + 1].block_number != event.block_number
-                if block_ends:
-                    journal.write(
-                        json.dumps(
-                            {
-                                "block": event.block_number,
-                                "hash": event.block_hash,
-                                "count": accumulator.count,
-                                "root": accumulator.root().hex(),
-                            }
-                        )
-                        + "\n"
-                    )
-            findings.extend(state.flush())
+                )
+            journal.writelines(
+                json.dumps({"block": block, "hash": block_hash, "count": count}) + "\n"
+                for block, (block_hash, count) in page.blocks.items()
+            )
             replayed += len(events)
             if progress is not None:
                 progress(last - start + 1, head - start + 1)
+
+    findings.extend(state.flush(force=True))
 
     # 3. The replayed state must be the contract's.
     findings.extend(compare_with_contract(ledger, reader, state, head))

@@ -136,28 +136,84 @@ def test_checkpoints_are_signed_by_their_auditor(tmp_path: Any) -> None:
     assert load_or_create_key(tmp_path / "auditor.pem").public_key() is not None
 
 
+def anchor_record(at: int, status: str = "ACTIVE") -> list[Any]:
+    return ["moci", KEY_A, at, 7, 2, 0, status, 0]
+
+
 def test_the_disk_table_keeps_records_across_pages_and_finds_clashes(tmp_path: Any) -> None:
     from ledger.audit.tables import open_tables
 
     anchors, documents, database = open_tables(tmp_path / "replay.sqlite", fresh=True)
-    assert anchors.insert("a", [1]) is True
-    assert anchors.insert("a", [2]) is False  # in the same page
-    documents["d"] = ["x"]
-    assert anchors.flush() == []
-    documents.flush()
-    assert anchors.insert("a", [3]) is True  # unknown to the cache; the disk knows it
-    assert anchors.flush() == ["a"]
+    assert anchors.insert("a", anchor_record(1)) is True
+    assert anchors.insert("a", anchor_record(2)) is False  # in the same page
+    documents["d"] = ["moci", "REVOKED", 3, 1, "a"]
+    assert anchors.flush() == []  # held back: far fewer records than a write batch
+    assert anchors.held() == 1
+    assert anchors.flush(force=True) == []
+    documents.flush(force=True)
+    assert anchors.insert("a", anchor_record(3)) is True  # unknown to the cache; the disk knows it
+    assert anchors.flush(force=True) == ["a"]
     anchors.prefetch(["a", "b"])
     record = anchors.get("a")
-    assert record == [1]
-    record.append(9)  # changed in place, written back on flush
-    anchors["b"] = [5]
-    anchors.flush()
-    assert anchors.get("a") == [1, 9]
+    assert record == anchor_record(1)
+    record[6] = "SUSPENDED"  # changed in place, written back on flush
+    anchors["b"] = anchor_record(5)
+    anchors.flush(force=True)
+    assert anchors.get("a") == anchor_record(1, "SUSPENDED")
     assert anchors.get("zz") is None
     assert [key for chunk in anchors.chunks(1) for key, _ in chunk] == ["a", "b"]
-    assert documents.get("d") == ["x"]
+    assert documents.get("d") == ["moci", "REVOKED", 3, 1, "a"]
+    # One column a field: an auditor's own SQL reads the replayed state.
+    anchors.flush(force=True)
+    assert database.execute("SELECT status FROM anchors WHERE key = 'a'").fetchone() == ("SUSPENDED",)
     database.close()
     again, _, database = open_tables(tmp_path / "replay.sqlite", fresh=False)
-    assert again.get("b") == [5]
+    assert again.get("b") == anchor_record(5)
+    database.close()
+
+
+def test_the_disk_table_writes_once_it_holds_a_batch(tmp_path: Any) -> None:
+    import sqlite3
+
+    from ledger.audit.tables import ANCHOR_COLUMNS, SqliteTable
+
+    database = sqlite3.connect(tmp_path / "t.sqlite")
+    table = SqliteTable(database, "anchors", ANCHOR_COLUMNS, buffer=3)
+    stored = lambda: database.execute("SELECT count(*) FROM anchors").fetchone()[0]  # noqa: E731
+    for key in ("a", "b"):
+        table.insert(key, anchor_record(1))
+        assert table.flush() == []
+    assert stored() == 0
+    table.insert("c", anchor_record(1))
+    table.flush()
+    assert stored() == 3
+    assert table.held() == 0
+
+
+def test_an_audit_that_stopped_half_way_leaves_its_tables_unmarked(tmp_path: Any) -> None:
+    from ledger.audit.tables import begin_replay, mark, marked, open_tables
+
+    _, _, database = open_tables(tmp_path / "replay.sqlite", fresh=True)
+    mark(database, 40)
+    begin_replay(database)  # a later audit starts writing, then the process dies
+    database.close()
+    _, _, database = open_tables(tmp_path / "replay.sqlite", fresh=False)
+    assert marked(database) is None
+    database.close()
+
+
+def test_a_replay_database_of_another_layout_is_started_afresh(tmp_path: Any) -> None:
+    import sqlite3
+
+    from ledger.audit.tables import marked, open_tables
+
+    old = sqlite3.connect(tmp_path / "replay.sqlite")
+    old.execute("CREATE TABLE anchors (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID")
+    old.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    old.execute("INSERT INTO meta VALUES ('last_block', 9)")
+    old.commit()
+    old.close()
+    anchors, _, database = open_tables(tmp_path / "replay.sqlite", fresh=False)
+    assert marked(database) is None  # so the audit replays from the deployment block
+    assert anchors.get("a") is None
     database.close()
