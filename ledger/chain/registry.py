@@ -83,6 +83,8 @@ class RegistryClient:
         self._anchored_topic = "0x" + event_abi_to_log_topic(cast(ABIEvent, anchored)).hex()
         inspect_abi = next(item for item in abi if item.get("type") == "function" and item["name"] == "inspect")
         self._inspect_selector = function_signature_to_4byte_selector("inspect(bytes32,bytes32)")
+        self._is_issued_selector = function_signature_to_4byte_selector("isIssued(bytes32)")
+        self._is_revoked_selector = function_signature_to_4byte_selector("isRevoked(bytes32)")
         self._inspect_output = "(" + ",".join(field["type"] for field in inspect_abi["outputs"][0]["components"]) + ")"
         self._anchor_tx_cache: dict[tuple[str, int], str] = {}
 
@@ -243,6 +245,11 @@ class RegistryClient:
     def inspect_call(self, target_hash: str, root: str) -> str:
         """The calldata of `inspect(target_hash, root)`, for batched reads."""
         return "0x" + (self._inspect_selector + bytes32(target_hash) + bytes32(root)).hex()
+
+    def open_attestation_calls(self, hash_hex: str) -> tuple[str, str]:
+        """The calldata of OpenAttestation's `isIssued(hash)` and `isRevoked(hash)`, for batched reads."""
+        word = bytes32(hash_hex)
+        return "0x" + (self._is_issued_selector + word).hex(), "0x" + (self._is_revoked_selector + word).hex()
 
     def decode_inspect(self, result: bytes) -> AnchorView:
         """An `inspect` result's raw bytes, decoded."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from ledger.audit.accumulator import Accumulator
 from ledger.audit.checkpoint import Checkpoint, load_or_create_key, sign, signature_valid
-from ledger.audit.replay import ACTIVE, Finding, LedgerState, replay_page
+from ledger.audit.replay import ACTIVE, REVOKED, SUSPENDED, Finding, LedgerState, replay_page
 from ledger.audit.report import render_markdown
 from ledger.audit.tables import Table, begin_replay, mark, marked, open_tables
 from ledger.chain.events import EventReader
@@ -238,12 +238,19 @@ def run_audit(
 
 
 def compare_with_contract(ledger: Ledger, reader: EventReader, state: LedgerState, block: int) -> list[Finding]:
-    """Every anchor and document record the replay built, against what `inspect` returns at `block`."""
+    """Every anchor and document record the replay built, against the contract at `block`.
+
+    Each record is read with `inspect` (the status view), and its hash with OpenAttestation's
+    `isIssued` and `isRevoked`, whose answers follow from the replayed records too.
+    """
     registry = ledger.registry
     findings: list[Finding] = []
     for chunk in state.anchors.chunks(2000):
-        results = reader.calls([registry.inspect_call(root, root) for root, _ in chunk], block)
-        for (root, anchor), raw in zip(chunk, results, strict=True):
+        state.documents.prefetch(root for root, _ in chunk)
+        calls = [[registry.inspect_call(root, root), *registry.open_attestation_calls(root)] for root, _ in chunk]
+        results = reader.calls([call for triple in calls for call in triple], block)
+        for position, (root, anchor) in enumerate(chunk):
+            raw, issued, revoked = results[3 * position : 3 * position + 3]
             view = registry.decode_inspect(raw)
             agency, key, at, _block, count, expires, status, reason = anchor
             chain = (
@@ -256,23 +263,56 @@ def compare_with_contract(ledger: Ledger, reader: EventReader, state: LedgerStat
                 view.batch_reason,
             )
             _differ(findings, root, root, (agency, key, at, count, expires, status, reason), chain)
+            expected = (True, _withheld(status) or _withheld(_status(state.documents.get(root))))
+            _differ(findings, root, root, expected, (_true(issued), _true(revoked)), "isIssued/isRevoked")
+        state.documents.flush()
     for documents in state.documents.chunks(2000):
-        results = reader.calls([registry.inspect_call(target, rec[4]) for target, rec in documents], block)
-        for (target, record), raw in zip(documents, results, strict=True):
+        state.anchors.prefetch(target for target, _ in documents)
+        calls = [
+            [registry.inspect_call(target, rec[4]), *registry.open_attestation_calls(target)]
+            for target, rec in documents
+        ]
+        results = reader.calls([call for triple in calls for call in triple], block)
+        for position, (target, record) in enumerate(documents):
+            raw, issued, revoked = results[3 * position : 3 * position + 3]
             view = registry.decode_inspect(raw)
             document_chain = (view.document_agency_id, view.document_status.name, view.document_reason)
             _differ(findings, target, record[4], (record[0], record[1], record[2]), document_chain)
+            batch = state.anchors.get(target)
+            expected = (batch is not None, _withheld(record[1]) or (batch is not None and _withheld(batch[6])))
+            _differ(findings, target, record[4], expected, (_true(issued), _true(revoked)), "isIssued/isRevoked")
+        state.anchors.flush()
     return findings
 
 
-def _differ(findings: list[Finding], target: str, root: str, replayed: tuple[Any, ...], chain: tuple[Any, ...]) -> None:
+def _status(record: list[Any] | None) -> str | None:
+    return record[1] if record is not None else None
+
+
+def _withheld(status: str | None) -> bool:
+    """Whether OpenAttestation's `isRevoked` is true for a record in this status (suspended counts)."""
+    return status in (REVOKED, SUSPENDED)
+
+
+def _true(result: bytes) -> bool:
+    return int.from_bytes(result, "big") != 0
+
+
+def _differ(
+    findings: list[Finding],
+    target: str,
+    root: str,
+    replayed: tuple[Any, ...],
+    chain: tuple[Any, ...],
+    read: str = "inspect",
+) -> None:
     if chain != replayed:
         findings.append(
             Finding(
                 "difference",
                 "contract-state",
-                f"{target}: the replayed events give {replayed}, the contract returns {chain}",
-                {"hash": target, "root": root, "replayed": list(replayed), "contract": list(chain)},
+                f"{target}: the replayed events give {replayed}, the contract's {read} returns {chain}",
+                {"hash": target, "root": root, "read": read, "replayed": list(replayed), "contract": list(chain)},
             )
         )
 

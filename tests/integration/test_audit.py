@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli
 from ledger.audit.checkpoint import Checkpoint, signature_valid
+from ledger.audit.replay import LedgerState
 from ledger.audit.tables import mark, open_tables
 from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.domain import HexHash, ReasonCode
@@ -21,7 +22,7 @@ from ledger.settings import Settings
 from ledger.store.models import DocumentRow
 from ledger.usecases.actors import ADMIN, Actor
 from ledger.usecases.agencies import add_issuer_key, register_agency, set_key_valid_until
-from ledger.usecases.audit import export_events, run_audit, verify_checkpoint
+from ledger.usecases.audit import compare_with_contract, export_events, run_audit, verify_checkpoint
 from ledger.usecases.context import Ledger
 from ledger.usecases.issuance import IssueRequest, issue_documents
 from ledger.usecases.setup import ensure_deployment
@@ -199,3 +200,20 @@ def test_an_audit_stopped_half_way_starts_over(ledger: Ledger, tmp_path: Path) -
     assert again.findings == []
     assert again.from_block == ledger.deployment.block_number
     assert again.checkpoint.event_count == first.checkpoint.event_count
+
+
+def test_replayed_records_are_held_against_every_contract_read(ledger: Ledger, tmp_path: Path) -> None:
+    """A replayed record that disagrees with the contract shows in `inspect` and in OpenAttestation's reads."""
+    targets = populate(ledger)
+    run = run_audit(ledger, folder=tmp_path / "audit")
+    assert run.findings == []
+    anchors, documents, database = open_tables(tmp_path / "audit" / "replay.sqlite", fresh=False)
+    database.execute("UPDATE documents SET status = 'ACTIVE' WHERE key = ?", (targets[1],))  # revoked on chain
+    database.commit()
+    state = LedgerState(anchors=anchors, documents=documents)
+    findings = compare_with_contract(ledger, ledger.registry.events(ledger.artifact.abi), state, run.to_block)
+    database.close()
+    assert sorted(finding.evidence["read"] for finding in findings) == ["inspect", "isIssued/isRevoked"]
+    assert {finding.evidence["hash"] for finding in findings} == {targets[1]}
+    assert findings[1].evidence["replayed"] == [False, False]
+    assert findings[1].evidence["contract"] == [False, True]
