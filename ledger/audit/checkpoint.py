@@ -28,6 +28,8 @@ class Checkpoint:
     audited_at: str
     auditor: str
     previous: str | None = None
+    # How events were hashed into `events_root`; checkpoints signed before the field existed used the first.
+    leaf_encoding: str = "sijill-event-leaf/1"
     signature: str = ""
 
     def payload(self) -> bytes:

@@ -88,10 +88,11 @@ class LedgerState:
 
         A root anchored a second time, in a later page than the first, shows here.
         """
-        findings = [
-            Finding("violation", "anchor-once", f"root {root} was anchored twice", evidence(self._anchored_at[root]))
-            for root in self.anchors.flush(force=force)
-        ]
+        findings = []
+        for root in self.anchors.flush(force=force):
+            event = self._anchored_at[root]
+            findings.append(Finding("violation", "anchor-once", f"root {root} was anchored twice", evidence(event)))
+            self._untally(event)
         self.documents.flush(force=force)
         if not self.anchors.held():
             self._anchored_at.clear()
@@ -102,6 +103,15 @@ class LedgerState:
         if counts is None:
             counts = self.totals[agency or "?"] = Counter()
         counts[counter] += change
+
+    def _untally(self, event: ChainEvent) -> None:
+        """Take back the counts of an anchor the contract would have refused (found after the fact)."""
+        record = self.keys.get(event.args["key"])
+        counts = self.totals.get(record[0] if record else "?")
+        if counts is not None:
+            counts["anchors"] -= 1
+            counts["documents"] -= event.args["documentCount"]
+        self.months[_month(event.args["at"])] -= event.args["documentCount"]
 
     def _moved(self, agency: str, scope: str, old: str, new: str) -> None:
         if old in (SUSPENDED, REVOKED):

@@ -103,10 +103,13 @@ class SqliteTable:
         )
         self._cache: dict[str, Record] = {}
         self._absent: set[str] = set()
-        self._new: set[str] = set()
+        self._new: set[str] = set()  # inserted since the last write, not yet checked against the disk
+        self._clashes: list[str] = []
 
     def prefetch(self, keys: Iterable[str]) -> None:
         """Load the named records into the cache (and remember which do not exist)."""
+        if len(self._absent) > self._buffer:
+            self._absent.clear()  # only a shortcut: bounded like the cache
         wanted = [key for key in set(keys) if key not in self._cache and key not in self._absent]
         for offset in range(0, len(wanted), 900):
             chunk = wanted[offset : offset + 900]
@@ -115,8 +118,18 @@ class SqliteTable:
             self._absent.update(key for key in chunk if key not in self._cache)
 
     def get(self, key: str) -> Record | None:
-        """The record, from the cache (loaded on a miss)."""
-        if key not in self._cache and key not in self._absent:
+        """The record, from the cache (loaded on a miss).
+
+        A record inserted since the last write is first checked against the disk: if the disk
+        has the key already, the insert was a clash, and the stored record (the first) stands.
+        """
+        if key in self._new:
+            self._new.discard(key)
+            stored = self._db.execute(f"{self._select} WHERE key = ?", (key,)).fetchone()
+            if stored is not None:
+                self._clashes.append(key)
+                self._cache[key] = list(stored[1:])
+        elif key not in self._cache and key not in self._absent:
             self.prefetch([key])
         return self._cache.get(key)
 
@@ -150,7 +163,8 @@ class SqliteTable:
             return []
         new = [(key, *cache[key]) for key in sorted(self._new)]  # sorted: B-tree locality
         inserted = self._db.executemany(self._insert_new, new).rowcount
-        clashes = self._clashes(new) if inserted != len(new) else []
+        clashes = self._clashes + (self._stored_elsewise(new) if inserted != len(new) else [])
+        self._clashes = []
         if len(cache) > len(new):
             self._db.executemany(
                 self._upsert, [(key, *record) for key, record in cache.items() if key not in self._new]
@@ -161,7 +175,7 @@ class SqliteTable:
         self._new.clear()
         return clashes
 
-    def _clashes(self, rows: list[tuple[Any, ...]]) -> list[str]:
+    def _stored_elsewise(self, rows: list[tuple[Any, ...]]) -> list[str]:
         """The keys of `rows` whose stored record is another one (their insert found the key taken)."""
         clashes: list[str] = []
         for offset in range(0, len(rows), 900):

@@ -4,9 +4,10 @@ Each log becomes a `ChainEvent`; its `leaf` is the SHA-256 of its canonical bina
 the unit the auditor's Merkle accumulator commits to:
 
     leaf = SHA-256(0x00 || block number (8 bytes) || log index (4) || transaction hash (32)
-                   || topics (32 each) || data)
+                   || number of topics (1) || topics (32 each) || data)
 
-all integers big-endian; the 0x00 prefix keeps leaves apart from the tree's inner nodes.
+all integers big-endian; the 0x00 prefix keeps leaves apart from the tree's inner nodes. Every
+part but the data has a fixed length, so no two logs share an encoding.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hashlib import sha256
 from typing import Any, NamedTuple, cast
 
 from eth_abi.abi import decode
+from eth_abi.exceptions import DecodingError
 from eth_typing import ABIEvent
 from eth_utils.abi import event_abi_to_log_topic
 from web3 import Web3
@@ -29,6 +31,9 @@ from ledger.chain.rpc import translate_errors
 from ledger.errors import TransactionFailedError
 
 _STATIC = ("uint", "int", "address", "bool", "bytes32")
+
+LEAF_ENCODING = "sijill-event-leaf/2"
+"""The name of the leaf definition above; checkpoints and saved audits carry it."""
 
 
 class ChainEvent(NamedTuple):
@@ -178,20 +183,30 @@ class EventReader:
 
         Raises TransactionFailedError when the node returns a log that does not have its event's shape.
         """
+        try:
+            return self._decode(log)
+        except (ValueError, TypeError, KeyError, AttributeError, DecodingError) as error:
+            raise TransactionFailedError(f"the chain node returned a malformed registry log: {error!r}") from error
+
+    def _decode(self, log: Mapping[str, Any]) -> ChainEvent:
         topics: list[str] = log["topics"]
         data: str = log["data"]
-        spec = self._specs.get(topics[0]) if topics else None
-        try:
-            args = spec.read(topics, data) if spec is not None else {}
-        except ValueError as error:
-            raise TransactionFailedError(f"the chain node returned a malformed registry log: {error}") from error
         block, index, tx_hash = log["blockNumber"][2:], log["logIndex"][2:], log["transactionHash"][2:]
+        if (
+            len(tx_hash) != 64
+            or len(topics) > 4
+            or any(len(t) != 66 for t in topics)
+            or len(block) > 16
+            or len(index) > 8
+        ):
+            raise ValueError("a hash, topic, block number or log index of the wrong length")
+        spec = self._specs.get(topics[0]) if topics else None
+        if spec is None and topics and topics[0] != topics[0].lower():  # a node writing hex in capitals
+            return self._decode({**log, "topics": [topic.lower() for topic in topics], "data": data.lower()})
+        args = spec.read(topics, data) if spec is not None else {}
         # The canonical encoding, built as hex and read once (hex digits in either case read alike).
-        encoded = "".join(["00", block.zfill(16), index.zfill(8), tx_hash, *[topic[2:] for topic in topics], data[2:]])
-        try:
-            leaf = sha256(bytes.fromhex(encoded)).digest()
-        except ValueError as error:
-            raise TransactionFailedError(f"the chain node returned a malformed registry log: {error}") from error
+        parts = ["00", block.zfill(16), index.zfill(8), tx_hash, f"{len(topics):02x}", *[t[2:] for t in topics]]
+        encoded = "".join([*parts, data[2:]])
         return ChainEvent(
             int(block, 16),
             log["blockHash"][2:],
@@ -199,7 +214,7 @@ class EventReader:
             int(index, 16),
             spec.name if spec is not None else "Unknown",
             args,
-            leaf,
+            sha256(bytes.fromhex(encoded)).digest(),
         )
 
     def raw_pages(

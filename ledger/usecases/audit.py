@@ -22,7 +22,7 @@ from ledger.audit.checkpoint import Checkpoint, load_or_create_key, sign, signat
 from ledger.audit.replay import ACTIVE, REVOKED, SUSPENDED, Finding, LedgerState, replay_page
 from ledger.audit.report import render_markdown
 from ledger.audit.tables import Table, begin_replay, mark, marked, open_tables
-from ledger.chain.events import EventReader
+from ledger.chain.events import LEAF_ENCODING, EventReader
 from ledger.errors import InvalidRequestError
 from ledger.usecases.context import Ledger
 
@@ -60,11 +60,9 @@ def _reader(ledger: Ledger) -> EventReader:
 
 
 def _load(folder: Path, ledger: Ledger, tables: tuple[Table, Table]) -> _Saved | None:
-    path = folder / "state.json"
-    if not path.exists():
-        return None
-    saved = json.loads(path.read_text(encoding="utf-8"))
-    if saved["chain_id"] != ledger.network.chain_id or saved["registry"].lower() != ledger.network.registry.lower():
+    """Where the last completed audit of this chain and registry stopped, if it hashed events as we do."""
+    saved = _state_file(folder, ledger)
+    if saved is None or saved.get("leaf_encoding") != LEAF_ENCODING:
         return None
     checkpoint = Checkpoint.load(folder / saved["checkpoint"]) if saved.get("checkpoint") else None
     return _Saved(
@@ -73,6 +71,22 @@ def _load(folder: Path, ledger: Ledger, tables: tuple[Table, Table]) -> _Saved |
         state=LedgerState.from_json(saved["state"], anchors=tables[0], documents=tables[1]),
         checkpoint=checkpoint,
     )
+
+
+def _state_file(folder: Path, ledger: Ledger) -> dict[str, Any] | None:
+    path = folder / "state.json"
+    if not path.exists():
+        return None
+    saved: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if saved["chain_id"] != ledger.network.chain_id or saved["registry"].lower() != ledger.network.registry.lower():
+        return None
+    return saved
+
+
+def _last_checkpoint(folder: Path, ledger: Ledger) -> Checkpoint | None:
+    """The checkpoint the last completed audit of this chain and registry signed, whatever came after."""
+    saved = _state_file(folder, ledger)
+    return Checkpoint.load(folder / saved["checkpoint"]) if saved and saved.get("checkpoint") else None
 
 
 def _journal(folder: Path) -> Iterator[dict[str, Any]]:
@@ -129,17 +143,14 @@ def run_audit(
     reader = _reader(ledger)
     findings: list[Finding] = []
 
-    # 1. Does the history the last audit signed still stand?
-    anchors, documents, database = open_tables(folder / "replay.sqlite", fresh=not (folder / "state.json").exists())
+    # 1. Does the history the last audit signed still stand? (Asked of the last signed checkpoint
+    #    even when the replay must start over: after an unfinished audit, or in another encoding.)
+    anchors, documents, database = open_tables(folder / "replay.sqlite", fresh=False)
     saved = _load(folder, ledger, (anchors, documents))
+    previous = _last_checkpoint(folder, ledger)
     if saved is not None and marked(database) != saved.last_block:
-        # An audit stopped half-way (its tables ran ahead of state.json): replay from the start.
-        saved = None
-        (folder / "journal.jsonl").unlink(missing_ok=True)
-        database.close()
-        anchors, documents, database = open_tables(folder / "replay.sqlite", fresh=True)
-    previous = saved.checkpoint if saved else None
-    if saved is not None and previous is not None:
+        saved = None  # an audit stopped half-way: its tables ran ahead of state.json
+    if previous is not None:
         now = reader.block_hashes([previous.block_number])[previous.block_number]
         if now != previous.block_hash:
             divergence = find_divergence(reader, folder) or Finding(
@@ -151,9 +162,10 @@ def run_audit(
             )
             findings.append(divergence)
             saved = None  # start over from the deployment block
-            (folder / "journal.jsonl").unlink(missing_ok=True)
-            database.close()
-            anchors, documents, database = open_tables(folder / "replay.sqlite", fresh=True)
+    if saved is None:
+        (folder / "journal.jsonl").unlink(missing_ok=True)
+        database.close()
+        anchors, documents, database = open_tables(folder / "replay.sqlite", fresh=True)
 
     # 2. Replay the new events.
     start = saved.last_block + 1 if saved else ledger.deployment.block_number
@@ -161,7 +173,9 @@ def run_audit(
     accumulator = saved.accumulator if saved else Accumulator()
     head = reader.head()
     replayed = 0
-    watch = previous.event_count if previous is not None and saved is None else None
+    # Replaying from the start, the old prefix must hash to the old root (if it was hashed alike).
+    same_leaves = previous is not None and previous.leaf_encoding == LEAF_ENCODING
+    watch = previous.event_count if previous is not None and saved is None and same_leaves else None
     begin_replay(database)
     with (folder / "journal.jsonl").open("a", encoding="utf-8") as journal:
         for last, events in reader.pages(start, head, blocks_per_page=blocks_per_page):
@@ -214,6 +228,7 @@ def run_audit(
             audited_at=datetime.now(UTC).isoformat(),
             auditor="",
             previous=previous.digest() if previous else None,
+            leaf_encoding=LEAF_ENCODING,
         ),
         key,
     )
@@ -223,6 +238,7 @@ def run_audit(
         "chain_id": ledger.network.chain_id,
         "registry": ledger.network.registry,
         "last_block": head,
+        "leaf_encoding": LEAF_ENCODING,
         "checkpoint": name,
         "accumulator": accumulator.to_json(),
         "state": state.to_json(),
@@ -425,6 +441,11 @@ def verify_checkpoint(ledger: Ledger, checkpoint: Checkpoint, *, expected_audito
     Returns the problems found; an empty list means the checkpoint holds.
     """
     problems: list[Finding] = []
+    if checkpoint.leaf_encoding != LEAF_ENCODING:
+        raise InvalidRequestError(
+            f"the checkpoint hashes events as '{checkpoint.leaf_encoding}', this auditor as '{LEAF_ENCODING}'; "
+            "run `sijill audit run` to sign a checkpoint of the current encoding"
+        )
     if not signature_valid(checkpoint, expected_auditor):
         problems.append(Finding("violation", "signature", "the checkpoint's signature is not its auditor's"))
     if checkpoint.chain_id != ledger.network.chain_id or checkpoint.registry.lower() != ledger.network.registry.lower():

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+import ledger.usecases.audit as audit_usecase
 from cli.main import app as cli
 from ledger.audit.checkpoint import Checkpoint, signature_valid
 from ledger.audit.replay import LedgerState
@@ -217,3 +218,32 @@ def test_replayed_records_are_held_against_every_contract_read(ledger: Ledger, t
     assert {finding.evidence["hash"] for finding in findings} == {targets[1]}
     assert findings[1].evidence["replayed"] == [False, False]
     assert findings[1].evidence["contract"] == [False, True]
+
+
+def test_an_unfinished_audit_still_holds_the_chain_to_the_last_signed_checkpoint(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    populate(ledger)
+    first = run_audit(ledger, folder=tmp_path / "audit")
+    issue_documents(ledger, "qu", [IssueRequest("commercial-licence", licence("CL-2026-000778")["fields"])])
+
+    def node_gone(*_args: object, **_kwargs: object) -> None:
+        raise ConnectionError("the node went away mid-replay")
+
+    monkeypatch.setattr(audit_usecase, "replay_page", node_gone)
+    with pytest.raises(ConnectionError):
+        run_audit(ledger, folder=tmp_path / "audit")
+    monkeypatch.undo()
+    ledger.registry._web3.provider.make_request("anvil_reorg", [6, []])  # type: ignore[arg-type]
+    again = run_audit(ledger, folder=tmp_path / "audit")
+    assert [finding.kind for finding in again.findings][:1] == ["rewrite"]
+    assert again.checkpoint.previous == first.checkpoint.digest()
+    assert again.from_block == ledger.deployment.block_number  # the replay started over
+
+
+def test_a_checkpoint_of_an_older_event_encoding_is_refused_plainly(ledger: Ledger, tmp_path: Path) -> None:
+    populate(ledger)
+    run = run_audit(ledger, folder=tmp_path / "audit")
+    old = replace(run.checkpoint, leaf_encoding="sijill-event-leaf/1")
+    with pytest.raises(InvalidRequestError, match="sijill audit run"):
+        verify_checkpoint(ledger, old)

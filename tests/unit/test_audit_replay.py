@@ -217,3 +217,29 @@ def test_a_replay_database_of_another_layout_is_started_afresh(tmp_path: Any) ->
     assert marked(database) is None  # so the audit replays from the deployment block
     assert anchors.get("a") is None
     database.close()
+
+
+def test_a_root_anchored_again_after_a_write_keeps_its_first_anchor(tmp_path: Any) -> None:
+    """The contract refuses a second anchor: the replay reports it and keeps the first, even across writes."""
+    import sqlite3
+
+    from ledger.audit.tables import ANCHOR_COLUMNS, DOCUMENT_COLUMNS, SqliteTable
+
+    database = sqlite3.connect(tmp_path / "t.sqlite")
+    chain = setup()
+    chain.state = LedgerState(
+        agencies=chain.state.agencies,
+        keys=chain.state.keys,
+        admins=chain.state.admins,
+        anchors=SqliteTable(database, "anchors", ANCHOR_COLUMNS, buffer=1),
+        documents=SqliteTable(database, "documents", DOCUMENT_COLUMNS, buffer=1),
+    )
+    chain.emit("Anchored", root=ROOT, key=KEY_A, documentCount=2, expiresAt=0, at=200)
+    assert chain.state.flush() == []  # written: a later insert cannot see it in the cache
+    assert chain.emit("Anchored", root=ROOT, key=KEY_B, documentCount=5, expiresAt=0, at=250) == []
+    assert change(chain, "Suspended", KEY_A, ROOT, reason=1) == []  # the first anchor's agency owns it
+    assert change(chain, "Revoked", KEY_B, ROOT, reason=2) == ["change-owner"]
+    assert [finding.rule for finding in chain.state.flush(force=True)] == ["anchor-once"]
+    assert chain.state.totals["moci"]["anchors"] == 1
+    assert chain.state.totals["qu"]["anchors"] == 0
+    assert chain.state.anchors.get(ROOT)[0] == "moci"  # type: ignore[index]
