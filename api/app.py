@@ -13,6 +13,7 @@ from api.routes import agencies, documents, health, page, verify
 from ledger import __version__
 from ledger.settings import Settings
 from ledger.usecases.context import Ledger
+from ledger.usecases.worker import PipelineWorker
 
 
 def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None) -> FastAPI:
@@ -21,7 +22,11 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The pipeline's worker batches queued documents and sees every anchor through to ANCHORED.
+        worker = PipelineWorker(context).start() if context.settings.pipeline_worker else None
         yield
+        if worker is not None:
+            worker.stop()
         context.close()
 
     app = FastAPI(

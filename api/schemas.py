@@ -59,6 +59,21 @@ class IssuedBatchOut(BaseModel):
     documents: list[dict[str, Any]]
 
 
+class AcceptedDocumentOut(BaseModel):
+    """A document accepted into the issuance queue: where to follow it until it is anchored."""
+
+    target_hash: str
+    stage: str = Field(description="ACCEPTED, then PENDING (anchor sent), then ANCHORED (confirmed)")
+    status_url: str
+    document_url: str = Field(description="the wrapped document, once its batch is anchored")
+
+
+class AcceptedBatchOut(BaseModel):
+    """Documents accepted into the issuance queue, in request order."""
+
+    documents: list[AcceptedDocumentOut]
+
+
 class ReasonBody(Strict):
     """Why a document is revoked or suspended."""
 

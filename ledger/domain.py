@@ -143,3 +143,37 @@ class IssuerKeyInfo:
     agency_id: str | None
     valid_from: int
     valid_until: int
+
+
+# Replacement needs at least 10% more on both fees (geth, Anvil); a little more to be sure.
+BUMP_NUMERATOR, BUMP_DENOMINATOR = 1125, 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Fees:
+    """EIP-1559 fees, in wei."""
+
+    max_fee: int
+    priority_fee: int
+
+    def bumped(self, floor: Fees | None = None) -> Fees:
+        """Fees a node accepts as a replacement of a transaction paying `self` (and at least `floor`)."""
+        bumped = Fees(
+            max_fee=-(-self.max_fee * BUMP_NUMERATOR // BUMP_DENOMINATOR) + 1,
+            priority_fee=-(-self.priority_fee * BUMP_NUMERATOR // BUMP_DENOMINATOR) + 1,
+        )
+        if floor is None:
+            return bumped
+        return Fees(max(bumped.max_fee, floor.max_fee), max(bumped.priority_fee, floor.priority_fee))
+
+
+@dataclass(frozen=True, slots=True)
+class SignedTransaction:
+    """A transaction ready to broadcast: its raw bytes (hex) and hash (0x hex)."""
+
+    raw: str
+    tx_hash: str
+
+
+ON_CHAIN = frozenset({"mined", "anchored"})
+"""Issuance states of a batch whose anchor is in a block (anchored: with the confirmations required)."""

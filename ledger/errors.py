@@ -85,6 +85,10 @@ class ChainUnavailableError(ServiceUnavailableError):
     """The JSON-RPC endpoint cannot be reached or did not answer in time."""
 
 
+class QueueFullError(ServiceUnavailableError):
+    """An agency's issuance queue holds as many documents as it may; try again shortly."""
+
+
 class DeploymentError(ServiceUnavailableError):
     """The deployment record does not match the chain (wrong chain, no code)."""
 

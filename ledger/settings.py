@@ -43,6 +43,17 @@ class Settings(BaseSettings):
     receipt_timeout_seconds: float = 30.0
     max_batch_size: int = 1000
 
+    # The issuance pipeline: a queued batch closes at `batch_documents` documents or after
+    # `batch_wait_ms`; an anchor is ANCHORED at `confirmations` blocks (1: the block holding it).
+    batch_documents: int = Field(default=1000, ge=1)
+    batch_wait_ms: int = Field(default=200, ge=0)
+    queue_limit: int = Field(default=100_000, ge=1, description="queued documents per agency before 503")
+    confirmations: int = Field(default=1, ge=1)
+    replace_after_seconds: float = Field(default=60.0, gt=0, description="re-sign an unmined anchor with higher fees")
+    lease_seconds: float = Field(default=15.0, gt=0, description="how long a worker's claim on an agency lasts")
+    worker_interval_seconds: float = Field(default=0.05, gt=0)
+    pipeline_worker: bool = Field(default=True, description="run the batching and sending worker in the service")
+
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Where people reach the service: QR links point here"
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from api.deps import ActorDep, AgencyDep, LedgerDep
 from api.schemas import (
+    AcceptedBatchOut,
+    AcceptedDocumentOut,
     AnchorOut,
     IssueBatchBody,
     IssuedBatchOut,
@@ -19,8 +21,8 @@ from api.schemas import (
 )
 from ledger.domain import ReasonCode, normalize_hash
 from ledger.errors import NotFoundError
-from ledger.usecases.issuance import IssuedBatch, IssueRequest, issue_documents
-from ledger.usecases.sharing import certificate_pdf, verification_link, verification_qr
+from ledger.usecases.issuance import IssuedBatch, IssueRequest, accept_documents, issue_documents
+from ledger.usecases.sharing import certificate_pdf, verification_link, verification_qr, wrapped_document
 from ledger.usecases.status import Action, StatusChange, change_status, get_record
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
@@ -41,21 +43,79 @@ def _anchor(batch: IssuedBatch) -> AnchorOut:
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Issue one document")
-def issue_one(body: IssueDocumentBody, actor: AgencyDep, ledger: LedgerDep) -> IssuedDocumentOut:
-    """Validate, wrap and anchor one document for the caller's agency."""
+WaitQuery = Annotated[
+    bool,
+    Query(description="true: answer once the anchor is mined (201); false: queue it and answer at once (202)"),
+]
+
+
+def _accepted(request: Request, document: dict[str, Any]) -> AcceptedDocumentOut:
+    target = document["signature"]["targetHash"]
+    return AcceptedDocumentOut(
+        target_hash=target,
+        stage="ACCEPTED",
+        status_url=str(request.url_for("read", target_hash=target)),
+        document_url=str(request.url_for("wrapped", target_hash=target)),
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Issue one document",
+    responses={202: {"model": AcceptedDocumentOut, "description": "Queued for the next batch (wait=false)"}},
+)
+def issue_one(
+    body: IssueDocumentBody,
+    actor: AgencyDep,
+    ledger: LedgerDep,
+    request: Request,
+    response: Response,
+    wait: WaitQuery = True,
+) -> IssuedDocumentOut | AcceptedDocumentOut:
+    """Validate, wrap and anchor one document for the caller's agency (or queue it, with wait=false)."""
     assert actor.agency_id is not None
+    if not wait:
+        accepted = _accepted(request, accept_documents(ledger, actor.agency_id, [_request(body)])[0])
+        response.status_code = status.HTTP_202_ACCEPTED
+        response.headers["Location"] = accepted.status_url
+        return accepted
     batch = issue_documents(ledger, actor.agency_id, [_request(body)])
     document = batch.documents[0]
     return IssuedDocumentOut(target_hash=document["signature"]["targetHash"], anchor=_anchor(batch), document=document)
 
 
-@router.post("/batch", status_code=status.HTTP_201_CREATED, summary="Issue many documents under one anchor")
-def issue_batch(body: IssueBatchBody, actor: AgencyDep, ledger: LedgerDep) -> IssuedBatchOut:
-    """Validate, wrap and anchor a batch; one Merkle root covers every document."""
+@router.post(
+    "/batch",
+    status_code=status.HTTP_201_CREATED,
+    summary="Issue many documents under one anchor",
+    responses={202: {"model": AcceptedBatchOut, "description": "Queued for the next batches (wait=false)"}},
+)
+def issue_batch(
+    body: IssueBatchBody,
+    actor: AgencyDep,
+    ledger: LedgerDep,
+    request: Request,
+    response: Response,
+    wait: WaitQuery = True,
+) -> IssuedBatchOut | AcceptedBatchOut:
+    """Validate, wrap and anchor a batch; one Merkle root covers every document (or queue them, with wait=false)."""
     assert actor.agency_id is not None
-    batch = issue_documents(ledger, actor.agency_id, [_request(item) for item in body.documents])
+    requests = [_request(item) for item in body.documents]
+    if not wait:
+        response.status_code = status.HTTP_202_ACCEPTED
+        return AcceptedBatchOut(
+            documents=[_accepted(request, item) for item in accept_documents(ledger, actor.agency_id, requests)]
+        )
+    batch = issue_documents(ledger, actor.agency_id, requests)
     return IssuedBatchOut(anchor=_anchor(batch), documents=batch.documents)
+
+
+@router.get("/{target_hash}/wrapped", summary="The wrapped document to hand its holder, once anchored")
+def wrapped(target_hash: str, actor: ActorDep, ledger: LedgerDep, response: Response) -> dict[str, Any]:
+    """For the issuing agency: the OpenAttestation document with its proof (409 while it waits for its batch)."""
+    response.headers["Cache-Control"] = "no-store"
+    return wrapped_document(ledger, actor, normalize_hash(target_hash, "target_hash"))
 
 
 @router.get(

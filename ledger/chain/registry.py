@@ -31,6 +31,7 @@ from web3.types import BlockIdentifier, RPCEndpoint
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.events import EventReader
 from ledger.chain.rpc import translate_errors
+from ledger.chain.transactions import TransactionClient
 from ledger.domain import (
     Address,
     AnchorView,
@@ -87,6 +88,7 @@ class RegistryClient:
         self._is_revoked_selector = function_signature_to_4byte_selector("isRevoked(bytes32)")
         self._inspect_output = "(" + ",".join(field["type"] for field in inspect_abi["outputs"][0]["components"]) + ")"
         self._anchor_tx_cache: dict[tuple[str, int], str] = {}
+        self.transactions = TransactionClient(web3=web3, chain_id=chain_id, rpc_url=rpc_url, decoder=self._decoder)
 
     # --- reads ------------------------------------------------------------------
 
@@ -276,6 +278,11 @@ class RegistryClient:
         function = self._contract.functions.setIssuerKeyValidUntil(to_checksum_address(key), valid_until)
         return self._transact(signer, function)
 
+    def anchor_calldata(self, root: str, document_count: int, expires_at: int = 0) -> str:
+        """The calldata of `anchor(root, documentCount, expiresAt)`, for a transaction signed by hand."""
+        call = self._contract.functions.anchor(bytes32(root), document_count, expires_at)
+        return str(call._encode_transaction_data())
+
     def anchor(self, signer: LocalAccount, root: HexHash, document_count: int, expires_at: int = 0) -> TxReceipt:
         """Anchor a batch root with an issuer key."""
         return self._transact(signer, self._contract.functions.anchor(bytes32(root), document_count, expires_at))
@@ -330,6 +337,10 @@ class RegistryClient:
             rpc_url=self._rpc_url,
             receipt_timeout=self._receipt_timeout,
         )
+
+    def send_lock(self, address: str) -> threading.Lock:
+        """The lock every transaction of `address` is signed and sent under, in this process."""
+        return self._lock_for(address)
 
     def _lock_for(self, address: str) -> threading.Lock:
         with self._locks_guard:

@@ -115,17 +115,21 @@ def _depth(value: Any) -> int:
     return depth
 
 
-def wrap_documents(
-    documents: Sequence[dict[str, Any]], *, salt: Callable[[], str] | None = None
-) -> list[dict[str, Any]]:
-    """Salt, digest and batch `documents` under one Merkle root.
+def salt_document(document: dict[str, Any], *, salt: Callable[[], str] | None = None) -> tuple[dict[str, Any], str]:
+    """A document salted as OpenAttestation v2 wants it (``version`` and ``data``), and its target hash.
 
-    Returns the wrapped documents in the order given. Raises `InvalidDocumentError`
-    for a value JSON cannot carry exactly, and `ValueError` for an empty batch.
+    Raises `InvalidDocumentError` for a value JSON cannot carry exactly.
     """
-    salted = [{"version": OA_V2_SCHEMA, "data": salt_data(document, salt=salt)} for document in documents]
-    hashes = [target_hash(item["data"]) for item in salted]
-    tree = MerkleTree.build(hashes)
+    salted = {"version": OA_V2_SCHEMA, "data": salt_data(document, salt=salt)}
+    return salted, target_hash(salted["data"])
+
+
+def batch_documents(salted: Sequence[tuple[dict[str, Any], str]]) -> list[dict[str, Any]]:
+    """Salted documents (with their target hashes) under one Merkle root, each with its proof.
+
+    Raises `ValueError` for an empty batch.
+    """
+    tree = MerkleTree.build([digest for _, digest in salted])
     return [
         {
             **item,
@@ -136,8 +140,19 @@ def wrap_documents(
                 "merkleRoot": tree.root,
             },
         }
-        for item, digest in zip(salted, hashes, strict=True)
+        for item, digest in salted
     ]
+
+
+def wrap_documents(
+    documents: Sequence[dict[str, Any]], *, salt: Callable[[], str] | None = None
+) -> list[dict[str, Any]]:
+    """Salt, digest and batch `documents` under one Merkle root.
+
+    Returns the wrapped documents in the order given. Raises `InvalidDocumentError`
+    for a value JSON cannot carry exactly, and `ValueError` for an empty batch.
+    """
+    return batch_documents([salt_document(document, salt=salt) for document in documents])
 
 
 def obfuscate(document: dict[str, Any], paths: Sequence[str]) -> dict[str, Any]:

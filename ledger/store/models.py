@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -115,3 +115,56 @@ class ShareRow(Base):
     reference: Mapped[str] = mapped_column(String(32), primary_key=True)
     blob: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class QueuedDocumentRow(Base):
+    """A document accepted for issuance, salted, waiting for its batch."""
+
+    __tablename__ = "queued_documents"
+
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    target_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
+    document_type: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[int | None] = mapped_column(BigInteger)
+    salted: Mapped[dict[str, Any]] = mapped_column(JSON)
+    accepted_at: Mapped[float] = mapped_column(Float)
+
+
+class TransactionRow(Base):
+    """A signed transaction, recorded before it is broadcast (the outbox)."""
+
+    __tablename__ = "transactions"
+
+    tx_hash: Mapped[str] = mapped_column(String(66), primary_key=True)
+    key_address: Mapped[str] = mapped_column(String(42), index=True)
+    nonce: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[str | None] = mapped_column(String(64), index=True)
+    raw: Mapped[str] = mapped_column(Text)
+    max_fee: Mapped[str] = mapped_column(String(80))  # wei, in decimal: exact in every database
+    priority_fee: Mapped[str] = mapped_column(String(80))
+    # signed -> sent -> mined -> final; or superseded (another transaction took its nonce)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    block_hash: Mapped[str | None] = mapped_column(String(66))
+    sent_at: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class KeyNonceRow(Base):
+    """The next nonce each issuer key will sign with: allocated here, never twice."""
+
+    __tablename__ = "key_nonces"
+
+    key_address: Mapped[str] = mapped_column(String(42), primary_key=True)
+    next_nonce: Mapped[int] = mapped_column(BigInteger)
+
+
+class LeaseRow(Base):
+    """Who holds a piece of work (an agency's batching and sending) and until when."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[float] = mapped_column(Float)

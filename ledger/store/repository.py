@@ -191,46 +191,6 @@ class Store:
 
     # --- batches and documents --------------------------------------------------
 
-    def record_intent(
-        self,
-        *,
-        root: str,
-        agency_id: str,
-        key_address: str,
-        expires_at: int | None,
-        documents: Sequence[NewDocument],
-    ) -> None:
-        """Record a batch as pending, with its documents, before its anchor is sent."""
-        try:
-            with self.session() as session:
-                session.add(
-                    BatchRow(
-                        root=root,
-                        agency_id=agency_id,
-                        key_address=key_address,
-                        document_count=len(documents),
-                        expires_at=expires_at,
-                        state="pending",
-                        status="ACTIVE",
-                        reason=0,
-                    )
-                )
-                session.flush()
-                session.add_all(
-                    DocumentRow(
-                        target_hash=document.target_hash,
-                        batch_root=root,
-                        document_type=document.document_type,
-                        proof=document.proof,
-                        wrapped=document.wrapped,
-                        status="ACTIVE",
-                        reason=0,
-                    )
-                    for document in documents
-                )
-        except IntegrityError as error:
-            raise ConflictError(f"batch {root} or one of its documents is recorded already") from error
-
     def mark_anchored(self, root: str, receipt: TxReceipt) -> None:
         """Record that a batch's anchor was mined."""
         with self.session() as session:
@@ -245,16 +205,6 @@ class Store:
                     error=None,
                 )
             )
-
-    def mark_failed(self, root: str, error: str) -> None:
-        """Record that a batch was never anchored."""
-        with self.session() as session:
-            session.execute(update(BatchRow).where(BatchRow.root == root).values(state="failed", error=error))
-
-    def mark_unconfirmed(self, root: str, tx_hash: str, error: str) -> None:
-        """Record that a batch's anchor was sent but not confirmed; it stays pending."""
-        with self.session() as session:
-            session.execute(update(BatchRow).where(BatchRow.root == root).values(tx_hash=tx_hash, error=error))
 
     def batch_summaries(self, size: int = 5000) -> Iterator[list[tuple[str, str, str, int, str, str | None]]]:
         """Every batch as (root, agency, state, document count, status, tx), `size` at a time."""

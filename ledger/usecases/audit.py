@@ -23,6 +23,7 @@ from ledger.audit.replay import ACTIVE, REVOKED, SUSPENDED, Finding, LedgerState
 from ledger.audit.report import render_markdown
 from ledger.audit.tables import Table, begin_replay, mark, marked, open_tables
 from ledger.chain.events import LEAF_ENCODING, EventReader
+from ledger.domain import ON_CHAIN
 from ledger.errors import InvalidRequestError
 from ledger.usecases.context import Ledger
 
@@ -340,7 +341,7 @@ def reconcile_with_store(ledger: Ledger, state: LedgerState) -> list[Finding]:
         state.anchors.prefetch(root for root, *_ in batches)
         for root, agency, issuance, count, status, tx_hash in batches:
             anchor = state.anchors.get(root)
-            if issuance != "anchored":
+            if issuance not in ON_CHAIN:
                 if anchor is not None:
                     findings.append(
                         Finding(

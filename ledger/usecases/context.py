@@ -17,6 +17,7 @@ from ledger.domain import Address, Network
 from ledger.errors import ChainUnavailableError, ConfigurationError
 from ledger.keys import KeyVault, account_from_private_key
 from ledger.settings import Settings
+from ledger.store.pipeline import PipelineStore
 from ledger.store.repository import Store
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,11 @@ class Ledger:
     def store(self) -> Store:
         """The off-chain store, migrated."""
         return Store.open(self.settings.database)
+
+    @cached_property
+    def pipeline(self) -> PipelineStore:
+        """The issuance pipeline's tables (queue, outbox, nonces, leases), in the store's database."""
+        return PipelineStore(self.store)
 
     @cached_property
     def vault(self) -> KeyVault:

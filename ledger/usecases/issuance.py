@@ -5,19 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from time import time as time_now
 from typing import Any
 
-from ledger.documents.wrap import wrap_documents
+from ledger.documents.wrap import salt_document, wrap_documents
 from ledger.domain import ChainStatus, HexHash, TxReceipt
-from ledger.errors import (
-    InvalidRequestError,
-    NoActiveKeyError,
-    SijillError,
-    TransactionOutcomeUnknownError,
-)
+from ledger.errors import InvalidRequestError, NoActiveKeyError, QueueFullError
 from ledger.store.models import AgencyRow, BatchRow
+from ledger.store.pipeline import NewBatch, QueuedDocument
 from ledger.store.repository import NewDocument
 from ledger.usecases.agencies import require_agency
+from ledger.usecases.anchoring import anchor_batch, observe, wait_for_anchor
 from ledger.usecases.context import Ledger
 
 
@@ -84,18 +82,11 @@ def build_document_data(ledger: Ledger, agency: AgencyRow, request: IssueRequest
     return data
 
 
-def issue_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequest]) -> IssuedBatch:
-    """Issue `requests` as one batch under one anchor for `agency_id`.
+def _checked(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequest]) -> tuple[AgencyRow, list[IssueRequest]]:
+    """The agency and the requests with their expiries, once every document is valid (no chain needed).
 
-    Steps: validate every document against its schema; wrap them; record the batch
-    as pending; anchor its root with the agency's active key; mark it anchored. A
-    failure before the anchor is sent marks the batch failed and nothing is
-    issued; a sent anchor whose receipt does not come leaves it pending.
-
-    Raises `InvalidRequestError` (schema, expiry, size), `NoActiveKeyError`,
-    `AgencyNotFoundError`, and chain errors (`ChainUnavailableError`, ...).
+    Raises `InvalidRequestError` (schema, expiry, size) and `AgencyNotFoundError`.
     """
-    # 1. Validate the request before anything is written.
     if not requests:
         raise InvalidRequestError("a batch needs at least one document", field="documents")
     limit = ledger.settings.max_batch_size
@@ -109,14 +100,42 @@ def issue_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequ
         except InvalidRequestError as error:
             prefix = f"documents.{index}." if len(requests) > 1 else ""
             raise type(error)(f"{prefix}{error.message}", field=f"{prefix}{error.field or ''}") from error
-    requests = [with_expiry(request) for request in requests]
-    for request in requests:
+    checked = [with_expiry(request) for request in requests]
+    for request in checked:
         if request.expires_at is not None and request.expires_at.timestamp() <= now:
             raise InvalidRequestError(
                 "'expires_at' (or the 'expiryDate' field) must be in the future", field="expires_at"
             )
+    return agency, checked
+
+
+def _expiry(request: IssueRequest) -> int | None:
+    return int(request.expires_at.timestamp()) if request.expires_at else None
+
+
+def _no_key(agency_id: str) -> NoActiveKeyError:
+    return NoActiveKeyError(
+        f"agency '{agency_id}' has no issuer key valid now; the admin adds one with "
+        f"POST /v1/admin/agencies/{agency_id}/keys or `sijill key add {agency_id}`"
+    )
+
+
+def issue_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequest]) -> IssuedBatch:
+    """Issue `requests` as one batch under one anchor for `agency_id`, and wait until it is mined.
+
+    Steps: validate every document against its schema; wrap them; record the batch, its
+    documents and its signed anchor transaction together; broadcast; wait for the block.
+    A revert or an unreachable chain before recording leaves nothing behind; once
+    recorded, the anchor is sent until it is mined, whatever fails (`ledger.usecases.anchoring`).
+
+    Raises `InvalidRequestError` (schema, expiry, size), `NoActiveKeyError`,
+    `AgencyNotFoundError`, the contract's errors, `ChainUnavailableError`, and
+    `TransactionOutcomeUnknownError` when the recorded anchor is not mined in time.
+    """
+    # 1. Validate the request before anything is written.
+    agency, requests = _checked(ledger, agency_id, requests)
     # The anchor carries the expiry on chain, where no holder can hide it: one per batch.
-    expiries = {int(r.expires_at.timestamp()) if r.expires_at else None for r in requests}
+    expiries = {_expiry(request) for request in requests}
     if len(expiries) > 1:
         raise InvalidRequestError(
             "the documents of one batch share one expiry (it is anchored on chain); "
@@ -128,43 +147,28 @@ def issue_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequ
     # 2. Pick the signing key.
     key_row = ledger.store.active_key(agency_id, ledger.registry.chain_time())
     if key_row is None:
-        raise NoActiveKeyError(
-            f"agency '{agency_id}' has no issuer key valid now; the admin adds one with "
-            f"POST /v1/admin/agencies/{agency_id}/keys or `sijill key add {agency_id}`"
-        )
+        raise _no_key(agency_id)
     signer = ledger.vault.decrypt(key_row.encrypted_key)
 
     # 3. Wrap the documents into one Merkle batch.
-    data = [build_document_data(ledger, agency, request) for request in requests]
-    wrapped = wrap_documents(data)
+    wrapped = wrap_documents([build_document_data(ledger, agency, request) for request in requests])
     root = HexHash(wrapped[0]["signature"]["merkleRoot"])
-    # 4. Record the intent, then anchor.
-    ledger.store.record_intent(
-        root=root,
-        agency_id=agency_id,
-        key_address=key_row.address,
-        expires_at=batch_expiry,
-        documents=[
-            NewDocument(
-                target_hash=document["signature"]["targetHash"],
-                document_type=request.document_type,
-                proof=document["signature"]["proof"],
-                wrapped=document,
-            )
-            for document, request in zip(wrapped, requests, strict=True)
-        ],
-    )
-    try:
-        receipt = ledger.registry.anchor(signer, root, len(wrapped), batch_expiry or 0)
-    except TransactionOutcomeUnknownError as error:
-        ledger.store.mark_unconfirmed(root, error.tx_hash, error.message)
-        raise
-    except SijillError as error:
-        ledger.store.mark_failed(root, error.message)
-        raise
+    documents = [
+        NewDocument(
+            target_hash=document["signature"]["targetHash"],
+            document_type=request.document_type,
+            proof=document["signature"]["proof"],
+            wrapped=document,
+        )
+        for document, request in zip(wrapped, requests, strict=True)
+    ]
 
-    # 5. Confirm.
-    ledger.store.mark_anchored(root, receipt)
+    # 4. Record and send the anchor, then wait for its block.
+    batch = NewBatch(
+        root=root, agency_id=agency_id, key_address=key_row.address, expires_at=batch_expiry, documents=documents
+    )
+    row = anchor_batch(ledger, batch, signer)
+    receipt = wait_for_anchor(ledger, row, timeout=ledger.settings.receipt_timeout_seconds)
     return IssuedBatch(
         merkle_root=root,
         agency_id=agency_id,
@@ -175,22 +179,57 @@ def issue_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequ
     )
 
 
-def reconcile_batch(ledger: Ledger, batch: BatchRow) -> BatchRow:
-    """Settle a pending batch from what the chain says.
+def accept_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequest]) -> list[dict[str, Any]]:
+    """Validate and salt `requests`, and queue them for the agency's next batch; returns them salted.
 
-    A batch stays pending when its anchor was sent but not confirmed. If the chain
-    holds its root for its agency, it is marked anchored (with the transaction read
-    from the anchor's event); otherwise it stays pending, since the transaction may
-    still be mined.
+    Needs no chain: documents are accepted while the chain is down, and anchored when it returns.
+    Raises `InvalidRequestError`, `AgencyNotFoundError`, `NoActiveKeyError`, and `QueueFullError`
+    when the agency's queue is full.
     """
-    if batch.state != "pending":
+    agency, requests = _checked(ledger, agency_id, requests)
+    if ledger.store.active_key(agency_id, ledger.now()) is None:
+        raise _no_key(agency_id)
+    limit = ledger.settings.queue_limit
+    waiting = ledger.pipeline.queue_depth(agency_id)
+    if waiting + len(requests) > limit:
+        raise QueueFullError(
+            f"agency '{agency_id}' has {waiting} documents waiting to be anchored (at most {limit}); "
+            "try again in a few seconds"
+        )
+    salted = [salt_document(build_document_data(ledger, agency, request)) for request in requests]
+    ledger.pipeline.enqueue(
+        agency_id,
+        [
+            QueuedDocument(
+                target_hash=digest, document_type=request.document_type, expires_at=_expiry(request), salted=item
+            )
+            for (item, digest), request in zip(salted, requests, strict=True)
+        ],
+        now=time_now(),
+    )
+    return [{**item, "signature": {"targetHash": digest}} for item, digest in salted]
+
+
+def reconcile_batch(ledger: Ledger, batch: BatchRow) -> BatchRow:
+    """A pending or mined batch brought up to date with what the chain says (nothing is sent).
+
+    The pipeline's transactions for it are looked up; a batch recorded before the pipeline
+    kept them is marked anchored if the chain holds its root for its agency.
+    """
+    if batch.state not in ("pending", "mined"):
         return batch
-    view = ledger.registry.inspect(batch.root, batch.root)
-    if view.batch_status is ChainStatus.NONE or view.agency_id != batch.agency_id:
-        return batch
-    tx_hash = ledger.registry.anchor_transaction(batch.root, view.anchored_block) or batch.tx_hash or ""
-    receipt = TxReceipt(tx_hash=tx_hash, block_number=view.anchored_block, block_timestamp=view.anchored_at, gas_used=0)
-    ledger.store.mark_anchored(batch.root, receipt)
+    rows = ledger.pipeline.transactions_of(batch.root)
+    if rows:
+        observe(ledger, rows)
+    else:
+        view = ledger.registry.inspect(batch.root, batch.root)
+        if view.batch_status is ChainStatus.NONE or view.agency_id != batch.agency_id:
+            return batch
+        tx_hash = ledger.registry.anchor_transaction(batch.root, view.anchored_block) or batch.tx_hash or ""
+        receipt = TxReceipt(
+            tx_hash=tx_hash, block_number=view.anchored_block, block_timestamp=view.anchored_at, gas_used=0
+        )
+        ledger.store.mark_anchored(batch.root, receipt)
     settled = ledger.store.get_batch(batch.root)
     assert settled is not None
     return settled

@@ -10,7 +10,8 @@ from typing import Any
 from ledger.documents.jsonsafe import loads
 from ledger.documents.share import REFERENCE, seal
 from ledger.documents.share import link as share_link
-from ledger.errors import DocumentNotFoundError, InvalidDocumentError, PermissionDeniedError
+from ledger.domain import ON_CHAIN
+from ledger.errors import ConflictError, DocumentNotFoundError, InvalidDocumentError, PermissionDeniedError
 from ledger.render.pdf import CertificateFacts, extract_document, render_certificate
 from ledger.render.qr import qr_png, qr_svg
 from ledger.store.models import BatchRow, DocumentRow
@@ -30,9 +31,24 @@ def _own_document(ledger: Ledger, actor: Actor, target_hash: str) -> tuple[Batch
     if not actor.is_admin and actor.agency_id != batch.agency_id:
         raise PermissionDeniedError(f"agency '{actor.agency_id}' did not issue {target_hash}")
     batch = reconcile_batch(ledger, batch)
-    if batch.state != "anchored":
+    if batch.state not in ON_CHAIN:
         raise DocumentNotFoundError(f"{target_hash} was not issued: its batch is {batch.state}")
     return batch, document
+
+
+def wrapped_document(ledger: Ledger, actor: Actor, target_hash: str) -> dict[str, Any]:
+    """The wrapped document to hand its holder, for the agency that issued it (or the admin).
+
+    Raises `PermissionDeniedError`, `DocumentNotFoundError`, and `ConflictError` while the
+    document waits for its batch (it has no proof yet).
+    """
+    queued = ledger.pipeline.get_queued(target_hash)
+    if queued is not None:
+        if not actor.is_admin and actor.agency_id != queued.agency_id:
+            raise PermissionDeniedError(f"agency '{actor.agency_id}' did not issue {target_hash}")
+        raise ConflictError(f"{target_hash} is accepted and waits for its batch; it has no proof yet")
+    _batch, document = _own_document(ledger, actor, target_hash)
+    return document.wrapped
 
 
 def _link(ledger: Ledger, document: DocumentRow) -> str:

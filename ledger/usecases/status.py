@@ -10,7 +10,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from ledger.documents.merkle import root_from_proof
-from ledger.domain import AnchorView, ChainStatus, HexHash, ReasonCode, TxReceipt, normalize_hash
+from ledger.domain import ON_CHAIN, AnchorView, ChainStatus, HexHash, ReasonCode, TxReceipt, normalize_hash
 from ledger.errors import ConflictError, DocumentNotFoundError, NoActiveKeyError, PermissionDeniedError
 from ledger.store.models import BatchRow, DocumentRow
 from ledger.usecases.actors import Actor
@@ -60,6 +60,7 @@ class DocumentRecord:
             "merkle_root": batch.root,
             "document_type": document.document_type if document else None,
             "agency_id": batch.agency_id,
+            "stage": STAGES.get(batch.state, batch.state.upper()),
             "issuance_state": batch.state,
             "status": status,
             "reason": _reason(view) if view is not None else None,
@@ -71,6 +72,34 @@ class DocumentRecord:
                 "expires_at": _iso(batch.expires_at),
                 "key": batch.key_address,
             },
+        }
+
+
+# Where a document is on its way to the chain, by its batch's issuance state.
+STAGES = {"pending": "PENDING", "mined": "PENDING", "anchored": "ANCHORED", "failed": "FAILED"}
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedRecord:
+    """A document accepted and waiting for its batch: nothing is on chain yet."""
+
+    target_hash: str
+    document_type: str
+    agency_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The same shape as a `DocumentRecord`'s, at the first stage."""
+        return {
+            "target_hash": self.target_hash,
+            "merkle_root": None,
+            "document_type": self.document_type,
+            "agency_id": self.agency_id,
+            "stage": "ACCEPTED",
+            "issuance_state": "accepted",
+            "status": None,
+            "reason": None,
+            "document_count": None,
+            "anchor": None,
         }
 
 
@@ -95,19 +124,26 @@ def _reason(view: AnchorView) -> str | None:
     return reason_name(reason) if status in (ChainStatus.REVOKED, ChainStatus.SUSPENDED) else None
 
 
-def get_record(ledger: Ledger, hash_hex: str) -> DocumentRecord:
-    """The record of a document (by target hash) or batch (by root), with its live chain status.
+def get_record(ledger: Ledger, hash_hex: str) -> DocumentRecord | QueuedRecord:
+    """The record of a document (by target hash) or batch (by root), with its live chain status;
+    for a document still waiting for its batch, the record of its stage (ACCEPTED).
 
     Raises `InvalidRequestError` for a malformed hash, `DocumentNotFoundError`, and
     `ChainUnavailableError` when the chain cannot be read.
     """
     wanted = normalize_hash(hash_hex, "target_hash")
-    batch, document = ledger.store.find(wanted)
+    try:
+        batch, document = ledger.store.find(wanted)
+    except DocumentNotFoundError:
+        queued = ledger.pipeline.get_queued(wanted)
+        if queued is None:
+            raise
+        return QueuedRecord(target_hash=wanted, document_type=queued.document_type, agency_id=queued.agency_id)
     batch = reconcile_batch(ledger, batch)
     if batch.state == "failed":
         raise DocumentNotFoundError(f"{wanted} was never issued: anchoring its batch failed ({batch.error})")
     view = None
-    if batch.state == "anchored":
+    if batch.state in ON_CHAIN:
         view = ledger.registry.inspect(document.target_hash if document else batch.root, batch.root)
     return DocumentRecord(batch=batch, document=document, chain=view, now=ledger.now())
 
@@ -122,7 +158,7 @@ def change_status(ledger: Ledger, actor: Actor, hash_hex: str, action: Action, r
     wanted = normalize_hash(hash_hex, "target_hash")
     batch, document = ledger.store.find(wanted)
     batch = reconcile_batch(ledger, batch)
-    if batch.state != "anchored":
+    if batch.state not in ON_CHAIN:
         raise ConflictError(f"batch {batch.root} is {batch.state}, not anchored; there is nothing to change yet")
     signer = _signer_for(ledger, actor, batch, action)
     single = document is None or document.target_hash == batch.root

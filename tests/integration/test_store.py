@@ -10,8 +10,9 @@ from sqlalchemy import create_engine, inspect
 from ledger.chain.anvil import AnvilProcess
 from ledger.chain.deployment import DeploymentRecord
 from ledger.documents.wrap import wrap_documents
-from ledger.domain import HexHash, ReasonCode, TxReceipt
+from ledger.domain import Fees, HexHash, ReasonCode, SignedTransaction
 from ledger.errors import ConflictError
+from ledger.store.pipeline import NewBatch, PipelineStore
 from ledger.store.repository import NewDocument, Store
 from ledger.usecases.actors import Actor
 from ledger.usecases.agencies import add_issuer_key, register_agency
@@ -21,6 +22,10 @@ from ledger.usecases.status import Action, change_status, get_record
 from tests.integration.conftest import example, make_settings
 
 TABLES = {
+    "queued_documents",
+    "transactions",
+    "key_nonces",
+    "leases",
     "agencies",
     "agency_tokens",
     "issuer_keys",
@@ -72,19 +77,27 @@ def test_issue_and_revoke_through_the_store(
         ledger.close()
 
 
-def test_an_intent_is_recorded_once(database_url: str) -> None:
+def test_a_batch_and_its_signed_anchor_are_recorded_once_with_one_nonce(database_url: str) -> None:
     store = Store.open(database_url)
+    pipeline = PipelineStore(store)
     try:
         store.add_agency("moci", "M", None, None)
-        document = NewDocument(target_hash="aa" * 32, document_type="commercial-licence", proof=[], wrapped={})
-        store.record_intent(root="aa" * 32, agency_id="moci", key_address="0x0", expires_at=None, documents=[document])
+
+        def batch(root: str) -> NewBatch:
+            document = NewDocument(target_hash=root, document_type="commercial-licence", proof=[], wrapped={})
+            return NewBatch(root=root, agency_id="moci", key_address="0x0", expires_at=None, documents=[document])
+
+        def sign(nonce: int) -> tuple[SignedTransaction, Fees]:
+            return SignedTransaction(raw=f"0x{nonce:02x}", tx_hash="0x" + f"{nonce:064x}"), Fees(2, 1)
+
+        first = pipeline.record_anchor(batch("aa" * 32), chain_nonce=4, sign=sign, now=1.0)
+        assert (first.nonce, first.state) == (4, "signed")
         assert store.get_batch("aa" * 32).state == "pending"  # type: ignore[union-attr]
         with pytest.raises(ConflictError):
-            store.record_intent(
-                root="aa" * 32, agency_id="moci", key_address="0x0", expires_at=None, documents=[document]
-            )
-        store.mark_anchored("aa" * 32, TxReceipt(tx_hash="0x1", block_number=5, block_timestamp=9, gas_used=1))
-        assert store.get_batch("aa" * 32).state == "anchored"  # type: ignore[union-attr]
+            pipeline.record_anchor(batch("aa" * 32), chain_nonce=0, sign=sign, now=2.0)
+        # The refused batch took no nonce: allocation is part of the same database transaction.
+        assert pipeline.record_anchor(batch("bb" * 32), chain_nonce=0, sign=sign, now=3.0).nonce == 5
+        assert [row.nonce for row in pipeline.live_transactions(["0x0"])] == [4, 5]
     finally:
         store.close()
 
@@ -106,23 +119,42 @@ def test_tokens_are_stored_as_digests(database_url: str) -> None:
 
 
 def test_a_pending_batch_settles_from_the_chain(ledger: Ledger) -> None:
-    """An anchor sent but never confirmed leaves its batch pending; reading it later settles it."""
+    """An anchor recorded and sent by a process that died before it saw the block settles when read."""
     register_agency(ledger, "moci", "Ministry of Commerce")
     key = add_issuer_key(ledger, "moci")
     request = example("commercial-licence")
     data = [build_document_data(ledger, ledger.store.get_agency("moci"), IssueRequest(**request))]  # type: ignore[arg-type]
     document = wrap_documents(data)[0]
     root = HexHash(document["signature"]["merkleRoot"])
-    ledger.store.record_intent(
-        root=root,
-        agency_id="moci",
-        key_address=key.address,
-        expires_at=None,
-        documents=[NewDocument(target_hash=root, document_type=request["document_type"], proof=[], wrapped=document)],
+    signer = ledger.vault.decrypt(key.encrypted_key)
+    client = ledger.registry.transactions
+    calldata = ledger.registry.anchor_calldata(root, 1)
+    fees = client.fees()
+    row = ledger.pipeline.record_anchor(
+        NewBatch(
+            root=root,
+            agency_id="moci",
+            key_address=key.address,
+            expires_at=None,
+            documents=[
+                NewDocument(target_hash=root, document_type=request["document_type"], proof=[], wrapped=document)
+            ],
+        ),
+        chain_nonce=client.pending_nonce(key.address),
+        sign=lambda nonce: (
+            client.sign(signer, to=ledger.registry.address, data=calldata, nonce=nonce, gas=200_000, fees=fees),
+            fees,
+        ),
+        now=0.0,
     )
-    assert get_record(ledger, root).as_dict()["issuance_state"] == "pending"  # not on chain yet
-    receipt = ledger.registry.anchor(ledger.vault.decrypt(key.encrypted_key), root, 1)  # the "lost" confirmation
+    ledger.registry._web3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        client.broadcast(row.raw)  # sent, and then the process "died"
+        assert get_record(ledger, root).as_dict()["stage"] == "PENDING"  # not in a block yet
+        ledger.registry._web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    finally:
+        ledger.registry._web3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
     record = get_record(ledger, root).as_dict()
-    assert (record["issuance_state"], record["status"]) == ("anchored", "ACTIVE")
-    assert record["anchor"]["transaction"] == receipt.tx_hash
+    assert (record["issuance_state"], record["stage"], record["status"]) == ("anchored", "ANCHORED", "ACTIVE")
+    assert record["anchor"]["transaction"] == row.tx_hash
     change_status(ledger, Actor("moci"), root, Action.REVOKE, ReasonCode.SUPERSEDED)

@@ -1,0 +1,185 @@
+"""Signed transactions handled by hand: sign with a given nonce, broadcast, look up, replace.
+
+The issuance pipeline records every transaction it signs before broadcasting it, and later
+settles it from what the chain says. This module is its only way to the chain for that: raw
+JSON-RPC, batched where a question concerns many transactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_account.typed_transactions.typed_transaction import TypedTransaction
+from eth_typing import HexStr
+from eth_utils.address import to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.types import RPCEndpoint
+
+from ledger.chain.errors import ErrorDecoder
+from ledger.chain.rpc import translate_errors
+from ledger.domain import Fees, SignedTransaction
+from ledger.errors import ChainUnavailableError, TransactionFailedError
+
+
+@dataclass(frozen=True, slots=True)
+class Inclusion:
+    """Where a transaction was mined, and whether it succeeded."""
+
+    block_number: int
+    block_hash: str
+    succeeded: bool
+    gas_used: int
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCall:
+    """What a signed transaction calls: the contract, the calldata and the gas it may use."""
+
+    to: str
+    data: str
+    gas: int
+
+
+class BroadcastRefusedError(TransactionFailedError):
+    """The node refused a transaction for good (not for a passing reason)."""
+
+    def __init__(self, message: str, *, nonce_used: bool) -> None:
+        super().__init__(message)
+        self.nonce_used = nonce_used
+
+
+_KNOWN = ("already known", "known transaction", "already imported", "already in pool")
+_NONCE_USED = ("nonce too low", "nonce has already been used", "oldnonce")
+_UNDERPRICED = ("underpriced", "fee too low", "replacement transaction")
+
+
+class TransactionClient:
+    """Raw transaction operations for one chain."""
+
+    def __init__(self, *, web3: Web3, chain_id: int, rpc_url: str, decoder: ErrorDecoder | None = None) -> None:
+        self._web3 = web3
+        self._chain_id = chain_id
+        self._rpc_url = rpc_url
+        self._decoder = decoder
+
+    def _call(self, method: str, params: list[Any]) -> Any:
+        with translate_errors(self._rpc_url, self._decoder):
+            response = self._web3.provider.make_request(RPCEndpoint(method), params)
+        if "error" in response:
+            raise TransactionFailedError(f"the chain node refused {method}: {response['error'].get('message')}")
+        return response["result"]
+
+    def _batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+        if not calls:
+            return []
+        with translate_errors(self._rpc_url, self._decoder):
+            responses: list[dict[str, Any]] = self._web3.provider.make_batch_request(  # type: ignore[attr-defined]
+                [(RPCEndpoint(method), params) for method, params in calls]
+            )
+        if not isinstance(responses, list):
+            raise ChainUnavailableError(f"the chain at {self._rpc_url} answered a batch request with an error")
+        return responses
+
+    def head(self) -> int:
+        """The latest block number."""
+        return int(self._call("eth_blockNumber", []), 16)
+
+    def pending_nonce(self, address: str) -> int:
+        """How many transactions the node counts for `address`, pending ones included."""
+        return int(self._call("eth_getTransactionCount", [address, "pending"]), 16)
+
+    def fees(self) -> Fees:
+        """Fees for a transaction sent now: twice the latest base fee plus the node's suggested tip."""
+        block, tip = self._batch([("eth_getBlockByNumber", ["latest", False]), ("eth_maxPriorityFeePerGas", [])])
+        if "error" in block or "error" in tip:
+            raise TransactionFailedError("the chain node did not tell its fees")
+        base = int(block["result"].get("baseFeePerGas") or "0x0", 16)
+        priority = int(tip["result"], 16)
+        return Fees(max_fee=2 * base + priority, priority_fee=priority)
+
+    def estimate_gas(self, sender: str, to: str, data: str) -> int:
+        """The gas a call needs, with a margin (a revert raises its decoded error)."""
+        with translate_errors(self._rpc_url, self._decoder):
+            gas = self._web3.eth.estimate_gas({"from": sender, "to": to, "data": data})  # type: ignore[typeddict-item]
+        return int(gas * 1.2)
+
+    def sign(self, signer: LocalAccount, *, to: str, data: str, nonce: int, gas: int, fees: Fees) -> SignedTransaction:
+        """Sign a call of `to` (pure: nothing is sent)."""
+        signed = signer.sign_transaction(
+            {
+                "type": 2,
+                "chainId": self._chain_id,
+                "nonce": nonce,
+                "to": HexStr(to),
+                "data": HexStr(data),
+                "gas": gas,
+                "value": 0,
+                "maxFeePerGas": fees.max_fee,
+                "maxPriorityFeePerGas": fees.priority_fee,
+            }
+        )
+        return SignedTransaction(
+            raw="0x" + bytes(signed.raw_transaction).hex(), tx_hash="0x" + bytes(signed.hash).hex()
+        )
+
+    @staticmethod
+    def decode_call(raw: str) -> SignedCall:
+        """The call inside signed transaction bytes (to sign it again with other fees or nonce)."""
+        fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+        return SignedCall(
+            to=to_checksum_address(fields["to"]), data="0x" + bytes(fields["data"]).hex(), gas=int(fields["gas"])
+        )
+
+    def broadcast(self, raw: str) -> None:
+        """Hand signed bytes to the node; sending the same bytes again is harmless.
+
+        Raises `ChainUnavailableError` when the node cannot be reached (try again later),
+        and `BroadcastRefusedError` when it refuses the transaction for good.
+        """
+        with translate_errors(self._rpc_url, self._decoder):
+            response = self._web3.provider.make_request(RPCEndpoint("eth_sendRawTransaction"), [raw])
+        error = response.get("error")
+        if error is None:
+            return
+        message = str(error.get("message", error)).lower()
+        if any(text in message for text in _KNOWN):
+            return
+        if any(text in message for text in _NONCE_USED):
+            raise BroadcastRefusedError(f"the node refused the transaction: {message}", nonce_used=True)
+        if any(text in message for text in _UNDERPRICED):
+            raise BroadcastRefusedError(f"the node refused the transaction: {message}", nonce_used=False)
+        raise BroadcastRefusedError(f"the node refused the transaction: {message}", nonce_used=False)
+
+    def inclusions(self, tx_hashes: Sequence[str]) -> dict[str, Inclusion | None]:
+        """Where each transaction was mined on the current chain (None: not mined)."""
+        responses = self._batch([("eth_getTransactionReceipt", [tx_hash]) for tx_hash in tx_hashes])
+        found: dict[str, Inclusion | None] = {}
+        for tx_hash, response in zip(tx_hashes, responses, strict=True):
+            receipt = response.get("result")
+            found[tx_hash] = (
+                Inclusion(
+                    block_number=int(receipt["blockNumber"], 16),
+                    block_hash=receipt["blockHash"],
+                    succeeded=int(receipt["status"], 16) == 1,
+                    gas_used=int(receipt["gasUsed"], 16),
+                )
+                if receipt and receipt.get("blockNumber")
+                else None
+            )
+        return found
+
+    def known(self, tx_hashes: Sequence[str]) -> set[str]:
+        """Which of the transactions the node knows (pending or mined)."""
+        responses = self._batch([("eth_getTransactionByHash", [tx_hash]) for tx_hash in tx_hashes])
+        return {tx_hash for tx_hash, response in zip(tx_hashes, responses, strict=True) if response.get("result")}
+
+    def block_time(self, number: int) -> int:
+        """The timestamp of block `number`."""
+        block = self._call("eth_getBlockByNumber", [hex(number), False])
+        if not block:
+            raise TransactionFailedError(f"the chain node has no block {number}")
+        return int(block["timestamp"], 16)

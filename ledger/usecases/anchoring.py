@@ -1,0 +1,235 @@
+"""Anchoring a batch exactly once, whatever fails: record the signed transaction, broadcast, settle.
+
+1. `anchor_batch` simulates the anchor (a revert surfaces before anything is written), then
+   records the batch, its documents and the signed transaction in one database transaction
+   (the nonce is allocated there), and only then broadcasts the signed bytes.
+2. `settle` brings an agency's transactions in line with the chain: a signed transaction the
+   node does not know is broadcast (again: the same bytes); a mined one becomes ANCHORED at
+   the configured confirmations; one whose block a reorg removed goes back to PENDING and is
+   broadcast again; one left unmined for `replace_after_seconds` is re-signed with the same
+   nonce and call and higher fees; one whose nonce something else took is re-signed with a
+   new nonce (the old one can never be mined). A root is never signed for twice otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+
+from ledger.chain.transactions import BroadcastRefusedError, Inclusion
+from ledger.domain import Fees, SignedTransaction, TxReceipt
+from ledger.errors import ChainUnavailableError, SijillError, TransactionFailedError, TransactionOutcomeUnknownError
+from ledger.store.models import TransactionRow
+from ledger.store.pipeline import LIVE, NewBatch
+from ledger.usecases.context import Ledger
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What one `settle` did, for logs and tests."""
+
+    broadcast: int = 0
+    mined: int = 0
+    final: int = 0
+    reorged: int = 0
+    replaced: int = 0
+
+
+def anchor_batch(
+    ledger: Ledger, batch: NewBatch, signer: LocalAccount, *, queued: tuple[int, ...] = ()
+) -> TransactionRow:
+    """Record `batch` with its signed anchor transaction, then broadcast it.
+
+    Raises the contract's decoded error when the anchor would revert (nothing is recorded),
+    `ChainUnavailableError` when the chain cannot be asked (nothing is recorded), and
+    `ConflictError` when the batch exists already. A chain that goes down between recording
+    and broadcasting raises nothing: the transaction is recorded, and `settle` sends it.
+    """
+    registry = ledger.registry
+    client = registry.transactions
+    data = registry.anchor_calldata(batch.root, len(batch.documents), batch.expires_at or 0)
+    # 1. Ask the chain first: a revert (key not valid, root anchored, paused) surfaces here, decoded.
+    gas = client.estimate_gas(signer.address, registry.address, data)
+    fees = client.fees()
+    with registry.send_lock(signer.address):  # in this process, nonces reach the node in order
+        chain_nonce = client.pending_nonce(signer.address)
+
+        # 2. Record the batch, its documents and the signed transaction: one database transaction.
+        def sign(nonce: int) -> tuple[SignedTransaction, Fees]:
+            return client.sign(signer, to=registry.address, data=data, nonce=nonce, gas=gas, fees=fees), fees
+
+        row = ledger.pipeline.record_anchor(batch, chain_nonce=chain_nonce, sign=sign, queued=queued, now=time.time())
+        # 3. Broadcast. If this fails the transaction is recorded all the same: `settle` sends it.
+        _broadcast(ledger, row)
+    return row
+
+
+def _broadcast(ledger: Ledger, row: TransactionRow) -> bool:
+    """Send a recorded transaction's bytes; True if the node has it now."""
+    try:
+        ledger.registry.transactions.broadcast(row.raw)
+    except ChainUnavailableError:
+        log.warning("the chain is down; transaction %s stays recorded and will be sent", row.tx_hash)
+        return False
+    except BroadcastRefusedError as error:
+        if error.nonce_used:
+            return False  # `settle` re-signs it with a new nonce unless it was mined
+        log.warning("the node refused transaction %s: %s", row.tx_hash, error.message)
+        return False
+    ledger.pipeline.mark_sent(row.tx_hash, now=time.time())
+    return True
+
+
+def observe(ledger: Ledger, rows: Sequence[TransactionRow]) -> None:
+    """Record where the live ones of `rows` were mined (nothing is sent: that is `settle`'s work)."""
+    live = [row for row in rows if row.state in LIVE]
+    if not live:
+        return
+    client = ledger.registry.transactions
+    inclusions = client.inclusions([row.tx_hash for row in live])
+    head = client.head()
+    for row in live:
+        inclusion = inclusions[row.tx_hash]
+        if inclusion is not None:
+            _record_inclusion(ledger, row, inclusion, head, ledger.settings.confirmations)
+
+
+def wait_for_anchor(ledger: Ledger, row: TransactionRow, *, timeout: float) -> TxReceipt:
+    """Wait until the batch of `row` is mined (by it or by a replacement).
+
+    Raises `TransactionOutcomeUnknownError` if it is not mined within `timeout` seconds (it
+    stays recorded, and the pipeline's worker goes on sending it), and `TransactionFailedError`
+    if it can never be.
+    """
+    assert row.root is not None
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        with suppress(ChainUnavailableError):  # the chain may come back before the deadline
+            observe(ledger, ledger.pipeline.transactions_of(row.root))
+        batch = ledger.store.get_batch(row.root)
+        assert batch is not None
+        if batch.state in ("mined", "anchored") and batch.block_number is not None:
+            return TxReceipt(
+                tx_hash=batch.tx_hash or row.tx_hash,
+                block_number=batch.block_number,
+                block_timestamp=batch.anchored_at or 0,
+                gas_used=0,
+            )
+        if batch.state == "failed":
+            raise TransactionFailedError(f"the anchor of batch {row.root} failed: {batch.error}")
+        if time.monotonic() >= deadline:
+            raise TransactionOutcomeUnknownError(
+                f"the anchor of batch {row.root} ({row.tx_hash}) is recorded but was not mined within "
+                f"{timeout:.0f} s; the service keeps sending it, and the documents' status shows when it is anchored",
+                tx_hash=row.tx_hash,
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
+
+
+def settle(ledger: Ledger, agency_id: str) -> Settled:
+    """Bring the agency's unsettled transactions in line with the chain (see the module's steps).
+
+    Raises `ChainUnavailableError` when the chain cannot be asked; nothing is changed then.
+    """
+    keys = [key.address for key in ledger.store.keys_of(agency_id)]
+    rows = ledger.pipeline.live_transactions(keys) if keys else []
+    if not rows:
+        return Settled()
+    client = ledger.registry.transactions
+    inclusions = client.inclusions([row.tx_hash for row in rows])
+    head = client.head()
+    confirmations = ledger.settings.confirmations
+    by_nonce: dict[tuple[str, int], list[TransactionRow]] = defaultdict(list)
+    for row in rows:
+        by_nonce[(row.key_address, row.nonce)].append(row)
+    counts = dict.fromkeys(("broadcast", "mined", "final", "reorged", "replaced"), 0)
+    unmined: list[TransactionRow] = []
+    for group in by_nonce.values():
+        mined = next(((row, inclusions[row.tx_hash]) for row in group if inclusions[row.tx_hash]), None)
+        if mined is not None:
+            row, inclusion = mined
+            assert inclusion is not None
+            counts[_record_inclusion(ledger, row, inclusion, head, confirmations)] += 1
+            continue
+        for row in group:
+            if row.state == "mined":  # its block is gone: a reorg
+                ledger.pipeline.mark_unmined(row)
+                counts["reorged"] += 1
+        unmined.append(group[-1])  # only the newest signature of a nonce is pushed
+    if not unmined:
+        return Settled(**counts)
+    known = client.known([row.tx_hash for row in unmined])
+    now = time.time()
+    for row in unmined:
+        signer_row = ledger.store.get_key(row.key_address)
+        if row.tx_hash not in known:
+            if _broadcast(ledger, row):
+                counts["broadcast"] += 1
+            elif signer_row is not None and _nonce_taken(ledger, row):
+                _resign(ledger, row, signer_row.encrypted_key, new_nonce=True)
+                counts["replaced"] += 1
+        elif (
+            signer_row is not None
+            and row.sent_at is not None
+            and now - row.sent_at > ledger.settings.replace_after_seconds
+        ):
+            _resign(ledger, row, signer_row.encrypted_key, new_nonce=False)
+            counts["replaced"] += 1
+    return Settled(**counts)
+
+
+def _record_inclusion(ledger: Ledger, row: TransactionRow, inclusion: Inclusion, head: int, confirmations: int) -> str:
+    if not inclusion.succeeded:
+        ledger.pipeline.mark_failed(row, f"transaction {row.tx_hash} was mined but reverted")
+        return "mined"
+    final = head - inclusion.block_number + 1 >= confirmations
+    if row.state == "mined" and row.block_hash == inclusion.block_hash and not final:
+        return "mined"
+    block_time = ledger.registry.transactions.block_time(inclusion.block_number)
+    ledger.pipeline.mark_mined(
+        row, block_number=inclusion.block_number, block_hash=inclusion.block_hash, block_time=block_time, final=final
+    )
+    return "final" if final else "mined"
+
+
+def _nonce_taken(ledger: Ledger, row: TransactionRow) -> bool:
+    """Whether something else took `row`'s nonce: the node counts past it, and knows `row` nowhere."""
+    return ledger.registry.transactions.pending_nonce(row.key_address) > row.nonce
+
+
+def _resign(ledger: Ledger, row: TransactionRow, encrypted_key: str, *, new_nonce: bool) -> None:
+    """Sign `row`'s call again: same nonce with higher fees, or (its nonce taken) a new nonce."""
+    registry = ledger.registry
+    client = registry.transactions
+    signer = ledger.vault.decrypt(encrypted_key)
+    current = client.fees()
+    fees = current if new_nonce else Fees(int(row.max_fee), int(row.priority_fee)).bumped(floor=current)
+    call = client.decode_call(row.raw)
+    with registry.send_lock(signer.address):
+        chain_nonce = client.pending_nonce(row.key_address) if new_nonce else None
+
+        def sign(nonce: int) -> tuple[SignedTransaction, Fees]:
+            return client.sign(signer, to=call.to, data=call.data, nonce=nonce, gas=call.gas, fees=fees), fees
+
+        replacement = ledger.pipeline.record_replacement(row, sign=sign, chain_nonce=chain_nonce, now=time.time())
+        log.info("re-signed %s as %s (nonce %d)", row.tx_hash, replacement.tx_hash, replacement.nonce)
+        _broadcast(ledger, replacement)
+
+
+def settle_quietly(ledger: Ledger, agency_id: str) -> Settled:
+    """`settle`, logging instead of raising when the chain is down (for the background worker)."""
+    try:
+        return settle(ledger, agency_id)
+    except SijillError as error:
+        log.warning("could not settle agency %s now: %s", agency_id, error.message)
+        return Settled()

@@ -1,0 +1,81 @@
+"""The pipeline's worker: for each agency it holds the lease of, settle transactions and close batches.
+
+Any number of service processes may run a worker on one database: an agency's lease (a row
+renewed on every round) lets one of them at a time batch and send for it, and a worker that
+dies hands the agency over when its lease runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from contextlib import suppress
+
+from ledger.errors import SijillError
+from ledger.usecases.anchoring import settle
+from ledger.usecases.batching import close_due_batches
+from ledger.usecases.context import Ledger
+
+log = logging.getLogger(__name__)
+
+
+def lease_name(agency_id: str) -> str:
+    """The lease that lets one worker batch and send for an agency."""
+    return f"agency:{agency_id}"
+
+
+class PipelineWorker:
+    """Batches and sends for the agencies whose leases it holds, in a thread of its own."""
+
+    def __init__(self, ledger: Ledger, *, owner: str | None = None) -> None:
+        self._ledger = ledger
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._held: set[str] = set()
+
+    def run_once(self) -> None:
+        """One round: every agency with work whose lease this worker gets or holds."""
+        ledger = self._ledger
+        pipeline = ledger.pipeline
+        for agency_id in pipeline.agencies_with_work():
+            name = lease_name(agency_id)
+            if not pipeline.acquire_lease(name, self.owner, seconds=ledger.settings.lease_seconds, now=time.time()):
+                self._held.discard(name)
+                continue
+            self._held.add(name)
+            try:
+                settle(ledger, agency_id)
+                close_due_batches(ledger, agency_id, now=time.time())
+            except SijillError as error:  # the chain is down, the registry paused...: next round
+                log.warning("pipeline: agency %s waits: %s", agency_id, error.message)
+
+    def run(self) -> None:
+        """Rounds until `stop`; a failure of one round is logged and the next one comes."""
+        interval = self._ledger.settings.worker_interval_seconds
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # a worker must outlive a bad round (a database hiccup, a bug)
+                log.exception("pipeline: round failed")
+            self._stop.wait(interval)
+
+    def start(self) -> PipelineWorker:
+        """Run in a daemon thread."""
+        self._thread = threading.Thread(target=self.run, name="sijill-pipeline", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        """Finish the current round, stop, and give the leases back so another worker takes over at once."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for name in self._held:
+            with suppress(SijillError):  # else the lease runs out by itself
+                self._ledger.pipeline.release_lease(name, self.owner)
+        self._held.clear()
