@@ -26,10 +26,11 @@ from ledger.usecases.actors import ADMIN, Actor
 from ledger.usecases.agencies import add_issuer_key, register_agency, set_key_valid_until
 from ledger.usecases.audit import export_events, run_audit, verify_checkpoint
 from ledger.usecases.context import Ledger
-from ledger.usecases.issuance import IssueRequest, issue_documents
+from ledger.usecases.issuance import IssueRequest, accept_documents, issue_documents
 from ledger.usecases.setup import ensure_deployment, seed_demo
 from ledger.usecases.sharing import certificate_pdf, verification_qr, verify_file
-from ledger.usecases.status import Action, change_status
+from ledger.usecases.status import Action, change_status, get_record
+from ledger.usecases.worker import PipelineWorker
 from ledger.verification import Outcome, VerificationResult, VerificationStatus
 
 app = typer.Typer(
@@ -230,6 +231,9 @@ def issue(
     agency: Annotated[str, typer.Option(help="The issuing agency")],
     batch: Annotated[bool, typer.Option("--batch", help="Issue every *.json in the folder under one anchor")] = False,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Where to write the wrapped documents")] = None,
+    wait: Annotated[
+        bool, typer.Option(help="Wait for the anchor (--no-wait: queue them for the service's worker)")
+    ] = True,
 ) -> None:
     """Issue one document, or a folder of them under one anchor."""
     with _ledger() as ledger:
@@ -237,6 +241,11 @@ def issue(
         if batch and not files:
             raise InvalidRequestError(f"no *.json files in {source}")
         requests = [_issue_request(_read_json(path), str(path)) for path in files]
+        if not wait:
+            for accepted in accept_documents(ledger, agency, requests):
+                out.print(f"accepted {accepted['signature']['targetHash']}")
+            err.print("queued: `sijill status HASH` follows each one to ANCHORED")
+            return
         issued = issue_documents(ledger, agency, requests)
         err.print(
             f"anchored root {issued.merkle_root} in block {issued.receipt.block_number} (tx {issued.receipt.tx_hash})"
@@ -248,6 +257,28 @@ def issue(
         target.mkdir(parents=True, exist_ok=True)
         for path, document in zip(files, issued.documents, strict=True):
             _write_json(document, target / f"{path.stem}.wrapped.json")
+
+
+@app.command()
+def status(hash_hex: Annotated[str, typer.Argument(metavar="HASH", help="A target hash, or a batch root")]) -> None:
+    """Where a document is: ACCEPTED, PENDING (anchor sent) or ANCHORED, and its status on chain."""
+    with _ledger() as ledger:
+        _write_json(get_record(ledger, hash_hex).as_dict(), None)
+
+
+@app.command()
+def worker() -> None:
+    """Run the issuance pipeline alone (batching and sending), beside or instead of the service's own."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    with _ledger() as ledger:
+        running = PipelineWorker(ledger)
+        err.print(f"pipeline worker {running.owner}: batching and sending; Ctrl-C stops it")
+        try:
+            running.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            running.stop()
 
 
 def _status_command(action: Action) -> Callable[..., None]:

@@ -1,0 +1,324 @@
+"""The issuance pipeline on a real chain: queued, batched, anchored once, whatever fails."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from ledger.chain.anvil import AnvilProcess, free_port
+from ledger.errors import QueueFullError
+from ledger.settings import Settings
+from ledger.usecases.agencies import add_issuer_key, register_agency
+from ledger.usecases.anchoring import settle
+from ledger.usecases.batching import batch_due, close_due_batches
+from ledger.usecases.context import Ledger
+from ledger.usecases.issuance import IssueRequest, accept_documents, issue_documents
+from ledger.usecases.setup import ensure_deployment
+from ledger.usecases.status import get_record
+from ledger.usecases.worker import PipelineWorker, lease_name
+from tests.integration.conftest import auth, licence
+
+
+def requests_for(count: int, prefix: str = "CL-2026") -> list[IssueRequest]:
+    return [IssueRequest("commercial-licence", licence(f"{prefix}-{n:06d}")["fields"]) for n in range(count)]
+
+
+def rpc(ledger: Ledger, method: str, *params: Any) -> Any:
+    response = ledger.registry._web3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+    assert "error" not in response, response
+    return response["result"]
+
+
+def anchors_on_chain(ledger: Ledger) -> Counter[str]:
+    """How many times each root was anchored, read from the registry's events."""
+    reader = ledger.registry.events(ledger.artifact.abi)
+    counts: Counter[str] = Counter()
+    for _last, events in reader.pages(ledger.deployment.block_number, reader.head()):
+        counts.update(event.args["root"] for event in events if event.name == "Anchored")
+    return counts
+
+
+def wait_until(condition: Callable[[], bool], *, seconds: float = 20.0, what: str = "the condition") -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not come within {seconds} s"
+        time.sleep(0.05)
+
+
+def stage(ledger: Ledger, target: str) -> str:
+    return str(get_record(ledger, target).as_dict()["stage"])
+
+
+@pytest.fixture
+def tuned(settings: Settings) -> Settings:
+    return settings.model_copy(update={"batch_documents": 3, "batch_wait_ms": 100})
+
+
+@pytest.fixture
+def pipeline_ledger(tuned: Settings) -> Iterator[Ledger]:
+    context = Ledger(tuned)
+    register_agency(context, "moci", "Ministry of Commerce")
+    add_issuer_key(context, "moci")
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def manual_mining(pipeline_ledger: Ledger) -> Iterator[None]:
+    rpc(pipeline_ledger, "evm_setAutomine", False)
+    try:
+        yield
+    finally:
+        rpc(pipeline_ledger, "evm_setAutomine", True)
+
+
+def test_a_batch_is_due_at_its_size_or_its_age() -> None:
+    assert not batch_due(0, 10_000, size=3, wait_ms=100)
+    assert not batch_due(2, 99, size=3, wait_ms=100)
+    assert batch_due(2, 100, size=3, wait_ms=100)
+    assert batch_due(3, 0, size=3, wait_ms=100)
+
+
+def test_queued_documents_are_batched_anchored_and_verify(pipeline_ledger: Ledger) -> None:
+    with TestClient(create_app(ledger=pipeline_ledger), raise_server_exceptions=False) as client:
+        token = "moci-token"
+        pipeline_ledger.store.add_agency_token("moci", token)
+        accepted = []
+        for request in requests_for(5):
+            body = {"document_type": request.document_type, "fields": request.fields}
+            response = client.post("/v1/documents?wait=false", json=body, headers=auth(token))
+            assert response.status_code == 202, response.text
+            assert response.json()["stage"] == "ACCEPTED"
+            assert response.headers["Location"] == response.json()["status_url"]
+            accepted.append(response.json())
+        for item in accepted:
+            wait_until(lambda item=item: client.get(item["status_url"]).json()["stage"] == "ANCHORED", what="ANCHORED")
+        roots = Counter(client.get(item["status_url"]).json()["merkle_root"] for item in accepted)
+        assert sorted(roots.values()) == [2, 3]  # a full batch of 3, then the last 2 after 100 ms
+        assert all(anchors_on_chain(pipeline_ledger)[root] == 1 for root in roots)
+        document = client.get(accepted[0]["document_url"], headers=auth(token)).json()
+        verdict = client.post("/v1/verify", json=document).json()
+        assert verdict["status"] == "VALID", verdict
+
+
+def test_a_document_waiting_for_its_batch_has_no_proof_yet(pipeline_ledger: Ledger) -> None:
+    quiet = pipeline_ledger.settings.model_copy(update={"pipeline_worker": False})
+    with TestClient(create_app(ledger=Ledger(quiet)), raise_server_exceptions=False) as client:
+        pipeline_ledger.store.add_agency_token("moci", "moci-token")
+        request = requests_for(1)[0]
+        body = {"document_type": request.document_type, "fields": request.fields}
+        accepted = client.post("/v1/documents?wait=false", json=body, headers=auth("moci-token")).json()
+        assert client.get(accepted["status_url"]).json()["stage"] == "ACCEPTED"
+        response = client.get(accepted["document_url"], headers=auth("moci-token"))
+        assert response.status_code == 409
+        assert "waits for its batch" in response.json()["error"]["message"]
+
+
+def test_a_full_queue_is_refused_with_503_and_retry_after(pipeline_ledger: Ledger) -> None:
+    small = pipeline_ledger.settings.model_copy(update={"queue_limit": 2, "pipeline_worker": False})
+    with TestClient(create_app(ledger=Ledger(small)), raise_server_exceptions=False) as client:
+        pipeline_ledger.store.add_agency_token("moci", "moci-token")
+        bodies = [{"document_type": r.document_type, "fields": r.fields} for r in requests_for(3)]
+        for body in bodies[:2]:
+            assert client.post("/v1/documents?wait=false", json=body, headers=auth("moci-token")).status_code == 202
+        refused = client.post("/v1/documents?wait=false", json=bodies[2], headers=auth("moci-token"))
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"]
+        assert "waiting to be anchored" in refused.json()["error"]["message"]
+    with pytest.raises(QueueFullError):
+        accept_documents(Ledger(small), "moci", requests_for(1, "CL-2027"))
+
+
+def test_a_dropped_transaction_is_broadcast_again(pipeline_ledger: Ledger, manual_mining: None) -> None:
+    accepted = accept_documents(pipeline_ledger, "moci", requests_for(3))
+    (root,) = close_due_batches(pipeline_ledger, "moci", now=time.time())
+    (row,) = pipeline_ledger.pipeline.transactions_of(root)
+    assert stage(pipeline_ledger, accepted[0]["signature"]["targetHash"]) == "PENDING"
+    rpc(pipeline_ledger, "anvil_dropTransaction", row.tx_hash)
+    assert pipeline_ledger.registry.transactions.known([row.tx_hash]) == set()
+    assert settle(pipeline_ledger, "moci").broadcast == 1  # the same signed bytes, again
+    assert pipeline_ledger.registry.transactions.known([row.tx_hash]) == {row.tx_hash}
+    rpc(pipeline_ledger, "evm_mine")
+    assert settle(pipeline_ledger, "moci").final == 1
+    assert stage(pipeline_ledger, accepted[0]["signature"]["targetHash"]) == "ANCHORED"
+    assert anchors_on_chain(pipeline_ledger)[root] == 1
+
+
+def test_an_unmined_anchor_is_replaced_with_higher_fees_by_rule(pipeline_ledger: Ledger, manual_mining: None) -> None:
+    eager = Ledger(pipeline_ledger.settings.model_copy(update={"replace_after_seconds": 0.2}))
+    accept_documents(eager, "moci", requests_for(3))
+    (root,) = close_due_batches(eager, "moci", now=time.time())
+    assert settle(eager, "moci").replaced == 0  # not yet overdue
+    time.sleep(0.3)
+    assert settle(eager, "moci").replaced == 1
+    first, second = eager.pipeline.transactions_of(root)
+    assert first.nonce == second.nonce
+    assert int(second.max_fee) > int(first.max_fee)
+    assert int(second.priority_fee) > int(first.priority_fee)
+    rpc(eager, "evm_mine")
+    settle(eager, "moci")
+    states = sorted(row.state for row in eager.pipeline.transactions_of(root))
+    assert states == ["final", "superseded"]
+    assert anchors_on_chain(eager)[root] == 1
+    eager.close()
+
+
+def test_an_anchor_recorded_before_a_crash_is_sent_by_the_next_worker(pipeline_ledger: Ledger) -> None:
+    """The process dies after recording the signed anchor and before broadcasting it."""
+    accepted = accept_documents(pipeline_ledger, "moci", requests_for(3))
+    client = pipeline_ledger.registry.transactions
+    real = client.broadcast
+    client.broadcast = lambda raw: None  # type: ignore[method-assign]  # never reaches the node
+    try:
+        (root,) = close_due_batches(pipeline_ledger, "moci", now=time.time())
+    finally:
+        client.broadcast = real  # type: ignore[method-assign]
+    assert (
+        pipeline_ledger.registry.transactions.known([pipeline_ledger.pipeline.transactions_of(root)[0].tx_hash])
+        == set()
+    )
+    restarted = Ledger(pipeline_ledger.settings)
+    PipelineWorker(restarted).run_once()  # broadcasts
+    PipelineWorker(restarted).run_once()  # sees it mined
+    assert stage(restarted, accepted[0]["signature"]["targetHash"]) == "ANCHORED"
+    assert anchors_on_chain(restarted)[root] == 1
+    restarted.close()
+
+
+def test_one_worker_at_a_time_holds_an_agency(database_url: str, tmp_path: Path, settings: Settings) -> None:
+    shared = settings.model_copy(update={"database_url": database_url, "lease_seconds": 30.0})
+    first, second = Ledger(shared), Ledger(shared)
+    try:
+        register_agency(first, "moci", "Ministry of Commerce")
+        add_issuer_key(first, "moci")
+        accept_documents(first, "moci", requests_for(1))
+        one, two = PipelineWorker(first, owner="one"), PipelineWorker(second, owner="two")
+        one.run_once()
+        two.run_once()
+        assert first.pipeline.lease_owner(lease_name("moci"), now=time.time()) == "one"
+        one.stop()  # a clean stop hands the agency over at once
+        accept_documents(second, "moci", requests_for(1, "CL-2027"))
+        two.run_once()
+        assert second.pipeline.lease_owner(lease_name("moci"), now=time.time()) == "two"
+        # A worker that died keeps its lease until it runs out; then another takes the agency.
+        assert not first.pipeline.acquire_lease(lease_name("moci"), "three", seconds=1, now=time.time())
+        assert first.pipeline.acquire_lease(lease_name("moci"), "three", seconds=1, now=time.time() + 31)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_fifty_concurrent_issues_from_three_agencies_race_for_no_nonce(database_url: str, settings: Settings) -> None:
+    shared = Ledger(settings.model_copy(update={"database_url": database_url}))
+    try:
+        agencies = ["moci", "mme", "qu"]
+        for agency in agencies:
+            register_agency(shared, agency, agency.upper())
+            add_issuer_key(shared, agency)
+
+        def issue(n: int) -> str:
+            agency = agencies[n % 3]
+            batch = issue_documents(shared, agency, requests_for(1, f"CL-{agency.upper()}-{n}"))
+            return batch.merkle_root
+
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            roots = list(pool.map(issue, range(50)))
+        assert len(set(roots)) == 50
+        counts = anchors_on_chain(shared)
+        assert all(counts[root] == 1 for root in roots)
+        nonces = [(row.key_address, row.nonce) for root in roots for row in shared.pipeline.transactions_of(root)]
+        assert len(nonces) == len(set(nonces)) == 50
+    finally:
+        shared.close()
+
+
+@pytest.fixture
+def own_chain(tmp_path: Path) -> Iterator[tuple[Settings, AnvilProcess]]:
+    """A chain of this test's own, mining a block every second (as a permissioned network does)."""
+    port = free_port()
+    settings = Settings(
+        data_dir=tmp_path,
+        rpc_url=f"http://127.0.0.1:{port}",
+        seed_demo=False,
+        confirmations=3,
+        receipt_timeout_seconds=20,
+        batch_wait_ms=0,
+    )
+    with AnvilProcess(port=port, extra_args=("--block-time", "1")) as node:
+        ledger = Ledger(settings)
+        ensure_deployment(ledger, redeploy_if_lost=False)
+        register_agency(ledger, "moci", "Ministry of Commerce")
+        add_issuer_key(ledger, "moci")
+        ledger.close()
+        yield settings, node
+
+
+def test_anchored_only_after_the_confirmations(own_chain: tuple[Settings, AnvilProcess]) -> None:
+    settings, _node = own_chain
+    ledger = Ledger(settings)
+    try:
+        batch = issue_documents(ledger, "moci", requests_for(1))
+        target = batch.documents[0]["signature"]["targetHash"]
+        assert stage(ledger, target) == "PENDING"  # mined, one confirmation of three
+        wait_until(lambda: settle(ledger, "moci").final == 1, seconds=10, what="three confirmations")
+        assert ledger.registry.transactions.head() >= batch.receipt.block_number + 2
+        assert stage(ledger, target) == "ANCHORED"
+    finally:
+        ledger.close()
+
+
+def test_a_reorg_that_drops_the_anchor_sends_it_again_once(own_chain: tuple[Settings, AnvilProcess]) -> None:
+    settings, _node = own_chain
+    ledger = Ledger(settings)
+    try:
+        batch = issue_documents(ledger, "moci", requests_for(1))
+        target, root = batch.documents[0]["signature"]["targetHash"], batch.merkle_root
+        rpc(ledger, "evm_setIntervalMining", 0)  # hold the chain still while it is rewritten
+        depth = ledger.registry.transactions.head() - batch.receipt.block_number + 1
+        rpc(ledger, "anvil_reorg", depth, [])  # the anchor's block is replaced
+        (row,) = ledger.pipeline.transactions_of(root)
+        assert ledger.registry.transactions.inclusions([row.tx_hash])[row.tx_hash] is None
+        assert settle(ledger, "moci").reorged == 1
+        assert stage(ledger, target) == "PENDING"
+        rpc(ledger, "evm_setIntervalMining", 1)
+        wait_until(lambda: settle(ledger, "moci").final == 1, seconds=15, what="the anchor mined again")
+        assert stage(ledger, target) == "ANCHORED"
+        assert anchors_on_chain(ledger)[root] == 1
+    finally:
+        ledger.close()
+
+
+def test_documents_accepted_while_the_chain_is_down_are_anchored_when_it_returns(tmp_path: Path) -> None:
+    port = free_port()
+    state = tmp_path / "chain.json"
+    settings = Settings(data_dir=tmp_path, rpc_url=f"http://127.0.0.1:{port}", seed_demo=False, batch_wait_ms=0)
+    with AnvilProcess(port=port, state_file=state):
+        ledger = Ledger(settings)
+        ensure_deployment(ledger, redeploy_if_lost=False)
+        register_agency(ledger, "moci", "Ministry of Commerce")
+        add_issuer_key(ledger, "moci")
+        ledger.close()
+    ledger = Ledger(settings)  # the chain is down now
+    worker = PipelineWorker(ledger).start()
+    try:
+        accepted = accept_documents(ledger, "moci", requests_for(4))
+        time.sleep(0.5)  # the worker tries, and waits
+        assert {stage(ledger, item["signature"]["targetHash"]) for item in accepted} == {"ACCEPTED"}
+        with AnvilProcess(port=port, state_file=state):  # back, from its state file
+            wait_until(
+                lambda: all(stage(ledger, item["signature"]["targetHash"]) == "ANCHORED" for item in accepted),
+                what="issuance to resume",
+            )
+            counts = anchors_on_chain(ledger)
+            assert list(counts.values()) == [1]  # four documents, one batch, anchored once
+    finally:
+        worker.stop()
+        ledger.close()
