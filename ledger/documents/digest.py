@@ -12,8 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from eth_hash.auto import keccak
-
+from ledger.documents.keccak import keccak256
 from ledger.errors import InvalidDocumentError
 
 
@@ -23,7 +22,7 @@ def keccak_hex(text: str) -> str:
         raw = text.encode("utf-8")
     except UnicodeEncodeError as error:
         raise InvalidDocumentError("the document holds a lone UTF-16 surrogate, which has no UTF-8 form") from error
-    return keccak(raw).hex()
+    return keccak256(raw).hex()
 
 
 def js_json(value: Any) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from eth_hash.auto import keccak
+from ledger.documents.keccak import keccak256
 
 
 def _to_bytes(hash_hex: str) -> bytes:
@@ -23,7 +23,7 @@ def _to_bytes(hash_hex: str) -> bytes:
 def combine(first: bytes, second: bytes) -> bytes:
     """The parent of two nodes: keccak256 of their sorted concatenation."""
     low, high = sorted((first, second))
-    return keccak(low + high)
+    return keccak256(low + high)
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,3 +84,26 @@ def test_salting_round_trips_and_salts_every_leaf(value: object) -> None:
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_formatted_numbers_read_back_exactly(value: float) -> None:
     assert float(js_number_to_string(value)) == value
+
+
+def test_salts_are_random_version_4_uuids() -> None:
+    import uuid
+
+    from ledger.documents.salt import random_uuid4
+
+    salts = [random_uuid4() for _ in range(2000)]
+    assert len(set(salts)) == len(salts)
+    for text in salts:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+
+
+@given(st.binary(max_size=300))
+def test_keccak256_is_the_ethereum_keccak(data: bytes) -> None:
+    from eth_hash.auto import keccak
+
+    from ledger.documents.keccak import keccak256
+
+    assert keccak256(data) == keccak(data)
