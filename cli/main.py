@@ -137,7 +137,17 @@ def up(
             if settings.development and settings.seed_demo and seed_demo(ledger):
                 err.print(f"demo agency '{settings.demo_agency_id}' seeded with an issuer key")
             err.print(f"API: http://{settings.api_host}:{settings.api_port}  (docs at /docs)")
-            uvicorn.run(create_app(ledger=ledger), host=settings.api_host, port=settings.api_port, log_level="info")
+            if settings.api_workers > 1:  # processes of their own, each building the service from SIJILL_*
+                uvicorn.run(
+                    "api.main:service",
+                    factory=True,
+                    workers=settings.api_workers,
+                    host=settings.api_host,
+                    port=settings.api_port,
+                    log_level="info",
+                )
+            else:
+                uvicorn.run(create_app(ledger=ledger), host=settings.api_host, port=settings.api_port, log_level="info")
         finally:
             if anvil is not None:
                 anvil.stop()

@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_workers: int = Field(default=1, ge=1, description="service processes on the one port (they share the store)")
     anvil_port: int = 8545
 
     seed_demo: bool = True

@@ -17,4 +17,6 @@ try:
 
     keccak256: Callable[[bytes], bytes] = _pysha3
 except ImportError:  # a platform without a wheel or a compiler: the slower, always-present one
-    from eth_hash.auto import keccak as keccak256
+    from eth_hash.auto import keccak as _eth_hash_keccak
+
+    keccak256 = _eth_hash_keccak

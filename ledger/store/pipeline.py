@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +25,7 @@ from ledger.store.models import (
     LeaseRow,
     QueuedDocumentRow,
     TransactionRow,
+    utcnow,
 )
 from ledger.store.repository import NewDocument, Store
 
@@ -64,16 +65,19 @@ class PipelineStore:
         """Add accepted documents at the end of an agency's queue."""
         try:
             with self._store.session() as session:
-                session.add_all(
-                    QueuedDocumentRow(
-                        target_hash=document.target_hash,
-                        agency_id=agency_id,
-                        document_type=document.document_type,
-                        expires_at=document.expires_at,
-                        salted=document.salted,
-                        accepted_at=now,
-                    )
-                    for document in documents
+                session.execute(
+                    insert(QueuedDocumentRow),
+                    [
+                        {
+                            "target_hash": document.target_hash,
+                            "agency_id": agency_id,
+                            "document_type": document.document_type,
+                            "expires_at": document.expires_at,
+                            "salted": document.salted,
+                            "accepted_at": now,
+                        }
+                        for document in documents
+                    ],
                 )
         except IntegrityError as error:
             raise ConflictError("one of these documents was accepted already") from error
@@ -143,6 +147,7 @@ class PipelineStore:
         The nonce is the key's next one (never below `chain_nonce`, the node's count), allocated
         in the same database transaction. Raises `ConflictError` if the batch exists already.
         """
+        created = utcnow()
         try:
             with self._store.session() as session:
                 nonce = _allocate_nonce(session, batch.key_address, chain_nonce)
@@ -161,17 +166,21 @@ class PipelineStore:
                     )
                 )
                 session.flush()
-                session.add_all(
-                    DocumentRow(
-                        target_hash=document.target_hash,
-                        batch_root=batch.root,
-                        document_type=document.document_type,
-                        proof=document.proof,
-                        wrapped=document.wrapped,
-                        status="ACTIVE",
-                        reason=0,
-                    )
-                    for document in batch.documents
+                session.execute(  # one executemany, no ORM objects: a batch holds up to thousands
+                    insert(DocumentRow),
+                    [
+                        {
+                            "target_hash": document.target_hash,
+                            "batch_root": batch.root,
+                            "document_type": document.document_type,
+                            "proof": document.proof,
+                            "wrapped": document.wrapped,
+                            "status": "ACTIVE",
+                            "reason": 0,
+                            "created_at": created,
+                        }
+                        for document in batch.documents
+                    ],
                 )
                 row = _transaction_row(batch.key_address, nonce, batch.root, signed, fees, now)
                 session.add(row)

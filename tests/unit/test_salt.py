@@ -89,9 +89,10 @@ def test_formatted_numbers_read_back_exactly(value: float) -> None:
 def test_salts_are_random_version_4_uuids() -> None:
     import uuid
 
-    from ledger.documents.salt import random_uuid4
+    from ledger.documents.salt import SaltSource, random_uuid4
 
-    salts = [random_uuid4() for _ in range(2000)]
+    source = SaltSource()
+    salts = [random_uuid4() for _ in range(1000)] + [source() for _ in range(1000)]
     assert len(set(salts)) == len(salts)
     for text in salts:
         parsed = uuid.UUID(text)
