@@ -17,7 +17,7 @@ from typing import Any
 
 from ledger.documents.digest import field_hash, flatten, target_hash
 from ledger.documents.merkle import MerkleTree, root_from_proof
-from ledger.documents.salt import salt_data
+from ledger.documents.salt import SaltSource, salt_data
 from ledger.errors import InvalidDocumentError, ObfuscationError
 
 OA_V2_SCHEMA = "https://schema.openattestation.com/2.0/schema.json"
@@ -152,7 +152,8 @@ def wrap_documents(
     Returns the wrapped documents in the order given. Raises `InvalidDocumentError`
     for a value JSON cannot carry exactly, and `ValueError` for an empty batch.
     """
-    return batch_documents([salt_document(document, salt=salt) for document in documents])
+    source = salt or SaltSource()
+    return batch_documents([salt_document(document, salt=source) for document in documents])
 
 
 def obfuscate(document: dict[str, Any], paths: Sequence[str]) -> dict[str, Any]:

@@ -43,6 +43,18 @@ class QueuedDocument:
 
 
 @dataclass(frozen=True, slots=True)
+class Queued:
+    """A queued document as `queued` reads it."""
+
+    position: int
+    target_hash: str
+    document_type: str
+    expires_at: int | None
+    salted: dict[str, Any]
+    accepted_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class NewBatch:
     """A batch about to be anchored: its root, owner, key, size and expiry."""
 
@@ -88,29 +100,31 @@ class PipelineStore:
             query = select(func.count()).select_from(QueuedDocumentRow).where(QueuedDocumentRow.agency_id == agency_id)
             return int(session.scalar(query) or 0)
 
-    def queued(self, agency_id: str, limit: int) -> list[QueuedDocumentRow]:
-        """The oldest waiting documents of an agency that share the oldest one's expiry."""
+    def queued(self, agency_id: str, limit: int) -> list[Queued]:
+        """The oldest waiting documents of an agency that share the oldest one's expiry (plain rows, no ORM)."""
+        table = QueuedDocumentRow.__table__
         with self._store.session() as session:
-            oldest = session.scalars(
-                select(QueuedDocumentRow)
-                .where(QueuedDocumentRow.agency_id == agency_id)
-                .order_by(QueuedDocumentRow.position)
-                .limit(1)
+            oldest = session.execute(
+                select(table.c.expires_at).where(table.c.agency_id == agency_id).order_by(table.c.position).limit(1)
             ).first()
             if oldest is None:
                 return []
-            same_expiry = (
-                QueuedDocumentRow.expires_at.is_(None)
-                if oldest.expires_at is None
-                else QueuedDocumentRow.expires_at == oldest.expires_at
-            )
+            expiry = oldest[0]
+            same_expiry = table.c.expires_at.is_(None) if expiry is None else table.c.expires_at == expiry
             query = (
-                select(QueuedDocumentRow)
-                .where(QueuedDocumentRow.agency_id == agency_id, same_expiry)
-                .order_by(QueuedDocumentRow.position)
+                select(
+                    table.c.position,
+                    table.c.target_hash,
+                    table.c.document_type,
+                    table.c.expires_at,
+                    table.c.salted,
+                    table.c.accepted_at,
+                )
+                .where(table.c.agency_id == agency_id, same_expiry)
+                .order_by(table.c.position)
                 .limit(limit)
             )
-            return list(session.scalars(query))
+            return [Queued(*row) for row in session.execute(query)]
 
     def get_queued(self, target_hash: str) -> QueuedDocumentRow | None:
         """A document still waiting for its batch, or None."""

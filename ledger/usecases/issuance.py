@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time
 from time import time as time_now
 from typing import Any
 
+from ledger.documents.salt import SaltSource
 from ledger.documents.wrap import salt_document, wrap_documents
 from ledger.domain import ChainStatus, HexHash, TxReceipt
 from ledger.errors import InvalidRequestError, NoActiveKeyError, QueueFullError
@@ -196,7 +197,8 @@ def accept_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueReq
             f"agency '{agency_id}' has {waiting} documents waiting to be anchored (at most {limit}); "
             "try again in a few seconds"
         )
-    salted = [salt_document(build_document_data(ledger, agency, request)) for request in requests]
+    salts = SaltSource()  # one source for the request: a read of the system's randomness per 256 salts
+    salted = [salt_document(build_document_data(ledger, agency, request), salt=salts) for request in requests]
     ledger.pipeline.enqueue(
         agency_id,
         [
