@@ -137,4 +137,5 @@ def open_registry(
         chain_id=record.chain_id,
         rpc_url=rpc_url,
         receipt_timeout=receipt_timeout,
+        rpc_timeout=timeout,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any, TypeVar, cast
 
 import requests
@@ -26,11 +27,11 @@ from web3.exceptions import (
     Web3Exception,
     Web3RPCError,
 )
-from web3.types import BlockIdentifier, RPCEndpoint
+from web3.types import BlockIdentifier
 
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.events import EventReader
-from ledger.chain.rpc import translate_errors
+from ledger.chain.rpc import JsonRpcClient, translate_errors
 from ledger.chain.transactions import TransactionClient
 from ledger.domain import (
     Address,
@@ -57,6 +58,13 @@ def bytes32(hash_hex: str) -> bytes:
     return bytes.fromhex(hash_hex.removeprefix("0x"))
 
 
+# The types of `inspect`'s result, in order: what `decode_inspect` reads word by word.
+_INSPECT_LAYOUT = "(bytes32,address,uint40,uint40,uint40,uint40,uint40,uint32,uint8,uint8,uint8,uint8,bytes32,bool)"
+
+# Checksumming hashes the address (keccak); the few issuer keys a registry has are worth remembering.
+_checksum = lru_cache(maxsize=4096)(to_checksum_address)
+
+
 class RegistryClient:
     """Reads and writes one deployed registry."""
 
@@ -69,6 +77,7 @@ class RegistryClient:
         chain_id: int,
         rpc_url: str,
         receipt_timeout: float = 30.0,
+        rpc_timeout: float = 10.0,
     ) -> None:
         self._web3 = web3
         self._contract: Contract = web3.eth.contract(address=to_checksum_address(address), abi=abi)
@@ -88,6 +97,7 @@ class RegistryClient:
         self._is_revoked_selector = function_signature_to_4byte_selector("isRevoked(bytes32)")
         self._inspect_output = "(" + ",".join(field["type"] for field in inspect_abi["outputs"][0]["components"]) + ")"
         self._anchor_tx_cache: dict[tuple[str, int], str] = {}
+        self._hot = JsonRpcClient(rpc_url, timeout=rpc_timeout)
         self.transactions = TransactionClient(web3=web3, chain_id=chain_id, rpc_url=rpc_url, decoder=self._decoder)
 
     # --- reads ------------------------------------------------------------------
@@ -128,13 +138,10 @@ class RegistryClient:
         data = "0x" + (self._inspect_selector + bytes32(target_hash) + bytes32(root)).hex()
 
         def read() -> tuple[int, AnchorView]:
-            responses = self._web3.provider.make_batch_request(  # type: ignore[attr-defined]
-                [
-                    (RPCEndpoint("eth_blockNumber"), []),
-                    (RPCEndpoint("eth_call"), [{"to": self.address, "data": data}, "latest"]),
-                ]
+            responses = self._hot.batch(
+                [("eth_blockNumber", []), ("eth_call", [{"to": self.address, "data": data}, "latest"])]
             )
-            if not isinstance(responses, list) or any("error" in response for response in responses):
+            if any("error" in response for response in responses):
                 raise TransactionFailedError(f"the chain node refused the registry read: {responses}")
             block = int(responses[0]["result"], 16)
             result = bytes.fromhex(responses[1]["result"][2:])
@@ -142,11 +149,7 @@ class RegistryClient:
                 raise DeploymentError(
                     f"no registry answers at {self.address}: the chain was reset or the deployment record is wrong"
                 )
-            try:
-                (raw,) = decode([self._inspect_output], result)
-            except DecodingError as error:
-                raise DeploymentError(f"the contract at {self.address} is not a Sijill registry") from error
-            return block, self._view(raw)
+            return block, self.decode_inspect(result)
 
         return self._read(read)
 
@@ -170,7 +173,7 @@ class RegistryClient:
         ) = raw
         return AnchorView(
             agency_id=agency_id_from_bytes32(agency) if any(agency) else None,
-            key=Address(to_checksum_address(key)) if int(key, 16) else None,
+            key=Address(_checksum(key)) if int(key, 16) else None,
             key_valid_from=valid_from,
             key_valid_until=valid_until,
             anchored_at=anchored_at,
@@ -254,9 +257,21 @@ class RegistryClient:
         return "0x" + (self._is_issued_selector + word).hex(), "0x" + (self._is_revoked_selector + word).hex()
 
     def decode_inspect(self, result: bytes) -> AnchorView:
-        """An `inspect` result's raw bytes, decoded."""
-        (raw,) = decode([self._inspect_output], result)
-        return self._view(raw)
+        """An `inspect` result's raw bytes, decoded (word by word: every field is a static type).
+
+        Raises `DeploymentError` when they are not a Sijill registry's answer.
+        """
+        try:
+            if self._inspect_output != _INSPECT_LAYOUT:  # another ABI than this decoder knows: the slow, general way
+                (raw,) = decode([self._inspect_output], result)
+                return self._view(raw)
+            if len(result) != 32 * 14:
+                raise ValueError(f"{len(result)} bytes, not 14 words")
+            words = [result[offset : offset + 32] for offset in range(0, 32 * 14, 32)]
+            numbers = [int.from_bytes(word, "big") for word in words[2:12]]
+            return self._view((words[0], "0x" + words[1][12:].hex(), *numbers, words[12], words[13][-1] == 1))
+        except (DecodingError, ValueError) as error:
+            raise DeploymentError(f"the contract at {self.address} is not a Sijill registry ({error})") from error
 
     # --- writes -----------------------------------------------------------------
 

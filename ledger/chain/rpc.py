@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import http.client
+import json
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3Exception, Web3RPCError
 
 from ledger.chain.errors import ErrorDecoder
-from ledger.errors import ChainUnavailableError, SijillError, TransactionFailedError
+from ledger.errors import ChainUnavailableError, ConfigurationError, SijillError, TransactionFailedError
 
 
 def connect(rpc_url: str, *, timeout: float = 10.0) -> Web3:
@@ -39,3 +44,68 @@ def translate_errors(rpc_url: str, decoder: ErrorDecoder | None = None) -> Itera
         raise TransactionFailedError(f"the chain node refused the request: {error.message}") from error
     except Web3Exception as error:
         raise TransactionFailedError(f"the chain call failed: {error}") from error
+
+
+class JsonRpcClient:
+    """A lean JSON-RPC client for hot paths: one keep-alive connection per thread, plain JSON.
+
+    web3's provider goes through `requests`, which looks for a netrc file and checks its CA
+    bundle on every call; on verification's path that is most of the time a read takes.
+    """
+
+    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigurationError(f"not an HTTP(S) JSON-RPC address: {url}")
+        self._url = url
+        self._host, self._port = parts.hostname, parts.port
+        self._https = parts.scheme == "https"
+        self._path = parts.path or "/"
+        if parts.query:
+            self._path += "?" + parts.query
+        self._timeout = timeout
+        self._local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            connection = kind(self._host, self._port, timeout=self._timeout)
+            self._local.connection = connection
+        return connection
+
+    def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+        """Send `calls` as one batch request; the responses in the same order.
+
+        Raises `ChainUnavailableError` when the node cannot be reached or answers nonsense.
+        """
+        body = json.dumps(
+            [
+                {"jsonrpc": "2.0", "id": index, "method": method, "params": params}
+                for index, (method, params) in enumerate(calls)
+            ]
+        ).encode()
+        for attempt in (1, 2):  # a kept-alive connection the node closed meanwhile is opened again, once
+            connection = self._connection()
+            try:
+                connection.request("POST", self._path, body, {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                payload = response.read()
+                break
+            except (OSError, http.client.HTTPException) as error:
+                connection.close()
+                self._local.connection = None
+                if attempt == 2 or isinstance(error, TimeoutError | ConnectionRefusedError):
+                    raise ChainUnavailableError(
+                        f"the chain at {self._url} cannot be reached; check that the node is running"
+                    ) from error
+        try:
+            answers = json.loads(payload)
+            ordered = sorted(answers, key=lambda answer: answer["id"])
+        except (ValueError, TypeError, KeyError) as error:
+            raise ChainUnavailableError(
+                f"the chain at {self._url} answered a batch request with {payload[:200]!r}"
+            ) from error
+        if len(ordered) != len(calls):
+            raise ChainUnavailableError(f"the chain at {self._url} answered {len(ordered)} of {len(calls)} calls")
+        return ordered
