@@ -117,6 +117,7 @@ def up(
     import uvicorn
 
     from api.app import create_app
+    from api.server import NoDelayH11Protocol
     from ledger.chain.anvil import AnvilProcess
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -145,9 +146,16 @@ def up(
                     host=settings.api_host,
                     port=settings.api_port,
                     log_level="info",
+                    http=NoDelayH11Protocol,
                 )
             else:
-                uvicorn.run(create_app(ledger=ledger), host=settings.api_host, port=settings.api_port, log_level="info")
+                uvicorn.run(
+                    create_app(ledger=ledger),
+                    host=settings.api_host,
+                    port=settings.api_port,
+                    log_level="info",
+                    http=NoDelayH11Protocol,
+                )
         finally:
             if anvil is not None:
                 anvil.stop()
