@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,6 +25,9 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The pipeline's worker batches queued documents and sees every anchor through to ANCHORED.
         worker = PipelineWorker(context).start() if context.settings.pipeline_worker else None
+        # What start-up built (modules, schemas, the contract's ABI) lives as long as the service:
+        # out of the cyclic collector's sight, its full collections stop walking it under load.
+        gc.freeze()
         yield
         if worker is not None:
             worker.stop()
