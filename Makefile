@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMPS := .make
 NPM    ?= npm
 
-.PHONY: setup build run test lint format gas clean distclean
+.PHONY: setup build run test lint format gas bench clean distclean
 
 setup: $(STAMPS)/python $(STAMPS)/contracts $(STAMPS)/web
 
@@ -60,6 +60,18 @@ format: setup
 
 gas: setup
 	$(PY) scripts/gas_report.py
+
+# The benchmarks (minutes, not part of the suite): the pipeline's figures beside their baselines
+# (load from wrk, Debian's package, installed once when missing) and the auditor's replay.
+$(STAMPS)/wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; }
+	@mkdir -p $(STAMPS) && touch $@
+
+bench: setup $(STAMPS)/wrk
+	$(PY) benchmarks/pipeline.py
+	$(PY) benchmarks/audit_replay.py --breakdown
 
 clean:
 	rm -rf artifacts cache $(STAMPS) .pytest_cache .mypy_cache .ruff_cache
