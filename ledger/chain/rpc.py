@@ -40,6 +40,9 @@ def translate_errors(rpc_url: str, decoder: ErrorDecoder | None = None) -> Itera
         raise ChainUnavailableError(
             f"the chain at {rpc_url} cannot be reached; check that the node is running"
         ) from error
+    except requests.exceptions.HTTPError as error:  # a node or a proxy in front of it answered 4xx/5xx
+        status = error.response.status_code if error.response is not None else "an error"
+        raise ChainUnavailableError(f"the chain at {rpc_url} answered HTTP {status}; try again shortly") from error
     except Web3RPCError as error:
         raise TransactionFailedError(f"the chain node refused the request: {error.message}") from error
     except Web3Exception as error:

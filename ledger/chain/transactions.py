@@ -54,7 +54,7 @@ class BroadcastRefusedError(TransactionFailedError):
 
 _KNOWN = ("already known", "known transaction", "already imported", "already in pool")
 _NONCE_USED = ("nonce too low", "nonce has already been used", "oldnonce")
-_UNDERPRICED = ("underpriced", "fee too low", "replacement transaction")
+_UNDERPRICED = ("underpriced", "fee too low", "replacement transaction", "less than block base fee", "fee cap")
 
 
 class TransactionClient:
@@ -159,6 +159,10 @@ class TransactionClient:
         responses = self._batch([("eth_getTransactionReceipt", [tx_hash]) for tx_hash in tx_hashes])
         found: dict[str, Inclusion | None] = {}
         for tx_hash, response in zip(tx_hashes, responses, strict=True):
+            if "error" in response:  # not an answer: never to be read as "not mined"
+                raise ChainUnavailableError(
+                    f"the chain node did not give the receipt of {tx_hash}: {response['error']}"
+                )
             receipt = response.get("result")
             found[tx_hash] = (
                 Inclusion(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import case, delete, func, insert, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
@@ -180,22 +180,7 @@ class PipelineStore:
                     )
                 )
                 session.flush()
-                session.execute(  # one executemany, no ORM objects: a batch holds up to thousands
-                    insert(DocumentRow),
-                    [
-                        {
-                            "target_hash": document.target_hash,
-                            "batch_root": batch.root,
-                            "document_type": document.document_type,
-                            "proof": document.proof,
-                            "wrapped": document.wrapped,
-                            "status": "ACTIVE",
-                            "reason": 0,
-                            "created_at": created,
-                        }
-                        for document in batch.documents
-                    ],
-                )
+                _insert_documents(session, batch, created)
                 row = _transaction_row(batch.key_address, nonce, batch.root, signed, fees, now)
                 session.add(row)
                 if queued:
@@ -204,28 +189,66 @@ class PipelineStore:
             raise ConflictError(f"batch {batch.root} or one of its documents is recorded already") from error
         return row
 
+    def record_refused(self, batch: NewBatch, *, queued: Sequence[int], error: str) -> None:
+        """Record a batch the contract refuses for good as failed, with its documents, off the queue.
+
+        Their status then says why (`get_record`), and the documents behind them move on.
+        """
+        with self._store.session() as session:
+            session.add(
+                BatchRow(
+                    root=batch.root,
+                    agency_id=batch.agency_id,
+                    key_address=batch.key_address,
+                    document_count=len(batch.documents),
+                    expires_at=batch.expires_at,
+                    state="failed",
+                    status="ACTIVE",
+                    reason=0,
+                    error=error,
+                )
+            )
+            session.flush()
+            _insert_documents(session, batch, utcnow())
+            session.execute(delete(QueuedDocumentRow).where(QueuedDocumentRow.position.in_(queued)))
+
+    def note_error(self, root: str, error: str) -> None:
+        """Say on a pending batch why its anchor is not going through (it is still being tried)."""
+        with self._store.session() as session:
+            session.execute(
+                update(BatchRow).where(BatchRow.root == root, BatchRow.state == "pending").values(error=error)
+            )
+
     def record_replacement(
         self,
-        replaced: TransactionRow,
+        group: Sequence[TransactionRow],
         *,
         sign: Callable[[int], tuple[SignedTransaction, Fees]],
         chain_nonce: int | None,
         now: float,
-    ) -> TransactionRow:
-        """Record `replaced`'s call signed again: with its nonce (higher fees), or, when `chain_nonce`
-        is given (its nonce was taken by something else), with the key's next nonce, which is then
-        allocated in the same database transaction and `replaced` can never be mined.
+    ) -> TransactionRow | None:
+        """Record the call of a nonce's signatures (`group`, oldest first) signed again.
+
+        With `chain_nonce` None: the same nonce, and `sign` pays more than the newest signature.
+        Otherwise the nonce was taken by something else: the key's next nonce is allocated in the
+        same database transaction and every signature of `group` is superseded. Returns None (and
+        records nothing) when the group changed meanwhile: a signature mined, or a newer one recorded.
         """
+        newest = group[-1]
         with self._store.session() as session:
+            same_nonce = (TransactionRow.key_address == newest.key_address) & (TransactionRow.nonce == newest.nonce)
+            signatures = session.execute(select(TransactionRow.tx_hash, TransactionRow.state).where(same_nonce)).all()
+            if {tx_hash for tx_hash, _ in signatures} != {row.tx_hash for row in group} or any(
+                state not in LIVE for _, state in signatures
+            ):
+                return None
             if chain_nonce is None:
-                nonce = replaced.nonce
+                nonce = newest.nonce
             else:
-                nonce = _allocate_nonce(session, replaced.key_address, chain_nonce)
-                session.execute(
-                    update(TransactionRow).where(TransactionRow.tx_hash == replaced.tx_hash).values(state="superseded")
-                )
+                nonce = _allocate_nonce(session, newest.key_address, chain_nonce)
+                session.execute(update(TransactionRow).where(same_nonce).values(state="superseded"))
             signed, fees = sign(nonce)
-            row = _transaction_row(replaced.key_address, nonce, replaced.root, signed, fees, now)
+            row = _transaction_row(newest.key_address, nonce, newest.root, signed, fees, now)
             session.add(row)
         return row
 
@@ -307,11 +330,29 @@ class PipelineStore:
                 )
 
     def mark_failed(self, row: TransactionRow, error: str) -> None:
-        """The transaction can never anchor its batch (mined but reverted, or refused for good)."""
+        """The transaction can never anchor its batch (mined but reverted, or refused for good).
+
+        The batch fails with it only if no other signature of it may still land or has landed.
+        """
         with self._store.session() as session:
             session.execute(update(TransactionRow).where(TransactionRow.tx_hash == row.tx_hash).values(state="failed"))
-            if row.root is not None:
-                session.execute(update(BatchRow).where(BatchRow.root == row.root).values(state="failed", error=error))
+            if row.root is None:
+                return
+            others = session.scalar(
+                select(func.count())
+                .select_from(TransactionRow)
+                .where(
+                    TransactionRow.root == row.root,
+                    TransactionRow.tx_hash != row.tx_hash,
+                    TransactionRow.state.in_((*LIVE, "final")),
+                )
+            )
+            if not others:
+                session.execute(
+                    update(BatchRow)
+                    .where(BatchRow.root == row.root, BatchRow.state.not_in(("mined", "anchored")))
+                    .values(state="failed", error=error)
+                )
 
     # --- leases -----------------------------------------------------------------
 
@@ -346,17 +387,45 @@ class PipelineStore:
             return row.owner if row is not None and row.expires_at >= now else None
 
 
+def _insert_documents(session: Any, batch: NewBatch, created: Any) -> None:
+    """A batch's documents, in one executemany without ORM objects (a batch holds up to thousands)."""
+    if not batch.documents:
+        return
+    session.execute(
+        insert(DocumentRow),
+        [
+            {
+                "target_hash": document.target_hash,
+                "batch_root": batch.root,
+                "document_type": document.document_type,
+                "proof": document.proof,
+                "wrapped": document.wrapped,
+                "status": "ACTIVE",
+                "reason": 0,
+                "created_at": created,
+            }
+            for document in batch.documents
+        ],
+    )
+
+
 def _allocate_nonce(session: Any, key_address: str, chain_nonce: int) -> int:
-    """The key's next nonce, taken under a row lock (PostgreSQL; SQLite has one writer at a time)."""
-    row = session.get(KeyNonceRow, key_address, with_for_update=True)
-    if row is None:
-        nonce = chain_nonce
-        session.add(KeyNonceRow(key_address=key_address, next_nonce=nonce + 1))
-    else:
-        nonce = max(row.next_nonce, chain_nonce)
-        row.next_nonce = nonce + 1
-    session.flush()
-    return nonce
+    """The key's next nonce: the stored next one, or the node's count if that is higher.
+
+    One UPDATE ... RETURNING reads and moves the counter, so its write lock serialises every
+    allocator, on SQLite as on PostgreSQL (a SELECT first would let two processes read the same
+    value). Every key gets its row when it is added (`Store.add_key`).
+    """
+    stored = KeyNonceRow.next_nonce
+    allocated = session.execute(
+        update(KeyNonceRow)
+        .where(KeyNonceRow.key_address == key_address)
+        .values(next_nonce=case((stored >= chain_nonce, stored), else_=chain_nonce) + 1)
+        .returning(KeyNonceRow.next_nonce)
+    ).scalar_one_or_none()
+    if allocated is None:
+        raise ConflictError(f"issuer key {key_address} has no nonce counter; it was not added through Sijill")
+    return int(allocated) - 1
 
 
 def _transaction_row(

@@ -24,6 +24,7 @@ from ledger.store.models import (
     BatchRow,
     DocumentRow,
     IssuerKeyRow,
+    KeyNonceRow,
     ShareRow,
     StatusChangeRow,
 )
@@ -156,6 +157,8 @@ class Store:
         )
         with self.session() as session:
             session.add(row)
+            session.flush()
+            session.add(KeyNonceRow(key_address=address, next_nonce=0))  # the pipeline allocates from here
         return row
 
     def authorize_key(self, address: str, valid_from: int, valid_until: int, tx_hash: str) -> IssuerKeyRow:

@@ -31,6 +31,9 @@ from ledger.usecases.context import Ledger
 
 log = logging.getLogger(__name__)
 
+# At most this many signatures of one nonce: fees grow 12.5% a replacement, and no further.
+MAX_SIGNATURES = 6
+
 
 @dataclass(frozen=True, slots=True)
 class Settled:
@@ -83,6 +86,8 @@ def _broadcast(ledger: Ledger, row: TransactionRow) -> bool:
         if error.nonce_used:
             return False  # `settle` re-signs it with a new nonce unless it was mined
         log.warning("the node refused transaction %s: %s", row.tx_hash, error.message)
+        if row.root is not None:  # shown with the documents' status; it is tried again every round
+            ledger.pipeline.note_error(row.root, f"the chain node refuses the anchor for now: {error.message}")
         return False
     ledger.pipeline.mark_sent(row.tx_hash, now=time.time())
     return True
@@ -153,7 +158,7 @@ def settle(ledger: Ledger, agency_id: str) -> Settled:
     for row in rows:
         by_nonce[(row.key_address, row.nonce)].append(row)
     counts = dict.fromkeys(("broadcast", "mined", "final", "reorged", "replaced"), 0)
-    unmined: list[TransactionRow] = []
+    unmined: list[list[TransactionRow]] = []
     for group in by_nonce.values():
         mined = next(((row, inclusions[row.tx_hash]) for row in group if inclusions[row.tx_hash]), None)
         if mined is not None:
@@ -165,26 +170,29 @@ def settle(ledger: Ledger, agency_id: str) -> Settled:
             if row.state == "mined":  # its block is gone: a reorg
                 ledger.pipeline.mark_unmined(row)
                 counts["reorged"] += 1
-        unmined.append(group[-1])  # only the newest signature of a nonce is pushed
+        unmined.append(group)
     if not unmined:
         return Settled(**counts)
-    known = client.known([row.tx_hash for row in unmined])
+    known = client.known([row.tx_hash for group in unmined for row in group])
     now = time.time()
-    for row in unmined:
-        signer_row = ledger.store.get_key(row.key_address)
-        if row.tx_hash not in known:
-            if _broadcast(ledger, row):
+    for group in unmined:
+        newest = group[-1]  # signatures of one nonce, oldest first
+        signer_row = ledger.store.get_key(newest.key_address)
+        if signer_row is None:
+            continue
+        if not any(row.tx_hash in known for row in group):
+            # The node holds no signature of this nonce: send the newest again (the same bytes).
+            if _broadcast(ledger, newest):
                 counts["broadcast"] += 1
-            elif signer_row is not None and _nonce_taken(ledger, row):
-                _resign(ledger, row, signer_row.encrypted_key, new_nonce=True)
-                counts["replaced"] += 1
-        elif (
-            signer_row is not None
-            and row.sent_at is not None
-            and now - row.sent_at > ledger.settings.replace_after_seconds
-        ):
-            _resign(ledger, row, signer_row.encrypted_key, new_nonce=False)
-            counts["replaced"] += 1
+            elif _nonce_taken(ledger, newest):  # something else took the nonce: the same call, a new nonce
+                counts["replaced"] += _resign(ledger, group, signer_row.encrypted_key, new_nonce=True)
+            continue
+        if newest.tx_hash not in known:
+            continue  # an older signature of this nonce is pending; the node refused the newer one
+        if newest.sent_at is None:  # sent before a crash, and the record never heard: it is sent
+            ledger.pipeline.mark_sent(newest.tx_hash, now=now)
+        elif now - newest.sent_at > ledger.settings.replace_after_seconds and len(group) < MAX_SIGNATURES:
+            counts["replaced"] += _resign(ledger, group, signer_row.encrypted_key, new_nonce=False)
     return Settled(**counts)
 
 
@@ -207,23 +215,32 @@ def _nonce_taken(ledger: Ledger, row: TransactionRow) -> bool:
     return ledger.registry.transactions.pending_nonce(row.key_address) > row.nonce
 
 
-def _resign(ledger: Ledger, row: TransactionRow, encrypted_key: str, *, new_nonce: bool) -> None:
-    """Sign `row`'s call again: same nonce with higher fees, or (its nonce taken) a new nonce."""
+def _resign(ledger: Ledger, group: list[TransactionRow], encrypted_key: str, *, new_nonce: bool) -> int:
+    """Sign the call of a nonce's signatures (`group`, oldest first) again; 1 if a signature was recorded.
+
+    Same nonce: higher fees than the newest. New nonce (something else took this one): every
+    signature of the group is superseded in the same database transaction, since none can be mined.
+    Nothing is recorded if another worker changed the group meanwhile.
+    """
     registry = ledger.registry
     client = registry.transactions
+    newest = group[-1]
     signer = ledger.vault.decrypt(encrypted_key)
     current = client.fees()
-    fees = current if new_nonce else Fees(int(row.max_fee), int(row.priority_fee)).bumped(floor=current)
-    call = client.decode_call(row.raw)
+    fees = current if new_nonce else Fees(int(newest.max_fee), int(newest.priority_fee)).bumped(floor=current)
+    call = client.decode_call(newest.raw)
     with registry.send_lock(signer.address):
-        chain_nonce = client.pending_nonce(row.key_address) if new_nonce else None
+        chain_nonce = client.pending_nonce(newest.key_address) if new_nonce else None
 
         def sign(nonce: int) -> tuple[SignedTransaction, Fees]:
             return client.sign(signer, to=call.to, data=call.data, nonce=nonce, gas=call.gas, fees=fees), fees
 
-        replacement = ledger.pipeline.record_replacement(row, sign=sign, chain_nonce=chain_nonce, now=time.time())
-        log.info("re-signed %s as %s (nonce %d)", row.tx_hash, replacement.tx_hash, replacement.nonce)
+        replacement = ledger.pipeline.record_replacement(group, sign=sign, chain_nonce=chain_nonce, now=time.time())
+        if replacement is None:
+            return 0
+        log.info("re-signed %s as %s (nonce %d)", newest.tx_hash, replacement.tx_hash, replacement.nonce)
         _broadcast(ledger, replacement)
+    return 1
 
 
 def settle_quietly(ledger: Ledger, agency_id: str) -> Settled:

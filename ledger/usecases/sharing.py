@@ -31,6 +31,8 @@ def _own_document(ledger: Ledger, actor: Actor, target_hash: str) -> tuple[Batch
     if not actor.is_admin and actor.agency_id != batch.agency_id:
         raise PermissionDeniedError(f"agency '{actor.agency_id}' did not issue {target_hash}")
     batch = reconcile_batch(ledger, batch)
+    if batch.state == "pending":
+        raise ConflictError(f"{target_hash} waits for its batch's anchor to be mined; ask again shortly")
     if batch.state not in ON_CHAIN:
         raise DocumentNotFoundError(f"{target_hash} was not issued: its batch is {batch.state}")
     return batch, document

@@ -48,11 +48,20 @@ class PipelineWorker:
                 self._held.discard(name)
                 continue
             self._held.add(name)
+
+            def still_held(name: str = name) -> bool:  # renewed before each batch: a long backlog keeps it
+                renewed = pipeline.acquire_lease(
+                    name, self.owner, seconds=ledger.settings.lease_seconds, now=time.time()
+                )
+                return bool(renewed)
+
             try:
                 settle(ledger, agency_id)
-                close_due_batches(ledger, agency_id, now=time.time())
+                close_due_batches(ledger, agency_id, now=time.time(), still_held=still_held)
             except SijillError as error:  # the chain is down, the registry paused...: next round
                 log.warning("pipeline: agency %s waits: %s", agency_id, error.message)
+            except Exception:  # one agency's trouble must not starve the others
+                log.exception("pipeline: agency %s failed this round", agency_id)
 
     def run(self) -> None:
         """Rounds until `stop`; a failure of one round is logged and the next one comes."""
@@ -75,7 +84,9 @@ class PipelineWorker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        for name in self._held:
+            if self._thread.is_alive():  # still in a round: its leases run out by themselves
+                return
+        for name in list(self._held):
             with suppress(SijillError):  # else the lease runs out by itself
                 self._ledger.pipeline.release_lease(name, self.owner)
         self._held.clear()

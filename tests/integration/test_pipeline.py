@@ -6,6 +6,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,12 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from ledger.chain.anvil import AnvilProcess, free_port
-from ledger.errors import QueueFullError
+from ledger.chain.transactions import BroadcastRefusedError
+from ledger.domain import Fees, SignedTransaction
+from ledger.errors import DocumentNotFoundError, QueueFullError
 from ledger.settings import Settings
+from ledger.store.pipeline import NewBatch, PipelineStore
+from ledger.store.repository import Store
 from ledger.usecases.agencies import add_issuer_key, register_agency
 from ledger.usecases.anchoring import settle
 from ledger.usecases.batching import batch_due, close_due_batches
@@ -322,3 +327,80 @@ def test_documents_accepted_while_the_chain_is_down_are_anchored_when_it_returns
     finally:
         worker.stop()
         ledger.close()
+
+
+def test_a_refused_fee_bump_never_leads_to_a_second_nonce(pipeline_ledger: Ledger, manual_mining: None) -> None:
+    """The node refuses the higher-fee signature for good while the first one is pending: wait for the first."""
+    eager = Ledger(pipeline_ledger.settings.model_copy(update={"replace_after_seconds": 0.1}))
+    accepted = accept_documents(eager, "moci", requests_for(3))
+    (root,) = close_due_batches(eager, "moci", now=time.time())
+    (first,) = eager.pipeline.transactions_of(root)
+    client = eager.registry.transactions
+    real = client.broadcast
+
+    def refuse_the_others(raw: str) -> None:
+        if raw != first.raw:
+            raise BroadcastRefusedError("insufficient funds for gas * price + value", nonce_used=False)
+        real(raw)
+
+    client.broadcast = refuse_the_others  # type: ignore[method-assign]
+    try:
+        time.sleep(0.2)
+        for _ in range(3):
+            settle(eager, "moci")
+    finally:
+        client.broadcast = real  # type: ignore[method-assign]
+    assert {row.nonce for row in eager.pipeline.transactions_of(root)} == {first.nonce}
+    rpc(eager, "evm_mine")
+    settle(eager, "moci")
+    assert stage(eager, accepted[0]["signature"]["targetHash"]) == "ANCHORED"
+    assert anchors_on_chain(eager)[root] == 1
+    eager.close()
+
+
+def test_a_batch_refused_for_its_expiry_fails_plainly_and_the_queue_moves_on(pipeline_ledger: Ledger) -> None:
+    soon = datetime.now(UTC) + timedelta(seconds=60)
+    (doomed,) = accept_documents(
+        pipeline_ledger,
+        "moci",
+        [IssueRequest("commercial-licence", licence("CL-SOON-0001")["fields"], expires_at=soon)],
+    )
+    (fine,) = accept_documents(pipeline_ledger, "moci", requests_for(1, "CL-LATER"))
+    rpc(pipeline_ledger, "evm_increaseTime", 3600)  # the expiry passes while the document waits
+    rpc(pipeline_ledger, "evm_mine")
+    far = time.time() + 3600
+    close_due_batches(pipeline_ledger, "moci", now=far)  # refused: recorded as failed, off the queue
+    close_due_batches(pipeline_ledger, "moci", now=far)  # the next document gets its batch
+    with pytest.raises(DocumentNotFoundError, match="not in the future"):
+        get_record(pipeline_ledger, doomed["signature"]["targetHash"])
+    settle(pipeline_ledger, "moci")
+    assert stage(pipeline_ledger, fine["signature"]["targetHash"]) == "ANCHORED"
+
+
+def test_two_processes_never_take_the_same_nonce(tmp_path: Path) -> None:
+    """Two stores on one SQLite file (as two service processes), allocating at once."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    first, second = Store.open(url), Store.open(url)
+    first.add_agency("moci", "M", None, None)
+    first.add_key(address="0xkey", agency_id="moci", encrypted_key="-", valid_from=0, valid_until=1, tx_hash=None)
+
+    def allocate(store: Store, prefix: str) -> list[int]:
+        nonces = []
+        for n in range(25):
+            root = f"{prefix}{n:062x}"
+            batch = NewBatch(root=root, agency_id="moci", key_address="0xkey", expires_at=None, documents=[])
+            row = PipelineStore(store).record_anchor(
+                batch,
+                chain_nonce=0,
+                sign=lambda nonce, root=root: (SignedTransaction(raw="0x00", tx_hash="0x" + root), Fees(2, 1)),
+                now=time.time(),
+            )
+            nonces.append(row.nonce)
+        return nonces
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(allocate, [first, second], ["aa", "bb"]))
+    everything = results[0] + results[1]
+    assert sorted(everything) == list(range(50))
+    first.close()
+    second.close()

@@ -82,6 +82,7 @@ def test_a_batch_and_its_signed_anchor_are_recorded_once_with_one_nonce(database
     pipeline = PipelineStore(store)
     try:
         store.add_agency("moci", "M", None, None)
+        store.add_key(address="0x0", agency_id="moci", encrypted_key="-", valid_from=0, valid_until=1, tx_hash=None)
 
         def batch(root: str) -> NewBatch:
             document = NewDocument(target_hash=root, document_type="commercial-licence", proof=[], wrapped={})

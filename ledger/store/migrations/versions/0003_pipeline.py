@@ -46,6 +46,8 @@ def upgrade() -> None:
         sa.Column("key_address", sa.String(42), primary_key=True),
         sa.Column("next_nonce", sa.BigInteger, nullable=False),
     )
+    # Keys added before the pipeline get their nonce counter (the node's count lifts it on first use).
+    op.execute("INSERT INTO key_nonces (key_address, next_nonce) SELECT address, 0 FROM issuer_keys")
     op.create_table(
         "leases",
         sa.Column("name", sa.String(100), primary_key=True),
