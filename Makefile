@@ -38,11 +38,15 @@ build: $(STAMPS)/contracts $(STAMPS)/web
 run: setup
 	$(VENV)/bin/sijill up
 
-# The browser tests drive Debian's Chromium; installed once when missing (never a downloaded browser).
+# Debian packages the project needs, installed once when their command is missing (never a
+# downloaded binary): $(call apt_install,COMMAND,PACKAGE).
+apt_install = command -v $(1) >/dev/null 2>&1 || { \
+	SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(2); }
+
+# The browser tests drive Debian's Chromium.
 $(STAMPS)/browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+	@$(call apt_install,chromium,chromium)
 	@mkdir -p $(STAMPS) && touch $@
 
 test: setup $(STAMPS)/browser
@@ -62,11 +66,9 @@ gas: setup
 	$(PY) scripts/gas_report.py
 
 # The benchmarks (minutes, not part of the suite): the pipeline's figures beside their baselines
-# (load from wrk, Debian's package, installed once when missing) and the auditor's replay.
+# (load from wrk) and the auditor's replay.
 $(STAMPS)/wrk:
-	@command -v wrk >/dev/null 2>&1 || { \
-		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; }
+	@$(call apt_install,wrk,wrk)
 	@mkdir -p $(STAMPS) && touch $@
 
 bench: setup $(STAMPS)/wrk

@@ -161,30 +161,13 @@ class PipelineStore:
         The nonce is the key's next one (never below `chain_nonce`, the node's count), allocated
         in the same database transaction. Raises `ConflictError` if the batch exists already.
         """
-        created = utcnow()
         try:
             with self._store.session() as session:
                 nonce = _allocate_nonce(session, batch.key_address, chain_nonce)
                 signed, fees = sign(nonce)
-                session.add(
-                    BatchRow(
-                        root=batch.root,
-                        agency_id=batch.agency_id,
-                        key_address=batch.key_address,
-                        document_count=len(batch.documents),
-                        expires_at=batch.expires_at,
-                        state="pending",
-                        status="ACTIVE",
-                        reason=0,
-                        tx_hash=signed.tx_hash,
-                    )
-                )
-                session.flush()
-                _insert_documents(session, batch, created)
+                _add_batch(session, batch, state="pending", queued=queued, tx_hash=signed.tx_hash)
                 row = _transaction_row(batch.key_address, nonce, batch.root, signed, fees, now)
                 session.add(row)
-                if queued:
-                    session.execute(delete(QueuedDocumentRow).where(QueuedDocumentRow.position.in_(queued)))
         except IntegrityError as error:
             raise ConflictError(f"batch {batch.root} or one of its documents is recorded already") from error
         return row
@@ -195,22 +178,7 @@ class PipelineStore:
         Their status then says why (`get_record`), and the documents behind them move on.
         """
         with self._store.session() as session:
-            session.add(
-                BatchRow(
-                    root=batch.root,
-                    agency_id=batch.agency_id,
-                    key_address=batch.key_address,
-                    document_count=len(batch.documents),
-                    expires_at=batch.expires_at,
-                    state="failed",
-                    status="ACTIVE",
-                    reason=0,
-                    error=error,
-                )
-            )
-            session.flush()
-            _insert_documents(session, batch, utcnow())
-            session.execute(delete(QueuedDocumentRow).where(QueuedDocumentRow.position.in_(queued)))
+            _add_batch(session, batch, state="failed", queued=queued, error=error)
 
     def note_error(self, root: str, error: str) -> None:
         """Say on a pending batch why its anchor is not going through (it is still being tried)."""
@@ -387,26 +355,51 @@ class PipelineStore:
             return row.owner if row is not None and row.expires_at >= now else None
 
 
-def _insert_documents(session: Any, batch: NewBatch, created: Any) -> None:
-    """A batch's documents, in one executemany without ORM objects (a batch holds up to thousands)."""
-    if not batch.documents:
-        return
-    session.execute(
-        insert(DocumentRow),
-        [
-            {
-                "target_hash": document.target_hash,
-                "batch_root": batch.root,
-                "document_type": document.document_type,
-                "proof": document.proof,
-                "wrapped": document.wrapped,
-                "status": "ACTIVE",
-                "reason": 0,
-                "created_at": created,
-            }
-            for document in batch.documents
-        ],
+def _add_batch(
+    session: Any,
+    batch: NewBatch,
+    *,
+    state: str,
+    queued: Sequence[int],
+    tx_hash: str | None = None,
+    error: str | None = None,
+) -> None:
+    """A batch and its documents (one executemany, no ORM objects: up to thousands), off the queue."""
+    session.add(
+        BatchRow(
+            root=batch.root,
+            agency_id=batch.agency_id,
+            key_address=batch.key_address,
+            document_count=len(batch.documents),
+            expires_at=batch.expires_at,
+            state=state,
+            status="ACTIVE",
+            reason=0,
+            tx_hash=tx_hash,
+            error=error,
+        )
     )
+    session.flush()
+    if batch.documents:
+        created = utcnow()
+        session.execute(
+            insert(DocumentRow),
+            [
+                {
+                    "target_hash": document.target_hash,
+                    "batch_root": batch.root,
+                    "document_type": document.document_type,
+                    "proof": document.proof,
+                    "wrapped": document.wrapped,
+                    "status": "ACTIVE",
+                    "reason": 0,
+                    "created_at": created,
+                }
+                for document in batch.documents
+            ],
+        )
+    if queued:
+        session.execute(delete(QueuedDocumentRow).where(QueuedDocumentRow.position.in_(queued)))
 
 
 def _allocate_nonce(session: Any, key_address: str, chain_nonce: int) -> int:
