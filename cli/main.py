@@ -117,7 +117,7 @@ def up(
     import uvicorn
 
     from api.app import create_app
-    from api.server import NoDelayH11Protocol
+    from api.server import NoDelayH11Protocol, serve
     from ledger.chain.anvil import AnvilProcess
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -139,15 +139,7 @@ def up(
                 err.print(f"demo agency '{settings.demo_agency_id}' seeded with an issuer key")
             err.print(f"API: http://{settings.api_host}:{settings.api_port}  (docs at /docs)")
             if settings.api_workers > 1:  # processes of their own, each building the service from SIJILL_*
-                uvicorn.run(
-                    "api.main:service",
-                    factory=True,
-                    workers=settings.api_workers,
-                    host=settings.api_host,
-                    port=settings.api_port,
-                    log_level="info",
-                    http=NoDelayH11Protocol,
-                )
+                serve(host=settings.api_host, port=settings.api_port, workers=settings.api_workers)
             else:
                 uvicorn.run(
                     create_app(ledger=ledger),
