@@ -3,12 +3,16 @@
 1. `anchor_batch` simulates the anchor (a revert surfaces before anything is written), then
    records the batch, its documents and the signed transaction in one database transaction
    (the nonce is allocated there), and only then broadcasts the signed bytes.
-2. `settle` brings an agency's transactions in line with the chain: a signed transaction the
-   node does not know is broadcast (again: the same bytes); a mined one becomes ANCHORED at
-   the configured confirmations; one whose block a reorg removed goes back to PENDING and is
-   broadcast again; one left unmined for `replace_after_seconds` is re-signed with the same
-   nonce and call and higher fees; one whose nonce something else took is re-signed with a
-   new nonce (the old one can never be mined). A root is never signed for twice otherwise.
+2. `settle` brings an agency's transactions in line with the chain, one nonce at a time: if
+   the node holds none of its signatures, the newest is broadcast again (the same bytes); a
+   mined one becomes ANCHORED at the configured confirmations; one whose block a reorg removed
+   goes back to PENDING and is broadcast again; one pending for `replace_after_seconds` is
+   re-signed with the same nonce and call and higher fees (at most `MAX_SIGNATURES` a nonce);
+   if something else took the nonce and the node holds none of its signatures, the call is
+   signed with a new nonce (the old signatures can never be mined). A root is never signed
+   for otherwise, and a batch only fails when no signature of it can land.
+3. `observe` records where transactions were mined without sending anything: the read paths
+   and callers waiting for their anchor use it beside the worker.
 """
 
 from __future__ import annotations
