@@ -28,7 +28,7 @@ from eth_account.signers.local import LocalAccount
 
 from ledger.chain.transactions import BroadcastRefusedError, Inclusion
 from ledger.domain import Fees, SignedTransaction, TxReceipt
-from ledger.errors import ChainUnavailableError, SijillError, TransactionFailedError, TransactionOutcomeUnknownError
+from ledger.errors import ChainUnavailableError, TransactionFailedError, TransactionOutcomeUnknownError
 from ledger.store.models import TransactionRow
 from ledger.store.pipeline import LIVE, NewBatch
 from ledger.usecases.context import Ledger
@@ -245,12 +245,3 @@ def _resign(ledger: Ledger, group: list[TransactionRow], encrypted_key: str, *, 
         log.info("re-signed %s as %s (nonce %d)", newest.tx_hash, replacement.tx_hash, replacement.nonce)
         _broadcast(ledger, replacement)
     return 1
-
-
-def settle_quietly(ledger: Ledger, agency_id: str) -> Settled:
-    """`settle`, logging instead of raising when the chain is down (for the background worker)."""
-    try:
-        return settle(ledger, agency_id)
-    except SijillError as error:
-        log.warning("could not settle agency %s now: %s", agency_id, error.message)
-        return Settled()
