@@ -9,8 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.limits import JsonGuard
-from api.routes import agencies, documents, health, page, verify
+from api.access import AccessLog
+from api.limits import JsonGuard, RateLimiter
+from api.routes import access, agencies, documents, health, page, verify
+from api.security import install_security_headers
 from ledger import __version__
 from ledger.settings import Settings
 from ledger.usecases.context import Ledger
@@ -40,13 +42,18 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         lifespan=lifespan,
     )
     app.state.ledger = context
+    app.state.key_limiter = RateLimiter(context.settings.api_key_requests_per_minute)
+    app.state.client_limiter = RateLimiter(context.settings.public_requests_per_minute)
     errors.install(app)
     app.add_middleware(JsonGuard)
+    install_security_headers(app, context.settings.cors_origins)
+    app.add_middleware(AccessLog, ledger=context)
     app.include_router(health.router)
     app.include_router(documents.router)
     app.include_router(verify.router)
     app.include_router(agencies.public)
     app.include_router(agencies.admin)
+    app.include_router(access.router)
     app.include_router(page.router)
     app.mount("/static", page.static_files(), name="static")
     return app

@@ -1,18 +1,20 @@
-"""Dependencies of the routes, as `Annotated` aliases."""
+"""Dependencies of the routes, as `Annotated` aliases: the ledger, the caller and their scopes."""
 
 from __future__ import annotations
 
-import hmac
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ledger.errors import AuthenticationError, PermissionDeniedError
-from ledger.usecases.actors import ADMIN, Actor
+from api.limits import RateLimiter
+from ledger.errors import AuthenticationError
+from ledger.usecases.actors import Actor, Scope
 from ledger.usecases.context import Ledger
+from ledger.usecases.credentials import authenticate
 
-_bearer = HTTPBearer(auto_error=False, description="An agency's API token, or the admin token")
+_bearer = HTTPBearer(auto_error=False, description="An API key's token, or the admin token")
 
 
 def get_ledger(request: Request) -> Ledger:
@@ -25,36 +27,43 @@ LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 
 def get_actor(
-    ledger: LedgerDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    ledger: LedgerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
-    """The caller behind the bearer token. Raises `AuthenticationError`."""
+    """The caller behind the bearer token, within its key's rate limit.
+
+    Raises `AuthenticationError` and `RateLimitedError`.
+    """
     if credentials is None or not credentials.credentials:
         raise AuthenticationError("send your API token as 'Authorization: Bearer <token>'")
-    token = credentials.credentials
-    if hmac.compare_digest(token.encode(), ledger.settings.admin_token.get_secret_value().encode()):
-        return ADMIN
-    agency_id = ledger.store.agency_for_token(token)
-    if agency_id is None:
-        raise AuthenticationError("the API token is not valid")
-    return Actor(agency_id=agency_id)
+    actor = authenticate(ledger, credentials.credentials)
+    request.state.actor = actor  # for the access log
+    limiter: RateLimiter = request.app.state.key_limiter
+    limiter.take(actor.key_id or actor.label, "this API key")
+    return actor
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
-def get_agency_actor(actor: ActorDep) -> Actor:
-    """The caller, who must be an agency. Raises `PermissionDeniedError` for the admin."""
-    if actor.is_admin:
-        raise PermissionDeniedError("documents are issued with an agency's token, not the admin token")
-    return actor
+def _scoped(scope: Scope) -> Callable[[Actor], Actor]:
+    def require(actor: ActorDep) -> Actor:
+        actor.require(scope)
+        return actor
+
+    require.__name__ = f"require_{scope.value}"
+    return require
 
 
-def get_admin_actor(actor: ActorDep) -> Actor:
-    """The caller, who must be the admin. Raises `PermissionDeniedError` for an agency."""
-    if not actor.is_admin:
-        raise PermissionDeniedError("this route needs the admin token")
-    return actor
+def client_within_limit(request: Request) -> None:
+    """Public routes: each client address within its rate limit. Raises `RateLimitedError`."""
+    limiter: RateLimiter = request.app.state.client_limiter
+    limiter.take(request.client.host if request.client else "unknown", "this address")
 
 
-AgencyDep = Annotated[Actor, Depends(get_agency_actor)]
-AdminDep = Annotated[Actor, Depends(get_admin_actor)]
+IssuerDep = Annotated[Actor, Depends(_scoped(Scope.ISSUE))]
+RevokerDep = Annotated[Actor, Depends(_scoped(Scope.REVOKE))]
+AuditorDep = Annotated[Actor, Depends(_scoped(Scope.AUDIT))]
+AdminDep = Annotated[Actor, Depends(_scoped(Scope.ADMIN))]
+PublicLimit = Depends(client_within_limit)

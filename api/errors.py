@@ -27,6 +27,7 @@ STATUS_BY_ERROR: tuple[tuple[type[e.SijillError], int], ...] = (
     (e.ConflictError, 409),
     (e.PayloadTooLargeError, 413),
     (e.InvalidRequestError, 422),
+    (e.RateLimitedError, 429),
     (e.ServiceUnavailableError, 503),
     (e.ConfigurationError, 503),
     (e.TransactionFailedError, 502),
@@ -61,7 +62,11 @@ def install(app: FastAPI) -> None:
     async def sijill_error(_request: Request, error: e.SijillError) -> JSONResponse:
         field = getattr(error, "field", None)
         status = status_for(error)
-        headers = {"Retry-After": "5"} if status == 503 else None
+        headers = None
+        if isinstance(error, e.RateLimitedError):
+            headers = {"Retry-After": str(error.retry_after)}
+        elif status == 503:
+            headers = {"Retry-After": "5"}
         return JSONResponse(error_body(error_code(error), error.message, field), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

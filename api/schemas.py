@@ -153,6 +153,57 @@ class KeyOut(BaseModel):
     valid_until: int | None
 
 
+class RotateKeysBody(Strict):
+    """How long the agency's current keys stay valid after the new one starts (seconds)."""
+
+    overlap_seconds: int = Field(default=600, ge=0, le=30 * 24 * 3600)
+
+
+class RotatedKeysOut(BaseModel):
+    """The agency's new issuer key and the keys it replaces (what they issued stays valid)."""
+
+    new_key: KeyOut
+    retired: list[KeyOut]
+
+
+class CreateApiKeyBody(Strict):
+    """The scopes of a new API key, and a label to recognise it by."""
+
+    scopes: list[str] = Field(min_length=1, max_length=4, description="issue, revoke, audit (agency); admin, audit")
+    label: str = Field(default="default", min_length=1, max_length=100)
+
+
+class ApiKeyOut(BaseModel):
+    """An API key (never its token: only a hash of it is kept)."""
+
+    key_id: str
+    agency_id: str | None
+    label: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class CreatedApiKeyOut(BaseModel):
+    """A new API key with its token, shown only here."""
+
+    key: ApiKeyOut
+    token: str
+
+
+class AccessEntryOut(BaseModel):
+    """One line of the access log: who, what, on which hash or agency, and the answer."""
+
+    id: int
+    at: datetime
+    actor: str
+    key_id: str | None
+    agency_id: str | None
+    action: str
+    target: str | None
+    status: int
+
+
 class TxOut(BaseModel):
     """A mined transaction."""
 

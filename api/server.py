@@ -20,6 +20,7 @@ import socket
 import threading
 import time
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -35,14 +36,29 @@ class NoDelayH11Protocol(H11Protocol):
         super().connection_made(transport)
 
 
-def serve(*, host: str, port: int, workers: int, log_level: str = "info") -> None:
+def uvicorn_options(forwarded_allow_ips: str) -> dict[str, Any]:
+    """What every service process runs with: no access log of uvicorn's (it names client
+    addresses; the service keeps its own, without them), no server banner, and
+    X-Forwarded-For believed only from the configured proxies."""
+    return {
+        "http": NoDelayH11Protocol,
+        "access_log": False,
+        "server_header": False,
+        "proxy_headers": bool(forwarded_allow_ips),
+        "forwarded_allow_ips": forwarded_allow_ips or None,
+    }
+
+
+def serve(*, host: str, port: int, workers: int, forwarded_allow_ips: str, log_level: str = "info") -> None:
     """Serve ``api.main:service`` (built from ``SIJILL_*``) in `workers` processes on one port.
 
     Returns when they have all stopped; SIGTERM or Ctrl-C stops them all.
     """
     context = multiprocessing.get_context("spawn")  # a fresh interpreter each: no threads forked
     processes = [
-        context.Process(target=_serve_one, args=(host, port, log_level, os.getpid()), name=f"sijill-api-{n}")
+        context.Process(
+            target=_serve_one, args=(host, port, forwarded_allow_ips, log_level, os.getpid()), name=f"sijill-api-{n}"
+        )
         for n in range(workers)
     ]
     for process in processes:
@@ -66,7 +82,7 @@ def serve(*, host: str, port: int, workers: int, log_level: str = "info") -> Non
             process.join(30)
 
 
-def _serve_one(host: str, port: int, log_level: str, parent: int) -> None:
+def _serve_one(host: str, port: int, forwarded_allow_ips: str, log_level: str, parent: int) -> None:
     """One service process: its own socket on the shared port; it ends when its parent is gone."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
@@ -81,5 +97,7 @@ def _serve_one(host: str, port: int, log_level: str, parent: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch_parent, name="sijill-parent-watch", daemon=True).start()
-    config = uvicorn.Config("api.main:service", factory=True, log_level=log_level, http=NoDelayH11Protocol)
+    config = uvicorn.Config(
+        "api.main:service", factory=True, log_level=log_level, **uvicorn_options(forwarded_allow_ips)
+    )
     uvicorn.Server(config).run(sockets=[listener])

@@ -229,7 +229,7 @@ def gas(node: AnvilProcess, ledger: Ledger) -> list[str]:
     deployed = int(deployment["gasUsed"])
 
     key = add_issuer_key(ledger, "gas")
-    signer = ledger.vault.decrypt(key.encrypted_key)
+    signer = ledger.vault.decrypt(key.encrypted_key, key.address)
     sijill_tree = MerkleTree.build([os.urandom(32).hex() for _ in range(1000)])
     root = sijill_tree.root
     anchor = ledger.registry.anchor(signer, root, 1000).gas_used  # type: ignore[arg-type]

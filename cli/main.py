@@ -23,9 +23,10 @@ from ledger.domain import ReasonCode
 from ledger.errors import InvalidRequestError, SijillError
 from ledger.settings import Settings
 from ledger.usecases.actors import ADMIN, Actor
-from ledger.usecases.agencies import add_issuer_key, register_agency, set_key_valid_until
+from ledger.usecases.agencies import add_issuer_key, register_agency, rotate_issuer_keys, set_key_valid_until
 from ledger.usecases.audit import export_events, run_audit, verify_checkpoint
 from ledger.usecases.context import Ledger
+from ledger.usecases.credentials import create_api_key, list_api_keys, parse_scopes, revoke_api_key
 from ledger.usecases.issuance import IssueRequest, accept_documents, issue_documents
 from ledger.usecases.setup import ensure_deployment, seed_demo
 from ledger.usecases.sharing import certificate_pdf, verification_qr, verify_file
@@ -43,8 +44,10 @@ audit_app = typer.Typer(
     help="Replay the ledger from the chain, check every rule, sign checkpoints.", no_args_is_help=True
 )
 key_app = typer.Typer(help="Issuer keys (admin).", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys with scopes (admin): tokens are shown once and kept only as hashes.")
 app.add_typer(agency_app, name="agency")
 app.add_typer(key_app, name="key")
+app.add_typer(apikey_app, name="apikey")
 app.add_typer(audit_app, name="audit")
 
 out = Console()
@@ -117,7 +120,7 @@ def up(
     import uvicorn
 
     from api.app import create_app
-    from api.server import NoDelayH11Protocol, serve
+    from api.server import serve, uvicorn_options
     from ledger.chain.anvil import AnvilProcess
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -139,14 +142,19 @@ def up(
                 err.print(f"demo agency '{settings.demo_agency_id}' seeded with an issuer key")
             err.print(f"API: http://{settings.api_host}:{settings.api_port}  (docs at /docs)")
             if settings.api_workers > 1:  # processes of their own, each building the service from SIJILL_*
-                serve(host=settings.api_host, port=settings.api_port, workers=settings.api_workers)
+                serve(
+                    host=settings.api_host,
+                    port=settings.api_port,
+                    workers=settings.api_workers,
+                    forwarded_allow_ips=settings.forwarded_allow_ips,
+                )
             else:
                 uvicorn.run(
                     create_app(ledger=ledger),
                     host=settings.api_host,
                     port=settings.api_port,
                     log_level="info",
-                    http=NoDelayH11Protocol,
+                    **uvicorn_options(settings.forwarded_allow_ips),
                 )
         finally:
             if anvil is not None:
@@ -180,7 +188,7 @@ def agency_add(
         registered = register_agency(ledger, agency_id, name, name_ar, domain=domain)
         tx = registered.receipt.tx_hash if registered.receipt else "already on chain"
         out.print(f"agency '{agency_id}' registered (tx {tx})")
-        out.print(f"API token (shown once): {registered.token}")
+        out.print(f"API token (shown once; scopes issue, revoke, audit): {registered.token}")
 
 
 @agency_app.command("list")
@@ -215,6 +223,56 @@ def key_retire(
     with _ledger() as ledger:
         row = set_key_valid_until(ledger, address, valid_until)
         out.print(f"issuer key {row.address} valid until {row.valid_until}")
+
+
+@key_app.command("rotate")
+def key_rotate(
+    agency_id: str,
+    overlap: Annotated[int, typer.Option(help="Seconds the old keys stay valid, for anchors already signed")] = 600,
+) -> None:
+    """Give an agency a new issuer key and retire the others (what they issued stays valid)."""
+    with _ledger() as ledger:
+        rotated = rotate_issuer_keys(ledger, agency_id, overlap_seconds=overlap)
+        out.print(f"issuer key {rotated.new_key.address} added for '{agency_id}'")
+        for row in rotated.retired:
+            out.print(f"issuer key {row.address} valid until {row.valid_until}")
+
+
+# --- API keys ------------------------------------------------------------------------
+
+
+@apikey_app.command("create")
+def apikey_create(
+    scope: Annotated[list[str], typer.Option(help="issue, revoke, audit (agency keys); admin, audit (installation)")],
+    agency: Annotated[
+        str | None, typer.Option(help="The agency the key acts for; omitted, an installation key")
+    ] = None,
+    label: Annotated[str, typer.Option(help="A name to recognise the key by")] = "default",
+) -> None:
+    """Make an API key; prints its token once."""
+    with _ledger() as ledger:
+        issued = create_api_key(ledger, agency_id=agency, scopes=parse_scopes(scope), label=label)
+        out.print(f"API key {issued.key.id} ({issued.key.scopes}) for {agency or 'the installation'}")
+        out.print(f"token (shown once): {issued.token}")
+
+
+@apikey_app.command("list")
+def apikey_list(agency: Annotated[str | None, typer.Option(help="Only this agency's keys")] = None) -> None:
+    """List the API keys (no tokens: only their hashes are kept)."""
+    with _ledger() as ledger:
+        table = Table("key", "agency", "label", "scopes", "created", "revoked")
+        for row in list_api_keys(ledger, agency):
+            revoked = row.revoked_at.isoformat() if row.revoked_at else "-"
+            table.add_row(row.id, row.agency_id or "-", row.label, row.scopes, row.created_at.isoformat(), revoked)
+        out.print(table)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: str) -> None:
+    """Revoke an API key; the service refuses it from the next request."""
+    with _ledger() as ledger:
+        row = revoke_api_key(ledger, key_id)
+        out.print(f"API key {row.id} revoked at {row.revoked_at}")
 
 
 # --- documents -----------------------------------------------------------------------

@@ -51,6 +51,14 @@ class PayloadTooLargeError(InvalidRequestError):
     """The request body is larger than the service accepts."""
 
 
+class RateLimitedError(SijillError):
+    """Too many requests from one API key or address; retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ServiceUnavailableError(SijillError):
     """A dependency (the chain, the registry) cannot serve now; retry later."""
 

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     admin_private_key: SecretStr = SecretStr(DEV_ADMIN_PRIVATE_KEY)
     admin_token: SecretStr = SecretStr(DEV_ADMIN_TOKEN)
     key_encryption_key: SecretStr = SecretStr(DEV_KEY_ENCRYPTION_KEY)
+    key_encryption_key_file: Path | None = Field(
+        default=None,
+        description="a file holding the key-encryption key (owner-only permissions); wins over the variable",
+    )
     admin_transfer_delay_seconds: int = 3 * 24 * 3600
 
     fund_new_keys_wei: int = 10**18
@@ -61,6 +65,15 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_workers: int = Field(default=1, ge=1, description="service processes on the one port (they share the store)")
     anvil_port: int = 8545
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1", description="proxies whose X-Forwarded-For names the client (for per-address limits)"
+    )
+    cors_origins: list[str] = Field(default=[], description="web origins allowed to call the API; none by default")
+
+    # Rate limits, per service process: per API key on every authenticated route, and per
+    # client address on the public routes (verification, shared documents). 0: no limit.
+    api_key_requests_per_minute: int = Field(default=3000, ge=0)
+    public_requests_per_minute: int = Field(default=600, ge=0)
 
     seed_demo: bool = True
     demo_agency_id: str = "demo-ministry"
@@ -75,6 +88,7 @@ class Settings(BaseSettings):
             name
             for name in ("admin_private_key", "admin_token", "key_encryption_key", "demo_agency_token")
             if getattr(self, name).get_secret_value() in DEV_SECRETS
+            and not (name == "key_encryption_key" and self.key_encryption_key_file is not None)
         ]
         if used:
             raise ConfigurationError(

@@ -8,16 +8,28 @@ from api.deps import AdminDep, LedgerDep
 from api.schemas import (
     AddKeyBody,
     AgencyOut,
+    ApiKeyOut,
+    CreateApiKeyBody,
+    CreatedApiKeyOut,
     KeyOut,
     RegisterAgencyBody,
     RegisteredAgencyOut,
     RetireKeyBody,
+    RotatedKeysOut,
+    RotateKeysBody,
     TxOut,
 )
 from ledger.domain import NO_END
-from ledger.store.models import AgencyRow, IssuerKeyRow
-from ledger.usecases.agencies import add_issuer_key, register_agency, require_agency, set_key_valid_until
+from ledger.store.models import AgencyRow, ApiKeyRow, IssuerKeyRow
+from ledger.usecases.agencies import (
+    add_issuer_key,
+    register_agency,
+    require_agency,
+    rotate_issuer_keys,
+    set_key_valid_until,
+)
 from ledger.usecases.context import Ledger
+from ledger.usecases.credentials import create_api_key, list_api_keys, parse_scopes, revoke_api_key
 
 public = APIRouter(prefix="/v1/agencies", tags=["agencies"])
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -75,6 +87,55 @@ def create_key(agency_id: str, body: AddKeyBody, _admin: AdminDep, ledger: Ledge
 def retire_key(address: str, body: RetireKeyBody, _admin: AdminDep, ledger: LedgerDep) -> KeyOut:
     """What the key issued while valid stays valid."""
     return _key(set_key_valid_until(ledger, address, body.valid_until))
+
+
+@admin.post("/agencies/{agency_id}/keys/rotate", summary="Rotate an agency's issuer keys")
+def rotate_keys(agency_id: str, body: RotateKeysBody, _admin: AdminDep, ledger: LedgerDep) -> RotatedKeysOut:
+    """A new key now; the others end after the overlap. Documents they issued stay valid."""
+    rotated = rotate_issuer_keys(ledger, agency_id, overlap_seconds=body.overlap_seconds)
+    return RotatedKeysOut(new_key=_key(rotated.new_key), retired=[_key(row) for row in rotated.retired])
+
+
+def _api_key(row: ApiKeyRow) -> ApiKeyOut:
+    return ApiKeyOut(
+        key_id=row.id,
+        agency_id=row.agency_id,
+        label=row.label,
+        scopes=row.scopes.split(),
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def _create_api_key(ledger: Ledger, agency_id: str | None, body: CreateApiKeyBody) -> CreatedApiKeyOut:
+    issued = create_api_key(ledger, agency_id=agency_id, scopes=parse_scopes(body.scopes), label=body.label)
+    return CreatedApiKeyOut(key=_api_key(issued.key), token=issued.token)
+
+
+@admin.post("/agencies/{agency_id}/api-keys", status_code=status.HTTP_201_CREATED, summary="Give an agency an API key")
+def create_agency_api_key(
+    agency_id: str, body: CreateApiKeyBody, _admin: AdminDep, ledger: LedgerDep
+) -> CreatedApiKeyOut:
+    """Scopes issue, revoke and audit; the token is shown only in this answer."""
+    return _create_api_key(ledger, agency_id, body)
+
+
+@admin.post("/api-keys", status_code=status.HTTP_201_CREATED, summary="Make an installation API key (admin, audit)")
+def create_installation_api_key(body: CreateApiKeyBody, _admin: AdminDep, ledger: LedgerDep) -> CreatedApiKeyOut:
+    """For auditors (audit) or administrators (admin); the token is shown only in this answer."""
+    return _create_api_key(ledger, None, body)
+
+
+@admin.get("/api-keys", summary="Every API key (no tokens: only their hashes are kept)")
+def api_keys(_admin: AdminDep, ledger: LedgerDep, agency_id: str | None = None) -> list[ApiKeyOut]:
+    """All keys, or one agency's with ?agency_id=."""
+    return [_api_key(row) for row in list_api_keys(ledger, agency_id)]
+
+
+@admin.post("/api-keys/{key_id}/revoke", summary="Revoke an API key at once")
+def revoke_key(key_id: str, _admin: AdminDep, ledger: LedgerDep) -> ApiKeyOut:
+    """Every service process refuses the key from its next request."""
+    return _api_key(revoke_api_key(ledger, key_id))
 
 
 @admin.post("/pause", summary="Pause every change on the registry")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from api.deps import ActorDep, AgencyDep, LedgerDep
+from api.deps import IssuerDep, LedgerDep, PublicLimit, RevokerDep
 from api.schemas import (
     AcceptedBatchOut,
     AcceptedDocumentOut,
@@ -21,6 +21,7 @@ from api.schemas import (
 )
 from ledger.domain import ReasonCode, normalize_hash
 from ledger.errors import NotFoundError
+from ledger.usecases.actors import Scope
 from ledger.usecases.issuance import IssuedBatch, IssueRequest, accept_documents, issue_documents
 from ledger.usecases.sharing import certificate_pdf, verification_link, verification_qr, wrapped_document
 from ledger.usecases.status import Action, StatusChange, change_status, get_record
@@ -67,20 +68,20 @@ def _accepted(request: Request, document: dict[str, Any]) -> AcceptedDocumentOut
 )
 def issue_one(
     body: IssueDocumentBody,
-    actor: AgencyDep,
+    actor: IssuerDep,
     ledger: LedgerDep,
     request: Request,
     response: Response,
     wait: WaitQuery = True,
 ) -> IssuedDocumentOut | AcceptedDocumentOut:
     """Validate, wrap and anchor one document for the caller's agency (or queue it, with wait=false)."""
-    assert actor.agency_id is not None
+    agency_id = actor.require_agency(Scope.ISSUE)
     if not wait:
-        accepted = _accepted(request, accept_documents(ledger, actor.agency_id, [_request(body)])[0])
+        accepted = _accepted(request, accept_documents(ledger, agency_id, [_request(body)])[0])
         response.status_code = status.HTTP_202_ACCEPTED
         response.headers["Location"] = accepted.status_url
         return accepted
-    batch = issue_documents(ledger, actor.agency_id, [_request(body)])
+    batch = issue_documents(ledger, agency_id, [_request(body)])
     document = batch.documents[0]
     return IssuedDocumentOut(target_hash=document["signature"]["targetHash"], anchor=_anchor(batch), document=document)
 
@@ -93,26 +94,26 @@ def issue_one(
 )
 def issue_batch(
     body: IssueBatchBody,
-    actor: AgencyDep,
+    actor: IssuerDep,
     ledger: LedgerDep,
     request: Request,
     response: Response,
     wait: WaitQuery = True,
 ) -> IssuedBatchOut | AcceptedBatchOut:
     """Validate, wrap and anchor a batch; one Merkle root covers every document (or queue them, with wait=false)."""
-    assert actor.agency_id is not None
+    agency_id = actor.require_agency(Scope.ISSUE)
     requests = [_request(item) for item in body.documents]
     if not wait:
         response.status_code = status.HTTP_202_ACCEPTED
         return AcceptedBatchOut(
-            documents=[_accepted(request, item) for item in accept_documents(ledger, actor.agency_id, requests)]
+            documents=[_accepted(request, item) for item in accept_documents(ledger, agency_id, requests)]
         )
-    batch = issue_documents(ledger, actor.agency_id, requests)
+    batch = issue_documents(ledger, agency_id, requests)
     return IssuedBatchOut(anchor=_anchor(batch), documents=batch.documents)
 
 
 @router.get("/{target_hash}/wrapped", summary="The wrapped document to hand its holder, once anchored")
-def wrapped(target_hash: str, actor: ActorDep, ledger: LedgerDep, response: Response) -> dict[str, Any]:
+def wrapped(target_hash: str, actor: IssuerDep, ledger: LedgerDep, response: Response) -> dict[str, Any]:
     """For the issuing agency: the OpenAttestation document with its proof (409 while it waits for its batch)."""
     response.headers["Cache-Control"] = "no-store"
     return wrapped_document(ledger, actor, normalize_hash(target_hash, "target_hash"))
@@ -124,7 +125,7 @@ def wrapped(target_hash: str, actor: ActorDep, ledger: LedgerDep, response: Resp
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
 )
-def pdf(target_hash: str, actor: ActorDep, ledger: LedgerDep) -> Response:
+def pdf(target_hash: str, actor: IssuerDep, ledger: LedgerDep) -> Response:
     """For the issuing agency: a certificate to print or hand over; the PDF verifies by itself."""
     content = certificate_pdf(ledger, actor, normalize_hash(target_hash, "target_hash"))
     headers = {"Content-Disposition": f'inline; filename="{target_hash[:16]}.pdf"', "Cache-Control": "no-store"}
@@ -137,7 +138,7 @@ def pdf(target_hash: str, actor: ActorDep, ledger: LedgerDep) -> Response:
     response_class=Response,
     responses={200: {"content": {"image/png": {}, "image/svg+xml": {}}}},
 )
-def qr(target_hash: str, kind: str, actor: ActorDep, ledger: LedgerDep) -> Response:
+def qr(target_hash: str, kind: str, actor: IssuerDep, ledger: LedgerDep) -> Response:
     """For the issuing agency: the link opens the document, so it is not public."""
     if kind not in ("png", "svg"):
         raise NotFoundError(f"no QR format '{kind}'; use qr.png or qr.svg")
@@ -147,13 +148,13 @@ def qr(target_hash: str, kind: str, actor: ActorDep, ledger: LedgerDep) -> Respo
 
 
 @router.get("/{target_hash}/link", summary="The verification link of a document")
-def share(target_hash: str, actor: ActorDep, ledger: LedgerDep, response: Response) -> dict[str, str]:
+def share(target_hash: str, actor: IssuerDep, ledger: LedgerDep, response: Response) -> dict[str, str]:
     """The link the QR code encodes: the page, with a reference and a key in the fragment."""
     response.headers["Cache-Control"] = "no-store"
     return {"link": verification_link(ledger, actor, normalize_hash(target_hash, "target_hash"))}
 
 
-@router.get("/{target_hash}", summary="A document's (or batch's) record and live status")
+@router.get("/{target_hash}", summary="A document's (or batch's) record and live status", dependencies=[PublicLimit])
 def read(target_hash: str, ledger: LedgerDep) -> dict[str, Any]:
     """The record by target hash or batch root: type, agency, anchor and status. No content."""
     return get_record(ledger, target_hash).as_dict()
@@ -172,20 +173,20 @@ def _change_out(change: StatusChange) -> StatusChangeOut:
 
 
 @router.post("/{target_hash}/revoke", summary="Revoke a document, or a whole batch by its root")
-def revoke(target_hash: str, body: ReasonBody, actor: ActorDep, ledger: LedgerDep) -> StatusChangeOut:
+def revoke(target_hash: str, body: ReasonBody, actor: RevokerDep, ledger: LedgerDep) -> StatusChangeOut:
     """Final. The issuing agency or the admin may revoke."""
     reason = ReasonCode.parse(body.reason)
     return _change_out(change_status(ledger, actor, target_hash, Action.REVOKE, reason))
 
 
 @router.post("/{target_hash}/suspend", summary="Suspend a document, or a whole batch by its root")
-def suspend(target_hash: str, body: ReasonBody, actor: AgencyDep, ledger: LedgerDep) -> StatusChangeOut:
+def suspend(target_hash: str, body: ReasonBody, actor: RevokerDep, ledger: LedgerDep) -> StatusChangeOut:
     """Until reinstated, the document verifies as SUSPENDED."""
     reason = ReasonCode.parse(body.reason)
     return _change_out(change_status(ledger, actor, target_hash, Action.SUSPEND, reason))
 
 
 @router.post("/{target_hash}/reinstate", summary="Reinstate a suspended document or batch")
-def reinstate(target_hash: str, actor: AgencyDep, ledger: LedgerDep) -> StatusChangeOut:
+def reinstate(target_hash: str, actor: RevokerDep, ledger: LedgerDep) -> StatusChangeOut:
     """The document verifies as VALID again (unless revoked or expired meanwhile)."""
     return _change_out(change_status(ledger, actor, target_hash, Action.REINSTATE, ReasonCode.UNSPECIFIED))

@@ -8,18 +8,11 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.security import PAGE_POLICY
+
 WEB = Path(__file__).resolve().parents[2] / "web"
 
-# The page loads only what this service serves: no CDN, no inline script.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-        "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Permissions-Policy": "camera=(self)",
-}
+SECURITY_HEADERS = {"Content-Security-Policy": PAGE_POLICY, "Permissions-Policy": "camera=(self)"}
 
 router = APIRouter(tags=["verification page"])
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import LedgerDep
+from api.deps import AuditorDep, LedgerDep, PublicLimit
 from api.schemas import ObfuscateBody, verification_to_dict
 from ledger.documents.wrap import obfuscate
 from ledger.errors import NotFoundError, PayloadTooLargeError
@@ -31,7 +31,7 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/verify", summary="Verify a wrapped document")
+@router.post("/verify", summary="Verify a wrapped document", dependencies=[PublicLimit])
 def verify(
     ledger: LedgerDep, document: Annotated[dict[str, Any], Body(description="A wrapped Sijill document")]
 ) -> dict[str, Any]:
@@ -42,6 +42,7 @@ def verify(
 @router.post(
     "/verify/file",
     summary="Verify an uploaded file: a wrapped JSON document or a Sijill PDF",
+    dependencies=[PublicLimit],
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -59,14 +60,16 @@ async def verify_upload(request: Request, ledger: LedgerDep) -> dict[str, Any]:
     return {"result": verification_to_dict(checked.result), "document": checked.document}
 
 
-@router.get("/shares/{reference}", summary="A sealed shared document, for the verification page")
+@router.get(
+    "/shares/{reference}", summary="A sealed shared document, for the verification page", dependencies=[PublicLimit]
+)
 def shared(reference: str, ledger: LedgerDep) -> dict[str, str]:
     """The encrypted document behind a link's reference; only the key in the link's fragment opens it."""
     return {"blob": sealed_share(ledger, reference)}
 
 
 @router.get("/audit/latest", summary="The latest audit report (read-only)")
-def latest_audit(ledger: LedgerDep) -> Response:
+def latest_audit(_auditor: AuditorDep, ledger: LedgerDep) -> Response:
     """The report of the last `sijill audit run` on this installation's audit folder."""
     path = audit_dir(ledger) / "latest-report.json"
     if not path.exists():
@@ -80,7 +83,7 @@ def network(ledger: LedgerDep) -> dict[str, Any]:
     return {"chain_id": ledger.network.chain_id, "registry": ledger.network.registry}
 
 
-@router.post("/obfuscate", summary="Hide fields of a wrapped document")
+@router.post("/obfuscate", summary="Hide fields of a wrapped document", dependencies=[PublicLimit])
 def hide_fields(body: ObfuscateBody) -> dict[str, Any]:
     """The same document with the given fields hidden; it still verifies."""
     return obfuscate(body.document, body.fields)

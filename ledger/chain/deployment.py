@@ -9,13 +9,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from eth_account.signers.local import LocalAccount
 from eth_typing import HexStr
 from web3 import Web3
 
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.registry import RegistryClient, send_transaction
 from ledger.chain.rpc import connect, translate_errors
+from ledger.chain.signer import Signer
 from ledger.errors import ConfigurationError, DeploymentError
 
 
@@ -82,7 +82,7 @@ def check_deployment(web3: Web3, record: DeploymentRecord, artifact: ContractArt
 def deploy_registry(
     web3: Web3,
     artifact: ContractArtifact,
-    admin: LocalAccount,
+    admin: Signer,
     *,
     rpc_url: str,
     admin_transfer_delay: int,

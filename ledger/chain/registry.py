@@ -15,7 +15,6 @@ from typing import Any, TypeVar, cast
 import requests
 from eth_abi.abi import decode
 from eth_abi.exceptions import DecodingError
-from eth_account.signers.local import LocalAccount
 from eth_typing import ABIEvent
 from eth_utils.abi import event_abi_to_log_topic, function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
@@ -32,6 +31,7 @@ from web3.types import BlockIdentifier
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.events import EventReader
 from ledger.chain.rpc import JsonRpcClient, translate_errors
+from ledger.chain.signer import Signer
 from ledger.chain.transactions import TransactionClient
 from ledger.domain import (
     Address,
@@ -275,12 +275,12 @@ class RegistryClient:
 
     # --- writes -----------------------------------------------------------------
 
-    def register_agency(self, signer: LocalAccount, agency_id: str, name: str) -> TxReceipt:
+    def register_agency(self, signer: Signer, agency_id: str, name: str) -> TxReceipt:
         """Register an agency (admin)."""
         return self._transact(signer, self._contract.functions.registerAgency(agency_id_to_bytes32(agency_id), name))
 
     def add_issuer_key(
-        self, signer: LocalAccount, agency_id: str, key: str, valid_from: int = 0, valid_until: int = 0
+        self, signer: Signer, agency_id: str, key: str, valid_from: int = 0, valid_until: int = 0
     ) -> TxReceipt:
         """Authorize `key` for `agency_id` (admin); 0 means now / no end."""
         function = self._contract.functions.addIssuerKey(
@@ -288,7 +288,7 @@ class RegistryClient:
         )
         return self._transact(signer, function)
 
-    def set_issuer_key_valid_until(self, signer: LocalAccount, key: str, valid_until: int) -> TxReceipt:
+    def set_issuer_key_valid_until(self, signer: Signer, key: str, valid_until: int) -> TxReceipt:
         """Move the end of a key's validity window (admin)."""
         function = self._contract.functions.setIssuerKeyValidUntil(to_checksum_address(key), valid_until)
         return self._transact(signer, function)
@@ -298,50 +298,46 @@ class RegistryClient:
         call = self._contract.functions.anchor(bytes32(root), document_count, expires_at)
         return str(call._encode_transaction_data())
 
-    def anchor(self, signer: LocalAccount, root: HexHash, document_count: int, expires_at: int = 0) -> TxReceipt:
+    def anchor(self, signer: Signer, root: HexHash, document_count: int, expires_at: int = 0) -> TxReceipt:
         """Anchor a batch root with an issuer key."""
         return self._transact(signer, self._contract.functions.anchor(bytes32(root), document_count, expires_at))
 
-    def revoke(self, signer: LocalAccount, root: HexHash, reason: int) -> TxReceipt:
+    def revoke(self, signer: Signer, root: HexHash, reason: int) -> TxReceipt:
         """Revoke a whole batch (or a document anchored alone)."""
         return self._transact(signer, self._contract.functions.revoke(bytes32(root), reason))
 
-    def revoke_document(
-        self, signer: LocalAccount, target_hash: HexHash, proof: Sequence[str], reason: int
-    ) -> TxReceipt:
+    def revoke_document(self, signer: Signer, target_hash: HexHash, proof: Sequence[str], reason: int) -> TxReceipt:
         """Revoke one document of a batch (the batch is the root its proof leads to)."""
         function = self._contract.functions.revokeDocument(bytes32(target_hash), [bytes32(p) for p in proof], reason)
         return self._transact(signer, function)
 
-    def suspend(self, signer: LocalAccount, root: HexHash, reason: int) -> TxReceipt:
+    def suspend(self, signer: Signer, root: HexHash, reason: int) -> TxReceipt:
         """Suspend a whole batch."""
         return self._transact(signer, self._contract.functions.suspend(bytes32(root), reason))
 
-    def suspend_document(
-        self, signer: LocalAccount, target_hash: HexHash, proof: Sequence[str], reason: int
-    ) -> TxReceipt:
+    def suspend_document(self, signer: Signer, target_hash: HexHash, proof: Sequence[str], reason: int) -> TxReceipt:
         """Suspend one document of a batch (the batch is the root its proof leads to)."""
         function = self._contract.functions.suspendDocument(bytes32(target_hash), [bytes32(p) for p in proof], reason)
         return self._transact(signer, function)
 
-    def reinstate(self, signer: LocalAccount, root: HexHash) -> TxReceipt:
+    def reinstate(self, signer: Signer, root: HexHash) -> TxReceipt:
         """Reinstate a suspended batch."""
         return self._transact(signer, self._contract.functions.reinstate(bytes32(root)))
 
-    def reinstate_document(self, signer: LocalAccount, target_hash: HexHash, proof: Sequence[str]) -> TxReceipt:
+    def reinstate_document(self, signer: Signer, target_hash: HexHash, proof: Sequence[str]) -> TxReceipt:
         """Reinstate one suspended document of a batch."""
         function = self._contract.functions.reinstateDocument(bytes32(target_hash), [bytes32(p) for p in proof])
         return self._transact(signer, function)
 
-    def pause(self, signer: LocalAccount) -> TxReceipt:
+    def pause(self, signer: Signer) -> TxReceipt:
         """Pause every change (admin)."""
         return self._transact(signer, self._contract.functions.pause())
 
-    def unpause(self, signer: LocalAccount) -> TxReceipt:
+    def unpause(self, signer: Signer) -> TxReceipt:
         """Lift the pause (admin)."""
         return self._transact(signer, self._contract.functions.unpause())
 
-    def send_value(self, signer: LocalAccount, to: str, wei: int) -> TxReceipt:
+    def send_value(self, signer: Signer, to: str, wei: int) -> TxReceipt:
         """Send `wei` to `to`, e.g. to fund a new issuer key's gas."""
         return send_transaction(
             self._web3,
@@ -361,7 +357,7 @@ class RegistryClient:
         with self._locks_guard:
             return self._send_locks.setdefault(address, threading.Lock())
 
-    def _transact(self, signer: LocalAccount, function: ContractFunction) -> TxReceipt:
+    def _transact(self, signer: Signer, function: ContractFunction) -> TxReceipt:
         with translate_errors(self._rpc_url, self._decoder):
             # Simulate first: a revert surfaces here, decoded, before anything is sent.
             function.call({"from": signer.address})
@@ -380,7 +376,7 @@ class RegistryClient:
 
 def send_transaction(
     web3: Web3,
-    signer: LocalAccount,
+    signer: Signer,
     tx: dict[str, Any],
     *,
     chain_id: int,

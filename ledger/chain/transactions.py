@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
 from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from eth_typing import HexStr
 from eth_utils.address import to_checksum_address
@@ -21,6 +20,7 @@ from web3.types import RPCEndpoint
 
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.rpc import translate_errors
+from ledger.chain.signer import Signer
 from ledger.domain import Fees, SignedTransaction
 from ledger.errors import ChainUnavailableError, TransactionFailedError
 
@@ -107,7 +107,7 @@ class TransactionClient:
             gas = self._web3.eth.estimate_gas({"from": sender, "to": to, "data": data})  # type: ignore[typeddict-item]
         return int(gas * 1.2)
 
-    def sign(self, signer: LocalAccount, *, to: str, data: str, nonce: int, gas: int, fees: Fees) -> SignedTransaction:
+    def sign(self, signer: Signer, *, to: str, data: str, nonce: int, gas: int, fees: Fees) -> SignedTransaction:
         """Sign a call of `to` (pure: nothing is sent)."""
         signed = signer.sign_transaction(
             {

@@ -31,15 +31,33 @@ class AgencyRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class AgencyTokenRow(Base):
-    """An API credential of an agency; only its SHA-256 is kept."""
+class ApiKeyRow(Base):
+    """An API key: an agency's (`agency_id` set) or the installation's; only its Argon2id hash is kept."""
 
-    __tablename__ = "agency_tokens"
+    __tablename__ = "api_keys"
 
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    agency_id: Mapped[str | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     label: Mapped[str] = mapped_column(String(100), default="default")
+    scopes: Mapped[str] = mapped_column(String(64))  # space-separated
+    secret_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AccessRow(Base):
+    """Who did or read what, and the answer: key ids, agency ids and hashes, nothing personal."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(12))
+    agency_id: Mapped[str | None] = mapped_column(String(31), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(66))
+    status: Mapped[int] = mapped_column(Integer)
 
 
 class IssuerKeyRow(Base):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from ledger.domain import TxReceipt
 from ledger.errors import ConflictError, DocumentNotFoundError, ServiceUnavailableError
 from ledger.store.models import (
+    AccessRow,
     AgencyRow,
-    AgencyTokenRow,
+    ApiKeyRow,
     BatchRow,
     DocumentRow,
     IssuerKeyRow,
@@ -30,11 +31,6 @@ from ledger.store.models import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def token_digest(token: str) -> str:
-    """The SHA-256 under which a credential is stored (tokens are random, so no salt is needed)."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,16 +119,50 @@ class Store:
         with self.session() as session:
             return list(session.scalars(select(AgencyRow).order_by(AgencyRow.id)))
 
-    def add_agency_token(self, agency_id: str, token: str, label: str = "default") -> None:
-        """Store a credential for `agency_id` (only its digest)."""
-        with self.session() as session:
-            session.add(AgencyTokenRow(token_hash=token_digest(token), agency_id=agency_id, label=label))
+    # --- API keys and the access log ---------------------------------------------
 
-    def agency_for_token(self, token: str) -> str | None:
-        """The agency a credential belongs to, or None."""
+    def add_api_key(self, row: ApiKeyRow) -> ApiKeyRow:
+        """Store an API key (its hash only). Raises `ConflictError` for a key id in use."""
+        try:
+            with self.session() as session:
+                session.add(row)
+        except IntegrityError as error:
+            raise ConflictError(f"API key '{row.id}' exists already") from error
+        return row
+
+    def get_api_key(self, key_id: str) -> ApiKeyRow | None:
+        """The API key `key_id` (revoked or not), or None."""
         with self.session() as session:
-            row = session.get(AgencyTokenRow, token_digest(token))
-            return row.agency_id if row else None
+            return session.get(ApiKeyRow, key_id)
+
+    def list_api_keys(self, agency_id: str | None = None) -> list[ApiKeyRow]:
+        """Every API key, or an agency's, oldest first."""
+        query = select(ApiKeyRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id)
+        if agency_id is not None:
+            query = query.where(ApiKeyRow.agency_id == agency_id)
+        with self.session() as session:
+            return list(session.scalars(query))
+
+    def revoke_api_key(self, key_id: str, at: datetime) -> ApiKeyRow | None:
+        """Mark an API key revoked (once); None when there is no such key."""
+        with self.session() as session:
+            row = session.get(ApiKeyRow, key_id)
+            if row is not None and row.revoked_at is None:
+                row.revoked_at = at
+            return row
+
+    def record_access(self, entries: Sequence[AccessRow]) -> None:
+        """Append to the access log."""
+        with self.session() as session:
+            session.add_all(entries)
+
+    def access_log(self, *, agency_id: str | None = None, after: int = 0, limit: int = 100) -> list[AccessRow]:
+        """Access log entries after id `after`, oldest first; an agency's own entries when `agency_id` is set."""
+        query = select(AccessRow).where(AccessRow.id > after).order_by(AccessRow.id).limit(limit)
+        if agency_id is not None:
+            query = query.where(AccessRow.agency_id == agency_id)
+        with self.session() as session:
+            return list(session.scalars(query))
 
     # --- keys -------------------------------------------------------------------
 

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 
 from ledger.domain import TxReceipt, validate_agency_id
 from ledger.errors import AgencyNotFoundError, ConflictError, InvalidRequestError, NotFoundError
 from ledger.store.models import AgencyRow, IssuerKeyRow
 from ledger.usecases.context import Ledger
+from ledger.usecases.credentials import create_api_key
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 @dataclass(frozen=True, slots=True)
 class RegisteredAgency:
-    """A new agency and the API token it was given (shown once)."""
+    """A new agency and the token of its first API key (every agency scope; shown once)."""
 
     agency: AgencyRow
     token: str
@@ -53,9 +53,8 @@ def register_agency(
     else:
         raise ConflictError(f"agency '{agency_id}' is registered on chain as '{on_chain}'")
     row = ledger.store.add_agency(agency_id, name.strip(), name_ar, receipt.tx_hash if receipt else None, domain)
-    issued = token or secrets.token_urlsafe(32)
-    ledger.store.add_agency_token(agency_id, issued)
-    return RegisteredAgency(agency=row, token=issued, receipt=receipt)
+    issued = create_api_key(ledger, agency_id=agency_id, token=token)
+    return RegisteredAgency(agency=row, token=issued.token, receipt=receipt)
 
 
 def require_agency(ledger: Ledger, agency_id: str) -> AgencyRow:
@@ -101,3 +100,27 @@ def set_key_valid_until(ledger: Ledger, address: str, valid_until: int | None = 
     ledger.store.set_key_valid_until(address, info.valid_until)
     row.valid_until = info.valid_until
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class RotatedKeys:
+    """An agency's new issuer key and the keys whose windows now end."""
+
+    new_key: IssuerKeyRow
+    retired: list[IssuerKeyRow]
+
+
+def rotate_issuer_keys(ledger: Ledger, agency_id: str, *, overlap_seconds: int = 600) -> RotatedKeys:
+    """Give an agency a new issuer key and end its other keys `overlap_seconds` from now.
+
+    The overlap lets anchors already signed with an old key land. Everything an old key
+    anchored while valid stays valid: the registry judges a key by the anchor's time.
+    """
+    new_key = add_issuer_key(ledger, agency_id)
+    ends = ledger.registry.chain_time() + overlap_seconds if overlap_seconds > 0 else None
+    retired = [
+        set_key_valid_until(ledger, row.address, ends)
+        for row in ledger.store.keys_of(agency_id)
+        if row.address != new_key.address and row.valid_until > (ends or ledger.registry.chain_time())
+    ]
+    return RotatedKeys(new_key=new_key, retired=retired)

@@ -24,8 +24,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 
-from eth_account.signers.local import LocalAccount
-
+from ledger.chain.signer import Signer
 from ledger.chain.transactions import BroadcastRefusedError, Inclusion
 from ledger.domain import Fees, SignedTransaction, TxReceipt
 from ledger.errors import ChainUnavailableError, TransactionFailedError, TransactionOutcomeUnknownError
@@ -50,9 +49,7 @@ class Settled:
     replaced: int = 0
 
 
-def anchor_batch(
-    ledger: Ledger, batch: NewBatch, signer: LocalAccount, *, queued: tuple[int, ...] = ()
-) -> TransactionRow:
+def anchor_batch(ledger: Ledger, batch: NewBatch, signer: Signer, *, queued: tuple[int, ...] = ()) -> TransactionRow:
     """Record `batch` with its signed anchor transaction, then broadcast it.
 
     Raises the contract's decoded error when the anchor would revert (nothing is recorded),
@@ -229,7 +226,7 @@ def _resign(ledger: Ledger, group: list[TransactionRow], encrypted_key: str, *, 
     registry = ledger.registry
     client = registry.transactions
     newest = group[-1]
-    signer = ledger.vault.decrypt(encrypted_key)
+    signer = ledger.vault.decrypt(encrypted_key, newest.key_address)
     current = client.fees()
     fees = current if new_nonce else Fees(int(newest.max_fee), int(newest.priority_fee)).bumped(floor=current)
     call = client.decode_call(newest.raw)

@@ -65,7 +65,7 @@ def close_due_batches(
         )
         queued = tuple(row.position for row in rows)
         try:
-            anchor_batch(ledger, batch, ledger.vault.decrypt(key_row.encrypted_key), queued=queued)
+            anchor_batch(ledger, batch, ledger.vault.decrypt(key_row.encrypted_key, key_row.address), queued=queued)
         except InvalidRequestError as error:  # e.g. its expiry passed while it waited: it never can be
             log.warning("agency %s: batch %s refused for good: %s", agency_id, root, error.message)
             ledger.pipeline.record_refused(batch, queued=queued, error=error.message)

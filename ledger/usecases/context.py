@@ -7,15 +7,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
 
-from eth_account.signers.local import LocalAccount
-
 from ledger.chain.artifacts import DEFAULT_ARTIFACTS, ContractArtifact
 from ledger.chain.deployment import DeploymentRecord, open_registry
 from ledger.chain.registry import RegistryClient
+from ledger.chain.signer import Signer
+from ledger.credentials import TokenHasher
 from ledger.documents.types import DocumentTypeCatalog
 from ledger.domain import Address, Network
 from ledger.errors import ChainUnavailableError, ConfigurationError
-from ledger.keys import KeyVault, account_from_private_key
+from ledger.keys import KeyVault, account_from_private_key, read_key_file
 from ledger.settings import Settings
 from ledger.store.pipeline import PipelineStore
 from ledger.store.repository import Store
@@ -90,10 +90,17 @@ class Ledger:
     @cached_property
     def vault(self) -> KeyVault:
         """The vault that encrypts issuer keys at rest."""
-        return KeyVault(key_encryption_key=self.settings.key_encryption_key.get_secret_value())
+        path = self.settings.key_encryption_key_file
+        secret = read_key_file(path) if path is not None else self.settings.key_encryption_key.get_secret_value()
+        return KeyVault(key_encryption_key=secret)
 
     @cached_property
-    def admin(self) -> LocalAccount:
+    def token_hasher(self) -> TokenHasher:
+        """Hashes and checks API tokens (Argon2id), remembering this process's recent matches."""
+        return TokenHasher()
+
+    @cached_property
+    def admin(self) -> Signer:
         """The governance admin's signer."""
         return account_from_private_key(self.settings.admin_private_key.get_secret_value())
 

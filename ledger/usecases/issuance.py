@@ -149,7 +149,7 @@ def issue_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequ
     key_row = ledger.store.active_key(agency_id, ledger.registry.chain_time())
     if key_row is None:
         raise _no_key(agency_id)
-    signer = ledger.vault.decrypt(key_row.encrypted_key)
+    signer = ledger.vault.decrypt(key_row.encrypted_key, key_row.address)
 
     # 3. Wrap the documents into one Merkle batch.
     wrapped = wrap_documents([build_document_data(ledger, agency, request) for request in requests])

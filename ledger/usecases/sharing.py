@@ -11,11 +11,11 @@ from ledger.documents.jsonsafe import loads
 from ledger.documents.share import REFERENCE, seal
 from ledger.documents.share import link as share_link
 from ledger.domain import ON_CHAIN
-from ledger.errors import ConflictError, DocumentNotFoundError, InvalidDocumentError, PermissionDeniedError
+from ledger.errors import ConflictError, DocumentNotFoundError, InvalidDocumentError
 from ledger.render.pdf import CertificateFacts, extract_document, render_certificate
 from ledger.render.qr import qr_png, qr_svg
 from ledger.store.models import BatchRow, DocumentRow
-from ledger.usecases.actors import Actor
+from ledger.usecases.actors import Actor, Scope
 from ledger.usecases.agencies import require_agency
 from ledger.usecases.context import Ledger
 from ledger.usecases.issuance import reconcile_batch
@@ -28,8 +28,7 @@ def _own_document(ledger: Ledger, actor: Actor, target_hash: str) -> tuple[Batch
     batch, document = ledger.store.find(target_hash)
     if document is None:
         raise DocumentNotFoundError(f"{target_hash} is a batch root; links and PDFs are made per document")
-    if not actor.is_admin and actor.agency_id != batch.agency_id:
-        raise PermissionDeniedError(f"agency '{actor.agency_id}' did not issue {target_hash}")
+    actor.require_owner(Scope.ISSUE, batch.agency_id, target_hash)
     batch = reconcile_batch(ledger, batch)
     if batch.state == "pending":
         raise ConflictError(f"{target_hash} waits for its batch's anchor to be mined; ask again shortly")
@@ -46,8 +45,7 @@ def wrapped_document(ledger: Ledger, actor: Actor, target_hash: str) -> dict[str
     """
     queued = ledger.pipeline.get_queued(target_hash)
     if queued is not None:
-        if not actor.is_admin and actor.agency_id != queued.agency_id:
-            raise PermissionDeniedError(f"agency '{actor.agency_id}' did not issue {target_hash}")
+        actor.require_owner(Scope.ISSUE, queued.agency_id, target_hash)
         raise ConflictError(f"{target_hash} is accepted and waits for its batch; it has no proof yet")
     _batch, document = _own_document(ledger, actor, target_hash)
     return document.wrapped

@@ -7,13 +7,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
-
+from ledger.chain.signer import Signer
 from ledger.documents.merkle import root_from_proof
 from ledger.domain import ON_CHAIN, AnchorView, ChainStatus, HexHash, ReasonCode, TxReceipt, normalize_hash
 from ledger.errors import ConflictError, DocumentNotFoundError, NoActiveKeyError, PermissionDeniedError
 from ledger.store.models import BatchRow, DocumentRow
-from ledger.usecases.actors import Actor
+from ledger.usecases.actors import Actor, Scope
 from ledger.usecases.context import Ledger
 from ledger.usecases.issuance import reconcile_batch
 from ledger.verification import current_status, reason_name
@@ -159,10 +158,13 @@ def change_status(ledger: Ledger, actor: Actor, hash_hex: str, action: Action, r
     """
     wanted = normalize_hash(hash_hex, "target_hash")
     batch, document = ledger.store.find(wanted)
+    if actor.is_admin and action is not Action.REVOKE:
+        raise PermissionDeniedError(f"the admin may revoke but not {action.value}; the issuing agency may")
+    actor.require_owner(Scope.REVOKE, batch.agency_id, wanted)
     batch = reconcile_batch(ledger, batch)
     if batch.state not in ON_CHAIN:
         raise ConflictError(f"batch {batch.root} is {batch.state}, not anchored; there is nothing to change yet")
-    signer = _signer_for(ledger, actor, batch, action)
+    signer = _signer_for(ledger, actor, batch)
     single = document is None or document.target_hash == batch.root
     scope = "batch" if document is None else "document"
     registry = ledger.registry
@@ -196,16 +198,10 @@ def change_status(ledger: Ledger, actor: Actor, hash_hex: str, action: Action, r
     return StatusChange(hash=wanted, scope=scope, action=action, status=status, reason=reason, receipt=receipt)
 
 
-def _signer_for(ledger: Ledger, actor: Actor, batch: BatchRow, action: Action) -> LocalAccount:
-    if actor.is_admin:
-        if action is not Action.REVOKE:
-            raise PermissionDeniedError(f"the admin may revoke but not {action.value}; the issuing agency may")
+def _signer_for(ledger: Ledger, actor: Actor, batch: BatchRow) -> Signer:
+    if actor.is_admin and actor.agency_id != batch.agency_id:
         return ledger.admin
-    if actor.agency_id != batch.agency_id:
-        raise PermissionDeniedError(
-            f"agency '{actor.agency_id}' may not change documents issued by agency '{batch.agency_id}'"
-        )
     key = ledger.store.active_key(batch.agency_id, ledger.registry.chain_time())
     if key is None:
         raise NoActiveKeyError(f"agency '{batch.agency_id}' has no issuer key valid now")
-    return ledger.vault.decrypt(key.encrypted_key)
+    return ledger.vault.decrypt(key.encrypted_key, key.address)

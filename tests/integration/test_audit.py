@@ -129,7 +129,9 @@ def test_a_revocation_the_store_never_saw_is_a_difference(ledger: Ledger, tmp_pa
     # Revoked straight on chain with the agency's key, bypassing the service.
     key = ledger.store.active_key("moci", ledger.registry.chain_time())
     assert key is not None
-    ledger.registry.revoke_document(ledger.vault.decrypt(key.encrypted_key), HexHash(targets[2]), record.proof, 3)
+    ledger.registry.revoke_document(
+        ledger.vault.decrypt(key.encrypted_key, key.address), HexHash(targets[2]), record.proof, 3
+    )
     run = run_audit(ledger, folder=tmp_path / "audit")
     assert [(f.rule, f.evidence["chain"]) for f in run.findings] == [("store-document", "REVOKED")]
     # The chain is consistent with itself: only the store is behind.

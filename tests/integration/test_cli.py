@@ -24,7 +24,7 @@ def run(*args: str) -> tuple[int, str]:
 def test_issue_verify_obfuscate_revoke(env: Settings, tmp_path: Path) -> None:
     code, output = run("agency", "add", "moci", "Ministry of Commerce", "--name-ar", "وزارة التجارة")
     assert code == 0, output
-    assert "API token (shown once)" in output
+    assert "API token (shown once;" in output
     code, output = run("key", "add", "moci")
     assert code == 0, output
 

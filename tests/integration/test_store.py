@@ -27,7 +27,8 @@ TABLES = {
     "key_nonces",
     "leases",
     "agencies",
-    "agency_tokens",
+    "api_keys",
+    "access_log",
     "issuer_keys",
     "batches",
     "documents",
@@ -53,7 +54,7 @@ def test_issue_and_revoke_through_the_store(
     try:
         register_agency(ledger, "moci", "Ministry of Commerce")
         key = add_issuer_key(ledger, "moci")
-        assert ledger.vault.decrypt(ledger.store.get_key(key.address).encrypted_key).address == key.address  # type: ignore[union-attr]
+        assert ledger.vault.decrypt(ledger.store.get_key(key.address).encrypted_key, key.address).address == key.address  # type: ignore[union-attr]
         request = example("commercial-licence")
         batch = issue_documents(ledger, "moci", [IssueRequest(request["document_type"], request["fields"])] * 2)
         row = ledger.store.get_batch(batch.merkle_root)
@@ -103,22 +104,6 @@ def test_a_batch_and_its_signed_anchor_are_recorded_once_with_one_nonce(database
         store.close()
 
 
-def test_tokens_are_stored_as_digests(database_url: str) -> None:
-    store = Store.open(database_url)
-    try:
-        store.add_agency("moci", "M", None, None)
-        store.add_agency_token("moci", "secret-token")
-        assert store.agency_for_token("secret-token") == "moci"
-        assert store.agency_for_token("other") is None
-        engine = create_engine(database_url)
-        with engine.connect() as connection:
-            stored = connection.exec_driver_sql("SELECT token_hash FROM agency_tokens").scalar_one()
-        engine.dispose()
-        assert "secret-token" not in stored
-    finally:
-        store.close()
-
-
 def test_a_pending_batch_settles_from_the_chain(ledger: Ledger) -> None:
     """An anchor recorded and sent by a process that died before it saw the block settles when read."""
     register_agency(ledger, "moci", "Ministry of Commerce")
@@ -127,7 +112,7 @@ def test_a_pending_batch_settles_from_the_chain(ledger: Ledger) -> None:
     data = [build_document_data(ledger, ledger.store.get_agency("moci"), IssueRequest(**request))]  # type: ignore[arg-type]
     document = wrap_documents(data)[0]
     root = HexHash(document["signature"]["merkleRoot"])
-    signer = ledger.vault.decrypt(key.encrypted_key)
+    signer = ledger.vault.decrypt(key.encrypted_key, key.address)
     client = ledger.registry.transactions
     calldata = ledger.registry.anchor_calldata(root, 1)
     fees = client.fees()

@@ -1,0 +1,753 @@
+"""Random sequences of registry calls on the real Anvil chain, checked against a Python model.
+
+The machine registers agencies, adds, retires and extends issuer keys, anchors batches, revokes,
+suspends and reinstates batches and single documents, pauses, moves the admin role and lets time
+pass. Each call is made by a drawn caller: the rightful one, the admin, another agency's key, a key
+out of its window, a pending or former admin, a stranger. The model says how the registry must
+answer (the events of a success, or the custom error of a refusal); after every step the chain's
+whole state is read back and compared with the model, and with what the chain showed before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_hash.auto import keccak
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from web3 import Web3
+from web3.types import RPCEndpoint
+
+from ledger.chain.anvil import AnvilProcess
+from ledger.chain.artifacts import ContractArtifact
+from ledger.chain.deployment import deploy_registry
+from ledger.chain.errors import ErrorDecoder
+from tests.contracts.conftest import NO_END, ZERO32, Registry, agency_bytes, pair, tree
+
+NONE, ACTIVE, SUSPENDED, REVOKED = 0, 1, 2, 3
+ADMIN_ROLE = ZERO32
+STRAY_ROLE = bytes(keccak(b"STRAY_ROLE"))  # a role the admin may grant but that no function checks
+ZERO_ADDRESS = "0x" + "00" * 20
+ADMIN_DELAY = 3600
+
+# Time moves in big, known jumps, so a call's outcome never hangs on the second it lands in:
+# key windows start and end WINDOW_STEP multiples from when they are set, a jump is TIME_STEP
+# (past the admin delay), and MARGIN is more than one example's wall-clock drift.
+TIME_STEP = 5_000
+WINDOW_STEP = 2_500
+MARGIN = 600
+FAR_EXPIRY = 10**6
+
+AGENCY_IDS = (agency_bytes("moci"), agency_bytes("qu"), agency_bytes("moph"), ZERO32)
+AGENCY_NAMES = ("Ministry of Commerce", "Qatar University", "Ministry of Public Health", "")
+KEY_ACTIONS = frozenset(
+    {"anchor", "revoke", "suspend", "reinstate", "revokeDocument", "suspendDocument", "reinstateDocument"}
+)
+CALLER_KINDS = ("rightful",) * 4 + (
+    "admin",
+    "another agency's key",
+    "a key out of its window",
+    "a pending or former admin",
+    "a stranger",
+    "anyone",
+)
+VIEW_FIELDS = (
+    "agencyId",
+    "key",
+    "keyValidFrom",
+    "keyValidUntil",
+    "anchoredAt",
+    "anchoredBlock",
+    "expiresAt",
+    "documentCount",
+    "batchStatus",
+    "batchReason",
+    "documentStatus",
+    "documentReason",
+    "documentAgencyId",
+    "paused",
+)
+
+# Two funded accounts beyond Anvil's five, so keys can rotate and strangers remain.
+EXTRA_ACCOUNTS = [Account.from_key(bytes(keccak(b"sijill stateful account %d" % i))) for i in range(2)]
+
+Refusal = tuple[str, dict[str, Any]]
+Events = list[tuple[str, dict[str, Any]]]
+
+
+@dataclass
+class Key:
+    """An issuer key as the model holds it."""
+
+    agency: bytes
+    valid_from: int
+    valid_until: int
+    frozen: bool
+
+
+@dataclass
+class Batch:
+    """An anchored batch: its leaves, their proofs and its status."""
+
+    agency: bytes
+    key: str
+    leaves: list[bytes]
+    proofs: list[list[bytes]]
+    count: int
+    expires_at: int
+    anchored_at: int
+    anchored_block: int
+    status: int = ACTIVE
+    reason: int = 0
+
+
+@dataclass
+class Record:
+    """A document's own record: the agency that changed it, its status and that agency's claim time."""
+
+    agency: bytes
+    status: int
+    reason: int
+    claimed_at: int
+
+
+def proof_root(leaf: bytes, proof: list[bytes]) -> bytes:
+    """The root a sorted-pair proof leads to from `leaf`."""
+    node = leaf
+    for sibling in proof:
+        node = pair(node, sibling)
+    return node
+
+
+class RegistryMachine(RuleBasedStateMachine):
+    """One fresh registry per example, inside an Anvil snapshot that teardown reverts."""
+
+    def __init__(self, web3: Web3, rpc_url: str, artifact: ContractArtifact, accounts: list[LocalAccount]) -> None:
+        super().__init__()
+        self.web3 = web3
+        self.snapshot = web3.provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
+        for extra in accounts[5:]:
+            web3.provider.make_request(RPCEndpoint("anvil_setBalance"), [extra.address, hex(10**21)])
+        deployment = deploy_registry(web3, artifact, accounts[0], rpc_url=rpc_url, admin_transfer_delay=ADMIN_DELAY)
+        contract = web3.eth.contract(address=Web3.to_checksum_address(deployment.address), abi=artifact.abi)
+        self.registry = Registry(web3=web3, contract=contract, decoder=ErrorDecoder(artifact.abi))
+        self.event_names = {
+            bytes(keccak(f"{item['name']}({','.join(arg['type'] for arg in item['inputs'])})".encode())): item["name"]
+            for item in artifact.abi
+            if item["type"] == "event"
+        }
+        self.accounts: dict[str, LocalAccount] = {account.address: account for account in accounts}
+        self.addresses: list[str] = list(self.accounts)
+        self.clock = self.registry.latest_time()
+        # The model.
+        self.admin: str = accounts[0].address
+        self.pending: tuple[str, int] = (ZERO_ADDRESS, 0)
+        self.former_admins: list[str] = []
+        self.stray_holders: list[str] = []
+        self.paused = False
+        self.agencies: dict[bytes, str] = {}
+        self.keys: dict[str, Key] = {}
+        self.batches: dict[bytes, Batch] = {}
+        self.records: dict[bytes, Record] = {}
+        self.leaves: list[bytes] = []
+        self.leaves_made = 0
+        # What the chain has shown, kept apart from the model.
+        self.seen_issued: set[bytes] = set()
+        self.seen_revoked_batches: dict[bytes, int] = {}
+        self.seen_revoked_documents: dict[bytes, tuple[bytes, int]] = {}
+
+    def teardown(self) -> None:
+        """Put the shared chain back as it was before the example."""
+        reverted = self.web3.provider.make_request(RPCEndpoint("evm_revert"), [self.snapshot])["result"]
+        assert reverted is True
+
+    # Time.
+
+    def read_clock(self) -> None:
+        """Read the chain's time; every decision of the next call is taken against it."""
+        self.clock = self.registry.latest_time()
+
+    def has_passed(self, moment: int) -> bool:
+        """Whether `moment` is at or before the time the next call will see."""
+        assert not self.clock < moment <= self.clock + MARGIN, f"{moment} is too close to now ({self.clock}) to tell"
+        return moment <= self.clock
+
+    def in_window(self, key: Key) -> bool:
+        """Whether the key's validity window holds the present."""
+        return self.has_passed(key.valid_from) and not self.has_passed(key.valid_until)
+
+    # Who may do what: the plain rule, independent of the contract's order of checks.
+
+    def may_act(self, address: str) -> bool:
+        """A key inside its window, with the registry not paused."""
+        key = self.keys.get(address)
+        return key is not None and not self.paused and self.in_window(key)
+
+    def acting_keys(self, agency: bytes | None = None) -> list[str]:
+        """Keys that may act now, of `agency` or of any."""
+        return [a for a, key in self.keys.items() if self.may_act(a) and agency in (None, key.agency)]
+
+    def changers(self, agency: bytes, admin_allowed: bool) -> list[str]:
+        """Who may change the batches and documents of `agency`."""
+        admin = [self.admin] if admin_allowed and not self.paused else []
+        return self.acting_keys(agency) + admin
+
+    # The contract's checks, in its order.
+
+    def not_admin(self, caller: str) -> Refusal | None:
+        if caller == self.admin:
+            return None
+        return ("AccessControlUnauthorizedAccount", {"account": caller, "neededRole": ADMIN_ROLE})
+
+    def key_refusal(self, caller: str) -> Refusal | None:
+        key = self.keys.get(caller)
+        if key is None:
+            return ("RegistryUnknownKey", {"key": caller})
+        # `frozen` is the contract's own copy of the pause switch. It stays set on a key whose
+        # window ended during a pause (unpause skips such keys), so that key hears EnforcedPause.
+        if key.frozen:
+            return ("EnforcedPause", {})
+        if not self.in_window(key):
+            return ("RegistryKeyNotValid", {"key": caller, "validFrom": key.valid_from, "validUntil": key.valid_until})
+        return None
+
+    def change_refusal(self, caller: str, agency: bytes, admin_allowed: bool) -> Refusal | None:
+        key = self.keys.get(caller)
+        if key is not None and key.agency == agency:  # the key is asked first, even when the caller is the admin
+            return self.key_refusal(caller)
+        if admin_allowed and caller == self.admin:
+            return ("EnforcedPause", {}) if self.paused else None
+        return ("RegistryUnauthorized", {"account": caller, "agencyId": agency})
+
+    # Calls.
+
+    def pick_caller(self, data: st.DataObject, rightful: list[str], agency: bytes | None = None) -> LocalAccount:
+        """Draw who calls: the rightful caller most often, else someone who should be refused."""
+        kind = data.draw(st.sampled_from(CALLER_KINDS), label="caller kind")
+        pending = [self.pending[0]] if self.pending[0] != ZERO_ADDRESS else []
+        by_kind: dict[str, list[str]] = {
+            "rightful": rightful,
+            "admin": [self.admin],
+            "another agency's key": [a for a, key in self.keys.items() if key.agency != agency],
+            "a key out of its window": [a for a, key in self.keys.items() if not self.in_window(key)],
+            "a pending or former admin": pending + self.former_admins,
+            "a stranger": [a for a in self.addresses if a not in self.keys and a != self.admin],
+            "anyone": self.addresses,
+        }
+        candidates = [a for a in by_kind[kind] if a in self.accounts] or self.addresses
+        address = data.draw(st.sampled_from(candidates), label="caller")
+        return self.accounts[address]
+
+    def attempt(
+        self, caller: LocalAccount, function: str, args: tuple[Any, ...], refusal: Refusal | None, holders: list[str]
+    ) -> dict[str, Any] | None:
+        """Call `function`: it must be refused as `refusal` says, or else succeed. Returns a success's receipt."""
+        if refusal is not None:
+            name, got = self.registry.revert(caller, function, *args)
+            assert name == refusal[0], f"{function} by {caller.address}: {name} {got}, expected {refusal}"
+            assert {field: got[field] for field in refusal[1]} == refusal[1], f"{function}: {got}, expected {refusal}"
+            event(f"{function}: refused with {name}")
+            return None
+        assert caller.address in holders, f"{function} by {caller.address}, who may not call it, would succeed"
+        assert not (self.paused and function in KEY_ACTIONS), f"{function} would succeed while paused"
+        receipt = self.registry.send(caller, function, *args)
+        event(f"{function}: done")
+        return receipt
+
+    def assert_events(self, receipt: dict[str, Any], expected: Events) -> None:
+        """The receipt holds exactly `expected`, in order, all emitted by the registry."""
+        got = []
+        for log in receipt["logs"]:
+            assert log["address"] == self.registry.contract.address
+            name = self.event_names[bytes(log["topics"][0])]
+            got.append((name, dict(getattr(self.registry.contract.events, name)().process_log(log)["args"])))
+        assert got == expected
+
+    # Governance rules.
+
+    def register(self, caller: LocalAccount, agency: bytes, name: str) -> None:
+        refusal = self.not_admin(caller.address)
+        if refusal is None and agency == ZERO32:
+            refusal = ("RegistryInvalidAgencyId", {})
+        if refusal is None and not name:
+            refusal = ("RegistryEmptyAgencyName", {"agencyId": agency})
+        if refusal is None and agency in self.agencies:
+            refusal = ("RegistryAgencyAlreadyRegistered", {"agencyId": agency})
+        receipt = self.attempt(caller, "registerAgency", (agency, name), refusal, [self.admin])
+        if receipt is not None:
+            self.assert_events(receipt, [("AgencyRegistered", {"agencyId": agency, "name": name})])
+            self.agencies[agency] = name
+
+    def add_key(self, caller: LocalAccount, agency: bytes, key: str, valid_from: int, valid_until: int) -> None:
+        refusal = self.not_admin(caller.address)
+        if refusal is None and agency not in self.agencies:
+            refusal = ("RegistryUnknownAgency", {"agencyId": agency})
+        if refusal is None and key == ZERO_ADDRESS:
+            refusal = ("RegistryInvalidKey", {})
+        if refusal is None and key in self.keys:
+            refusal = ("RegistryKeyAlreadyRegistered", {"key": key})
+        start, end = valid_from or self.clock, valid_until or NO_END
+        if refusal is None and ((valid_from and self.has_passed(valid_from + 1)) or end <= start):
+            refusal = (
+                "RegistryInvalidValidityWindow",
+                {"validUntil": end} | ({"validFrom": start} if valid_from else {}),
+            )
+        receipt = self.attempt(caller, "addIssuerKey", (agency, key, valid_from, valid_until), refusal, [self.admin])
+        if receipt is not None:
+            start = valid_from or self.registry.block_time(receipt)
+            self.assert_events(
+                receipt,
+                [("IssuerKeyAdded", {"agencyId": agency, "key": key, "validFrom": start, "validUntil": end})],
+            )
+            self.keys[key] = Key(agency, start, end, frozen=self.paused)
+
+    @initialize()
+    def open_with_two_agencies(self) -> None:
+        """Start where an operator would: two agencies with one key each."""
+        admin = self.accounts[self.admin]
+        for agency, name, key in zip(AGENCY_IDS[:2], AGENCY_NAMES[:2], self.addresses[1:3], strict=True):
+            self.register(admin, agency, name)
+            self.add_key(admin, agency, key, 0, 0)
+
+    @rule(data=st.data(), agency=st.sampled_from(AGENCY_IDS), name=st.sampled_from(AGENCY_NAMES))
+    def register_agency(self, data: st.DataObject, agency: bytes, name: str) -> None:
+        self.read_clock()
+        self.register(self.pick_caller(data, [self.admin]), agency, name)
+
+    @rule(
+        data=st.data(),
+        agency=st.sampled_from(AGENCY_IDS),
+        window=st.sampled_from(
+            ("from now on", "from later on", "from now until later", "from later until later", "from the past", "empty")
+        ),
+    )
+    def add_issuer_key(self, data: st.DataObject, agency: bytes, window: str) -> None:
+        self.read_clock()
+        later, much_later = self.clock + WINDOW_STEP, self.clock + 3 * WINDOW_STEP
+        valid_from, valid_until = {
+            "from now on": (0, 0),
+            "from later on": (later, 0),
+            "from now until later": (0, much_later),
+            "from later until later": (later, much_later),
+            "from the past": (1, 0),
+            "empty": (later, later),
+        }[window]
+        key = data.draw(st.sampled_from([*self.addresses, ZERO_ADDRESS]), label="key")
+        self.add_key(self.pick_caller(data, [self.admin]), agency, key, valid_from, valid_until)
+
+    @rule(data=st.data(), end=st.sampled_from(("retire now", "later", "in the past")))
+    def move_key_end(self, data: st.DataObject, end: str) -> None:
+        """Retire a key (end 0: after the current second), move its end later, or try a past end."""
+        self.read_clock()
+        address = data.draw(st.sampled_from(list(self.keys) + self.addresses), label="key")
+        caller = self.pick_caller(data, [self.admin])
+        until = {"retire now": 0, "later": self.clock + 3 * WINDOW_STEP, "in the past": 1}[end]
+        refusal = self.not_admin(caller.address)
+        key = self.keys.get(address)
+        if refusal is None and key is None:
+            refusal = ("RegistryUnknownKey", {"key": address})
+        if refusal is None and key is not None:
+            empty = (
+                (self.has_passed(until) or until <= key.valid_from) if until else not self.has_passed(key.valid_from)
+            )
+            if empty:
+                refusal = (
+                    "RegistryInvalidValidityWindow",
+                    {"validFrom": key.valid_from} | ({"validUntil": until} if until else {}),
+                )
+        receipt = self.attempt(caller, "setIssuerKeyValidUntil", (address, until), refusal, [self.admin])
+        if receipt is None or key is None:
+            return
+        now = self.registry.block_time(receipt)
+        key.valid_until = until or now + 1
+        key.frozen = self.paused
+        self.assert_events(
+            receipt,
+            [("IssuerKeyValidUntilChanged", {"agencyId": key.agency, "key": address, "validUntil": key.valid_until})],
+        )
+        if not until:
+            self.registry.mine_at(now + 1)  # from here on every call sees the key retired
+
+    @rule(data=st.data())
+    def pause(self, data: st.DataObject) -> None:
+        self.read_clock()
+        caller = self.pick_caller(data, [self.admin])
+        refusal = self.not_admin(caller.address) or (("EnforcedPause", {}) if self.paused else None)
+        receipt = self.attempt(caller, "pause", (), refusal, [self.admin])
+        if receipt is not None:
+            self.assert_events(receipt, [("Paused", {"account": caller.address})])
+            self.set_paused(True)
+
+    @rule(data=st.data())
+    def unpause(self, data: st.DataObject) -> None:
+        self.read_clock()
+        caller = self.pick_caller(data, [self.admin])
+        refusal = self.not_admin(caller.address) or (None if self.paused else ("ExpectedPause", {}))
+        receipt = self.attempt(caller, "unpause", (), refusal, [self.admin])
+        if receipt is not None:
+            self.assert_events(receipt, [("Unpaused", {"account": caller.address})])
+            self.set_paused(False)
+
+    def set_paused(self, paused: bool) -> None:
+        """The switch, and the frozen flag of every key whose window has not ended."""
+        self.paused = paused
+        for key in self.keys.values():
+            if not self.has_passed(key.valid_until):
+                key.frozen = paused
+
+    @rule()
+    def let_time_pass(self) -> None:
+        """Jump TIME_STEP seconds: windows open and close, the admin delay elapses."""
+        self.registry.mine_at(self.registry.latest_time() + TIME_STEP)
+
+    @rule(data=st.data())
+    def begin_admin_transfer(self, data: st.DataObject) -> None:
+        self.read_clock()
+        successor = data.draw(st.sampled_from(self.addresses), label="successor")
+        caller = self.pick_caller(data, [self.admin])
+        receipt = self.attempt(
+            caller, "beginDefaultAdminTransfer", (successor,), self.not_admin(caller.address), [self.admin]
+        )
+        if receipt is None:
+            return
+        schedule = self.registry.block_time(receipt) + ADMIN_DELAY
+        canceled: Events = [("DefaultAdminTransferCanceled", {})] if self.pending[1] else []
+        self.assert_events(
+            receipt, [*canceled, ("DefaultAdminTransferScheduled", {"newAdmin": successor, "acceptSchedule": schedule})]
+        )
+        self.pending = (successor, schedule)
+
+    @rule(data=st.data())
+    def cancel_admin_transfer(self, data: st.DataObject) -> None:
+        self.read_clock()
+        caller = self.pick_caller(data, [self.admin])
+        receipt = self.attempt(caller, "cancelDefaultAdminTransfer", (), self.not_admin(caller.address), [self.admin])
+        if receipt is not None:
+            self.assert_events(receipt, [("DefaultAdminTransferCanceled", {})] if self.pending[1] else [])
+            self.pending = (ZERO_ADDRESS, 0)
+
+    @rule(data=st.data())
+    def accept_admin_transfer(self, data: st.DataObject) -> None:
+        self.read_clock()
+        successor, schedule = self.pending
+        due = schedule != 0 and self.has_passed(schedule + 1)
+        holders = [successor] if due else []
+        caller = self.pick_caller(data, [successor])
+        refusal: Refusal | None = None
+        if caller.address != successor:
+            refusal = ("AccessControlInvalidDefaultAdmin", {"defaultAdmin": caller.address})
+        elif not due:
+            refusal = ("AccessControlEnforcedDefaultAdminDelay", {"schedule": schedule})
+        receipt = self.attempt(caller, "acceptDefaultAdminTransfer", (), refusal, holders)
+        if receipt is None:
+            return
+        self.assert_events(
+            receipt,
+            [
+                ("RoleRevoked", {"role": ADMIN_ROLE, "account": self.admin, "sender": successor}),
+                ("RoleGranted", {"role": ADMIN_ROLE, "account": successor, "sender": successor}),
+            ],
+        )
+        self.former_admins = [a for a in [*self.former_admins, self.admin] if a != successor]
+        self.admin, self.pending = successor, (ZERO_ADDRESS, 0)
+
+    @rule(
+        data=st.data(),
+        function=st.sampled_from(("grantRole", "revokeRole", "renounceRole")),
+        role=st.sampled_from((ADMIN_ROLE, STRAY_ROLE)),
+    )
+    def change_a_role(self, data: st.DataObject, function: str, role: bytes) -> None:
+        """The admin role moves only by the two-step transfer; other roles give no power."""
+        self.read_clock()
+        account = data.draw(st.sampled_from(self.addresses), label="account")
+        caller = self.pick_caller(data, [self.admin] if function != "renounceRole" else [account])
+        refusal: Refusal | None = None
+        holders = [self.admin]
+        if function == "renounceRole":
+            holders = [account]
+            if role == ADMIN_ROLE and account == self.admin:  # only after a due transfer to no one, never made here
+                refusal = ("AccessControlEnforcedDefaultAdminDelay", {"schedule": self.pending[1]})
+            elif account != caller.address:
+                refusal = ("AccessControlBadConfirmation", {})
+        elif role == ADMIN_ROLE:
+            refusal = ("AccessControlEnforcedDefaultAdminRules", {})
+        else:
+            refusal = self.not_admin(caller.address)
+        receipt = self.attempt(caller, function, (role, account), refusal, holders)
+        if receipt is None:
+            return
+        holds = role == STRAY_ROLE and account in self.stray_holders
+        expected: Events = []
+        if function == "grantRole" and not holds:
+            expected = [("RoleGranted", {"role": role, "account": account, "sender": caller.address})]
+            self.stray_holders.append(account)
+        elif function != "grantRole" and holds:
+            expected = [("RoleRevoked", {"role": role, "account": account, "sender": caller.address})]
+            self.stray_holders.remove(account)
+        self.assert_events(receipt, expected)
+
+    # Document rules.
+
+    def new_leaf(self) -> bytes:
+        self.leaves_made += 1
+        return bytes(keccak(b"stateful leaf %d" % self.leaves_made))
+
+    def draw_leaves(self, data: st.DataObject) -> list[bytes]:
+        """1 to 4 leaves, some already in other batches; now and then a whole batch's leaves again."""
+        if self.batches and data.draw(st.integers(0, 7), label="a batch again") == 7:
+            return list(self.batches[data.draw(st.sampled_from(list(self.batches)), label="batch root")].leaves)
+        leaves: list[bytes] = []
+        for _ in range(data.draw(st.integers(1, 4), label="size")):
+            reuse = self.leaves and data.draw(st.integers(0, 3), label="a known leaf") == 3
+            leaf = data.draw(st.sampled_from(self.leaves)) if reuse else self.new_leaf()
+            if leaf not in leaves:
+                leaves.append(leaf)
+        return leaves
+
+    @rule(
+        data=st.data(),
+        count=st.sampled_from(("as many as leaves", "zero")),
+        expiry=st.sampled_from(("never", "far ahead", "in the past")),
+    )
+    def anchor(self, data: st.DataObject, count: str, expiry: str) -> None:
+        self.read_clock()
+        leaves = self.draw_leaves(data)
+        root, proofs = tree(leaves)
+        documents = len(leaves) if count != "zero" else 0
+        expires_at = {"never": 0, "far ahead": self.clock + FAR_EXPIRY, "in the past": 1}[expiry]
+        caller = self.pick_caller(data, self.acting_keys())
+        refusal = self.key_refusal(caller.address)
+        if refusal is None and documents == 0:
+            refusal = ("RegistryInvalidDocumentCount", {})
+        if refusal is None and expires_at and self.has_passed(expires_at):
+            refusal = ("RegistryExpiryInPast", {"expiresAt": expires_at})
+        if refusal is None and root in self.batches:
+            refusal = ("RegistryRootAlreadyAnchored", {"root": root})
+        receipt = self.attempt(caller, "anchor", (root, documents, expires_at), refusal, self.acting_keys())
+        if receipt is None:
+            return
+        now = self.registry.block_time(receipt)
+        self.assert_events(
+            receipt,
+            [
+                (
+                    "Anchored",
+                    {
+                        "root": root,
+                        "key": caller.address,
+                        "documentCount": documents,
+                        "expiresAt": expires_at,
+                        "at": now,
+                    },
+                )
+            ],
+        )
+        agency = self.keys[caller.address].agency
+        self.batches[root] = Batch(
+            agency, caller.address, leaves, proofs, documents, expires_at, now, receipt["blockNumber"]
+        )
+        self.leaves.extend(leaf for leaf in leaves if leaf not in self.leaves)
+
+    @precondition(lambda self: bool(self.batches))
+    @rule(data=st.data(), function=st.sampled_from(("revoke", "suspend", "reinstate")), reason=st.integers(0, 255))
+    def change_batch(self, data: st.DataObject, function: str, reason: int) -> None:
+        """Revoke, suspend or reinstate a whole batch (now and then one never anchored)."""
+        self.read_clock()
+        never_anchored = data.draw(st.integers(0, 9), label="never anchored") == 9
+        root = self.new_leaf() if never_anchored else data.draw(st.sampled_from(list(self.batches)), label="root")
+        batch = self.batches.get(root)
+        admin_allowed = function == "revoke"
+        holders = self.changers(batch.agency, admin_allowed) if batch else []
+        caller = self.pick_caller(data, holders, batch.agency if batch else None)
+        args: tuple[Any, ...] = (root,) if function == "reinstate" else (root, reason)
+        refusal: Refusal | None = ("RegistryNotAnchored", {"root": root})
+        if batch is not None:
+            refusal = self.change_refusal(caller.address, batch.agency, admin_allowed) or self.status_refusal(
+                function, batch.status, root
+            )
+        receipt = self.attempt(caller, function, args, refusal, holders)
+        if receipt is None or batch is None:
+            return
+        batch.status, batch.reason = self.apply(function, reason)
+        self.assert_events(receipt, self.status_events(function, root, root, caller.address, reason, receipt))
+
+    @precondition(lambda self: bool(self.batches))
+    @rule(
+        data=st.data(),
+        function=st.sampled_from(("revokeDocument", "suspendDocument", "reinstateDocument")),
+        proof_kind=st.sampled_from(("its own", "its own", "its own", "another leaf's", "none")),
+        reason=st.integers(0, 255),
+    )
+    def change_document(self, data: st.DataObject, function: str, proof_kind: str, reason: int) -> None:
+        """Revoke, suspend or reinstate one document, proven by its proof (or by a wrong one)."""
+        self.read_clock()
+        chosen = self.batches[data.draw(st.sampled_from(list(self.batches)), label="batch root")]
+        index = data.draw(st.integers(0, len(chosen.leaves) - 1), label="leaf")
+        other = (index + 1) % len(chosen.leaves)
+        proof = {"its own": chosen.proofs[index], "another leaf's": chosen.proofs[other], "none": []}[proof_kind]
+        leaf = chosen.leaves[index]
+        root = proof_root(leaf, proof)
+        batch = self.batches.get(root)  # where the proof leads, which the contract trusts
+        admin_allowed = function == "revokeDocument"
+        holders = self.changers(batch.agency, admin_allowed) if batch else []
+        caller = self.pick_caller(data, holders, batch.agency if batch else None)
+        args: tuple[Any, ...] = (leaf, proof) if function == "reinstateDocument" else (leaf, proof, reason)
+        refusal, status, claimed_at = self.document_refusal(caller.address, leaf, root, admin_allowed)
+        if refusal is None:
+            refusal = self.status_refusal(function, status, leaf)
+        receipt = self.attempt(caller, function, args, refusal, holders)
+        if receipt is None or batch is None:
+            return
+        status, reason = self.apply(function, reason)
+        self.records[leaf] = Record(batch.agency, status, reason, claimed_at)
+        self.assert_events(receipt, self.status_events(function, leaf, root, caller.address, reason, receipt))
+
+    def document_refusal(
+        self, caller: str, leaf: bytes, root: bytes, admin_allowed: bool
+    ) -> tuple[Refusal | None, int, int]:
+        """The contract's `_documentOf`: the refusal, else the status the caller's agency sees and its claim time.
+
+        A record belongs to the agency that claims the earliest batch holding the document among
+        the batches its changes went through; a later claim is refused, an earlier one starts afresh.
+        """
+        batch = self.batches.get(root)
+        if batch is None:
+            return ("RegistryNotAnchored", {"root": root}), NONE, 0
+        refusal = self.change_refusal(caller, batch.agency, admin_allowed)
+        if refusal is None and batch.status == REVOKED:
+            refusal = ("RegistryAlreadyRevoked", {"hash": root})
+        record = self.records.get(leaf)
+        if refusal is not None or record is None:
+            return refusal, NONE, batch.anchored_at
+        if record.agency == batch.agency:
+            return None, record.status, min(record.claimed_at, batch.anchored_at)
+        if batch.anchored_at >= record.claimed_at:
+            return ("RegistryDocumentOwnedByOtherAgency", {"targetHash": leaf, "owner": record.agency}), NONE, 0
+        event("a document taken back by an earlier claim")
+        return None, NONE, batch.anchored_at
+
+    @staticmethod
+    def status_refusal(function: str, status: int, hash_: bytes) -> Refusal | None:
+        """Revocation is final; only an active thing is suspended; only a suspended one is reinstated."""
+        if function.startswith("reinstate"):
+            return None if status == SUSPENDED else ("RegistryNotSuspended", {"hash": hash_})
+        if status == REVOKED:
+            return ("RegistryAlreadyRevoked", {"hash": hash_})
+        if function.startswith("suspend") and status == SUSPENDED:
+            return ("RegistryAlreadySuspended", {"hash": hash_})
+        return None
+
+    @staticmethod
+    def apply(function: str, reason: int) -> tuple[int, int]:
+        """The status and reason a successful change leaves."""
+        if function.startswith("revoke"):
+            return REVOKED, reason
+        if function.startswith("suspend"):
+            return SUSPENDED, reason
+        return ACTIVE, 0
+
+    def status_events(
+        self, function: str, hash_: bytes, root: bytes, caller: str, reason: int, receipt: dict[str, Any]
+    ) -> Events:
+        at = self.registry.block_time(receipt)
+        if function.startswith("reinstate"):
+            return [("Reinstated", {"hash": hash_, "by": caller, "root": root, "at": at})]
+        name = "Revoked" if function.startswith("revoke") else "Suspended"
+        return [(name, {"hash": hash_, "by": caller, "root": root, "reason": reason, "at": at})]
+
+    # Invariants.
+
+    @invariant()
+    def chain_matches_model(self) -> None:
+        """Read back everything the registry holds and compare it with the model and with the past."""
+        registry = self.registry
+        assert registry.call("paused") is self.paused
+        assert registry.call("defaultAdmin") == self.admin
+        assert tuple(registry.call("pendingDefaultAdmin")) == self.pending
+        for address in self.addresses:
+            assert registry.call("hasRole", ADMIN_ROLE, address) is (address == self.admin)
+            assert registry.call("hasRole", STRAY_ROLE, address) is (address in self.stray_holders)
+            key = self.keys.get(address)
+            expected_key = (key.agency, key.valid_from, key.valid_until) if key else (ZERO32, 0, 0)
+            assert tuple(registry.call("issuerKey", address)) == expected_key
+        for agency in AGENCY_IDS:
+            name = self.agencies.get(agency)
+            assert tuple(registry.call("agency", agency)) == ((True, name) if name else (False, ""))
+        for hash_ in [*self.batches, *(leaf for leaf in self.leaves if leaf not in self.batches)]:
+            self.check_hash(hash_)
+
+    def check_hash(self, hash_: bytes) -> None:
+        """One root or target hash: the reads agree with the model, and nothing final was undone."""
+        batch, record = self.batches.get(hash_), self.records.get(hash_)
+        issued = self.registry.call("isIssued", hash_)
+        revoked = self.registry.call("isRevoked", hash_)
+        view = dict(zip(VIEW_FIELDS, self.registry.call("inspect", hash_, hash_), strict=True))
+        assert issued is (batch is not None)
+        stopped = (SUSPENDED, REVOKED)
+        assert revoked is (
+            (batch is not None and batch.status in stopped) or (record is not None and record.status in stopped)
+        )
+        expected_document = (record.status, record.reason, record.agency) if record else (NONE, 0, ZERO32)
+        assert (view["documentStatus"], view["documentReason"], view["documentAgencyId"]) == expected_document
+        assert view["paused"] is self.paused
+        if batch is not None:
+            key = self.keys[batch.key]
+            assert view == view | {
+                "agencyId": batch.agency,
+                "key": batch.key,
+                "keyValidFrom": key.valid_from,
+                "keyValidUntil": key.valid_until,
+                "anchoredAt": batch.anchored_at,
+                "anchoredBlock": batch.anchored_block,
+                "expiresAt": batch.expires_at,
+                "documentCount": batch.count,
+                "batchStatus": batch.status,
+                "batchReason": batch.reason,
+            }
+        else:
+            assert (view["agencyId"], view["key"], view["batchStatus"]) == (ZERO32, ZERO_ADDRESS, NONE)
+        # What the chain showed before, whatever the model says.
+        if hash_ in self.seen_issued:
+            assert issued, f"{hash_.hex()} was issued and no longer is"
+        if hash_ in self.seen_revoked_batches:
+            assert (view["batchStatus"], view["batchReason"], revoked) == (
+                REVOKED,
+                self.seen_revoked_batches[hash_],
+                True,
+            )
+        if hash_ in self.seen_revoked_documents:
+            owner, claimed_at = self.seen_revoked_documents[hash_]
+            if (view["documentStatus"], view["documentAgencyId"]) != (REVOKED, owner):
+                # Only an agency with an earlier claim may take a revoked document's record over.
+                assert view["documentAgencyId"] != owner, f"{hash_.hex()} was revoked and came back"
+                assert record is not None
+                assert record.claimed_at < claimed_at, f"{hash_.hex()} was taken over by a later claim"
+        if issued:
+            self.seen_issued.add(hash_)
+        if view["batchStatus"] == REVOKED:
+            self.seen_revoked_batches[hash_] = view["batchReason"]
+        if view["documentStatus"] == REVOKED and record is not None:
+            self.seen_revoked_documents[hash_] = (view["documentAgencyId"], record.claimed_at)
+
+
+def test_registry_keeps_its_rules_under_random_calls(
+    web3: Web3, anvil: AnvilProcess, artifact: ContractArtifact, accounts: list[LocalAccount]
+) -> None:
+    """Random sequences of calls, each example on a fresh registry inside a snapshot of the shared chain."""
+
+    class Machine(RegistryMachine):
+        def __init__(self) -> None:
+            super().__init__(web3, anvil.url, artifact, [*accounts, *EXTRA_ACCOUNTS])
+
+    run_state_machine_as_test(Machine, settings=settings(max_examples=12, stateful_step_count=25, deadline=None))

@@ -1,0 +1,247 @@
+"""Every operation of the API, called by every kind of caller, answers with the exact status.
+
+The callers: nobody (no token), another agency (every agency scope), the owning agency
+holding every scope but the one the operation needs, the owning agency, and the admin.
+The table must name every operation of the OpenAPI document: a new route without a row
+fails the test. Mutating calls each get a fresh document, so one cell cannot hide another.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from ledger.domain import ReasonCode
+from ledger.settings import DEV_ADMIN_TOKEN
+from ledger.usecases.actors import ADMIN, AGENCY_SCOPES, Actor, Scope
+from ledger.usecases.agencies import add_issuer_key, register_agency
+from ledger.usecases.audit import audit_dir
+from ledger.usecases.context import Ledger
+from ledger.usecases.credentials import create_api_key
+from ledger.usecases.issuance import IssueRequest, issue_documents
+from ledger.usecases.sharing import verification_link
+from ledger.usecases.status import Action, change_status
+from tests.integration.conftest import auth, example
+
+ROLES = ("nobody", "other agency", "owner without the scope", "owner", "admin")
+
+
+@dataclass
+class World:
+    """Two agencies with keys, a token per caller, and ways to make fresh things."""
+
+    ledger: Ledger
+    client: TestClient
+    tokens: dict[str, str | None]
+    scoped: dict[Scope | None, str]  # moci's tokens lacking one scope (None: lacking only admin)
+
+    def document(self, agency: str = "moci") -> str:
+        request = example("commercial-licence")
+        batch = issue_documents(self.ledger, agency, [IssueRequest(request["document_type"], request["fields"])] * 2)
+        return str(batch.documents[0]["signature"]["targetHash"])
+
+    def suspended(self) -> str:
+        target = self.document()
+        change_status(self.ledger, Actor("moci"), target, Action.SUSPEND, ReasonCode.UNDER_INVESTIGATION)
+        return target
+
+
+Request = tuple[str, dict[str, Any]]  # a path and the keyword arguments of the call
+
+
+@dataclass(frozen=True)
+class Row:
+    """One operation: what it needs, how to call it once, and the status for each caller."""
+
+    method: str
+    path: str
+    scope: Scope | None  # the scope the owner's key lacks in the third column
+    call: Callable[[World], Request]
+    expected: tuple[int, int, int, int, int]
+
+
+def _fixed(path: str, **kwargs: Any) -> Callable[[World], Request]:
+    return lambda _world: (path, kwargs)
+
+
+def _on_document(suffix: str, **kwargs: Any) -> Callable[[World], Request]:
+    return lambda world: (f"/v1/documents/{world.document()}{suffix}", kwargs)
+
+
+def _share(world: World) -> Request:
+    link = verification_link(world.ledger, ADMIN, world.document())
+    reference = parse_qs(urlsplit(link).fragment)["s"][0]
+    return f"/v1/shares/{reference}", {}
+
+
+def _wrapped_file(world: World) -> Request:
+    wrapped = world.client.get(f"/v1/documents/{world.document()}/wrapped", headers=auth(DEV_ADMIN_TOKEN)).json()
+    return "/v1/verify/file", {"content": json.dumps(wrapped), "headers": {"Content-Type": "application/json"}}
+
+
+def _verify(world: World) -> Request:
+    wrapped = world.client.get(f"/v1/documents/{world.document()}/wrapped", headers=auth(DEV_ADMIN_TOKEN)).json()
+    return "/v1/verify", {"json": wrapped}
+
+
+def _obfuscate(world: World) -> Request:
+    wrapped = world.client.get(f"/v1/documents/{world.document()}/wrapped", headers=auth(DEV_ADMIN_TOKEN)).json()
+    return "/v1/obfuscate", {"json": {"document": wrapped, "fields": ["subject.owner"]}}
+
+
+def _retire(world: World) -> Request:
+    return f"/v1/admin/keys/{add_issuer_key(world.ledger, 'moci').address}/retire", {"json": {}}
+
+
+def _new_agency(_world: World) -> Request:
+    return "/v1/admin/agencies", {"json": {"agency_id": f"mx-{secrets.token_hex(3)}", "name": "Matrix Agency"}}
+
+
+def _revoke_api_key(world: World) -> Request:
+    key = create_api_key(world.ledger, agency_id="moci", scopes={Scope.ISSUE}, label="to revoke").key
+    return f"/v1/admin/api-keys/{key.id}/revoke", {}
+
+
+PUBLIC = (200, 200, 200, 200, 200)
+OWNER_OR_ADMIN = (401, 403, 403, 200, 200)
+OWNER_ONLY = (401, 403, 403, 200, 403)
+ADMIN_ONLY = (401, 403, 403, 403, 200)
+ADMIN_CREATES = (401, 403, 403, 403, 201)
+ISSUE = (401, 201, 403, 201, 403)  # another agency issues its own document
+AUDIT = (401, 200, 403, 200, 200)  # another agency reads its own entries, or the public ledger's report
+
+TABLE = (
+    Row("GET", "/health", None, _fixed("/health"), PUBLIC),
+    Row("GET", "/verify", None, _fixed("/verify"), PUBLIC),
+    Row("GET", "/v1/network", None, _fixed("/v1/network"), PUBLIC),
+    Row("GET", "/v1/document-types", None, _fixed("/v1/document-types"), PUBLIC),
+    Row("GET", "/v1/agencies", None, _fixed("/v1/agencies"), PUBLIC),
+    Row("GET", "/v1/agencies/{agency_id}", None, _fixed("/v1/agencies/moci"), PUBLIC),
+    Row("GET", "/v1/documents/{target_hash}", None, _on_document(""), PUBLIC),
+    Row("POST", "/v1/verify", None, _verify, PUBLIC),
+    Row("POST", "/v1/verify/file", None, _wrapped_file, PUBLIC),
+    Row("POST", "/v1/obfuscate", None, _obfuscate, PUBLIC),
+    Row("GET", "/v1/shares/{reference}", None, _share, PUBLIC),
+    Row("POST", "/v1/documents", Scope.ISSUE, _fixed("/v1/documents", json=example("commercial-licence")), ISSUE),
+    Row(
+        "POST",
+        "/v1/documents/batch",
+        Scope.ISSUE,
+        _fixed("/v1/documents/batch", json={"documents": [example("commercial-licence")] * 2}),
+        (401, 201, 403, 201, 403),
+    ),
+    Row("GET", "/v1/documents/{target_hash}/wrapped", Scope.ISSUE, _on_document("/wrapped"), OWNER_OR_ADMIN),
+    Row("GET", "/v1/documents/{target_hash}.pdf", Scope.ISSUE, _on_document(".pdf"), OWNER_OR_ADMIN),
+    Row("GET", "/v1/documents/{target_hash}/qr.{kind}", Scope.ISSUE, _on_document("/qr.png"), OWNER_OR_ADMIN),
+    Row("GET", "/v1/documents/{target_hash}/link", Scope.ISSUE, _on_document("/link"), OWNER_OR_ADMIN),
+    Row(
+        "POST",
+        "/v1/documents/{target_hash}/revoke",
+        Scope.REVOKE,
+        _on_document("/revoke", json={"reason": "fraud"}),
+        OWNER_OR_ADMIN,
+    ),
+    Row(
+        "POST",
+        "/v1/documents/{target_hash}/suspend",
+        Scope.REVOKE,
+        _on_document("/suspend", json={"reason": "under_investigation"}),
+        OWNER_ONLY,
+    ),
+    Row(
+        "POST",
+        "/v1/documents/{target_hash}/reinstate",
+        Scope.REVOKE,
+        lambda world: (f"/v1/documents/{world.suspended()}/reinstate", {}),
+        OWNER_ONLY,
+    ),
+    Row("GET", "/v1/audit/latest", Scope.AUDIT, _fixed("/v1/audit/latest"), AUDIT),
+    Row("GET", "/v1/access-log", Scope.AUDIT, _fixed("/v1/access-log"), AUDIT),
+    Row("POST", "/v1/admin/agencies", None, _new_agency, ADMIN_CREATES),
+    Row(
+        "POST",
+        "/v1/admin/agencies/{agency_id}/keys",
+        None,
+        _fixed("/v1/admin/agencies/moci/keys", json={}),
+        ADMIN_CREATES,
+    ),
+    Row("POST", "/v1/admin/keys/{address}/retire", None, _retire, ADMIN_ONLY),
+    Row(
+        "POST",
+        "/v1/admin/agencies/{agency_id}/keys/rotate",
+        None,
+        _fixed("/v1/admin/agencies/moci/keys/rotate", json={"overlap_seconds": 600}),
+        ADMIN_ONLY,
+    ),
+    Row(
+        "POST",
+        "/v1/admin/agencies/{agency_id}/api-keys",
+        None,
+        _fixed("/v1/admin/agencies/moci/api-keys", json={"scopes": ["issue"], "label": "matrix"}),
+        ADMIN_CREATES,
+    ),
+    Row("POST", "/v1/admin/api-keys", None, _fixed("/v1/admin/api-keys", json={"scopes": ["audit"]}), ADMIN_CREATES),
+    Row("GET", "/v1/admin/api-keys", None, _fixed("/v1/admin/api-keys"), ADMIN_ONLY),
+    Row("POST", "/v1/admin/api-keys/{key_id}/revoke", None, _revoke_api_key, ADMIN_ONLY),
+    Row("POST", "/v1/admin/pause", None, _fixed("/v1/admin/pause"), ADMIN_ONLY),
+    Row("POST", "/v1/admin/unpause", None, _fixed("/v1/admin/unpause"), ADMIN_ONLY),
+)
+
+
+@pytest.fixture
+def world(ledger: Ledger) -> Iterator[World]:
+    """moci and qu with issuer keys; moci's keys each lacking one scope."""
+    moci = register_agency(ledger, "moci", "Ministry of Commerce and Industry")
+    add_issuer_key(ledger, "moci")
+    qu = register_agency(ledger, "qu", "Qatar University")
+    add_issuer_key(ledger, "qu")
+    scoped: dict[Scope | None, str] = {None: moci.token}
+    for scope in AGENCY_SCOPES:
+        scoped[scope] = create_api_key(ledger, agency_id="moci", scopes=AGENCY_SCOPES - {scope}, label="less").token
+    tokens: dict[str, str | None] = {"nobody": None, "other agency": qu.token, "owner": moci.token}
+    tokens["admin"] = DEV_ADMIN_TOKEN
+    audit_dir(ledger).mkdir(parents=True, exist_ok=True)
+    (audit_dir(ledger) / "latest-report.json").write_text('{"findings": []}', encoding="utf-8")
+    with TestClient(create_app(ledger=ledger), raise_server_exceptions=False) as client:
+        try:
+            yield World(ledger=ledger, client=client, tokens=tokens, scoped=scoped)
+        finally:
+            if ledger.registry.is_paused():
+                ledger.registry.unpause(ledger.admin)
+
+
+def test_the_table_names_every_operation(ledger: Ledger) -> None:
+    schema = create_app(ledger=ledger).openapi()
+    operations = {(method.upper(), path) for path, item in schema["paths"].items() for method in item}
+    assert operations == {(row.method, row.path) for row in TABLE}
+
+
+def test_every_operation_answers_every_caller_exactly(world: World) -> None:
+    seen: dict[tuple[str, str], tuple[int, ...]] = {}
+    for row in TABLE:
+        statuses = []
+        for role in ROLES:
+            token = world.scoped[row.scope] if role == "owner without the scope" else world.tokens[role]
+            path, kwargs = row.call(world)
+            headers = dict(kwargs.pop("headers", {}))
+            if token is not None:
+                headers.update(auth(token))
+            response = world.client.request(row.method, path, headers=headers, **kwargs)
+            statuses.append(response.status_code)
+            if response.status_code >= 400:
+                assert response.json()["error"]["message"], f"{row.method} {row.path} as {role}: no message"
+        seen[(row.method, row.path)] = tuple(statuses)
+    wrong = [
+        f"{row.method} {row.path}: got {seen[(row.method, row.path)]}, expected {row.expected}"
+        for row in TABLE
+        if seen[(row.method, row.path)] != row.expected
+    ]
+    assert not wrong, "\n".join(wrong)
