@@ -141,7 +141,7 @@ def test_page_is_keyboard_usable_and_self_contained(page: Page, service: Service
     page.on("request", lambda request: requests.append(request.url))
     response = page.goto(f"{service.url}/verify")
     assert response is not None
-    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert "default-src 'none'" in response.headers["content-security-policy"]
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "language"
     expect(page.get_by_label("Drop a Sijill PDF or JSON file here, or choose one")).to_be_attached()

@@ -62,6 +62,7 @@ CALLER_KINDS = ("rightful",) * 4 + (
     "a stranger",
     "anyone",
 )
+PROOF_KINDS = st.sampled_from(("its own", "its own", "its own", "another leaf's", "none"))
 VIEW_FIELDS = (
     "agencyId",
     "key",
@@ -175,7 +176,10 @@ class RegistryMachine(RuleBasedStateMachine):
     # Time.
 
     def read_clock(self) -> None:
-        """Read the chain's time; every decision of the next call is taken against it."""
+        """Read the chain's time; every decision of the next call is taken against it.
+
+        A success moves the clock to its block's time, which the model's updates then use.
+        """
         self.clock = self.registry.latest_time()
 
     def has_passed(self, moment: int) -> bool:
@@ -262,6 +266,7 @@ class RegistryMachine(RuleBasedStateMachine):
         assert caller.address in holders, f"{function} by {caller.address}, who may not call it, would succeed"
         assert not (self.paused and function in KEY_ACTIONS), f"{function} would succeed while paused"
         receipt = self.registry.send(caller, function, *args)
+        self.clock = self.registry.block_time(receipt)
         event(f"{function}: done")
         return receipt
 
@@ -305,7 +310,7 @@ class RegistryMachine(RuleBasedStateMachine):
             )
         receipt = self.attempt(caller, "addIssuerKey", (agency, key, valid_from, valid_until), refusal, [self.admin])
         if receipt is not None:
-            start = valid_from or self.registry.block_time(receipt)
+            start = valid_from or self.clock
             self.assert_events(
                 receipt,
                 [("IssuerKeyAdded", {"agencyId": agency, "key": key, "validFrom": start, "validUntil": end})],
@@ -314,11 +319,13 @@ class RegistryMachine(RuleBasedStateMachine):
 
     @initialize()
     def open_with_two_agencies(self) -> None:
-        """Start where an operator would: two agencies with one key each."""
+        """Start where an operator would: two agencies with one key each and a batch each."""
         admin = self.accounts[self.admin]
         for agency, name, key in zip(AGENCY_IDS[:2], AGENCY_NAMES[:2], self.addresses[1:3], strict=True):
             self.register(admin, agency, name)
             self.add_key(admin, agency, key, 0, 0)
+        for key, size in zip(self.addresses[1:3], (3, 2), strict=True):
+            self.anchor_batch(self.accounts[key], [self.new_leaf() for _ in range(size)], size, 0)
 
     @rule(data=st.data(), agency=st.sampled_from(AGENCY_IDS), name=st.sampled_from(AGENCY_NAMES))
     def register_agency(self, data: st.DataObject, agency: bytes, name: str) -> None:
@@ -369,35 +376,30 @@ class RegistryMachine(RuleBasedStateMachine):
         receipt = self.attempt(caller, "setIssuerKeyValidUntil", (address, until), refusal, [self.admin])
         if receipt is None or key is None:
             return
-        now = self.registry.block_time(receipt)
-        key.valid_until = until or now + 1
+        key.valid_until = until or self.clock + 1
         key.frozen = self.paused
         self.assert_events(
             receipt,
             [("IssuerKeyValidUntilChanged", {"agencyId": key.agency, "key": address, "validUntil": key.valid_until})],
         )
         if not until:
-            self.registry.mine_at(now + 1)  # from here on every call sees the key retired
+            self.registry.mine_at(key.valid_until)  # from here on every call sees the key retired
+            self.clock = key.valid_until
 
-    @rule(data=st.data())
-    def pause(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), aim=st.sampled_from(("switch", "switch", "switch", "same again")))
+    def pause_or_unpause(self, data: st.DataObject, aim: str) -> None:
+        """Pause or unpause; now and then ask for the state the registry is already in."""
         self.read_clock()
+        pausing = self.paused is (aim != "switch")
+        function = "pause" if pausing else "unpause"
         caller = self.pick_caller(data, [self.admin])
-        refusal = self.not_admin(caller.address) or (("EnforcedPause", {}) if self.paused else None)
-        receipt = self.attempt(caller, "pause", (), refusal, [self.admin])
+        refusal = self.not_admin(caller.address)
+        if refusal is None and self.paused is pausing:
+            refusal = ("EnforcedPause", {}) if pausing else ("ExpectedPause", {})
+        receipt = self.attempt(caller, function, (), refusal, [self.admin])
         if receipt is not None:
-            self.assert_events(receipt, [("Paused", {"account": caller.address})])
-            self.set_paused(True)
-
-    @rule(data=st.data())
-    def unpause(self, data: st.DataObject) -> None:
-        self.read_clock()
-        caller = self.pick_caller(data, [self.admin])
-        refusal = self.not_admin(caller.address) or (None if self.paused else ("ExpectedPause", {}))
-        receipt = self.attempt(caller, "unpause", (), refusal, [self.admin])
-        if receipt is not None:
-            self.assert_events(receipt, [("Unpaused", {"account": caller.address})])
-            self.set_paused(False)
+            self.assert_events(receipt, [("Paused" if pausing else "Unpaused", {"account": caller.address})])
+            self.set_paused(pausing)
 
     def set_paused(self, paused: bool) -> None:
         """The switch, and the frozen flag of every key whose window has not ended."""
@@ -409,11 +411,20 @@ class RegistryMachine(RuleBasedStateMachine):
     @rule()
     def let_time_pass(self) -> None:
         """Jump TIME_STEP seconds: windows open and close, the admin delay elapses."""
-        self.registry.mine_at(self.registry.latest_time() + TIME_STEP)
+        self.clock = self.registry.latest_time() + TIME_STEP
+        self.registry.mine_at(self.clock)
 
-    @rule(data=st.data())
-    def begin_admin_transfer(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), step=st.sampled_from(("begin", "accept", "cancel")))
+    def transfer_admin_role(self, data: st.DataObject, step: str) -> None:
+        """The two-step admin transfer: begin (to anyone), accept after the delay, or cancel."""
         self.read_clock()
+        {
+            "begin": self.begin_admin_transfer,
+            "accept": self.accept_admin_transfer,
+            "cancel": self.cancel_admin_transfer,
+        }[step](data)
+
+    def begin_admin_transfer(self, data: st.DataObject) -> None:
         successor = data.draw(st.sampled_from(self.addresses), label="successor")
         caller = self.pick_caller(data, [self.admin])
         receipt = self.attempt(
@@ -421,25 +432,21 @@ class RegistryMachine(RuleBasedStateMachine):
         )
         if receipt is None:
             return
-        schedule = self.registry.block_time(receipt) + ADMIN_DELAY
+        schedule = self.clock + ADMIN_DELAY
         canceled: Events = [("DefaultAdminTransferCanceled", {})] if self.pending[1] else []
         self.assert_events(
             receipt, [*canceled, ("DefaultAdminTransferScheduled", {"newAdmin": successor, "acceptSchedule": schedule})]
         )
         self.pending = (successor, schedule)
 
-    @rule(data=st.data())
     def cancel_admin_transfer(self, data: st.DataObject) -> None:
-        self.read_clock()
         caller = self.pick_caller(data, [self.admin])
         receipt = self.attempt(caller, "cancelDefaultAdminTransfer", (), self.not_admin(caller.address), [self.admin])
         if receipt is not None:
             self.assert_events(receipt, [("DefaultAdminTransferCanceled", {})] if self.pending[1] else [])
             self.pending = (ZERO_ADDRESS, 0)
 
-    @rule(data=st.data())
     def accept_admin_transfer(self, data: st.DataObject) -> None:
-        self.read_clock()
         successor, schedule = self.pending
         due = schedule != 0 and self.has_passed(schedule + 1)
         holders = [successor] if due else []
@@ -523,10 +530,12 @@ class RegistryMachine(RuleBasedStateMachine):
     def anchor(self, data: st.DataObject, count: str, expiry: str) -> None:
         self.read_clock()
         leaves = self.draw_leaves(data)
-        root, proofs = tree(leaves)
         documents = len(leaves) if count != "zero" else 0
         expires_at = {"never": 0, "far ahead": self.clock + FAR_EXPIRY, "in the past": 1}[expiry]
-        caller = self.pick_caller(data, self.acting_keys())
+        self.anchor_batch(self.pick_caller(data, self.acting_keys()), leaves, documents, expires_at)
+
+    def anchor_batch(self, caller: LocalAccount, leaves: list[bytes], documents: int, expires_at: int) -> None:
+        root, proofs = tree(leaves)
         refusal = self.key_refusal(caller.address)
         if refusal is None and documents == 0:
             refusal = ("RegistryInvalidDocumentCount", {})
@@ -537,7 +546,7 @@ class RegistryMachine(RuleBasedStateMachine):
         receipt = self.attempt(caller, "anchor", (root, documents, expires_at), refusal, self.acting_keys())
         if receipt is None:
             return
-        now = self.registry.block_time(receipt)
+        now = self.clock
         self.assert_events(
             receipt,
             [
@@ -560,7 +569,20 @@ class RegistryMachine(RuleBasedStateMachine):
         self.leaves.extend(leaf for leaf in leaves if leaf not in self.leaves)
 
     @precondition(lambda self: bool(self.batches))
-    @rule(data=st.data(), function=st.sampled_from(("revoke", "suspend", "reinstate")), reason=st.integers(0, 255))
+    @rule(data=st.data(), reason=st.integers(0, 255))
+    def revoke_batch(self, data: st.DataObject, reason: int) -> None:
+        self.change_batch(data, "revoke", reason)
+
+    @precondition(lambda self: bool(self.batches))
+    @rule(data=st.data(), reason=st.integers(0, 255))
+    def suspend_batch(self, data: st.DataObject, reason: int) -> None:
+        self.change_batch(data, "suspend", reason)
+
+    @precondition(lambda self: bool(self.batches))
+    @rule(data=st.data())
+    def reinstate_batch(self, data: st.DataObject) -> None:
+        self.change_batch(data, "reinstate", 0)
+
     def change_batch(self, data: st.DataObject, function: str, reason: int) -> None:
         """Revoke, suspend or reinstate a whole batch (now and then one never anchored)."""
         self.read_clock()
@@ -580,15 +602,23 @@ class RegistryMachine(RuleBasedStateMachine):
         if receipt is None or batch is None:
             return
         batch.status, batch.reason = self.apply(function, reason)
-        self.assert_events(receipt, self.status_events(function, root, root, caller.address, reason, receipt))
+        self.assert_events(receipt, self.status_events(function, root, root, caller.address, reason))
 
     @precondition(lambda self: bool(self.batches))
-    @rule(
-        data=st.data(),
-        function=st.sampled_from(("revokeDocument", "suspendDocument", "reinstateDocument")),
-        proof_kind=st.sampled_from(("its own", "its own", "its own", "another leaf's", "none")),
-        reason=st.integers(0, 255),
-    )
+    @rule(data=st.data(), proof_kind=PROOF_KINDS, reason=st.integers(0, 255))
+    def revoke_document(self, data: st.DataObject, proof_kind: str, reason: int) -> None:
+        self.change_document(data, "revokeDocument", proof_kind, reason)
+
+    @precondition(lambda self: bool(self.batches))
+    @rule(data=st.data(), proof_kind=PROOF_KINDS, reason=st.integers(0, 255))
+    def suspend_document(self, data: st.DataObject, proof_kind: str, reason: int) -> None:
+        self.change_document(data, "suspendDocument", proof_kind, reason)
+
+    @precondition(lambda self: bool(self.batches))
+    @rule(data=st.data(), proof_kind=PROOF_KINDS)
+    def reinstate_document(self, data: st.DataObject, proof_kind: str) -> None:
+        self.change_document(data, "reinstateDocument", proof_kind, 0)
+
     def change_document(self, data: st.DataObject, function: str, proof_kind: str, reason: int) -> None:
         """Revoke, suspend or reinstate one document, proven by its proof (or by a wrong one)."""
         self.read_clock()
@@ -611,7 +641,7 @@ class RegistryMachine(RuleBasedStateMachine):
             return
         status, reason = self.apply(function, reason)
         self.records[leaf] = Record(batch.agency, status, reason, claimed_at)
-        self.assert_events(receipt, self.status_events(function, leaf, root, caller.address, reason, receipt))
+        self.assert_events(receipt, self.status_events(function, leaf, root, caller.address, reason))
 
     def document_refusal(
         self, caller: str, leaf: bytes, root: bytes, admin_allowed: bool
@@ -657,10 +687,9 @@ class RegistryMachine(RuleBasedStateMachine):
             return SUSPENDED, reason
         return ACTIVE, 0
 
-    def status_events(
-        self, function: str, hash_: bytes, root: bytes, caller: str, reason: int, receipt: dict[str, Any]
-    ) -> Events:
-        at = self.registry.block_time(receipt)
+    def status_events(self, function: str, hash_: bytes, root: bytes, caller: str, reason: int) -> Events:
+        """The event a successful change emits."""
+        at = self.clock
         if function.startswith("reinstate"):
             return [("Reinstated", {"hash": hash_, "by": caller, "root": root, "at": at})]
         name = "Revoked" if function.startswith("revoke") else "Suspended"

@@ -1,0 +1,319 @@
+"""API keys, secrets that never leave, limits, browser rules, key rotation and the access log."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from api.app import create_app
+from ledger.errors import ChainUnavailableError
+from ledger.settings import DEV_ADMIN_TOKEN, DEV_KEY_ENCRYPTION_KEY, Settings
+from ledger.store.repository import MIGRATIONS
+from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_agency
+from ledger.usecases.context import Ledger
+from ledger.usecases.credentials import authenticate
+from ledger.usecases.verify import verify_document
+from tests.integration.conftest import auth, example
+
+ADMIN = auth(DEV_ADMIN_TOKEN)
+
+
+def _error(response: Any) -> str:
+    return str(response.json()["error"]["message"])
+
+
+# --- API keys ----------------------------------------------------------------------
+
+
+def test_an_api_key_is_shown_once_kept_as_argon2id_and_revoked_at_once(
+    client: TestClient, ledger: Ledger, moci: RegisteredAgency
+) -> None:
+    made = client.post("/v1/admin/agencies/moci/api-keys", json={"scopes": ["revoke"], "label": "desk"}, headers=ADMIN)
+    assert made.status_code == 201
+    token, key_id = made.json()["token"], made.json()["key"]["key_id"]
+    assert token.startswith(f"sjl_{key_id}_")
+    listed = client.get("/v1/admin/api-keys", params={"agency_id": "moci"}, headers=ADMIN)
+    assert token not in listed.text
+    assert {key["key_id"]: key["scopes"] for key in listed.json()}[key_id] == ["revoke"]
+
+    engine = create_engine(ledger.settings.database)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM api_keys")).all()
+    engine.dispose()
+    stored = " ".join(str(value) for row in rows for value in row)
+    assert all(row.secret_hash.startswith("$argon2id$") for row in rows)
+    for secret in (token, moci.token):
+        assert secret not in stored
+        assert hashlib.sha256(secret.encode()).hexdigest() not in stored
+
+    # The key has only 'revoke': issuing is refused, by name of the missing scope.
+    refused = client.post("/v1/documents", json=example("commercial-licence"), headers=auth(token))
+    assert refused.status_code == 403
+    assert "'issue' scope" in _error(refused)
+
+    assert client.post(f"/v1/admin/api-keys/{key_id}/revoke", headers=ADMIN).json()["revoked_at"]
+    gone = client.get("/v1/access-log", headers=auth(token))
+    assert gone.status_code == 401
+    assert "revoked" in _error(gone)
+
+
+@pytest.mark.parametrize(
+    ("path", "scopes", "message"),
+    [
+        ("/v1/admin/agencies/moci/api-keys", ["admin"], "only issue, revoke and audit"),
+        ("/v1/admin/api-keys", ["issue"], "name the agency"),
+        ("/v1/admin/agencies/moci/api-keys", ["read"], "no scope 'read'"),
+        ("/v1/admin/agencies/nobody/api-keys", ["issue"], "no agency 'nobody'"),
+    ],
+)
+def test_scopes_an_api_key_may_not_hold_are_refused(
+    client: TestClient, moci: RegisteredAgency, path: str, scopes: list[str], message: str
+) -> None:
+    response = client.post(path, json={"scopes": scopes}, headers=ADMIN)
+    assert response.status_code in (404, 422)
+    assert message in _error(response)
+
+
+def test_tokens_handed_out_before_argon2id_keep_working(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+        connection.execute(text("INSERT INTO agencies (id, name, created_at) VALUES ('moci', 'M', '2026-01-01')"))
+        digest = hashlib.sha256(b"a-token-from-the-earlier-release").hexdigest()
+        connection.execute(
+            text("INSERT INTO agency_tokens VALUES (:digest, 'moci', 'default', '2026-01-01')"), {"digest": digest}
+        )
+    engine.dispose()
+    ledger = Ledger(Settings(data_dir=tmp_path, database_url=url, seed_demo=False))
+    try:
+        assert ledger.store.list_api_keys("moci")[0].secret_hash.startswith("$argon2id$")
+        actor = authenticate(ledger, "a-token-from-the-earlier-release")
+        assert actor.agency_id == "moci"
+        assert actor.scopes == {"issue", "revoke", "audit"}
+    finally:
+        ledger.close()
+
+
+# --- secrets never leave ---------------------------------------------------------
+
+
+def test_no_private_key_or_token_appears_in_any_answer_or_log(
+    client: TestClient, ledger: Ledger, moci: RegisteredAgency, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    answers = [
+        client.post("/v1/admin/agencies/moci/keys", json={}, headers=ADMIN),
+        client.get("/v1/agencies/moci"),
+        client.get("/v1/agencies"),
+        client.post("/v1/documents", json=example("commercial-licence"), headers=auth(moci.token)),
+        client.post("/v1/documents", json={"document_type": "x", "fields": {}}, headers=auth(moci.token)),
+        client.post("/v1/documents", json=example("commercial-licence"), headers=auth(moci.token + "x")),
+        client.post("/v1/admin/agencies/moci/keys/rotate", json={"overlap_seconds": 0}, headers=ADMIN),
+        client.get("/v1/admin/api-keys", headers=ADMIN),
+    ]
+    issued = answers[3].json()["target_hash"]
+    answers.append(client.post(f"/v1/documents/{issued}/revoke", json={}, headers=auth(moci.token)))
+    answers.append(client.get("/v1/access-log", headers=ADMIN))
+    secrets = [
+        bytes(ledger.vault.decrypt(row.encrypted_key, row.address).key).hex() for row in ledger.store.keys_of("moci")
+    ]
+    secrets += [ledger.settings.admin_private_key.get_secret_value()[2:], DEV_KEY_ENCRYPTION_KEY, moci.token]
+    seen = "\n".join(answer.text for answer in answers) + "\n".join(record.getMessage() for record in caplog.records)
+    for secret in secrets:
+        assert secret.lower() not in seen.lower()
+    assert all(answer.status_code < 500 for answer in answers)
+
+
+# --- limits --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def limited(ledger: Ledger) -> Iterator[TestClient]:
+    settings = ledger.settings.model_copy(update={"public_requests_per_minute": 3, "api_key_requests_per_minute": 2})
+    strict = Ledger(settings)
+    with TestClient(create_app(ledger=strict), raise_server_exceptions=False) as test_client:
+        yield test_client
+    strict.close()
+
+
+def test_public_routes_are_limited_per_address(limited: TestClient, moci: RegisteredAgency) -> None:
+    document = limited.post("/v1/obfuscate", json={"document": {}, "fields": []})
+    assert document.status_code == 422
+    answers = [limited.post("/v1/verify", json={}).status_code for _ in range(2)]
+    assert answers == [422, 422]
+    refused = limited.post("/v1/verify", json={})
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert "too many requests from this address" in _error(refused)
+    assert limited.get("/v1/network").status_code == 200  # reading the network is not limited
+
+
+def test_authenticated_routes_are_limited_per_api_key(
+    limited: TestClient, ledger: Ledger, moci: RegisteredAgency
+) -> None:
+    qu = register_agency(ledger, "qu", "Qatar University")
+    assert [limited.get("/v1/access-log", headers=auth(moci.token)).status_code for _ in range(2)] == [200, 200]
+    refused = limited.get("/v1/access-log", headers=auth(moci.token))
+    assert refused.status_code == 429
+    assert "this API key" in _error(refused)
+    assert limited.get("/v1/access-log", headers=auth(qu.token)).status_code == 200  # another key has its own
+
+
+def test_a_node_that_never_answers_times_out_as_unavailable(ledger: Ledger, moci: RegisteredAgency) -> None:
+    add_issuer_key(ledger, "moci")
+    with TestClient(create_app(ledger=ledger)) as client:
+        wrapped = client.post("/v1/documents", json=example("commercial-licence"), headers=auth(moci.token)).json()
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections, never answers
+    settings = ledger.settings.model_copy(
+        update={"rpc_url": f"http://127.0.0.1:{silent.getsockname()[1]}", "rpc_timeout_seconds": 1}
+    )
+    hanging = Ledger(settings)
+    outcome: list[BaseException | None] = []
+
+    def verify() -> None:
+        try:
+            verify_document(hanging, wrapped["document"])
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=verify, daemon=True)
+    worker.start()
+    worker.join(60)  # a liveness bound, far above the 1 s timeout: without a timeout this never ends
+    silent.close()
+    hanging.close()
+    assert outcome, "verification waited on a silent node without end"
+    assert isinstance(outcome[0], ChainUnavailableError)
+
+
+# --- the browser's rules ----------------------------------------------------------------
+
+
+class _Scripts(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inline: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = {name for name, _value in attrs}
+        if tag == "script" and "src" not in names:
+            self.inline.append("<script> without src")
+        self.inline += [f"{tag}[{name}]" for name in names if name.startswith("on") or name == "style"]
+        if tag == "style":
+            self.inline.append("<style>")
+
+
+def test_the_page_has_a_strict_policy_and_nothing_inline(client: TestClient) -> None:
+    page = client.get("/verify")
+    policy = dict(part.strip().split(" ", 1) for part in page.headers["content-security-policy"].split(";"))
+    assert policy["default-src"] == "'none'"
+    assert policy["script-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert "unsafe" not in page.headers["content-security-policy"]
+    parser = _Scripts()
+    parser.feed(page.text)
+    assert parser.inline == []
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert client.get("/v1/network").headers["content-security-policy"].startswith("default-src 'none'")
+
+
+def test_cors_is_closed_unless_origins_are_configured(ledger: Ledger) -> None:
+    preflight = {"Origin": "https://bank.example", "Access-Control-Request-Method": "POST"}
+    with TestClient(create_app(ledger=ledger)) as closed:
+        assert "access-control-allow-origin" not in closed.options("/v1/verify", headers=preflight).headers
+        assert "access-control-allow-origin" not in closed.get("/v1/network", headers=preflight).headers
+    opened = Ledger(ledger.settings.model_copy(update={"cors_origins": ["https://bank.example"]}))
+    with TestClient(create_app(ledger=opened)) as configured:
+        allowed = configured.options("/v1/verify", headers=preflight)
+        assert allowed.headers["access-control-allow-origin"] == "https://bank.example"
+        other = configured.options("/v1/verify", headers={**preflight, "Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+    opened.close()
+
+
+# --- key rotation ---------------------------------------------------------------------------
+
+
+def test_rotating_keys_keeps_what_the_old_key_issued_valid(
+    client: TestClient, ledger: Ledger, moci: RegisteredAgency
+) -> None:
+    add_issuer_key(ledger, "moci")
+    before = client.post("/v1/documents", json=example("commercial-licence"), headers=auth(moci.token)).json()
+    rotated = client.post("/v1/admin/agencies/moci/keys/rotate", json={"overlap_seconds": 0}, headers=ADMIN).json()
+    old_key = before["anchor"]["key"]
+    assert old_key in [key["address"] for key in rotated["retired"]]
+    after = client.post("/v1/documents", json=example("building-permit"), headers=auth(moci.token)).json()
+    assert after["anchor"]["key"] == rotated["new_key"]["address"]
+    assert client.post("/v1/verify", json=before["document"]).json()["status"] == "VALID"
+    assert client.post("/v1/verify", json=after["document"]).json()["status"] == "VALID"
+    revoked = client.post(f"/v1/documents/{before['target_hash']}/revoke", json={}, headers=auth(moci.token))
+    assert revoked.status_code == 200  # the new key changes what the old one issued
+    assert client.post("/v1/verify", json=before["document"]).json()["status"] == "REVOKED"
+
+
+# --- the access log ---------------------------------------------------------------------------
+
+
+def test_the_access_log_names_who_did_what_and_nothing_personal(
+    client: TestClient, ledger: Ledger, moci: RegisteredAgency
+) -> None:
+    add_issuer_key(ledger, "moci")
+    qu = register_agency(ledger, "qu", "Qatar University")
+    request = example("commercial-licence")
+    issued = client.post("/v1/documents", json=request, headers=auth(moci.token)).json()
+    target = issued["target_hash"]
+    client.get(f"/v1/documents/{target}/wrapped", headers=auth(moci.token))
+    client.get(f"/v1/documents/{target}/wrapped", headers=auth(qu.token))  # refused, and recorded
+    client.post(f"/v1/documents/{target}/revoke", json={"reason": "fraud"}, headers=auth(moci.token))
+
+    everything = client.get("/v1/access-log", headers=ADMIN).json()
+    moci_key = authenticate(ledger, moci.token).key_id
+    assert [(e["actor"], e["action"], e["target"], e["status"]) for e in everything if e["target"] == target] == [
+        ("agency:moci", "wrapped", target, 200),
+        ("agency:qu", "wrapped", target, 403),
+        ("agency:moci", "revoke", target, 200),
+    ]
+    assert {e["key_id"] for e in everything if e["actor"] == "agency:moci"} == {moci_key}
+    own = client.get("/v1/access-log", headers=auth(qu.token)).json()
+    assert own
+    assert {e["agency_id"] for e in own} == {"qu"}
+
+    engine = create_engine(ledger.settings.database)
+    with engine.connect() as connection:
+        log_text = " ".join(str(v) for row in connection.execute(text("SELECT * FROM access_log")) for v in row)
+    engine.dispose()
+    personal = [value for value in _strings(request["fields"]) if len(value) >= 4]
+    assert personal
+    for value in personal:
+        assert value not in log_text
+    assert "127.0.0.1" not in log_text
+    assert "testclient" not in log_text
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
