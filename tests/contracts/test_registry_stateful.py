@@ -62,7 +62,10 @@ CALLER_KINDS = ("rightful",) * 4 + (
     "a stranger",
     "anyone",
 )
-PROOF_KINDS = st.sampled_from(("its own", "its own", "its own", "another leaf's", "none"))
+PROOF_KINDS = st.sampled_from(("its own",) * 6 + ("another leaf's", "none"))
+# Which batch or document a change aims at: any, or one changed before (so reinstating and
+# changing twice get tried often), or for batches one never anchored.
+TARGETS = ("any", "any", "one changed before", "one changed before", "never anchored")
 VIEW_FIELDS = (
     "agencyId",
     "key",
@@ -414,13 +417,16 @@ class RegistryMachine(RuleBasedStateMachine):
         self.clock = self.registry.latest_time() + TIME_STEP
         self.registry.mine_at(self.clock)
 
-    @rule(data=st.data(), step=st.sampled_from(("begin", "accept", "cancel")))
+    @rule(data=st.data(), step=st.sampled_from(("begin", "accept", "accept after the delay", "cancel")))
     def transfer_admin_role(self, data: st.DataObject, step: str) -> None:
-        """The two-step admin transfer: begin (to anyone), accept after the delay, or cancel."""
+        """The two-step admin transfer: begin (to anyone), accept (before or after the delay), or cancel."""
+        if step == "accept after the delay":
+            self.let_time_pass()
         self.read_clock()
         {
             "begin": self.begin_admin_transfer,
             "accept": self.accept_admin_transfer,
+            "accept after the delay": self.accept_admin_transfer,
             "cancel": self.cancel_admin_transfer,
         }[step](data)
 
@@ -586,8 +592,10 @@ class RegistryMachine(RuleBasedStateMachine):
     def change_batch(self, data: st.DataObject, function: str, reason: int) -> None:
         """Revoke, suspend or reinstate a whole batch (now and then one never anchored)."""
         self.read_clock()
-        never_anchored = data.draw(st.integers(0, 9), label="never anchored") == 9
-        root = self.new_leaf() if never_anchored else data.draw(st.sampled_from(list(self.batches)), label="root")
+        target = data.draw(st.sampled_from(TARGETS), label="target")
+        changed = [root for root, batch in self.batches.items() if batch.status != ACTIVE]
+        roots = changed if target == "one changed before" and changed else list(self.batches)
+        root = self.new_leaf() if target == "never anchored" else data.draw(st.sampled_from(roots), label="root")
         batch = self.batches.get(root)
         admin_allowed = function == "revoke"
         holders = self.changers(batch.agency, admin_allowed) if batch else []
@@ -622,8 +630,14 @@ class RegistryMachine(RuleBasedStateMachine):
     def change_document(self, data: st.DataObject, function: str, proof_kind: str, reason: int) -> None:
         """Revoke, suspend or reinstate one document, proven by its proof (or by a wrong one)."""
         self.read_clock()
-        chosen = self.batches[data.draw(st.sampled_from(list(self.batches)), label="batch root")]
-        index = data.draw(st.integers(0, len(chosen.leaves) - 1), label="leaf")
+        if data.draw(st.sampled_from(TARGETS[:-1]), label="target") == "one changed before" and self.records:
+            leaf = data.draw(st.sampled_from(list(self.records)), label="document")
+            holding = [root for root, batch in self.batches.items() if leaf in batch.leaves]
+            chosen = self.batches[data.draw(st.sampled_from(holding), label="batch root")]
+            index = chosen.leaves.index(leaf)
+        else:
+            chosen = self.batches[data.draw(st.sampled_from(list(self.batches)), label="batch root")]
+            index = data.draw(st.integers(0, len(chosen.leaves) - 1), label="leaf")
         other = (index + 1) % len(chosen.leaves)
         proof = {"its own": chosen.proofs[index], "another leaf's": chosen.proofs[other], "none": []}[proof_kind]
         leaf = chosen.leaves[index]
