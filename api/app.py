@@ -12,6 +12,7 @@ from api import errors
 from api.access import AccessLog
 from api.limits import JsonGuard, RateLimiter
 from api.routes import access, agencies, documents, health, page, verify
+from api.schemas import ERROR_RESPONSES
 from api.security import install_security_headers
 from ledger import __version__
 from ledger.settings import Settings
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         version=__version__,
         description="Issue, revoke and verify government documents anchored on a permissioned ledger.",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.state.ledger = context
     app.state.key_limiter = RateLimiter(context.settings.api_key_requests_per_minute)

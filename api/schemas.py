@@ -13,6 +13,37 @@ from ledger.verification import VerificationResult
 HASH_PATTERN = r"^(0x)?[0-9a-fA-F]{64}$"
 
 
+class ErrorDetail(BaseModel):
+    """What went wrong, in words a person can act on."""
+
+    code: str = Field(description="A stable name of the error, e.g. schema_validation")
+    message: str
+    field: str | None = Field(default=None, description="The input at fault, when one is")
+
+
+class ErrorOut(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+_ERRORS = {
+    400: "Malformed request, or the chain refused the change",
+    401: "No API token, or one that is not valid (revoked keys say so)",
+    403: "The API key lacks the scope, or the document belongs to another agency",
+    404: "No such document, agency or key",
+    409: "The request clashes with the current state (already revoked, not anchored yet)",
+    413: "The body is too large",
+    422: "The input breaks a rule; `field` names it",
+    429: "Too many requests from this API key or address; see Retry-After",
+    502: "The chain answered with something unusable",
+    503: "The chain or the store cannot serve now; see Retry-After",
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description} for status, description in _ERRORS.items()
+}
+
+
 class Strict(BaseModel):
     """A body that refuses unknown fields, so typos are reported, not ignored."""
 

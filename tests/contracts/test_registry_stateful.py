@@ -322,13 +322,21 @@ class RegistryMachine(RuleBasedStateMachine):
 
     @initialize()
     def open_with_two_agencies(self) -> None:
-        """Start where an operator would: two agencies with one key each and a batch each."""
+        """Start with two agencies, a key each and a retired one, and a batch each sharing a document.
+
+        The second batch is anchored later, as a copy of the first agency's document would be.
+        """
         admin = self.accounts[self.admin]
-        for agency, name, key in zip(AGENCY_IDS[:2], AGENCY_NAMES[:2], self.addresses[1:3], strict=True):
+        moci_key, qu_key, retired = self.addresses[1:4]
+        for agency, name, key in zip(AGENCY_IDS[:2], AGENCY_NAMES[:2], (moci_key, qu_key), strict=True):
             self.register(admin, agency, name)
             self.add_key(admin, agency, key, 0, 0)
-        for key, size in zip(self.addresses[1:3], (3, 2), strict=True):
-            self.anchor_batch(self.accounts[key], [self.new_leaf() for _ in range(size)], size, 0)
+        self.add_key(admin, AGENCY_IDS[0], retired, 0, 0)
+        self.set_key_end(admin, retired, 0)
+        shared = self.new_leaf()
+        self.anchor_batch(self.accounts[moci_key], [self.new_leaf(), self.new_leaf(), shared], 3, 0)
+        self.let_time_pass()
+        self.anchor_batch(self.accounts[qu_key], [shared, self.new_leaf()], 2, 0)
 
     @rule(data=st.data(), agency=st.sampled_from(AGENCY_IDS), name=st.sampled_from(AGENCY_NAMES))
     def register_agency(self, data: st.DataObject, agency: bytes, name: str) -> None:
@@ -363,6 +371,9 @@ class RegistryMachine(RuleBasedStateMachine):
         address = data.draw(st.sampled_from(list(self.keys) + self.addresses), label="key")
         caller = self.pick_caller(data, [self.admin])
         until = {"retire now": 0, "later": self.clock + 3 * WINDOW_STEP, "in the past": 1}[end]
+        self.set_key_end(caller, address, until)
+
+    def set_key_end(self, caller: LocalAccount, address: str, until: int) -> None:
         refusal = self.not_admin(caller.address)
         key = self.keys.get(address)
         if refusal is None and key is None:
@@ -714,28 +725,42 @@ class RegistryMachine(RuleBasedStateMachine):
     @invariant()
     def chain_matches_model(self) -> None:
         """Read back everything the registry holds and compare it with the model and with the past."""
-        registry = self.registry
-        assert registry.call("paused") is self.paused
-        assert registry.call("defaultAdmin") == self.admin
-        assert tuple(registry.call("pendingDefaultAdmin")) == self.pending
+        hashes = [*self.batches, *(leaf for leaf in self.leaves if leaf not in self.batches)]
+        read = self.read_all(
+            [("paused", ()), ("defaultAdmin", ()), ("pendingDefaultAdmin", ())]
+            + [("hasRole", (role, a)) for a in self.addresses for role in (ADMIN_ROLE, STRAY_ROLE)]
+            + [("issuerKey", (a,)) for a in self.addresses]
+            + [("agency", (agency,)) for agency in AGENCY_IDS]
+            + [(function, (h,)) for h in hashes for function in ("isIssued", "isRevoked")]
+            + [("inspect", (h, h)) for h in hashes]
+        )
+        assert read["paused", ()] is self.paused
+        assert read["defaultAdmin", ()] == self.admin
+        assert tuple(read["pendingDefaultAdmin", ()]) == self.pending
         for address in self.addresses:
-            assert registry.call("hasRole", ADMIN_ROLE, address) is (address == self.admin)
-            assert registry.call("hasRole", STRAY_ROLE, address) is (address in self.stray_holders)
+            assert read["hasRole", (ADMIN_ROLE, address)] is (address == self.admin)
+            assert read["hasRole", (STRAY_ROLE, address)] is (address in self.stray_holders)
             key = self.keys.get(address)
             expected_key = (key.agency, key.valid_from, key.valid_until) if key else (ZERO32, 0, 0)
-            assert tuple(registry.call("issuerKey", address)) == expected_key
+            assert tuple(read["issuerKey", (address,)]) == expected_key
         for agency in AGENCY_IDS:
             name = self.agencies.get(agency)
-            assert tuple(registry.call("agency", agency)) == ((True, name) if name else (False, ""))
-        for hash_ in [*self.batches, *(leaf for leaf in self.leaves if leaf not in self.batches)]:
-            self.check_hash(hash_)
+            assert tuple(read["agency", (agency,)]) == ((True, name) if name else (False, ""))
+        for hash_ in hashes:
+            view = dict(zip(VIEW_FIELDS, read["inspect", (hash_, hash_)], strict=True))
+            self.check_hash(hash_, read["isIssued", (hash_,)], read["isRevoked", (hash_,)], view)
 
-    def check_hash(self, hash_: bytes) -> None:
+    def read_all(self, calls: list[tuple[str, tuple[Any, ...]]]) -> dict[tuple[str, tuple[Any, ...]], Any]:
+        """Many reads in one JSON-RPC batch, by function and arguments."""
+        functions = self.registry.contract.functions
+        with self.web3.batch_requests() as batch:
+            for function, args in calls:
+                batch.add(getattr(functions, function)(*args))
+            return dict(zip(calls, batch.execute(), strict=True))
+
+    def check_hash(self, hash_: bytes, issued: bool, revoked: bool, view: dict[str, Any]) -> None:
         """One root or target hash: the reads agree with the model, and nothing final was undone."""
         batch, record = self.batches.get(hash_), self.records.get(hash_)
-        issued = self.registry.call("isIssued", hash_)
-        revoked = self.registry.call("isRevoked", hash_)
-        view = dict(zip(VIEW_FIELDS, self.registry.call("inspect", hash_, hash_), strict=True))
         assert issued is (batch is not None)
         stopped = (SUSPENDED, REVOKED)
         assert revoked is (

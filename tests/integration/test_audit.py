@@ -19,7 +19,7 @@ from ledger.audit.tables import mark, open_tables
 from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.domain import HexHash, ReasonCode
 from ledger.errors import InvalidRequestError
-from ledger.settings import Settings
+from ledger.settings import DEV_ADMIN_TOKEN, Settings
 from ledger.store.models import DocumentRow
 from ledger.usecases.actors import ADMIN, Actor
 from ledger.usecases.agencies import add_issuer_key, register_agency, set_key_valid_until
@@ -28,7 +28,7 @@ from ledger.usecases.context import Ledger
 from ledger.usecases.issuance import IssueRequest, issue_documents
 from ledger.usecases.setup import ensure_deployment
 from ledger.usecases.status import Action, change_status
-from tests.integration.conftest import licence
+from tests.integration.conftest import auth, licence
 
 
 def populate(ledger: Ledger) -> list[str]:
@@ -152,12 +152,13 @@ def test_a_forged_checkpoint_is_refused(ledger: Ledger, tmp_path: Path) -> None:
 
 def test_the_cli_and_the_api_serve_the_audit(env: Settings, ledger: Ledger, client: TestClient, tmp_path: Path) -> None:
     populate(ledger)
-    assert client.get("/v1/audit/latest").status_code == 404
+    assert client.get("/v1/audit/latest").status_code == 401  # auditors only
+    assert client.get("/v1/audit/latest", headers=auth(DEV_ADMIN_TOKEN)).status_code == 404
     runner = CliRunner()
     result = runner.invoke(cli, ["audit", "run"])
     assert result.exit_code == 0, result.output
     assert "no violation or difference" in result.output
-    report = client.get("/v1/audit/latest")
+    report = client.get("/v1/audit/latest", headers=auth(DEV_ADMIN_TOKEN))
     assert report.status_code == 200
     assert report.json()["ok"] is True
     checkpoints = sorted((env.data_dir / "audit" / "checkpoints").glob("*.json"))

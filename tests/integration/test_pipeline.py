@@ -25,6 +25,7 @@ from ledger.usecases.agencies import add_issuer_key, register_agency
 from ledger.usecases.anchoring import settle
 from ledger.usecases.batching import batch_due, close_due_batches
 from ledger.usecases.context import Ledger
+from ledger.usecases.credentials import create_api_key
 from ledger.usecases.issuance import IssueRequest, accept_documents, issue_documents
 from ledger.usecases.setup import ensure_deployment
 from ledger.usecases.status import get_record
@@ -94,8 +95,8 @@ def test_a_batch_is_due_at_its_size_or_its_age() -> None:
 
 def test_queued_documents_are_batched_anchored_and_verify(pipeline_ledger: Ledger) -> None:
     with TestClient(create_app(ledger=pipeline_ledger), raise_server_exceptions=False) as client:
-        token = "moci-token"
-        pipeline_ledger.store.add_agency_token("moci", token)
+        token = "moci-pipeline-token"
+        create_api_key(pipeline_ledger, agency_id="moci", token=token)
         accepted = []
         for request in requests_for(5):
             body = {"document_type": request.document_type, "fields": request.fields}
@@ -117,12 +118,12 @@ def test_queued_documents_are_batched_anchored_and_verify(pipeline_ledger: Ledge
 def test_a_document_waiting_for_its_batch_has_no_proof_yet(pipeline_ledger: Ledger) -> None:
     quiet = pipeline_ledger.settings.model_copy(update={"pipeline_worker": False})
     with TestClient(create_app(ledger=Ledger(quiet)), raise_server_exceptions=False) as client:
-        pipeline_ledger.store.add_agency_token("moci", "moci-token")
+        create_api_key(pipeline_ledger, agency_id="moci", token="moci-pipeline-token")
         request = requests_for(1)[0]
         body = {"document_type": request.document_type, "fields": request.fields}
-        accepted = client.post("/v1/documents?wait=false", json=body, headers=auth("moci-token")).json()
+        accepted = client.post("/v1/documents?wait=false", json=body, headers=auth("moci-pipeline-token")).json()
         assert client.get(accepted["status_url"]).json()["stage"] == "ACCEPTED"
-        response = client.get(accepted["document_url"], headers=auth("moci-token"))
+        response = client.get(accepted["document_url"], headers=auth("moci-pipeline-token"))
         assert response.status_code == 409
         assert "waits for its batch" in response.json()["error"]["message"]
 
@@ -130,11 +131,14 @@ def test_a_document_waiting_for_its_batch_has_no_proof_yet(pipeline_ledger: Ledg
 def test_a_full_queue_is_refused_with_503_and_retry_after(pipeline_ledger: Ledger) -> None:
     small = pipeline_ledger.settings.model_copy(update={"queue_limit": 2, "pipeline_worker": False})
     with TestClient(create_app(ledger=Ledger(small)), raise_server_exceptions=False) as client:
-        pipeline_ledger.store.add_agency_token("moci", "moci-token")
+        create_api_key(pipeline_ledger, agency_id="moci", token="moci-pipeline-token")
         bodies = [{"document_type": r.document_type, "fields": r.fields} for r in requests_for(3)]
         for body in bodies[:2]:
-            assert client.post("/v1/documents?wait=false", json=body, headers=auth("moci-token")).status_code == 202
-        refused = client.post("/v1/documents?wait=false", json=bodies[2], headers=auth("moci-token"))
+            assert (
+                client.post("/v1/documents?wait=false", json=body, headers=auth("moci-pipeline-token")).status_code
+                == 202
+            )
+        refused = client.post("/v1/documents?wait=false", json=bodies[2], headers=auth("moci-pipeline-token"))
         assert refused.status_code == 503
         assert refused.headers["Retry-After"]
         assert "waiting to be anchored" in refused.json()["error"]["message"]

@@ -19,6 +19,7 @@ from ledger.errors import DocumentNotFoundError
 from ledger.settings import Settings
 from ledger.usecases.agencies import add_issuer_key, register_agency
 from ledger.usecases.context import Ledger
+from ledger.usecases.credentials import create_api_key
 from ledger.usecases.setup import ensure_deployment
 from tests.integration.conftest import auth, licence
 from tests.integration.test_pipeline import anchors_on_chain
@@ -101,7 +102,7 @@ def test_sigkill_during_bulk_issuance_loses_and_doubles_nothing(tmp_path: Path) 
         ensure_deployment(ledger, redeploy_if_lost=False)
         register_agency(ledger, "moci", "Ministry of Commerce")
         add_issuer_key(ledger, "moci")
-        ledger.store.add_agency_token("moci", TOKEN)
+        create_api_key(ledger, agency_id="moci", token=TOKEN)
         ledger.close()
 
         client = BulkClient(api_port)

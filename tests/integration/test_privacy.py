@@ -130,7 +130,10 @@ def test_the_scan_finds_a_value_put_on_chain(anvil: AnvilProcess) -> None:
     account = _rpc(anvil.url, [("eth_accounts", [])])[0][0]
     guesses = _guesses(fields)
     payload = "0x" + guesses["keccak(owner.nationalId)"] + bytes.fromhex(guesses["owner.nationalId as bytes"]).hex()
-    _rpc(anvil.url, [("eth_sendTransaction", [{"from": account, "to": account, "data": payload}])])
+    (sent,) = _rpc(anvil.url, [("eth_sendTransaction", [{"from": account, "to": account, "data": payload}])])
+    _rpc(anvil.url, [("evm_mine", [])])  # mined even if a test before left automining off
+    (receipt,) = _rpc(anvil.url, [("eth_getTransactionReceipt", [sent])])
+    assert receipt is not None
     chain = _chain_text(anvil.url)
     assert "keccak(owner.nationalId)" in {what for what, needle in guesses.items() if needle in chain}
     assert "owner.nationalId as bytes" in {what for what, needle in guesses.items() if needle in chain}
