@@ -10,14 +10,15 @@ from threading import Lock
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger.documents.jsonsafe import MAX_NESTING, nesting_depth
-from ledger.errors import RateLimitedError
+from ledger.documents.jsonsafe import MAX_NESTING, MalformedJsonError, loads, nesting_depth
+from ledger.errors import InvalidDocumentError, RateLimitedError
 
 MAX_JSON_BYTES = 6 * 1024 * 1024
 
 
 class JsonGuard:
-    """Refuses JSON bodies that are too large (413) or nest too deeply (422), as JSON errors."""
+    """Refuses JSON bodies that are too large (413), not JSON (400), nest too deeply or hold
+    what parsers disagree on (422: a key twice, NaN, an unpaired surrogate), as JSON errors."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -45,6 +46,15 @@ class JsonGuard:
         if nesting_depth(body) > MAX_NESTING:
             await _refuse(send, 422, "too_deeply_nested", f"the JSON body nests deeper than {MAX_NESTING} levels")
             return
+        if body:
+            try:
+                loads(body, what="the JSON body")
+            except MalformedJsonError:
+                await _refuse(send, 400, "malformed_json", "the request body is not valid JSON")
+                return
+            except InvalidDocumentError as error:
+                await _refuse(send, 422, "invalid_json", error.message)
+                return
         replayed = False
 
         async def replay() -> Message:

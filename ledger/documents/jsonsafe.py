@@ -1,17 +1,26 @@
-"""Reading untrusted JSON without letting its nesting exhaust the stack.
+"""Reading untrusted JSON strictly, without letting its nesting exhaust the stack.
 
 Python's parser recurses once per nesting level; with the high recursion limit some
 dependencies set, a body of a few hundred kilobytes of ``[`` can overflow the C stack
 before Python raises anything. `nesting_depth` measures the depth with a flat scan
 first, so hostile input is refused before it is parsed.
+
+`loads` also refuses what parsers disagree on or what cannot be hashed as UTF-8: a key
+twice in one object (which value counts differs between parsers), NaN and Infinity (not
+JSON), numbers that overflow a double or that JavaScript would round (beyond 2^53), and
+unpaired UTF-16 surrogates.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from ledger.errors import InvalidDocumentError
+
+JS_SAFE_INTEGER = 2**53 - 1
+"""Larger integers read differently in JavaScript, so a document holding one would hash differently there."""
 
 MAX_NESTING = 64
 """Deeper JSON is refused; real documents nest a handful of levels."""
@@ -45,11 +54,63 @@ def nesting_depth(raw: bytes) -> int:
     return deepest
 
 
+class MalformedJsonError(InvalidDocumentError):
+    """The bytes are not JSON at all."""
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise InvalidDocumentError(f"the key '{key[:80]}' appears twice in one object")
+            seen.add(key)
+    return found
+
+
+def _constant(name: str) -> Any:
+    raise InvalidDocumentError(f"{name} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise InvalidDocumentError(f"the number {text[:40]} is too large for a double")
+    return value
+
+
+def _exact(text: str) -> int:
+    value = int(text)
+    if abs(value) > JS_SAFE_INTEGER:
+        raise InvalidDocumentError(
+            f"the integer {text[:40]} is beyond what JavaScript reads exactly (2^53); send it as a string"
+        )
+    return value
+
+
 def loads(raw: bytes, *, what: str = "the document") -> Any:
-    """Parse untrusted JSON. Raises `InvalidDocumentError` for bad or too deeply nested JSON."""
+    """Parse untrusted JSON strictly.
+
+    Raises `MalformedJsonError` for bytes that are not JSON, and `InvalidDocumentError`
+    for JSON nested too deeply, with a key twice in an object, NaN or Infinity, an
+    unpaired surrogate, or a number too long to read.
+    """
     if nesting_depth(raw) > MAX_NESTING:
         raise InvalidDocumentError(f"{what} nests deeper than {MAX_NESTING} levels")
     try:
-        return json.loads(raw)
+        parsed = json.loads(
+            raw, object_pairs_hook=_unique, parse_constant=_constant, parse_float=_finite, parse_int=_exact
+        )
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidDocumentError(f"{what} is not valid JSON: {error}") from error
+        raise MalformedJsonError(f"{what} is not valid JSON: {error}") from None
+    except ValueError:  # int(): more digits than Python converts
+        raise InvalidDocumentError(f"{what} holds a number with thousands of digits") from None
+    except InvalidDocumentError as error:
+        raise InvalidDocumentError(f"{what}: {error.message}") from None
+    if b"\\u" in raw:  # a surrogate can only come from an escape
+        try:
+            json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidDocumentError(f"{what} holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)") from None
+    return parsed

@@ -63,8 +63,8 @@ CALLER_KINDS = ("rightful",) * 4 + (
     "anyone",
 )
 PROOF_KINDS = st.sampled_from(("its own",) * 6 + ("another leaf's", "none"))
-# Which batch or document a change aims at: any, or one changed before (so reinstating and
-# changing twice get tried often), or for batches one never anchored.
+# Which batch or document a change aims at: any, or one changed before (suspended, for a
+# reinstatement; suspended or revoked otherwise), or for batches one never anchored.
 TARGETS = ("any", "any", "one changed before", "one changed before", "never anchored")
 VIEW_FIELDS = (
     "agencyId",
@@ -324,7 +324,8 @@ class RegistryMachine(RuleBasedStateMachine):
     def open_with_two_agencies(self) -> None:
         """Start with two agencies, a key each and a retired one, and a batch each sharing a document.
 
-        The second batch is anchored later, as a copy of the first agency's document would be.
+        The second batch is anchored later, as a copy of the first agency's document would be, and
+        its agency suspends that copy; the first batch is suspended as a whole.
         """
         admin = self.accounts[self.admin]
         moci_key, qu_key, retired = self.addresses[1:4]
@@ -337,6 +338,9 @@ class RegistryMachine(RuleBasedStateMachine):
         self.anchor_batch(self.accounts[moci_key], [self.new_leaf(), self.new_leaf(), shared], 3, 0)
         self.let_time_pass()
         self.anchor_batch(self.accounts[qu_key], [shared, self.new_leaf()], 2, 0)
+        first, copy = self.batches
+        self.change_status(self.accounts[moci_key], "suspend", first, first, [], 1)
+        self.change_status(self.accounts[qu_key], "suspendDocument", shared, copy, self.batches[copy].proofs[0], 2)
 
     @rule(data=st.data(), agency=st.sampled_from(AGENCY_IDS), name=st.sampled_from(AGENCY_NAMES))
     def register_agency(self, data: st.DataObject, agency: bytes, name: str) -> None:
@@ -604,24 +608,11 @@ class RegistryMachine(RuleBasedStateMachine):
         """Revoke, suspend or reinstate a whole batch (now and then one never anchored)."""
         self.read_clock()
         target = data.draw(st.sampled_from(TARGETS), label="target")
-        changed = [root for root, batch in self.batches.items() if batch.status != ACTIVE]
+        changed = [root for root, batch in self.batches.items() if batch.status in self.changed_before(function)]
         roots = changed if target == "one changed before" and changed else list(self.batches)
         root = self.new_leaf() if target == "never anchored" else data.draw(st.sampled_from(roots), label="root")
-        batch = self.batches.get(root)
-        admin_allowed = function == "revoke"
-        holders = self.changers(batch.agency, admin_allowed) if batch else []
-        caller = self.pick_caller(data, holders, batch.agency if batch else None)
-        args: tuple[Any, ...] = (root,) if function == "reinstate" else (root, reason)
-        refusal: Refusal | None = ("RegistryNotAnchored", {"root": root})
-        if batch is not None:
-            refusal = self.change_refusal(caller.address, batch.agency, admin_allowed) or self.status_refusal(
-                function, batch.status, root
-            )
-        receipt = self.attempt(caller, function, args, refusal, holders)
-        if receipt is None or batch is None:
-            return
-        batch.status, batch.reason = self.apply(function, reason)
-        self.assert_events(receipt, self.status_events(function, root, root, caller.address, reason))
+        caller = self.pick_caller(data, self.changers_of(root, function), self.agency_of(root))
+        self.change_status(caller, function, root, root, [], reason)
 
     @precondition(lambda self: bool(self.batches))
     @rule(data=st.data(), proof_kind=PROOF_KINDS, reason=st.integers(0, 255))
@@ -641,8 +632,9 @@ class RegistryMachine(RuleBasedStateMachine):
     def change_document(self, data: st.DataObject, function: str, proof_kind: str, reason: int) -> None:
         """Revoke, suspend or reinstate one document, proven by its proof (or by a wrong one)."""
         self.read_clock()
-        if data.draw(st.sampled_from(TARGETS[:-1]), label="target") == "one changed before" and self.records:
-            leaf = data.draw(st.sampled_from(list(self.records)), label="document")
+        changed = [leaf for leaf, record in self.records.items() if record.status in self.changed_before(function)]
+        if data.draw(st.sampled_from(TARGETS[:-1]), label="target") == "one changed before" and changed:
+            leaf = data.draw(st.sampled_from(changed), label="document")
             holding = [root for root, batch in self.batches.items() if leaf in batch.leaves]
             chosen = self.batches[data.draw(st.sampled_from(holding), label="batch root")]
             index = chosen.leaves.index(leaf)
@@ -651,22 +643,50 @@ class RegistryMachine(RuleBasedStateMachine):
             index = data.draw(st.integers(0, len(chosen.leaves) - 1), label="leaf")
         other = (index + 1) % len(chosen.leaves)
         proof = {"its own": chosen.proofs[index], "another leaf's": chosen.proofs[other], "none": []}[proof_kind]
-        leaf = chosen.leaves[index]
-        root = proof_root(leaf, proof)
-        batch = self.batches.get(root)  # where the proof leads, which the contract trusts
-        admin_allowed = function == "revokeDocument"
-        holders = self.changers(batch.agency, admin_allowed) if batch else []
-        caller = self.pick_caller(data, holders, batch.agency if batch else None)
-        args: tuple[Any, ...] = (leaf, proof) if function == "reinstateDocument" else (leaf, proof, reason)
-        refusal, status, claimed_at = self.document_refusal(caller.address, leaf, root, admin_allowed)
-        if refusal is None:
-            refusal = self.status_refusal(function, status, leaf)
-        receipt = self.attempt(caller, function, args, refusal, holders)
+        root = proof_root(chosen.leaves[index], proof)  # where the proof leads, which the contract trusts
+        caller = self.pick_caller(data, self.changers_of(root, function), self.agency_of(root))
+        self.change_status(caller, function, chosen.leaves[index], root, proof, reason)
+
+    def changers_of(self, root: bytes, function: str) -> list[str]:
+        """Who may call `function` on the batch `root` or its documents."""
+        batch = self.batches.get(root)
+        return self.changers(batch.agency, function.startswith("revoke")) if batch else []
+
+    def agency_of(self, root: bytes) -> bytes | None:
+        batch = self.batches.get(root)
+        return batch.agency if batch else None
+
+    def change_status(
+        self, caller: LocalAccount, function: str, hash_: bytes, root: bytes, proof: list[bytes], reason: int
+    ) -> None:
+        """Revoke, suspend or reinstate the batch `root` (`hash_` is `root`) or its document `hash_`."""
+        batch = self.batches.get(root)
+        admin_allowed = function.startswith("revoke")
+        if function.endswith("Document"):
+            refusal, status, claimed_at = self.document_refusal(caller.address, hash_, root, admin_allowed)
+            args: tuple[Any, ...] = (hash_, proof)
+        elif batch is None:
+            refusal, status, claimed_at = ("RegistryNotAnchored", {"root": root}), NONE, 0
+            args = (root,)
+        else:
+            refusal, status, claimed_at = (
+                self.change_refusal(caller.address, batch.agency, admin_allowed),
+                batch.status,
+                0,
+            )
+            args = (root,)
+        refusal = refusal or self.status_refusal(function, status, hash_)
+        if not function.startswith("reinstate"):
+            args = (*args, reason)
+        receipt = self.attempt(caller, function, args, refusal, self.changers_of(root, function))
         if receipt is None or batch is None:
             return
         status, reason = self.apply(function, reason)
-        self.records[leaf] = Record(batch.agency, status, reason, claimed_at)
-        self.assert_events(receipt, self.status_events(function, leaf, root, caller.address, reason))
+        if function.endswith("Document"):
+            self.records[hash_] = Record(batch.agency, status, reason, claimed_at)
+        else:
+            batch.status, batch.reason = status, reason
+        self.assert_events(receipt, self.status_events(function, hash_, root, caller.address, reason))
 
     def document_refusal(
         self, caller: str, leaf: bytes, root: bytes, admin_allowed: bool
@@ -691,6 +711,11 @@ class RegistryMachine(RuleBasedStateMachine):
             return ("RegistryDocumentOwnedByOtherAgency", {"targetHash": leaf, "owner": record.agency}), NONE, 0
         event("a document taken back by an earlier claim")
         return None, NONE, batch.anchored_at
+
+    @staticmethod
+    def changed_before(function: str) -> tuple[int, ...]:
+        """The statuses a change aimed at "one changed before" looks for."""
+        return (SUSPENDED,) if function.startswith("reinstate") else (SUSPENDED, REVOKED)
 
     @staticmethod
     def status_refusal(function: str, status: int, hash_: bytes) -> Refusal | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import socket
@@ -24,7 +25,9 @@ from ledger.store.repository import MIGRATIONS
 from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_agency
 from ledger.usecases.context import Ledger
 from ledger.usecases.credentials import authenticate
+from ledger.usecases.issuance import IssueRequest, issue_documents
 from ledger.usecases.verify import verify_document
+from ledger.verification import VerificationStatus
 from tests.integration.conftest import auth, example
 
 ADMIN = auth(DEV_ADMIN_TOKEN)
@@ -317,3 +320,30 @@ def _strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from _strings(item)
+
+
+# --- forged proofs against the real chain ---------------------------------------------------------
+
+
+def test_every_single_bit_change_of_a_proof_fails_against_the_chain(ledger: Ledger, moci: RegisteredAgency) -> None:
+    add_issuer_key(ledger, "moci")
+    requests = [example("commercial-licence")] * 4
+    batch = issue_documents(ledger, "moci", [IssueRequest(r["document_type"], r["fields"]) for r in requests])
+    document = batch.documents[1]
+    assert verify_document(ledger, document).status is VerificationStatus.VALID
+    signature = document["signature"]
+    places: list[tuple[str, int | None]] = [("targetHash", None), ("merkleRoot", None)]
+    places += [("proof", n) for n in range(len(signature["proof"]))]
+    verdicts: dict[str, int] = {}
+    for name, position in places:
+        original = signature[name] if position is None else signature["proof"][position]
+        for bit in range(256):
+            forged = copy.deepcopy(document)
+            flipped = f"{int(original, 16) ^ (1 << bit):064x}"
+            if position is None:
+                forged["signature"][name] = flipped
+            else:
+                forged["signature"]["proof"][position] = flipped
+            status = verify_document(ledger, forged).status.value
+            verdicts[status] = verdicts.get(status, 0) + 1
+    assert verdicts == {"TAMPERED": 256 * len(places)}
