@@ -52,11 +52,18 @@ $(STAMPS)/browser:
 test: setup $(STAMPS)/browser
 	$(PY) -m pytest
 
-lint: setup
+# Slither, the static analyser, in a venv of its own: it needs web3 7, the service web3 8.
+$(STAMPS)/slither:
+	@test -x .venv-slither/bin/slither || $(PYTHON) -m venv .venv-slither
+	.venv-slither/bin/pip install --quiet --disable-pip-version-check slither-analyzer==0.11.6
+	@mkdir -p $(STAMPS) && touch $@
+
+lint: setup $(STAMPS)/slither
 	$(VENV)/bin/ruff check ledger api cli tests scripts benchmarks
 	$(VENV)/bin/ruff format --check ledger api cli tests scripts benchmarks
 	$(VENV)/bin/mypy
 	npx --no-install solhint 'contracts/**/*.sol'
+	PATH="$(CURDIR)/.venv-slither/bin:$(CURDIR)/node_modules/.bin:$$PATH" .venv-slither/bin/slither . --config-file slither.config.json
 
 format: setup
 	$(VENV)/bin/ruff format ledger api cli tests scripts benchmarks
@@ -79,4 +86,4 @@ clean:
 	rm -rf artifacts cache $(STAMPS) .pytest_cache .mypy_cache .ruff_cache
 
 distclean: clean
-	rm -rf $(VENV) node_modules data
+	rm -rf $(VENV) .venv-slither node_modules data

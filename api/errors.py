@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 STATUS_BY_ERROR: tuple[tuple[type[e.SijillError], int], ...] = (
     (e.AuthenticationError, 401),
     (e.PermissionDeniedError, 403),
+    (e.GoneError, 410),
     (e.NotFoundError, 404),
     (e.ConflictError, 409),
     (e.PayloadTooLargeError, 413),

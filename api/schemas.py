@@ -32,6 +32,7 @@ _ERRORS = {
     401: "No API token, or one that is not valid (revoked keys say so)",
     403: "The API key lacks the scope, or the document belongs to another agency",
     404: "No such document, agency or key",
+    410: "The service's copy of the document was erased (the holder's copy still verifies)",
     409: "The request clashes with the current state (already revoked, not anchored yet)",
     413: "The body is too large",
     422: "The input breaks a rule; `field` names it",

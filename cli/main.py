@@ -19,7 +19,7 @@ from rich.table import Table
 from ledger.audit.checkpoint import Checkpoint, countersigned, load_or_create_key
 from ledger.documents.jsonsafe import loads
 from ledger.documents.wrap import obfuscate as obfuscate_document
-from ledger.domain import ReasonCode
+from ledger.domain import ReasonCode, normalize_hash
 from ledger.errors import InvalidRequestError, SijillError
 from ledger.settings import Settings
 from ledger.usecases.actors import ADMIN, Actor
@@ -29,7 +29,7 @@ from ledger.usecases.context import Ledger
 from ledger.usecases.credentials import create_api_key, list_api_keys, parse_scopes, revoke_api_key
 from ledger.usecases.issuance import IssueRequest, accept_documents, issue_documents
 from ledger.usecases.setup import ensure_deployment, seed_demo
-from ledger.usecases.sharing import certificate_pdf, verification_qr, verify_file
+from ledger.usecases.sharing import certificate_pdf, erase_document, verification_qr, verify_file
 from ledger.usecases.status import Action, change_status, get_record
 from ledger.usecases.worker import PipelineWorker
 from ledger.verification import Outcome, VerificationResult, VerificationStatus
@@ -385,6 +385,18 @@ def _print_verdict(result: VerificationResult) -> None:
     out.print(table)
     if result.anchor:
         out.print(f"anchored in block {result.anchor['block_number']}, tx {result.anchor['transaction']}")
+
+
+@app.command()
+def erase(
+    target_hash: Annotated[str, typer.Argument(help="The document's target hash")],
+    agency: Annotated[str, typer.Option(help="The issuing agency")],
+) -> None:
+    """Erase the service's copy of a document (content and salts), e.g. for an erasure request."""
+    with _ledger() as ledger:
+        wanted = normalize_hash(target_hash, "target_hash")
+        erased = erase_document(ledger, Actor(agency_id=agency), wanted)
+        out.print(f"{wanted}: {'erased' if erased else 'was erased already'}; the chain holds only hashes")
 
 
 @app.command()

@@ -294,15 +294,15 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         if (_statusOf(record) == Status.Revoked) revert RegistryAlreadyRevoked(root);
         claimedAt = uint40(record >> _ANCHORED_AT_SHIFT);
         uint256 state = _documents[targetHash];
-        uint32 owner = uint32(state);
-        if (owner == 0) return (agencyIndex, Status.None, claimedAt);
+        uint32 ownerIndex = uint32(state);
+        if (ownerIndex == 0) return (agencyIndex, Status.None, claimedAt);
         uint40 ownerClaimedAt = uint40(state >> _DOC_CLAIM_SHIFT);
-        if (owner == agencyIndex) {
+        if (ownerIndex == agencyIndex) {
             if (ownerClaimedAt < claimedAt) claimedAt = ownerClaimedAt;
             return (agencyIndex, Status(uint8(state >> _DOC_STATUS_SHIFT)), claimedAt);
         }
         if (claimedAt >= ownerClaimedAt) {
-            revert RegistryDocumentOwnedByOtherAgency(targetHash, _agencies[owner - 1].id);
+            revert RegistryDocumentOwnedByOtherAgency(targetHash, _agencies[ownerIndex - 1].id);
         }
         return (agencyIndex, Status.None, claimedAt);
     }

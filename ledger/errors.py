@@ -43,6 +43,10 @@ class NotFoundError(SijillError):
     """The thing asked for does not exist."""
 
 
+class GoneError(NotFoundError):
+    """The thing asked for existed and was erased on purpose."""
+
+
 class ConflictError(SijillError):
     """The request clashes with the current state (already revoked, ...)."""
 

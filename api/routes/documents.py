@@ -23,7 +23,13 @@ from ledger.domain import ReasonCode, normalize_hash
 from ledger.errors import NotFoundError
 from ledger.usecases.actors import Scope
 from ledger.usecases.issuance import IssuedBatch, IssueRequest, accept_documents, issue_documents
-from ledger.usecases.sharing import certificate_pdf, verification_link, verification_qr, wrapped_document
+from ledger.usecases.sharing import (
+    certificate_pdf,
+    erase_document,
+    verification_link,
+    verification_qr,
+    wrapped_document,
+)
 from ledger.usecases.status import Action, StatusChange, change_status, get_record
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
@@ -152,6 +158,14 @@ def share(target_hash: str, actor: IssuerDep, ledger: LedgerDep, response: Respo
     """The link the QR code encodes: the page, with a reference and a key in the fragment."""
     response.headers["Cache-Control"] = "no-store"
     return {"link": verification_link(ledger, actor, normalize_hash(target_hash, "target_hash"))}
+
+
+@router.delete("/{target_hash}", summary="Erase the service's copy of a document (content and salts)")
+def erase(target_hash: str, actor: IssuerDep, ledger: LedgerDep) -> dict[str, Any]:
+    """For erasure requests: the chain keeps only hashes; the holder's copy still verifies."""
+    wanted = normalize_hash(target_hash, "target_hash")
+    erased = erase_document(ledger, actor, wanted)
+    return {"target_hash": wanted, "erased": True, "already_erased": not erased}
 
 
 @router.get("/{target_hash}", summary="A document's (or batch's) record and live status", dependencies=[PublicLimit])

@@ -331,6 +331,25 @@ class Store:
         except IntegrityError:
             pass  # a concurrent request stored the same sealed copy first
 
+    def erase_document(self, target_hash: str, share_reference: str) -> bool:
+        """Forget a document's content and salts, and its shared copy, in one transaction.
+
+        The target hash, proof and status stay: they are hashes, and the agency still needs
+        them to revoke. Returns False when the content was erased already.
+        """
+        with self.session() as session:
+            row = session.get(DocumentRow, target_hash)
+            if row is None or not row.wrapped:
+                return False
+            row.wrapped = {}
+            share = session.get(ShareRow, share_reference)
+            if share is not None:
+                session.delete(share)
+        if self._engine.dialect.name == "sqlite":  # the old pages also leave the write-ahead log
+            with self._engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return True
+
     def get_share(self, reference: str) -> bytes | None:
         """The sealed blob behind a reference, or None."""
         with self.session() as session:
@@ -348,4 +367,5 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA secure_delete=ON")  # erased content is overwritten, not left in free pages
     cursor.close()

@@ -11,7 +11,7 @@ from ledger.documents.jsonsafe import loads
 from ledger.documents.share import REFERENCE, seal
 from ledger.documents.share import link as share_link
 from ledger.domain import ON_CHAIN
-from ledger.errors import ConflictError, DocumentNotFoundError, InvalidDocumentError
+from ledger.errors import ConflictError, DocumentNotFoundError, GoneError, InvalidDocumentError
 from ledger.render.pdf import CertificateFacts, extract_document, render_certificate
 from ledger.render.qr import qr_png, qr_svg
 from ledger.store.models import BatchRow, DocumentRow
@@ -37,6 +37,35 @@ def _own_document(ledger: Ledger, actor: Actor, target_hash: str) -> tuple[Batch
     return batch, document
 
 
+def _content(document: DocumentRow) -> dict[str, Any]:
+    if not document.wrapped:
+        raise GoneError(
+            f"the service's copy of {document.target_hash} was erased at the issuing agency's request; "
+            "the holder's copy still verifies"
+        )
+    return document.wrapped
+
+
+def erase_document(ledger: Ledger, actor: Actor, target_hash: str) -> bool:
+    """Erase the service's copy of a document: its content, its salts and its shared link.
+
+    What stays is what the chain holds anyway: the target hash, the proof and the status,
+    none of which can be linked back to the person without the salts. The holder's copy
+    still verifies, and the agency can still revoke it. Returns False when it was erased
+    already. Raises `PermissionDeniedError`, `DocumentNotFoundError`, and `ConflictError`
+    while the document waits for its batch.
+    """
+    if ledger.pipeline.get_queued(target_hash) is not None:
+        raise ConflictError(f"{target_hash} waits for its batch; erase it once it is anchored")
+    batch, document = ledger.store.find(target_hash)
+    if document is None:
+        raise DocumentNotFoundError(f"{target_hash} is a batch root; documents are erased one by one")
+    actor.require_owner(Scope.ISSUE, batch.agency_id, target_hash)
+    if not document.wrapped:
+        return False
+    return ledger.store.erase_document(target_hash, seal(document.wrapped).reference)
+
+
 def wrapped_document(ledger: Ledger, actor: Actor, target_hash: str) -> dict[str, Any]:
     """The wrapped document to hand its holder, for the agency that issued it (or the admin).
 
@@ -48,12 +77,12 @@ def wrapped_document(ledger: Ledger, actor: Actor, target_hash: str) -> dict[str
         actor.require_owner(Scope.ISSUE, queued.agency_id, target_hash)
         raise ConflictError(f"{target_hash} is accepted and waits for its batch; it has no proof yet")
     _batch, document = _own_document(ledger, actor, target_hash)
-    return document.wrapped
+    return _content(document)
 
 
 def _link(ledger: Ledger, document: DocumentRow) -> str:
     """Seal the document, keep the sealed copy for the page, and return its link."""
-    sealed = seal(document.wrapped)
+    sealed = seal(_content(document))
     ledger.store.put_share(sealed.reference, sealed.blob)
     network = ledger.network
     return share_link(
@@ -101,7 +130,7 @@ def certificate_pdf(ledger: Ledger, actor: Actor, target_hash: str) -> bytes:
         registry=ledger.network.registry,
         chain_id=ledger.network.chain_id,
     )
-    return render_certificate(document.wrapped, facts)
+    return render_certificate(_content(document), facts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,3 +206,27 @@ def test_the_camera_reads_a_qr_code(
         page.screenshot(path=str(ROOT / "test-artifacts" / "browser" / "camera.png"), full_page=True)
     finally:
         browser.close()
+
+
+def test_a_rate_limit_is_said_plainly_not_as_a_bad_file(
+    page: Page,
+    tmp_path: Path,
+    deployment: DeploymentRecord,
+    anvil: AnvilProcess,
+    service: Service,
+    moci: RegisteredAgency,
+) -> None:
+    document = issue(service, moci.token)["document"]
+    for name in ("licence.json", "again.json"):
+        (tmp_path / name).write_text(json.dumps(document), encoding="utf-8")
+    settings, port = serve(tmp_path / "busy", anvil.url, deployment)
+    update = {"database_url": service.ledger.settings.database, "public_requests_per_minute": 1}
+    busy = Ledger(Settings(**{**settings.model_dump(), **update}))
+    with ServerThread(busy, port):
+        page.goto(f"{settings.public_base_url}/verify")
+        page.set_input_files("#file", str(tmp_path / "licence.json"))
+        expect(page.locator(VERDICT)).to_contain_text("Valid")
+        page.set_input_files("#file", str(tmp_path / "again.json"))
+        expect(page.locator("#message")).to_contain_text("Too many checks from this network")
+        expect(page.locator("#message")).to_contain_text("says nothing about the document")
+    busy.close()

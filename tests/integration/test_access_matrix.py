@@ -142,6 +142,7 @@ TABLE = (
     Row("GET", "/v1/documents/{target_hash}.pdf", Scope.ISSUE, _on_document(".pdf"), OWNER_OR_ADMIN),
     Row("GET", "/v1/documents/{target_hash}/qr.{kind}", Scope.ISSUE, _on_document("/qr.png"), OWNER_OR_ADMIN),
     Row("GET", "/v1/documents/{target_hash}/link", Scope.ISSUE, _on_document("/link"), OWNER_OR_ADMIN),
+    Row("DELETE", "/v1/documents/{target_hash}", Scope.ISSUE, _on_document(""), OWNER_OR_ADMIN),
     Row(
         "POST",
         "/v1/documents/{target_hash}/revoke",

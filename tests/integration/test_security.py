@@ -347,3 +347,34 @@ def test_every_single_bit_change_of_a_proof_fails_against_the_chain(ledger: Ledg
             status = verify_document(ledger, forged).status.value
             verdicts[status] = verdicts.get(status, 0) + 1
     assert verdicts == {"TAMPERED": 256 * len(places)}
+
+
+# --- erasure -----------------------------------------------------------------------------------------
+
+
+def test_erasing_a_document_leaves_nothing_personal_and_the_holder_copy_valid(
+    client: TestClient, ledger: Ledger, moci: RegisteredAgency
+) -> None:
+    add_issuer_key(ledger, "moci")
+    request = example("commercial-licence")
+    request["fields"]["owner"] = {"name": {"en": "Hamad Al-Sulaiti", "ar": "حمد السليطي"}, "nationalId": "27863400999"}
+    issued = client.post("/v1/documents", json=request, headers=auth(moci.token)).json()
+    target, holder_copy = issued["target_hash"], issued["document"]
+    link = client.get(f"/v1/documents/{target}/link", headers=auth(moci.token)).json()["link"]
+    reference = link.split("&s=")[1].split("&")[0]
+    assert client.get(f"/v1/shares/{reference}").status_code == 200
+
+    erased = client.delete(f"/v1/documents/{target}", headers=auth(moci.token))
+    assert erased.json() == {"target_hash": target, "erased": True, "already_erased": False}
+    assert client.delete(f"/v1/documents/{target}", headers=auth(moci.token)).json()["already_erased"] is True
+    gone = client.get(f"/v1/documents/{target}/wrapped", headers=auth(moci.token))
+    assert gone.status_code == 410
+    assert "holder's copy still verifies" in _error(gone)
+    assert client.get(f"/v1/shares/{reference}").status_code == 404
+    assert client.post("/v1/verify", json=holder_copy).json()["status"] == "VALID"
+    database = Path(ledger.settings.database.removeprefix("sqlite:///"))
+    stored = b"".join(path.read_bytes() for path in database.parent.glob(database.name + "*"))
+    for value in ("Hamad Al-Sulaiti", "حمد السليطي", "27863400999"):
+        assert value.encode() not in stored
+    assert client.post(f"/v1/documents/{target}/revoke", json={}, headers=auth(moci.token)).status_code == 200
+    assert client.post("/v1/verify", json=holder_copy).json()["status"] == "REVOKED"

@@ -236,6 +236,10 @@ async function loadTypes() {
 
 async function explain(response, forLink = false) {
   if (response.status === 503) return () => t().chainDown;
+  if (response.status === 429) {
+    const seconds = Number.parseInt(response.headers.get("Retry-After") || "60", 10) || 60;
+    return () => t().tooMany(seconds);
+  }
   if (response.status >= 500) return () => t().failed;
   if (forLink) return () => t().badLink;
   let why = "";
