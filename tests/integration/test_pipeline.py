@@ -195,8 +195,9 @@ def test_an_anchor_recorded_before_a_crash_is_sent_by_the_next_worker(pipeline_l
         == set()
     )
     restarted = Ledger(pipeline_ledger.settings)
-    PipelineWorker(restarted).run_once()  # broadcasts
-    PipelineWorker(restarted).run_once()  # sees it mined
+    worker = PipelineWorker(restarted)  # one worker: a second would wait for the first one's lease
+    worker.run_once()  # broadcasts
+    worker.run_once()  # sees it mined
     assert stage(restarted, accepted[0]["signature"]["targetHash"]) == "ANCHORED"
     assert anchors_on_chain(restarted)[root] == 1
     restarted.close()
