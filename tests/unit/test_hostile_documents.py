@@ -17,30 +17,15 @@ from hypothesis import strategies as st
 
 from ledger.documents.jsonsafe import JS_SAFE_INTEGER, MAX_NESTING, MalformedJsonError, loads
 from ledger.documents.wrap import WrappedDocument, wrap_documents
-from ledger.domain import Address, AnchorView, ChainEvidence, ChainStatus, Network
+from ledger.domain import Address, ChainEvidence, Network
 from ledger.errors import InvalidDocumentError
 from ledger.verification import VerificationStatus, evaluate
-from tests.unit.documents import CHAIN_ID, REGISTRY, licence_data
+from tests.unit.documents import CHAIN_ID, REGISTRY, anchor_view, licence_data
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ANCHORED = int((NOW - timedelta(days=1)).timestamp())
 NETWORK = Network(chain_id=CHAIN_ID, registry=Address(REGISTRY))
-ANCHOR = AnchorView(
-    agency_id="moci",
-    key=Address("0x70997970C51812dc3A010C7d01b50e0d17dc79C8"),
-    key_valid_from=ANCHORED - 100,
-    key_valid_until=2**40 - 1,
-    anchored_at=ANCHORED,
-    anchored_block=12,
-    expires_at=0,
-    document_count=8,
-    batch_status=ChainStatus.ACTIVE,
-    batch_reason=0,
-    document_status=ChainStatus.NONE,
-    document_reason=0,
-    document_agency_id=None,
-    paused=False,
-)
+ANCHOR = anchor_view(ANCHORED, document_count=8)
 EVIDENCE = ChainEvidence(view=ANCHOR, agency_name="Ministry of Commerce", anchor_tx="0xabc", read_at_block=20)
 BATCH = wrap_documents([licence_data(f"CL-2026-{n:06d}") for n in range(8)])  # proofs of three hashes
 

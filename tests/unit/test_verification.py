@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,32 +10,16 @@ import pytest
 from ledger.documents.wrap import WrappedDocument, obfuscate, wrap_documents
 from ledger.domain import Address, AnchorView, ChainEvidence, ChainStatus, Network
 from ledger.verification import Outcome, VerificationStatus, evaluate
-from tests.unit.documents import CHAIN_ID, REGISTRY, licence_data
+from tests.unit.documents import CHAIN_ID, ISSUER_KEY, REGISTRY, anchor_view, licence_data
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ANCHORED = int((NOW - timedelta(days=1)).timestamp())
 NETWORK = Network(chain_id=CHAIN_ID, registry=Address(REGISTRY))
-KEY = Address("0x70997970C51812dc3A010C7d01b50e0d17dc79C8")
+KEY = ISSUER_KEY
 
 
 def view(**changes: Any) -> AnchorView:
-    base = AnchorView(
-        agency_id="moci",
-        key=KEY,
-        key_valid_from=ANCHORED - 100,
-        key_valid_until=2**40 - 1,
-        anchored_at=ANCHORED,
-        anchored_block=12,
-        expires_at=0,
-        document_count=2,
-        batch_status=ChainStatus.ACTIVE,
-        batch_reason=0,
-        document_status=ChainStatus.NONE,
-        document_reason=0,
-        document_agency_id=None,
-        paused=False,
-    )
-    return replace(base, **changes)
+    return anchor_view(ANCHORED, **changes)
 
 
 def verdict(document: dict[str, Any], anchor: AnchorView | None = None, now: datetime = NOW) -> Any:
