@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,10 +20,15 @@ from ledger.settings import Settings
 from ledger.usecases.context import Ledger
 from ledger.usecases.worker import PipelineWorker
 
+RECURSION_LIMIT = 5000
+
 
 def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None) -> FastAPI:
     """The service for `settings` (or an already built `ledger`)."""
     context = ledger or Ledger(settings or Settings())
+    # A dependency (py_ecc) raises the recursion limit to 100,000 at import; that deep, a
+    # parser can overflow the C stack and kill the process before Python raises anything.
+    sys.setrecursionlimit(min(sys.getrecursionlimit(), RECURSION_LIMIT))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -37,7 +37,11 @@ def get_actor(
     """
     if credentials is None or not credentials.credentials:
         raise AuthenticationError("send your API token as 'Authorization: Bearer <token>'")
-    actor = authenticate(ledger, credentials.credentials)
+    try:
+        actor = authenticate(ledger, credentials.credentials)
+    except AuthenticationError:
+        client_within_limit(request)  # failed attempts spend the address's allowance: no online guessing
+        raise
     request.state.actor = actor  # for the access log
     limiter: RateLimiter = request.app.state.key_limiter
     limiter.take(actor.key_id or actor.label, "this API key")

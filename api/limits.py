@@ -8,25 +8,37 @@ import time
 from collections.abc import Callable
 from threading import Lock
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger.documents.jsonsafe import MAX_NESTING, MalformedJsonError, loads, nesting_depth
+from ledger.documents.jsonsafe import MAX_NESTING, MalformedJsonError, TooDeeplyNestedError, loads
 from ledger.errors import InvalidDocumentError, RateLimitedError
 
-MAX_JSON_BYTES = 6 * 1024 * 1024
+MAX_BODY_BYTES = 6 * 1024 * 1024
 
 
 class JsonGuard:
-    """Refuses JSON bodies that are too large (413), not JSON (400), nest too deeply or hold
-    what parsers disagree on (422: a key twice, NaN, an unpaired surrogate), as JSON errors."""
+    """Every request body: refused past `MAX_BODY_BYTES` (413). JSON bodies (by the first
+    Content-Type, as FastAPI decides) are read strictly before anything parses them: not
+    UTF-8 JSON (400), nested too deeply or holding what parsers disagree on (422: a key
+    twice, NaN, an unpaired surrogate). A request with two Content-Type headers is refused
+    (400), so that this guard and the route cannot read different ones."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = dict(scope.get("headers") or [])
-        if scope["type"] != "http" or b"json" not in headers.get(b"content-type", b""):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        headers = scope.get("headers") or []
+        types = [value for name, value in headers if name == b"content-type"]
+        if len(types) > 1:
+            await _refuse(send, 400, "ambiguous_content_type", "send one Content-Type header, not several")
+            return
+        declared = next((value for name, value in headers if name == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            await _refuse(send, 413, "payload_too_large", f"the body is larger than {MAX_BODY_BYTES // 2**20} MB")
             return
         chunks: list[bytes] = []
         size = 0
@@ -36,21 +48,21 @@ class JsonGuard:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > MAX_JSON_BYTES:
-                await _refuse(send, 413, "payload_too_large", f"the body is larger than {MAX_JSON_BYTES // 2**20} MB")
+            if size > MAX_BODY_BYTES:
+                await _refuse(send, 413, "payload_too_large", f"the body is larger than {MAX_BODY_BYTES // 2**20} MB")
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if nesting_depth(body) > MAX_NESTING:
-            await _refuse(send, 422, "too_deeply_nested", f"the JSON body nests deeper than {MAX_NESTING} levels")
-            return
-        if body:
+        if body and types and is_json(types[0]):
             try:
-                loads(body, what="the JSON body")
+                await run_in_threadpool(loads, body, what="the JSON body")
             except MalformedJsonError:
-                await _refuse(send, 400, "malformed_json", "the request body is not valid JSON")
+                await _refuse(send, 400, "malformed_json", "the request body is not valid JSON (UTF-8)")
+                return
+            except TooDeeplyNestedError:
+                await _refuse(send, 422, "too_deeply_nested", f"the JSON body nests deeper than {MAX_NESTING} levels")
                 return
             except InvalidDocumentError as error:
                 await _refuse(send, 422, "invalid_json", error.message)
@@ -65,6 +77,12 @@ class JsonGuard:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+def is_json(content_type: bytes) -> bool:
+    """Whether FastAPI reads a body of this media type as JSON (``json`` or ``+json``, any case)."""
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media.endswith((b"/json", b"+json"))
 
 
 async def _refuse(send: Send, status: int, code: str, message: str) -> None:

@@ -4,7 +4,8 @@ An issuer's private key is stored sealed with AES-256-GCM under a key derived (H
 from the installation's key-encryption key, with the key's address as associated data: a
 sealed key moved to another row does not open. The key-encryption key comes from
 ``SIJILL_KEY_ENCRYPTION_KEY`` or from a file only its owner may read. Keys sealed by
-earlier versions (Fernet) still open; `KeyVault.seal` always writes the current form.
+earlier versions (Fernet) still open, checked against their address; `KeyVault.encrypt`
+always writes the current form.
 """
 
 from __future__ import annotations

@@ -97,6 +97,12 @@ class Settings(BaseSettings):
             )
         if self.seed_demo:
             raise ConfigurationError("production mode does not seed a demo agency; set SIJILL_SEED_DEMO=false")
+        admin_token = self.admin_token.get_secret_value()
+        if len(admin_token) < 32 or not admin_token.isascii() or not admin_token.isprintable():
+            raise ConfigurationError(
+                "SIJILL_ADMIN_TOKEN must be at least 32 printable ASCII characters in production, "
+                "e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
         return self
 
     @property

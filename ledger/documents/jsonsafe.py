@@ -55,7 +55,11 @@ def nesting_depth(raw: bytes) -> int:
 
 
 class MalformedJsonError(InvalidDocumentError):
-    """The bytes are not JSON at all."""
+    """The bytes are not JSON at all (or not UTF-8)."""
+
+
+class TooDeeplyNestedError(InvalidDocumentError):
+    """The JSON nests deeper than `MAX_NESTING`."""
 
 
 def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -92,23 +96,28 @@ def _exact(text: str) -> int:
 def loads(raw: bytes, *, what: str = "the document") -> Any:
     """Parse untrusted JSON strictly.
 
-    Raises `MalformedJsonError` for bytes that are not JSON, and `InvalidDocumentError`
-    for JSON nested too deeply, with a key twice in an object, NaN or Infinity, an
+    Raises `MalformedJsonError` for bytes that are not UTF-8 JSON, `TooDeeplyNestedError`,
+    and `InvalidDocumentError` for JSON with a key twice in an object, NaN or Infinity, an
     unpaired surrogate, or a number too long to read.
     """
+    try:
+        # JSON is UTF-8 (RFC 8259): UTF-16 or UTF-32 would blind the depth scan. A leading BOM is let go.
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise MalformedJsonError(f"{what} is not valid JSON: it is not UTF-8") from None
     if nesting_depth(raw) > MAX_NESTING:
-        raise InvalidDocumentError(f"{what} nests deeper than {MAX_NESTING} levels")
+        raise TooDeeplyNestedError(f"{what} nests deeper than {MAX_NESTING} levels")
     try:
         parsed = json.loads(
-            raw, object_pairs_hook=_unique, parse_constant=_constant, parse_float=_finite, parse_int=_exact
+            text, object_pairs_hook=_unique, parse_constant=_constant, parse_float=_finite, parse_int=_exact
         )
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except json.JSONDecodeError as error:
         raise MalformedJsonError(f"{what} is not valid JSON: {error}") from None
     except ValueError:  # int(): more digits than Python converts
         raise InvalidDocumentError(f"{what} holds a number with thousands of digits") from None
     except InvalidDocumentError as error:
         raise InvalidDocumentError(f"{what}: {error.message}") from None
-    if b"\\u" in raw:  # a surrogate can only come from an escape
+    if "\\u" in text:  # a surrogate can only come from an escape
         try:
             json.dumps(parsed, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:

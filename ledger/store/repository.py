@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +31,8 @@ from ledger.store.models import (
     ShareRow,
     StatusChangeRow,
 )
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -346,8 +350,16 @@ class Store:
             if share is not None:
                 session.delete(share)
         if self._engine.dialect.name == "sqlite":  # the old pages also leave the write-ahead log
-            with self._engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            for _attempt in range(20):
+                with self._engine.connect() as connection:
+                    busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+                if not busy:
+                    break
+                time.sleep(0.05)  # a reader holds the log; it lets go within moments
+            else:
+                log.warning(
+                    "the write-ahead log still holds the erased pages of %s until its next checkpoint", target_hash
+                )
         return True
 
     def get_share(self, reference: str) -> bytes | None:

@@ -63,6 +63,8 @@ def erase_document(ledger: Ledger, actor: Actor, target_hash: str) -> bool:
     actor.require_owner(Scope.ISSUE, batch.agency_id, target_hash)
     if not document.wrapped:
         return False
+    if reconcile_batch(ledger, batch).state not in ON_CHAIN:
+        raise ConflictError(f"{target_hash} waits for its batch's anchor; erase it once it is anchored")
     return ledger.store.erase_document(target_hash, seal(document.wrapped).reference)
 
 

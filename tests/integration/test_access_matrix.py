@@ -1,7 +1,8 @@
 """Every operation of the API, called by every kind of caller, answers with the exact status.
 
 The callers: nobody (no token), another agency (every agency scope), the owning agency
-holding every scope but the one the operation needs, the owning agency, and the admin.
+holding every scope but the one the operation needs, the owning agency, the admin, an
+installation key holding only `audit` (an auditor), and a key that was revoked.
 The table must name every operation of the OpenAPI document: a new route without a row
 fails the test. Mutating calls each get a fresh document, so one cell cannot hide another.
 """
@@ -25,13 +26,13 @@ from ledger.usecases.actors import ADMIN, AGENCY_SCOPES, Actor, Scope
 from ledger.usecases.agencies import add_issuer_key, register_agency
 from ledger.usecases.audit import audit_dir
 from ledger.usecases.context import Ledger
-from ledger.usecases.credentials import create_api_key
+from ledger.usecases.credentials import create_api_key, revoke_api_key
 from ledger.usecases.issuance import IssueRequest, issue_documents
 from ledger.usecases.sharing import verification_link
 from ledger.usecases.status import Action, change_status
 from tests.integration.conftest import auth, example
 
-ROLES = ("nobody", "other agency", "owner without the scope", "owner", "admin")
+ROLES = ("nobody", "other agency", "owner without the scope", "owner", "admin", "auditor", "revoked key")
 
 
 @dataclass
@@ -65,7 +66,13 @@ class Row:
     path: str
     scope: Scope | None  # the scope the owner's key lacks in the third column
     call: Callable[[World], Request]
-    expected: tuple[int, int, int, int, int]
+    expected: tuple[int, int, int, int, int]  # for the first five roles
+
+    def statuses(self) -> tuple[int, ...]:
+        """All seven: an installation audit key reads the audit routes only; a revoked key is nobody."""
+        public = self.expected == PUBLIC
+        auditor = 200 if public or self.scope is Scope.AUDIT else 403
+        return (*self.expected, auditor, 200 if public else 401)
 
 
 def _fixed(path: str, **kwargs: Any) -> Callable[[World], Request]:
@@ -209,6 +216,10 @@ def world(ledger: Ledger) -> Iterator[World]:
         scoped[scope] = create_api_key(ledger, agency_id="moci", scopes=AGENCY_SCOPES - {scope}, label="less").token
     tokens: dict[str, str | None] = {"nobody": None, "other agency": qu.token, "owner": moci.token}
     tokens["admin"] = DEV_ADMIN_TOKEN
+    tokens["auditor"] = create_api_key(ledger, agency_id=None, scopes={Scope.AUDIT}, label="state audit").token
+    revoked = create_api_key(ledger, agency_id="moci", scopes=AGENCY_SCOPES, label="revoked")
+    revoke_api_key(ledger, revoked.key.id)
+    tokens["revoked key"] = revoked.token
     audit_dir(ledger).mkdir(parents=True, exist_ok=True)
     (audit_dir(ledger) / "latest-report.json").write_text('{"findings": []}', encoding="utf-8")
     with TestClient(create_app(ledger=ledger), raise_server_exceptions=False) as client:
@@ -241,8 +252,8 @@ def test_every_operation_answers_every_caller_exactly(world: World) -> None:
                 assert response.json()["error"]["message"], f"{row.method} {row.path} as {role}: no message"
         seen[(row.method, row.path)] = tuple(statuses)
     wrong = [
-        f"{row.method} {row.path}: got {seen[(row.method, row.path)]}, expected {row.expected}"
+        f"{row.method} {row.path}: got {seen[(row.method, row.path)]}, expected {row.statuses()}"
         for row in TABLE
-        if seen[(row.method, row.path)] != row.expected
+        if seen[(row.method, row.path)] != row.statuses()
     ]
     assert not wrong, "\n".join(wrong)

@@ -378,3 +378,44 @@ def test_erasing_a_document_leaves_nothing_personal_and_the_holder_copy_valid(
         assert value.encode() not in stored
     assert client.post(f"/v1/documents/{target}/revoke", json={}, headers=auth(moci.token)).status_code == 200
     assert client.post("/v1/verify", json=holder_copy).json()["status"] == "REVOKED"
+
+
+# --- hostile bodies ---------------------------------------------------------------------------------
+
+BOMB = "[" * 150_000  # deep enough to overflow the C stack if a parser ever got to it
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        # UTF-16 hides the brackets from a byte scan that assumes UTF-8 (U+4122 is the bytes '"A')
+        (('["\u4122",' + BOMB).encode("utf-16-le"), [("content-type", "application/json")], 400),
+        (BOMB.encode(), [("content-type", "Application/JSON; charset=utf-8")], 422),
+        (BOMB.encode(), [("content-type", "application/vnd.sijill+json")], 422),
+        (BOMB.encode(), [("content-type", "application/json"), ("content-type", "text/plain")], 400),
+        (b"x" * (6 * 2**20 + 1), [("content-type", "text/plain")], 413),
+    ],
+    ids=["utf-16", "upper-case type", "+json type", "two types", "large text"],
+)
+@pytest.mark.parametrize("path", ["/v1/verify", "/v1/obfuscate", "/v1/verify/file", "/v1/admin/agencies"])
+def test_hostile_bodies_are_refused_before_any_parser_sees_them(
+    client: TestClient, path: str, body: bytes, headers: list[tuple[str, str]], status: int
+) -> None:
+    response = client.post(path, content=body, headers=headers)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["message"]
+
+
+def test_a_utf16_file_upload_is_not_json(client: TestClient) -> None:
+    bomb = ('["\u4122",' + BOMB).encode("utf-16-le")
+    response = client.post("/v1/verify/file", content=bomb, headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code in (400, 422)
+    assert "not valid JSON" in _error(response)
+
+
+def test_failed_logins_spend_the_address_allowance(limited: TestClient, moci: RegisteredAgency) -> None:
+    wrong = [limited.get("/v1/access-log", headers=auth(moci.token + "x")).status_code for _ in range(3)]
+    assert wrong == [401, 401, 401]
+    refused = limited.get("/v1/access-log", headers=auth(moci.token + "x"))
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1

@@ -140,14 +140,21 @@ def test_a_client_gets_its_allowance_then_a_retry_after_then_more() -> None:
         limiter.take("10.0.0.1", "this address")
 
 
-def test_a_limit_of_zero_is_no_limit_and_idle_clients_are_forgotten() -> None:
+def test_a_limit_of_zero_is_no_limit() -> None:
     unlimited = RateLimiter(0)
     for _ in range(10_000):
         unlimited.take("x", "x")
+
+
+def test_idle_clients_are_forgotten_first_and_a_throttled_one_stays_throttled() -> None:
     clock = Clock()
-    limiter = RateLimiter(60, max_clients=10, clock=clock)
-    for n in range(10):
-        limiter.take(f"c{n}", "c")
-    clock.now += 120
-    limiter.take("new", "c")
-    assert len(limiter._buckets) <= 10
+    limiter = RateLimiter(2, max_clients=10, clock=clock)  # two a minute: refilled in 60 s
+    for n in range(9):
+        limiter.take(f"idle{n}", "c")
+    clock.now += 100
+    limiter.take("busy", "c")
+    limiter.take("busy", "c")
+    limiter.take("newcomer", "c")  # the eleventh client: the idle ones go
+    assert set(limiter._buckets) == {"busy", "newcomer"}
+    with pytest.raises(RateLimitedError):
+        limiter.take("busy", "c")

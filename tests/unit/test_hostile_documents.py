@@ -6,6 +6,7 @@ wrapped document, forged proofs, and every single-bit change of a valid proof.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from datetime import UTC, datetime, timedelta
@@ -139,13 +140,8 @@ def test_any_change_anywhere_is_refused_or_not_valid(data: st.DataObject, replac
 @given(st.binary(max_size=300))
 @settings(max_examples=500)
 def test_any_bytes_parse_or_are_refused_plainly(raw: bytes) -> None:
-    try:
+    with contextlib.suppress(InvalidDocumentError):  # any other exception fails the test
         loads(raw)
-    except InvalidDocumentError as error:
-        refusal = error.message
-    else:
-        refusal = "accepted"
-    assert refusal
 
 
 @given(JSON_VALUES)
