@@ -404,20 +404,37 @@ class RegistryMachine(RuleBasedStateMachine):
             self.registry.mine_at(key.valid_until)  # from here on every call sees the key retired
             self.clock = key.valid_until
 
-    @rule(data=st.data(), aim=st.sampled_from(("switch", "switch", "switch", "same again")))
-    def pause_or_unpause(self, data: st.DataObject, aim: str) -> None:
-        """Pause or unpause; now and then ask for the state the registry is already in."""
+    @rule(data=st.data(), function=st.sampled_from(("pause", "pause", "unpause")))
+    def pause_or_unpause(self, data: st.DataObject, function: str) -> None:
+        """Pause (more often, so paused stretches last) or unpause."""
         self.read_clock()
-        pausing = self.paused is (aim != "switch")
-        function = "pause" if pausing else "unpause"
+        pausing = function == "pause"
         caller = self.pick_caller(data, [self.admin])
         refusal = self.not_admin(caller.address)
         if refusal is None and self.paused is pausing:
             refusal = ("EnforcedPause", {}) if pausing else ("ExpectedPause", {})
         receipt = self.attempt(caller, function, (), refusal, [self.admin])
-        if receipt is not None:
-            self.assert_events(receipt, [("Paused" if pausing else "Unpaused", {"account": caller.address})])
-            self.set_paused(pausing)
+        if receipt is None:
+            return
+        self.assert_events(receipt, [("Paused" if pausing else "Unpaused", {"account": caller.address})])
+        self.set_paused(pausing)
+        if pausing:
+            self.try_every_change()
+        elif self.acting_keys():
+            assert self.anchor_batch(self.accounts[self.acting_keys()[0]], [self.new_leaf()], 1, 0), "still stopped"
+
+    def try_every_change(self) -> None:
+        """Every kind of change, by whoever could make it unpaused: the attempts show each refusal."""
+        for address, key in self.keys.items():
+            if self.in_window(key):
+                self.anchor_batch(self.accounts[address], [self.new_leaf()], 1, 0)
+        for root, batch in list(self.batches.items())[:3]:
+            keys = [a for a, key in self.keys.items() if key.agency == batch.agency and self.in_window(key)]
+            for caller in [self.accounts[a] for a in [*keys, self.admin]]:
+                for function in ("revoke", "suspend", "reinstate"):
+                    self.change_status(caller, function, root, root, [], 1)
+                for function in ("revokeDocument", "suspendDocument", "reinstateDocument"):
+                    self.change_status(caller, function, batch.leaves[0], root, batch.proofs[0], 1)
 
     def set_paused(self, paused: bool) -> None:
         """The switch, and the frozen flag of every key whose window has not ended."""
@@ -555,7 +572,8 @@ class RegistryMachine(RuleBasedStateMachine):
         expires_at = {"never": 0, "far ahead": self.clock + FAR_EXPIRY, "in the past": 1}[expiry]
         self.anchor_batch(self.pick_caller(data, self.acting_keys()), leaves, documents, expires_at)
 
-    def anchor_batch(self, caller: LocalAccount, leaves: list[bytes], documents: int, expires_at: int) -> None:
+    def anchor_batch(self, caller: LocalAccount, leaves: list[bytes], documents: int, expires_at: int) -> bool:
+        """Anchor `leaves`; whether it was done."""
         root, proofs = tree(leaves)
         refusal = self.key_refusal(caller.address)
         if refusal is None and documents == 0:
@@ -566,7 +584,7 @@ class RegistryMachine(RuleBasedStateMachine):
             refusal = ("RegistryRootAlreadyAnchored", {"root": root})
         receipt = self.attempt(caller, "anchor", (root, documents, expires_at), refusal, self.acting_keys())
         if receipt is None:
-            return
+            return False
         now = self.clock
         self.assert_events(
             receipt,
@@ -588,6 +606,7 @@ class RegistryMachine(RuleBasedStateMachine):
             agency, caller.address, leaves, proofs, documents, expires_at, now, receipt["blockNumber"]
         )
         self.leaves.extend(leaf for leaf in leaves if leaf not in self.leaves)
+        return True
 
     @precondition(lambda self: bool(self.batches))
     @rule(data=st.data(), reason=st.integers(0, 255))
