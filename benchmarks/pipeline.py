@@ -103,7 +103,7 @@ def installation(folder: Path, node: AnvilProcess, agency: str, deployment: Path
     ensure_deployment(ledger, redeploy_if_lost=False)
     register_agency(ledger, agency, agency.upper())
     add_issuer_key(ledger, agency)
-    token = f"{agency}-bench-token"
+    token = f"{agency}-benchmark-token"
     create_api_key(ledger, agency_id=agency, token=token)
     ledger.close()
     return token
