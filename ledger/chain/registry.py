@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any, TypeVar, cast
 
@@ -91,6 +92,8 @@ class RegistryClient:
         self._agency_names: dict[str, str | None] = {}
         anchored = next(item for item in abi if item.get("type") == "event" and item["name"] == "Anchored")
         self._anchored_topic = "0x" + event_abi_to_log_topic(cast(ABIEvent, anchored)).hex()
+        revoked = next(item for item in abi if item.get("type") == "event" and item["name"] == "Revoked")
+        self._revoked_topic = "0x" + event_abi_to_log_topic(cast(ABIEvent, revoked)).hex()
         inspect_abi = next(item for item in abi if item.get("type") == "function" and item["name"] == "inspect")
         self._inspect_selector = function_signature_to_4byte_selector("inspect(bytes32,bytes32)")
         self._is_issued_selector = function_signature_to_4byte_selector("isIssued(bytes32)")
@@ -238,6 +241,42 @@ class RegistryClient:
         tx_hash = "0x" + bytes(logs[0]["transactionHash"]).hex()
         self._anchor_tx_cache[(root, block)] = tx_hash
         return tx_hash
+
+    def with_own_revocation(self, target_hash: str, view: AnchorView) -> AnchorView:
+        """`view`, with the anchoring agency's own revocation of the document restored when another
+        agency's record has taken its place.
+
+        The registry keeps one record per document. An agency that anchored the same hash
+        later, and can show an earlier claim than the one the record holds, may take the
+        record over (its own suspensions and reinstatements), which hides a revocation the
+        first agency made. Revocation is final, so the Revoked events settle it: any revocation
+        of `target_hash` made through a batch of `view`'s agency counts. Read only in that case.
+        """
+        if view.document_agency_id is None or view.document_agency_id == view.agency_id or view.agency_id is None:
+            return view
+        logs = self._read(
+            lambda: self._web3.eth.get_logs(
+                {
+                    "address": to_checksum_address(self.address),
+                    "fromBlock": 0,
+                    "toBlock": "latest",
+                    "topics": [self._revoked_topic, "0x" + target_hash.removeprefix("0x")],
+                }
+            )
+        )
+        for log in logs:
+            data = bytes(log["data"])
+            if len(data) != 96:
+                raise TransactionFailedError(f"the chain node returned a malformed Revoked event for {target_hash}")
+            root, reason = data[:32].hex(), int.from_bytes(data[32:64], "big")
+            if self.inspect(target_hash, root).agency_id == view.agency_id:
+                return replace(
+                    view,
+                    document_status=ChainStatus.REVOKED,
+                    document_reason=reason,
+                    document_agency_id=view.agency_id,
+                )
+        return view
 
     def balance(self, address: str) -> int:
         """The balance of `address` in wei."""

@@ -145,7 +145,8 @@ def get_record(ledger: Ledger, hash_hex: str) -> DocumentRecord | QueuedRecord:
         raise DocumentNotFoundError(f"{wanted} was never issued: anchoring its batch failed ({batch.error})")
     view = None
     if batch.state in ON_CHAIN:
-        view = ledger.registry.inspect(document.target_hash if document else batch.root, batch.root)
+        target = document.target_hash if document else batch.root
+        view = ledger.registry.with_own_revocation(target, ledger.registry.inspect(target, batch.root))
     return DocumentRecord(batch=batch, document=document, chain=view, now=ledger.now())
 
 

@@ -22,6 +22,7 @@ def verify_document(ledger: Ledger, document: Any) -> VerificationResult:
     def fetch() -> ChainEvidence:
         registry = ledger.registry
         read_at, view = registry.inspect_latest(wrapped.target_hash, wrapped.merkle_root)
+        view = registry.with_own_revocation(wrapped.target_hash, view)
         tx = registry.anchor_transaction(wrapped.merkle_root, view.anchored_block) if view.anchored_block else None
         name = registry.agency_name(view.agency_id) if view.agency_id else None
         return ChainEvidence(view=view, agency_name=name, anchor_tx=tx, read_at_block=read_at)

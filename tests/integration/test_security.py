@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,6 +21,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from api.app import create_app
+from ledger.documents.merkle import MerkleTree
+from ledger.domain import HexHash
 from ledger.errors import ChainUnavailableError
 from ledger.settings import DEV_ADMIN_TOKEN, DEV_KEY_ENCRYPTION_KEY, Settings
 from ledger.store.repository import MIGRATIONS
@@ -26,6 +30,7 @@ from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_
 from ledger.usecases.context import Ledger
 from ledger.usecases.credentials import authenticate
 from ledger.usecases.issuance import IssueRequest, issue_documents
+from ledger.usecases.status import get_record
 from ledger.usecases.verify import verify_document
 from ledger.verification import VerificationStatus
 from tests.integration.conftest import auth, example
@@ -419,3 +424,40 @@ def test_failed_logins_spend_the_address_allowance(limited: TestClient, moci: Re
     refused = limited.get("/v1/access-log", headers=auth(moci.token + "x"))
     assert refused.status_code == 429
     assert int(refused.headers["Retry-After"]) >= 1
+
+
+# --- a revocation hidden by another agency's record ---------------------------------------------------
+
+
+def test_another_agency_cannot_undo_a_revocation_by_taking_the_record_over(ledger: Ledger) -> None:
+    """The registry keeps one record per document: agency B, which anchored the same hash
+    before A's second anchor of it, may take the record over after A revoked through that
+    second batch. A's revocation must still hold for A's document."""
+    register_agency(ledger, "moci", "Ministry of Commerce and Industry")
+    a_row = add_issuer_key(ledger, "moci")
+    register_agency(ledger, "qu", "Qatar University")
+    b_row = add_issuer_key(ledger, "qu")
+    a = ledger.vault.decrypt(a_row.encrypted_key, a_row.address)
+    b = ledger.vault.decrypt(b_row.encrypted_key, b_row.address)
+    request = example("commercial-licence")
+    document = issue_documents(ledger, "moci", [IssueRequest(request["document_type"], request["fields"])] * 2)
+    document = document.documents[0]
+    target = document["signature"]["targetHash"]
+    registry = ledger.registry
+
+    def batch_with_target() -> MerkleTree:
+        return MerkleTree.build([target, os.urandom(32).hex()])
+
+    time.sleep(1.1)  # each batch claims a later second
+    theirs = batch_with_target()
+    registry.anchor(b, HexHash(theirs.root), 2)
+    time.sleep(1.1)
+    again = batch_with_target()
+    registry.anchor(a, HexHash(again.root), 2)
+    registry.revoke_document(a, HexHash(target), again.proof(target), 3)
+    assert verify_document(ledger, document).status is VerificationStatus.REVOKED
+    registry.suspend_document(b, HexHash(target), theirs.proof(target), 7)
+    registry.reinstate_document(b, HexHash(target), theirs.proof(target))
+    assert registry.inspect(target, document["signature"]["merkleRoot"]).document_agency_id == "qu"
+    assert verify_document(ledger, document).status is VerificationStatus.REVOKED
+    assert get_record(ledger, target).as_dict()["status"] == "REVOKED"
