@@ -19,6 +19,22 @@ from ledger.chain.errors import ErrorDecoder
 
 NO_END = 2**40 - 1
 ZERO32 = b"\0" * 32
+VIEW_FIELDS = (  # what `inspect` returns, in order
+    "agencyId",
+    "key",
+    "keyValidFrom",
+    "keyValidUntil",
+    "anchoredAt",
+    "anchoredBlock",
+    "expiresAt",
+    "documentCount",
+    "batchStatus",
+    "batchReason",
+    "documentStatus",
+    "documentReason",
+    "documentAgencyId",
+    "paused",
+)
 
 
 def agency_bytes(name: str) -> bytes:

@@ -7,25 +7,9 @@ from typing import Any
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from tests.contracts.conftest import ZERO32, Agencies, Registry, random_hash, tree
+from tests.contracts.conftest import VIEW_FIELDS, ZERO32, Agencies, Registry, random_hash, tree
 
 NONE, ACTIVE, SUSPENDED, REVOKED = 0, 1, 2, 3
-VIEW_FIELDS = (
-    "agencyId",
-    "key",
-    "keyValidFrom",
-    "keyValidUntil",
-    "anchoredAt",
-    "anchoredBlock",
-    "expiresAt",
-    "documentCount",
-    "batchStatus",
-    "batchReason",
-    "documentStatus",
-    "documentReason",
-    "documentAgencyId",
-    "paused",
-)
 
 
 def view(registry: Registry, target: bytes, root: bytes) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from ledger.chain.anvil import AnvilProcess
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.deployment import deploy_registry
 from ledger.chain.errors import ErrorDecoder
-from tests.contracts.conftest import NO_END, ZERO32, Registry, agency_bytes, pair, tree
+from tests.contracts.conftest import NO_END, VIEW_FIELDS, ZERO32, Registry, agency_bytes, pair, tree
 
 NONE, ACTIVE, SUSPENDED, REVOKED = 0, 1, 2, 3
 ADMIN_ROLE = ZERO32
@@ -67,22 +67,6 @@ PROOF_KINDS = st.sampled_from(("its own",) * 6 + ("another leaf's", "none"))
 # Which batch or document a change aims at: any, or one suspended or revoked before, or (for
 # batches) one never anchored.
 TARGETS = ("any", "any", "one changed before", "one changed before", "never anchored")
-VIEW_FIELDS = (
-    "agencyId",
-    "key",
-    "keyValidFrom",
-    "keyValidUntil",
-    "anchoredAt",
-    "anchoredBlock",
-    "expiresAt",
-    "documentCount",
-    "batchStatus",
-    "batchReason",
-    "documentStatus",
-    "documentReason",
-    "documentAgencyId",
-    "paused",
-)
 
 # Two funded accounts beyond Anvil's five, so keys can rotate and strangers remain.
 EXTRA_ACCOUNTS = [Account.from_key(bytes(keccak(b"sijill stateful account %d" % i))) for i in range(2)]
