@@ -137,9 +137,10 @@ def get_record(ledger: Ledger, hash_hex: str) -> DocumentRecord | QueuedRecord:
         batch, document = ledger.store.find(wanted)
     except DocumentNotFoundError:
         queued = ledger.pipeline.get_queued(wanted)
-        if queued is None:
-            raise
-        return QueuedRecord(target_hash=wanted, document_type=queued.document_type, agency_id=queued.agency_id)
+        if queued is not None:
+            return QueuedRecord(target_hash=wanted, document_type=queued.document_type, agency_id=queued.agency_id)
+        # It may have left the queue for its batch between the two reads (one transaction moves it).
+        batch, document = ledger.store.find(wanted)
     batch = reconcile_batch(ledger, batch)
     if batch.state == "failed":
         raise DocumentNotFoundError(f"{wanted} was never issued: anchoring its batch failed ({batch.error})")
