@@ -38,7 +38,7 @@ class JsonGuard:
             return
         declared = next((value for name, value in headers if name == b"content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            await _refuse(send, 413, "payload_too_large", f"the body is larger than {MAX_BODY_BYTES // 2**20} MB")
+            await _too_large(send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -49,7 +49,7 @@ class JsonGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_BODY_BYTES:
-                await _refuse(send, 413, "payload_too_large", f"the body is larger than {MAX_BODY_BYTES // 2**20} MB")
+                await _too_large(send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -83,6 +83,10 @@ def is_json(content_type: bytes) -> bool:
     """Whether FastAPI reads a body of this media type as JSON (``json`` or ``+json``, any case)."""
     media = content_type.split(b";", 1)[0].strip().lower()
     return media.endswith((b"/json", b"+json"))
+
+
+async def _too_large(send: Send) -> None:
+    await _refuse(send, 413, "payload_too_large", f"the body is larger than {MAX_BODY_BYTES // 2**20} MB")
 
 
 async def _refuse(send: Send, status: int, code: str, message: str) -> None:
@@ -135,7 +139,7 @@ class RateLimiter:
                 self._forget_idle(now)
 
     def _forget_idle(self, now: float) -> None:
-        refill = self.per_minute / self._rate  # seconds from empty to full
-        idle = [client for client, (_tokens, at) in self._buckets.items() if now - at >= refill]
+        # A bucket untouched for a minute is full again: forgetting it changes nothing.
+        idle = [client for client, (_tokens, at) in self._buckets.items() if now - at >= 60.0]
         for client in idle or list(self._buckets)[: len(self._buckets) // 2]:
             del self._buckets[client]

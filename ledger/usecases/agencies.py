@@ -117,10 +117,11 @@ def rotate_issuer_keys(ledger: Ledger, agency_id: str, *, overlap_seconds: int =
     anchored while valid stays valid: the registry judges a key by the anchor's time.
     """
     new_key = add_issuer_key(ledger, agency_id)
-    ends = ledger.registry.chain_time() + overlap_seconds if overlap_seconds > 0 else None
+    now = ledger.registry.chain_time()
+    ends = now + overlap_seconds if overlap_seconds > 0 else None  # None: now
     retired = [
         set_key_valid_until(ledger, row.address, ends)
         for row in ledger.store.keys_of(agency_id)
-        if row.address != new_key.address and row.valid_until > (ends or ledger.registry.chain_time())
+        if row.address != new_key.address and row.valid_until > (ends or now)
     ]
     return RotatedKeys(new_key=new_key, retired=retired)

@@ -27,7 +27,7 @@ def _own_document(ledger: Ledger, actor: Actor, target_hash: str) -> tuple[Batch
     """The anchored batch and the document, if `actor` issued it (or is the admin)."""
     batch, document = ledger.store.find(target_hash)
     if document is None:
-        raise DocumentNotFoundError(f"{target_hash} is a batch root; links and PDFs are made per document")
+        raise DocumentNotFoundError(f"{target_hash} is a batch root; documents are shared and erased one by one")
     actor.require_owner(Scope.ISSUE, batch.agency_id, target_hash)
     batch = reconcile_batch(ledger, batch)
     if batch.state == "pending":
@@ -57,14 +57,9 @@ def erase_document(ledger: Ledger, actor: Actor, target_hash: str) -> bool:
     """
     if ledger.pipeline.get_queued(target_hash) is not None:
         raise ConflictError(f"{target_hash} waits for its batch; erase it once it is anchored")
-    batch, document = ledger.store.find(target_hash)
-    if document is None:
-        raise DocumentNotFoundError(f"{target_hash} is a batch root; documents are erased one by one")
-    actor.require_owner(Scope.ISSUE, batch.agency_id, target_hash)
+    _batch, document = _own_document(ledger, actor, target_hash)
     if not document.wrapped:
         return False
-    if reconcile_batch(ledger, batch).state not in ON_CHAIN:
-        raise ConflictError(f"{target_hash} waits for its batch's anchor; erase it once it is anchored")
     return ledger.store.erase_document(target_hash, seal(document.wrapped).reference)
 
 
