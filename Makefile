@@ -81,6 +81,7 @@ $(STAMPS)/wrk:
 bench: setup $(STAMPS)/wrk
 	$(PY) benchmarks/pipeline.py
 	$(PY) benchmarks/audit_replay.py --breakdown
+	$(PY) benchmarks/security_costs.py
 
 clean:
 	rm -rf artifacts cache $(STAMPS) .pytest_cache .mypy_cache .ruff_cache
