@@ -6,8 +6,6 @@ import copy
 import hashlib
 import logging
 import os
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -34,6 +32,7 @@ from ledger.usecases.status import get_record
 from ledger.usecases.verify import verify_document
 from ledger.verification import VerificationStatus
 from tests.integration.conftest import auth, example
+from tests.integration.silent_node import outcome_within, silent_node
 
 ADMIN = auth(DEV_ADMIN_TOKEN)
 
@@ -187,29 +186,11 @@ def test_a_node_that_never_answers_times_out_as_unavailable(ledger: Ledger, moci
     add_issuer_key(ledger, "moci")
     with TestClient(create_app(ledger=ledger)) as client:
         wrapped = client.post("/v1/documents", json=example("commercial-licence"), headers=auth(moci.token)).json()
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)  # accepts connections, never answers
-    settings = ledger.settings.model_copy(
-        update={"rpc_url": f"http://127.0.0.1:{silent.getsockname()[1]}", "rpc_timeout_seconds": 1}
-    )
-    hanging = Ledger(settings)
-    outcome: list[BaseException | None] = []
-
-    def verify() -> None:
-        try:
-            verify_document(hanging, wrapped["document"])
-            outcome.append(None)
-        except BaseException as error:
-            outcome.append(error)
-
-    worker = threading.Thread(target=verify, daemon=True)
-    worker.start()
-    worker.join(60)  # a liveness bound, far above the 1 s timeout: without a timeout this never ends
-    silent.close()
-    hanging.close()
-    assert outcome, "verification waited on a silent node without end"
-    assert isinstance(outcome[0], ChainUnavailableError)
+    with silent_node() as url:
+        hanging = Ledger(ledger.settings.model_copy(update={"rpc_url": url, "rpc_timeout_seconds": 1}))
+        outcome = outcome_within(lambda: verify_document(hanging, wrapped["document"]))
+        hanging.close()
+    assert isinstance(outcome, ChainUnavailableError), outcome
 
 
 # --- the browser's rules ----------------------------------------------------------------
