@@ -1,22 +1,24 @@
-"""The issuance pipeline's figures, each beside its baseline, on one fresh chain in one run.
+"""The issuance pipeline and verification, each beside its baseline, on one fresh chain in one run.
 
-    make bench            # or: .venv/bin/python benchmarks/pipeline.py [--documents 100000]
+    make bench     # or, from the repository root: .venv/bin/python -m benchmarks.pipeline
 
 1. Issuance through the HTTP API (validate, wrap, store, anchor, confirm), from the first
    request until the last document is ANCHORED: the service queues documents (wait=false,
-   100 per request, 4 client threads) and its worker anchors batches of up to 1,000. The
-   ledger grows in stages to 10^3, 10^4 and 10^5 documents; each stage reports its rate, and
-   the service's resident memory is sampled throughout. Baseline: the same service and
-   client with one anchor per document (batches of 1).
+   100 per request, 4 client threads) and its worker anchors batches of up to 100, so the
+   number of anchors grows with the ledger. The ledger grows in stages to 10^3, 10^4 and 10^5
+   documents; each stage reports its rate and the service's resident memory while it issued.
+   Baseline: the same service and client with one anchor per document (batches of 1).
 2. Verification through POST /v1/verify under load from wrk (a second process, 2 threads,
-   16 connections, 10 s) at each ledger size: requests/s and latency percentiles. Baseline:
-   the same load as a direct `eth_call` of the registry's `inspect` to the node.
-3. Gas per document: Sijill anchoring a batch of 1,000, and OpenAttestation's DocumentStore
-   3.0.0 (from npm) deployed on the same chain doing the same (`issue` of the batch's root),
-   plus each one's single revocation.
+   16 connections) at each ledger size, cycling through up to 10,000 distinct documents spread
+   over every batch on the ledger (a Lua script over a file of bodies):
+   - cold: fresh service processes (nothing cached), one pass, each document verified once;
+   - warm: right after, the same documents again and again for 10 s.
+   The service's memory is sampled over the two runs. Baseline: the same load as direct
+   `eth_call`s of the registry's `inspect` to the node, cycling through the same documents.
 
 The service runs as `sijill up --no-chain` with two processes (`SIJILL_API_WORKERS=2`, one per
-core) on 127.0.0.1, with SQLite; the baseline runs the same way.
+core) on 127.0.0.1, with SQLite; the baseline runs the same way. The output is saved to
+`benchmarks/results/pipeline.json`.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -33,17 +37,17 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import TracebackType
 
 import httpx
-from eth_account import Account
-from web3 import Web3
 
+from benchmarks.results import Results
 from ledger.chain.anvil import AnvilProcess, free_port
-from ledger.documents.merkle import MerkleTree
-from ledger.settings import DEV_ADMIN_PRIVATE_KEY, Settings
+from ledger.settings import Settings
 from ledger.usecases.agencies import add_issuer_key, register_agency
 from ledger.usecases.context import Ledger
 from ledger.usecases.credentials import create_api_key
@@ -54,6 +58,9 @@ EXAMPLE = json.loads((ROOT / "examples" / "commercial-licence.json").read_text()
 SIJILL = Path(sys.executable).parent / "sijill"
 PER_REQUEST = 100
 CLIENTS = 4
+BATCH = 100
+DISTINCT = 10_000
+WARM_SECONDS = 10
 
 
 # --- the service ------------------------------------------------------------------------
@@ -61,7 +68,7 @@ CLIENTS = 4
 
 @contextmanager
 def service(folder: Path, node: AnvilProcess, **env: str) -> Iterator[tuple[str, int]]:
-    """`sijill up --no-chain` on a free port; yields its base URL and process id."""
+    """`sijill up --no-chain` on a free port: fresh processes; yields its base URL and process id."""
     port = free_port()
     variables = {
         **os.environ,
@@ -110,11 +117,11 @@ def installation(folder: Path, node: AnvilProcess, agency: str, deployment: Path
 
 
 class Memory(threading.Thread):
-    """Samples the resident memory of a process and all its children (the service's workers)."""
+    """Samples, while its `with` block runs, the resident memory of a process and all its children."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
-        self.pid, self.samples, self.stop = pid, [], threading.Event()
+        self.pid, self.samples, self.stopping = pid, list[float](), threading.Event()
 
     @staticmethod
     def tree(pid: int) -> list[int]:
@@ -126,21 +133,39 @@ class Memory(threading.Thread):
         with open(f"/proc/{pid}/status") as status:
             return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
 
+    def sample(self) -> None:
+        with suppress(FileNotFoundError, ProcessLookupError):  # a worker came or went between list and read
+            self.samples.append(sum(self.resident_mb(pid) for pid in self.tree(self.pid)))
+
     def run(self) -> None:
-        while not self.stop.wait(0.2):
-            try:
-                self.samples.append(sum(self.resident_mb(pid) for pid in self.tree(self.pid)))
-            except (FileNotFoundError, ProcessLookupError):
-                continue  # a worker came or went between the listing and the reading
+        while not self.stopping.wait(0.2):
+            self.sample()
+
+    def __enter__(self) -> Memory:
+        self.sample()
+        self.start()
+        return self
+
+    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stopping.set()
+        self.join()
+        self.sample()
+
+    def summary(self) -> str:
+        return f"{self.samples[0]:.0f} MB at the start, peak {max(self.samples):.0f} MB"
 
 
 # --- 1. issuance ----------------------------------------------------------------------
 
 
-def anchored_documents(database: Path) -> int:
+def anchored(database: Path) -> tuple[int, int]:
+    """(documents, batches) anchored so far."""
     with sqlite3.connect(database) as connection:
-        query = "SELECT count(*) FROM documents d JOIN batches b ON b.root = d.batch_root WHERE b.state = 'anchored'"
-        return int(connection.execute(query).fetchone()[0])
+        documents = connection.execute(
+            "SELECT count(*) FROM documents d JOIN batches b ON b.root = d.batch_root WHERE b.state = 'anchored'"
+        ).fetchone()[0]
+        batches = connection.execute("SELECT count(*) FROM batches WHERE state = 'anchored'").fetchone()[0]
+    return int(documents), int(batches)
 
 
 def issue(url: str, token: str, first: int, count: int, database: Path, done_before: int) -> float:
@@ -169,83 +194,150 @@ def issue(url: str, token: str, first: int, count: int, database: Path, done_bef
         thread.start()
     for thread in threads:
         thread.join()
-    while anchored_documents(database) < done_before + count:
+    while anchored(database)[0] < done_before + count:
         time.sleep(0.05)
     return time.perf_counter() - started
 
 
 # --- 2. verification under load ------------------------------------------------------------
 
+# Each wrk thread starts at its own offset in the file of bodies and walks it in turn. With a
+# `share`, a thread stops after that many answers (one pass over the documents between them).
 WRK_SCRIPT = """
+local bodies = {{}}
+for line in io.lines("{bodies}") do bodies[#bodies + 1] = line end
+local threads = 0
+function setup(thread)
+  thread:set("offset", threads)
+  threads = threads + 1
+end
+local index, answered = 0, 0
+function init(args)
+  index = offset * math.floor(#bodies / {threads})
+end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-local file = io.open("{body}", "rb")
-wrk.body = file:read("*a")
-file:close()
+function request()
+  index = index % #bodies + 1
+  return wrk.format(nil, nil, nil, bodies[index])
+end
+{stop}
 """
+WRK_STOP = """
+function response(status, headers, body)
+  answered = answered + 1
+  if answered == {share} then
+    local marker = io.open("{marker}" .. offset, "w")
+    marker:close()
+    wrk.thread:stop()
+  end
+end
+"""
+THREADS, CONNECTIONS = 2, 16
 
 
-def wrk(url: str, body: dict[str, Any], folder: Path, name: str) -> str:
-    """Requests/s and latency percentiles of a POST of `body` to `url` under wrk's load."""
-    (folder / f"{name}.json").write_text(json.dumps(body))
-    script = folder / f"{name}.lua"
-    script.write_text(WRK_SCRIPT.format(body=folder / f"{name}.json"))
-    output = subprocess.run(
-        ["wrk", "-t2", "-c16", "-d10s", "--latency", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    percentiles = dict(re.findall(r"^\s+(50|90|99)%\s+([\d.]+\w+)", output, re.MULTILINE))
+@dataclass(frozen=True)
+class Load:
+    """What wrk measured."""
+
+    requests: int
+    rate: float
+    latency: dict[str, str]
+
+    def __str__(self) -> str:
+        p = self.latency
+        return f"{self.rate:,.0f} req/s, p50 {p['50']}, p99 {p['99']} ({self.requests:,} requests)"
+
+
+def wrk(url: str, bodies: Path, *, one_pass: int | None = None) -> Load:
+    """POST the bodies of `bodies` (one JSON a line) to `url` under wrk's load.
+
+    With `one_pass` (the number of bodies), each body is posted once: each thread marks a file
+    when it has its share of answers, and wrk is stopped (SIGINT, which makes it report) once
+    every thread has; otherwise wrk cycles through the bodies for WARM_SECONDS.
+    """
+    marker = bodies.with_suffix(".done-")
+    for stale in bodies.parent.glob(marker.name + "*"):
+        stale.unlink()
+    stop = WRK_STOP.format(share=one_pass // THREADS, marker=marker) if one_pass else ""
+    script = bodies.with_suffix(".lua")
+    script.write_text(WRK_SCRIPT.format(bodies=bodies, threads=THREADS, stop=stop))
+    duration = "300s" if one_pass else f"{WARM_SECONDS}s"
+    command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{duration}", "--latency", "-s", str(script), url]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        if one_pass:
+            markers = [Path(f"{marker}{thread}") for thread in range(THREADS)]
+            while process.poll() is None and not all(path.exists() for path in markers):
+                time.sleep(0.01)
+            process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=330)
+    if process.returncode != 0:
+        raise RuntimeError(f"wrk failed ({process.returncode}):\n{output}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    failed = f", {errors.group(1)} failed" if errors else ""
-    return f"{rate:,.0f} req/s, p50 {percentiles['50']}, p90 {percentiles['90']}, p99 {percentiles['99']}{failed}"
-
-
-# --- 3. gas ------------------------------------------------------------------------------
-
-
-def gas(node: AnvilProcess, ledger: Ledger) -> list[str]:
-    """Gas of the same work on Sijill's registry and on OpenAttestation's DocumentStore."""
-    web3 = Web3(Web3.HTTPProvider(node.url))
-    admin = Account.from_key(DEV_ADMIN_PRIVATE_KEY)
-    artifact = json.loads(
-        subprocess.run(
-            ["node", str(ROOT / "benchmarks" / "oa_document_store.js")], capture_output=True, check=True, cwd=ROOT
-        ).stdout
+    if errors or "Socket errors" in output:
+        raise RuntimeError(f"wrk saw failed requests:\n{output}")
+    return Load(
+        requests=int(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
+        rate=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+        latency=dict(re.findall(r"^\s+(50|90|99)%\s+([\d.]+\w+)", output, re.MULTILINE)),
     )
 
-    def send(call: Any) -> Any:
-        tx = call.build_transaction({"from": admin.address, "nonce": web3.eth.get_transaction_count(admin.address)})
-        signed = admin.sign_transaction(tx)
-        receipt = web3.eth.wait_for_transaction_receipt(web3.eth.send_raw_transaction(signed.raw_transaction))
-        assert receipt["status"] == 1
-        return receipt
 
-    factory = web3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    deployment = send(factory.constructor("Benchmark", admin.address))
-    store = web3.eth.contract(address=deployment["contractAddress"], abi=artifact["abi"])
-    tree = MerkleTree.build([os.urandom(32).hex() for _ in range(1000)])
-    oa_issue = int(send(store.functions.issue(bytes.fromhex(tree.root)))["gasUsed"])
-    oa_revoke = int(send(store.functions.revoke(bytes.fromhex(tree.root)))["gasUsed"])
-    oa_bulk = int(send(store.functions.bulkIssue([os.urandom(32) for _ in range(100)]))["gasUsed"])
-    deployed = int(deployment["gasUsed"])
-
-    key = add_issuer_key(ledger, "gas")
-    signer = ledger.vault.decrypt(key.encrypted_key, key.address)
-    sijill_tree = MerkleTree.build([os.urandom(32).hex() for _ in range(1000)])
-    root = sijill_tree.root
-    anchor = ledger.registry.anchor(signer, root, 1000).gas_used  # type: ignore[arg-type]
-    revoke = ledger.registry.revoke(signer, root, 1).gas_used  # type: ignore[arg-type]
-    return [
-        f"| anchor a batch of 1,000 | {anchor:,} ({anchor / 1000:.1f} / document) "
-        f"| {oa_issue:,} ({oa_issue / 1000:.1f} / document, `issue`) |",
-        f"| revoke the whole batch | {revoke:,} | {oa_revoke:,} (`revoke`) |",
-        f"| 100 roots in one transaction | n/a (one root a batch) "
-        f"| {oa_bulk:,} ({oa_bulk / 100:,.0f} / root, `bulkIssue`) |",
-        f"| deploy | see `make gas` | {deployed:,} |",
+def sample_documents(database: Path, limit: int, rng: random.Random) -> tuple[list[tuple[str, str]], int]:
+    """Up to `limit` (target hash, root) pairs spread evenly over every anchored batch; and the batch count."""
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(
+            "SELECT d.target_hash, d.batch_root FROM documents d JOIN batches b ON b.root = d.batch_root "
+            "WHERE b.state = 'anchored' ORDER BY d.batch_root"
+        ).fetchall()
+    by_batch: dict[str, list[str]] = {}
+    for target, root in rows:
+        by_batch.setdefault(root, []).append(target)
+    per_batch = max(1, limit // len(by_batch))
+    chosen = [
+        (target, root)
+        for root, targets in by_batch.items()
+        for target in rng.sample(targets, min(per_batch, len(targets)))
     ]
+    rng.shuffle(chosen)
+    return chosen[:limit], len({root for _, root in chosen[:limit]})
+
+
+def write_bodies(
+    url: str, token: str, ledger: Ledger, chosen: list[tuple[str, str]], folder: Path, rng: random.Random
+) -> tuple[Path, Path]:
+    """The files of bodies for wrk: each chosen document as its holder has it, and its `inspect` call."""
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def fetch(target: str) -> str:
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+            return json.dumps(client.get(f"/v1/documents/{target}/wrapped").raise_for_status().json())
+
+    with ThreadPoolExecutor(4) as pool:
+        documents = list(pool.map(fetch, [target for target, _ in chosen], chunksize=100))
+    verify, calls = folder / "verify.jsonl", folder / "inspect.jsonl"
+    verify.write_text("\n".join(documents) + "\n")
+    registry = ledger.registry
+    calls.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "eth_call",
+                    "params": [{"to": registry.address, "data": registry.inspect_call(target, root)}, "latest"],
+                }
+            )
+            for target, root in chosen
+        )
+        + "\n"
+    )
+    # The documents verify VALID before they are measured (wrk counts answers, not verdicts).
+    with httpx.Client(base_url=url, timeout=60) as client:
+        for body in rng.sample(documents, min(20, len(documents))):
+            verdict = client.post("/v1/verify", content=body, headers={"Content-Type": "application/json"}).json()
+            assert verdict["status"] == "VALID", verdict
+    return verify, calls
 
 
 def main() -> None:
@@ -256,74 +348,63 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `make bench` installs it (Debian package wrk)")
     stages = [size for size in (1_000, 10_000, 100_000, 1_000_000) if size <= args.documents]
+    rng = random.Random(2026)  # noqa: S311 (which documents to sample, not a secret)
     with (
+        Results("pipeline") as out,
         tempfile.TemporaryDirectory() as scratch,
         AnvilProcess(port=free_port(), extra_args=("--gas-limit", "100000000")) as node,
     ):
         folder = Path(scratch)
-        token = installation(folder / "batched", node, "moci", None)
-        baseline_token = installation(folder / "single", node, "mme", folder / "batched" / "deployment.json")
-        rows: list[str] = []
-        memory_line = ""
-        with service(folder / "batched", node, SIJILL_BATCH_DOCUMENTS="1000", SIJILL_BATCH_WAIT_MS="200") as (url, pid):
-            sampler = Memory(pid)
-            sampler.start()
-            done = 0
-            for size in stages:
-                seconds = issue(url, token, done, size - done, folder / "batched" / "sijill.db", done)
-                rate = (size - done) / seconds
-                done = size
-                headers = {"Authorization": f"Bearer {token}"}
-                with sqlite3.connect(folder / "batched" / "sijill.db") as connection:
-                    some = connection.execute("SELECT target_hash FROM documents ORDER BY random() LIMIT 1").fetchone()[
-                        0
-                    ]
-                document = httpx.get(f"{url}/v1/documents/{some}/wrapped", headers=headers).json()
-                verify = wrk(f"{url}/v1/verify", document, folder, f"verify-{size}")
-                ledger = Ledger(Settings(data_dir=folder / "batched", rpc_url=node.url, seed_demo=False))
-                call = {
-                    "to": ledger.registry.address,
-                    "data": ledger.registry.inspect_call(some, document["signature"]["merkleRoot"]),
-                }
-                direct = wrk(
-                    node.url,
-                    {"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [call, "latest"]},
-                    folder,
-                    f"call-{size}",
-                )
-                ledger.close()
-                rows.append(f"| {size:,} | {rate:,.0f} documents/s | {verify} | {direct} |")
-                print(rows[-1], flush=True)
-            sampler.stop.set()
-            memory_line = (
-                f"service memory during the bulk issuance: {sampler.samples[0]:.0f} MB at the start, "
-                f"peak {max(sampler.samples):.0f} MB, {sampler.samples[-1]:.0f} MB at {done:,} documents"
+        batched, database = folder / "batched", folder / "batched" / "sijill.db"
+        token = installation(batched, node, "moci", None)
+        baseline_token = installation(folder / "single", node, "mme", batched / "deployment.json")
+        issuing = {"SIJILL_BATCH_DOCUMENTS": str(BATCH), "SIJILL_BATCH_WAIT_MS": "200"}
+        issuance = [
+            "| documents on the ledger | anchors | issuance over HTTP | service memory while issuing |",
+            "|---|---|---|---|",
+        ]
+        verification = [
+            "| documents on the ledger | documents verified | POST /v1/verify, cold | POST /v1/verify, warm "
+            "| service memory under load | direct eth_call (baseline) |",
+            "|---|---|---|---|---|---|",
+        ]
+        done = 0
+        for size in stages:
+            with service(batched, node, **issuing) as (url, pid), Memory(pid) as issuing_memory:
+                seconds = issue(url, token, done, size - done, database, done)
+            rate, done = (size - done) / seconds, size
+            issuance.append(
+                f"| {size:,} | {anchored(database)[1]:,} | {rate:,.0f} documents/s | {issuing_memory.summary()} |"
             )
+            print(issuance[-1], flush=True)
+            chosen, batches = sample_documents(database, DISTINCT, rng)
+            with service(batched, node, **issuing) as (url, pid):
+                ledger = Ledger(Settings(data_dir=batched, rpc_url=node.url, seed_demo=False))
+                bodies, calls = write_bodies(url, token, ledger, chosen, folder, rng)
+                ledger.close()
+            with service(batched, node, **issuing) as (url, pid), Memory(pid) as load_memory:  # fresh: nothing cached
+                cold = wrk(f"{url}/v1/verify", bodies, one_pass=len(chosen))
+                warm = wrk(f"{url}/v1/verify", bodies)
+            direct = wrk(node.url, calls)
+            verification.append(
+                f"| {size:,} | {len(chosen):,} from {batches:,} batches | {cold} | {warm} "
+                f"| {load_memory.summary()} | {direct} |"
+            )
+            print(verification[-1], flush=True)
         with service(folder / "single", node, SIJILL_BATCH_DOCUMENTS="1", SIJILL_BATCH_WAIT_MS="0") as (url, _pid):
             seconds = issue(url, baseline_token, 0, args.baseline, folder / "single" / "sijill.db", 0)
-            baseline = (
-                f"baseline, one anchor per document: {args.baseline:,} documents in {seconds:.1f} s "
-                f"= {args.baseline / seconds:,.0f} documents/s"
-            )
-        ledger = Ledger(Settings(data_dir=folder / "batched", rpc_url=node.url, seed_demo=False))
-        register_agency(ledger, "gas", "Gas")
-        gas_rows = gas(node, ledger)
-        ledger.close()
-
-    print()
-    print(
-        "| documents on the ledger | issuance over HTTP (batches of 1,000) "
-        "| POST /v1/verify under load | direct eth_call (baseline) |"
-    )
-    print("|---|---|---|---|")
-    print("\n".join(rows))
-    print()
-    print(baseline)
-    print(memory_line)
-    print()
-    print("| gas | Sijill | OpenAttestation DocumentStore 3.0.0 |")
-    print("|---|---|---|")
-    print("\n".join(gas_rows))
+        out.print(
+            f"wrk: {THREADS} threads, {CONNECTIONS} connections; the service: 2 processes, SQLite, "
+            f"batches of up to {BATCH} documents"
+        )
+        out.print()
+        out.print("\n".join(issuance))
+        out.print(
+            f"baseline, one anchor per document: {args.baseline:,} documents in {seconds:.1f} s "
+            f"= {args.baseline / seconds:,.0f} documents/s"
+        )
+        out.print()
+        out.print("\n".join(verification))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 """What the security of the service costs a request, measured in this process.
 
-    .venv/bin/python benchmarks/security_costs.py [--rounds 5000]
+    make bench     # or, from the repository root: .venv/bin/python -m benchmarks.security_costs
 
 Prints the strict JSON read of a wrapped document (every JSON body goes through it before
 FastAPI parses the body itself) beside the standard library's parser, one Argon2id check of
 an API token (paid once per token and service process), and the resident memory before and
-after that check (Argon2 works in 64 MiB).
+after that check (Argon2 works in 64 MiB). The output is saved to
+`benchmarks/results/security_costs.json`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.results import Results
 from ledger.credentials import TokenHasher, new_token
 from ledger.documents.jsonsafe import loads
 from ledger.documents.wrap import wrap_documents
@@ -47,14 +49,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5000)
     rounds = parser.parse_args().rounds
 
+    with Results("security_costs") as out:
+        measure(out, rounds)
+
+
+def measure(out: Results, rounds: int) -> None:
+    """Print each cost through `out`."""
     data = {"documentType": EXAMPLE["document_type"], "subject": EXAMPLE["fields"]}
     document = wrap_documents([data, data])[0]
     escaped = json.dumps(document).encode()
     raw = json.dumps(document, ensure_ascii=False).encode()
-    print(f"a wrapped licence: {len(raw):,} bytes (UTF-8), {len(escaped):,} bytes (\\u escapes)")
-    print(f"json.loads:                         {per_call_us(lambda: json.loads(raw), rounds):6.1f} µs")
-    print(f"strict read, UTF-8:                 {per_call_us(lambda: loads(raw), rounds):6.1f} µs")
-    print(f"strict read, \\u escapes:            {per_call_us(lambda: loads(escaped), rounds):6.1f} µs")
+    out.print(f"a wrapped licence: {len(raw):,} bytes (UTF-8), {len(escaped):,} bytes (\\u escapes)")
+    out.print(f"json.loads:                         {per_call_us(lambda: json.loads(raw), rounds):6.1f} µs")
+    out.print(f"strict read, UTF-8:                 {per_call_us(lambda: loads(raw), rounds):6.1f} µs")
+    out.print(f"strict read, \\u escapes:            {per_call_us(lambda: loads(escaped), rounds):6.1f} µs")
 
     hasher = TokenHasher()
     _key_id, token = new_token()
@@ -63,9 +71,11 @@ def main() -> None:
     started = time.perf_counter()
     assert TokenHasher().matches(stored, token)  # a fresh hasher: nothing remembered
     checked = time.perf_counter() - started
-    print(f"one Argon2id token check:           {checked * 1000:6.1f} ms")
-    print(f"then remembered:                    {per_call_us(lambda: hasher.matches(stored, token), rounds):6.1f} µs")
-    print(f"resident memory around the check:   {before:.0f} MB before, {resident_mb():.0f} MB after")
+    out.print(f"one Argon2id token check:           {checked * 1000:6.1f} ms")
+    out.print(
+        f"then remembered:                    {per_call_us(lambda: hasher.matches(stored, token), rounds):6.1f} µs"
+    )
+    out.print(f"resident memory around the check:   {before:.0f} MB before, {resident_mb():.0f} MB after")
 
 
 if __name__ == "__main__":

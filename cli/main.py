@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from ledger.audit.checkpoint import Checkpoint, countersigned, load_or_create_key
+from ledger.audit.report import describe_checked
 from ledger.documents.jsonsafe import loads
 from ledger.documents.wrap import obfuscate as obfuscate_document
 from ledger.domain import ReasonCode, normalize_hash
@@ -482,6 +483,7 @@ def audit_run(
         f"blocks {run.from_block}..{run.to_block}: {run.events_replayed} events replayed, "
         f"{checkpoint.event_count} in all; root {checkpoint.events_root}"
     )
+    out.print(f"compared: {describe_checked(run.checked)}")
     for finding in run.findings:
         out.print(f"[red]{finding.kind}[/red] {finding.rule}: {finding.message}")
     out.print("[green]no violation or difference[/green]" if not run.findings else f"{len(run.findings)} finding(s)")

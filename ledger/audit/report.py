@@ -11,6 +11,11 @@ def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
     return lines
 
 
+def describe_checked(checked: dict[str, int]) -> str:
+    """What an audit compared, in words: "12 contract reads, 2 store batches"."""
+    return ", ".join(f"{count:,} {what.replace('_', ' ')}" for what, count in checked.items()) or "nothing"
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """A Markdown rendering of an audit report."""
     checkpoint = report["checkpoint"]
@@ -22,6 +27,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{report['to_block']}: {report['events_replayed']} events replayed, {checkpoint['event_count']} in all.",
         "",
         f"**{verdict}**",
+        "",
+        f"Compared: {describe_checked(report.get('checked', {}))}.",
         "",
         f"Checkpoint: block {checkpoint['block_number']} (`{checkpoint['block_hash']}`), events root "
         f"`{checkpoint['events_root']}`, signed by auditor `{checkpoint['auditor']}`.",

@@ -41,6 +41,10 @@ class AuditRun:
     checkpoint: Checkpoint
     findings: list[Finding] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
+    checked: Counter[str] = field(default_factory=Counter)
+    """What the audit compared, counted as it went: `contract_reads` (each `inspect`, `isIssued`
+    and `isRevoked` call), `store_batches`, `store_documents` and `chain_anchors` (each anchor
+    looked up in the store)."""
 
 
 @dataclass
@@ -210,11 +214,12 @@ def run_audit(
     findings.extend(state.flush(force=True))
 
     # 3. The replayed state must be the contract's.
-    findings.extend(compare_with_contract(ledger, reader, state, head))
+    checked: Counter[str] = Counter()
+    findings.extend(compare_with_contract(ledger, reader, state, head, checked))
 
     # 4. The store must agree with the chain.
     if with_store:
-        findings.extend(reconcile_with_store(ledger, state))
+        findings.extend(reconcile_with_store(ledger, state, checked))
 
     # 5. Sign a checkpoint and write the reports.
     block_hash = reader.block_hashes([head])[head] or ""
@@ -246,7 +251,14 @@ def run_audit(
     }
     mark(database, head)
     (folder / "state.json").write_text(json.dumps(state_file), encoding="utf-8")
-    run = AuditRun(from_block=start, to_block=head, events_replayed=replayed, checkpoint=checkpoint, findings=findings)
+    run = AuditRun(
+        from_block=start,
+        to_block=head,
+        events_replayed=replayed,
+        checkpoint=checkpoint,
+        findings=findings,
+        checked=checked,
+    )
     run.report = build_report(ledger, state, run, with_store)
     (folder / "latest-report.json").write_text(json.dumps(run.report, indent=2, ensure_ascii=False), encoding="utf-8")
     (folder / "latest-report.md").write_text(render_markdown(run.report), encoding="utf-8")
@@ -254,18 +266,23 @@ def run_audit(
     return run
 
 
-def compare_with_contract(ledger: Ledger, reader: EventReader, state: LedgerState, block: int) -> list[Finding]:
+def compare_with_contract(
+    ledger: Ledger, reader: EventReader, state: LedgerState, block: int, checked: Counter[str] | None = None
+) -> list[Finding]:
     """Every anchor and document record the replay built, against the contract at `block`.
 
     Each record is read with `inspect` (the status view), and its hash with OpenAttestation's
-    `isIssued` and `isRevoked`, whose answers follow from the replayed records too.
+    `isIssued` and `isRevoked`, whose answers follow from the replayed records too. Each read
+    made is counted in `checked["contract_reads"]`.
     """
+    checked = Counter() if checked is None else checked
     registry = ledger.registry
     findings: list[Finding] = []
     for chunk in state.anchors.chunks(2000):
         state.documents.prefetch(root for root, _ in chunk)
         calls = [[registry.inspect_call(root, root), *registry.open_attestation_calls(root)] for root, _ in chunk]
         results = reader.calls([call for triple in calls for call in triple], block)
+        checked["contract_reads"] += len(results)
         for position, (root, anchor) in enumerate(chunk):
             raw, issued, revoked = results[3 * position : 3 * position + 3]
             view = registry.decode_inspect(raw)
@@ -290,6 +307,7 @@ def compare_with_contract(ledger: Ledger, reader: EventReader, state: LedgerStat
             for target, rec in documents
         ]
         results = reader.calls([call for triple in calls for call in triple], block)
+        checked["contract_reads"] += len(results)
         for position, (target, record) in enumerate(documents):
             raw, issued, revoked = results[3 * position : 3 * position + 3]
             view = registry.decode_inspect(raw)
@@ -334,10 +352,15 @@ def _differ(
         )
 
 
-def reconcile_with_store(ledger: Ledger, state: LedgerState) -> list[Finding]:
-    """Every batch and document the store knows, against the replayed chain; and every anchor against the store."""
+def reconcile_with_store(ledger: Ledger, state: LedgerState, checked: Counter[str] | None = None) -> list[Finding]:
+    """Every batch and document the store knows, against the replayed chain; and every anchor against the store.
+
+    What it compares is counted in `checked` (`store_batches`, `store_documents`, `chain_anchors`).
+    """
+    checked = Counter() if checked is None else checked
     findings: list[Finding] = []
     for batches in ledger.store.batch_summaries():
+        checked["store_batches"] += len(batches)
         state.anchors.prefetch(root for root, *_ in batches)
         for root, agency, issuance, count, status, tx_hash in batches:
             anchor = state.anchors.get(root)
@@ -373,6 +396,7 @@ def reconcile_with_store(ledger: Ledger, state: LedgerState) -> list[Finding]:
                 )
         state.flush()
     for rows in ledger.store.document_summaries():
+        checked["store_documents"] += len(rows)
         state.anchors.prefetch(root for _, root, _, _ in rows)
         state.documents.prefetch(target for target, _, _, _ in rows)
         for target, root, _type, status in rows:
@@ -393,6 +417,7 @@ def reconcile_with_store(ledger: Ledger, state: LedgerState) -> list[Finding]:
         state.flush()
     for chunk in state.anchors.chunks(5000):
         known = ledger.store.known_roots([root for root, _ in chunk])
+        checked["chain_anchors"] += len(chunk)
         for root, anchor in chunk:
             if root not in known:
                 findings.append(
@@ -423,6 +448,7 @@ def build_report(ledger: Ledger, state: LedgerState, run: AuditRun, with_store: 
         "from_block": run.from_block,
         "to_block": run.to_block,
         "events_replayed": run.events_replayed,
+        "checked": dict(run.checked),
         "checkpoint": asdict(run.checkpoint),
         "totals": {
             "agencies": agencies,

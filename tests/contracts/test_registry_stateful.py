@@ -35,6 +35,7 @@ from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.deployment import deploy_registry
 from ledger.chain.errors import ErrorDecoder
 from tests.contracts.conftest import NO_END, VIEW_FIELDS, ZERO32, Registry, agency_bytes, pair, tree
+from tests.profile import scaled
 
 NONE, ACTIVE, SUSPENDED, REVOKED = 0, 1, 2, 3
 ADMIN_ROLE = ZERO32
@@ -859,8 +860,8 @@ def test_registry_keeps_its_rules_under_random_calls(
     run_state_machine_as_test(
         Machine,
         settings=settings(
-            max_examples=12,
-            stateful_step_count=25,
+            max_examples=scaled(12, 200),
+            stateful_step_count=scaled(25, 50),
             deadline=None,
             phases=(Phase.explicit, Phase.reuse, Phase.generate),
         ),

@@ -30,6 +30,7 @@ from api.app import create_app
 from ledger.settings import DEV_ADMIN_TOKEN
 from ledger.usecases.agencies import RegisteredAgency
 from ledger.usecases.context import Ledger
+from tests.profile import scaled
 
 LEFT_OUT = {"/v1/admin/pause", "/v1/admin/unpause"}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -43,7 +44,9 @@ def service(ledger: Ledger, moci: RegisteredAgency) -> Iterator[tuple[FastAPI, s
         yield app, moci.token
 
 
-OPERATION_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+OPERATION_SETTINGS = settings(
+    max_examples=scaled(25, 100), deadline=None, suppress_health_check=list(HealthCheck), database=None
+)
 
 
 def _fuzz(operation: APIOperation, mode: GenerationMode, headers: dict[str, str]) -> None:

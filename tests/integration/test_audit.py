@@ -61,6 +61,8 @@ def test_a_clean_ledger_passes_and_audits_continue(ledger: Ledger, tmp_path: Pat
     assert [r["reason"] for r in report["revocations"]] == [int(ReasonCode.FRAUD), int(ReasonCode.ADMINISTRATIVE)]
     assert any(change["change"] == "valid-until" for change in report["key_changes"])
     assert (tmp_path / "audit" / "latest-report.md").read_text().startswith("# Sijill audit report")
+    # Two anchors and two document records, each read three ways; four documents in two batches.
+    assert report["checked"] == {"contract_reads": 12, "store_batches": 2, "store_documents": 4, "chain_anchors": 2}
 
     issue_documents(ledger, "qu", [IssueRequest("commercial-licence", licence("CL-2026-000777")["fields"])])
     second = run_audit(ledger, folder=tmp_path / "audit")
