@@ -232,6 +232,17 @@ class PipelineStore:
             )
             return list(session.scalars(query))
 
+    def final_transactions(self, key_addresses: Sequence[str], *, limit: int) -> list[TransactionRow]:
+        """The `limit` final transactions of these keys mined last, the latest first."""
+        with self._store.session() as session:
+            query = (
+                select(TransactionRow)
+                .where(TransactionRow.key_address.in_(key_addresses), TransactionRow.state == "final")
+                .order_by(TransactionRow.block_number.desc())
+                .limit(limit)
+            )
+            return list(session.scalars(query))
+
     def transactions_of(self, root: str) -> list[TransactionRow]:
         """Every transaction signed for a batch, oldest first."""
         with self._store.session() as session:
@@ -283,7 +294,8 @@ class PipelineStore:
                 )
 
     def mark_unmined(self, row: TransactionRow) -> None:
-        """The block that held the transaction is gone (a reorg): back to sent, its batch back to pending."""
+        """The block that held the transaction is gone (a reorg, a chain restarted from an older state):
+        back to sent, its batch back to pending."""
         with self._store.session() as session:
             session.execute(
                 update(TransactionRow)

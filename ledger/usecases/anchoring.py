@@ -148,9 +148,12 @@ def settle(ledger: Ledger, agency_id: str) -> Settled:
     Raises `ChainUnavailableError` when the chain cannot be asked; nothing is changed then.
     """
     keys = [key.address for key in ledger.store.keys_of(agency_id)]
-    rows = ledger.pipeline.live_transactions(keys) if keys else []
-    if not rows:
+    if not keys:
         return Settled()
+    lost = _reopen_lost(ledger, keys)
+    rows = ledger.pipeline.live_transactions(keys)
+    if not rows:
+        return Settled(reorged=lost)
     client = ledger.registry.transactions
     inclusions = client.inclusions([row.tx_hash for row in rows])
     head = client.head()
@@ -159,6 +162,7 @@ def settle(ledger: Ledger, agency_id: str) -> Settled:
     for row in rows:
         by_nonce[(row.key_address, row.nonce)].append(row)
     counts = dict.fromkeys(("broadcast", "mined", "final", "reorged", "replaced"), 0)
+    counts["reorged"] = lost
     unmined: list[list[TransactionRow]] = []
     for group in by_nonce.values():
         mined = next(((row, inclusions[row.tx_hash]) for row in group if inclusions[row.tx_hash]), None)
@@ -195,6 +199,32 @@ def settle(ledger: Ledger, agency_id: str) -> Settled:
         elif now - newest.sent_at > ledger.settings.replace_after_seconds and len(group) < MAX_SIGNATURES:
             counts["replaced"] += _resign(ledger, group, signer_row.encrypted_key, new_nonce=False)
     return Settled(**counts)
+
+
+def _reopen_lost(ledger: Ledger, keys: Sequence[str]) -> int:
+    """Put the final transactions whose block the chain no longer has back to be sent; how many.
+
+    A chain restarted from an older state (or a reorg deeper than the confirmations) loses
+    blocks that held anchors final already. The latest final one is looked up every time;
+    older ones only while every later one is gone, since a block still there keeps all before it.
+    """
+    client = ledger.registry.transactions
+    lost, limit = 0, 1
+    while rows := ledger.pipeline.final_transactions(keys, limit=limit):
+        inclusions = client.inclusions([row.tx_hash for row in rows])
+        intact = False
+        for row in rows:
+            inclusion = inclusions[row.tx_hash]
+            if inclusion is not None and inclusion.block_hash == row.block_hash:
+                intact = True
+                continue
+            log.warning("transaction %s of a final anchor is gone from the chain; it is sent again", row.tx_hash)
+            ledger.pipeline.mark_unmined(row)
+            lost += 1
+        if intact:
+            break
+        limit = 100
+    return lost
 
 
 def _record_inclusion(ledger: Ledger, row: TransactionRow, inclusion: Inclusion, head: int, confirmations: int) -> str:
