@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -43,13 +44,20 @@ def rpc(ledger: Ledger, method: str, *params: Any) -> Any:
     return response["result"]
 
 
+def anchored_on_chain(ledger: Ledger) -> list[tuple[str, int]]:
+    """Every anchor on chain as (root, document count), read from the registry's `Anchored` events."""
+    reader = ledger.registry.events(ledger.artifact.abi)
+    return [
+        (event.args["root"], event.args["documentCount"])
+        for _last, events in reader.pages(ledger.deployment.block_number, reader.head())
+        for event in events
+        if event.name == "Anchored"
+    ]
+
+
 def anchors_on_chain(ledger: Ledger) -> Counter[str]:
     """How many times each root was anchored, read from the registry's events."""
-    reader = ledger.registry.events(ledger.artifact.abi)
-    counts: Counter[str] = Counter()
-    for _last, events in reader.pages(ledger.deployment.block_number, reader.head()):
-        counts.update(event.args["root"] for event in events if event.name == "Anchored")
-    return counts
+    return Counter(root for root, _count in anchored_on_chain(ledger))
 
 
 def wait_until(condition: Callable[[], bool], *, seconds: float = 20.0, what: str = "the condition") -> None:
@@ -306,7 +314,11 @@ def test_a_reorg_that_drops_the_anchor_sends_it_again_once(own_chain: tuple[Sett
         ledger.close()
 
 
-def test_documents_accepted_while_the_chain_is_down_are_anchored_when_it_returns(tmp_path: Path) -> None:
+def test_documents_accepted_while_the_chain_is_down_are_anchored_when_it_returns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker takes the agency and tries its batch while the chain is down (it says why it waits, and
+    the documents stay ACCEPTED); once the chain is back, the four documents are anchored in one batch."""
     port = free_port()
     state = tmp_path / "chain.json"
     settings = Settings(data_dir=tmp_path, rpc_url=f"http://127.0.0.1:{port}", seed_demo=False, batch_wait_ms=0)
@@ -316,19 +328,28 @@ def test_documents_accepted_while_the_chain_is_down_are_anchored_when_it_returns
         register_agency(ledger, "moci", "Ministry of Commerce")
         add_issuer_key(ledger, "moci")
         ledger.close()
+    caplog.set_level(logging.WARNING, logger="ledger.usecases.worker")
     ledger = Ledger(settings)  # the chain is down now
     worker = PipelineWorker(ledger).start()
     try:
         accepted = accept_documents(ledger, "moci", requests_for(4))
-        time.sleep(0.5)  # the worker tries, and waits
-        assert {stage(ledger, item["signature"]["targetHash"]) for item in accepted} == {"ACCEPTED"}
+
+        def waits() -> list[str]:
+            return [record.getMessage() for record in caplog.records if "agency moci waits" in record.getMessage()]
+
+        wait_until(lambda: bool(waits()), what="the worker's attempt at the batch")
+        assert f"the chain at {settings.rpc_url} cannot be reached" in waits()[0], waits()[0]
+        owner = ledger.pipeline.lease_owner(lease_name("moci"), now=time.time())
+        assert owner == worker.owner, f"expected the worker {worker.owner} to hold the agency, found {owner}"
+        stages = Counter(stage(ledger, item["signature"]["targetHash"]) for item in accepted)
+        assert stages == {"ACCEPTED": 4}, f"expected the 4 documents ACCEPTED while the chain is down, found {stages}"
         with AnvilProcess(port=port, state_file=state):  # back, from its state file
             wait_until(
                 lambda: all(stage(ledger, item["signature"]["targetHash"]) == "ANCHORED" for item in accepted),
                 what="issuance to resume",
             )
-            counts = anchors_on_chain(ledger)
-            assert list(counts.values()) == [1]  # four documents, one batch, anchored once
+            anchors = anchored_on_chain(ledger)
+            assert [count for _root, count in anchors] == [4], f"expected one anchor of 4 documents, found {anchors}"
     finally:
         worker.stop()
         ledger.close()
