@@ -13,14 +13,22 @@ from urllib.parse import urlsplit
 import requests
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3Exception, Web3RPCError
+from web3.providers.rpc.utils import ExceptionRetryConfiguration
 
 from ledger.chain.errors import ErrorDecoder
 from ledger.errors import ChainUnavailableError, ConfigurationError, SijillError, TransactionFailedError
 
+# web3 retries a read up to five times, timeouts included (about 5 × the timeout + 2 s): a node
+# that hangs held a request for a minute at the default timeout. Here a read timeout is final, as
+# in `JsonRpcClient`; a failed connection (a kept-alive one the node closed; to requests, a
+# connect timeout too) is tried once more.
+_RETRY = ExceptionRetryConfiguration(errors=(requests.exceptions.ConnectionError,), retries=2, backoff_factor=0)
+
 
 def connect(rpc_url: str, *, timeout: float = 10.0) -> Web3:
-    """A lean `Web3` for `rpc_url` (HTTP JSON-RPC, keep-alive, no middleware)."""
-    return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}), middleware=[])
+    """A lean `Web3` for `rpc_url` (HTTP JSON-RPC, keep-alive, no middleware; `timeout` per read, not retried)."""
+    provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=_RETRY)
+    return Web3(provider, middleware=[])
 
 
 @contextmanager
