@@ -18,16 +18,31 @@ T = TypeVar("T")
 BOUND_SECONDS = 60.0
 
 
+class SilentNode:
+    """A socket on 127.0.0.1 that accepts connections and never answers.
+
+    Closing it resets the connections waiting on it, so a call still waiting ends at once.
+    """
+
+    def __init__(self) -> None:
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(8)  # the kernel completes the handshakes; nobody ever reads or writes
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+
+    def close(self) -> None:
+        """Stop listening (again: a no-op)."""
+        self._socket.close()
+
+
 @contextmanager
 def silent_node() -> Iterator[str]:
-    """The JSON-RPC URL of a socket on 127.0.0.1 that accepts connections and never answers."""
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)  # the kernel completes the handshakes; nobody ever reads or writes
+    """The JSON-RPC URL of a `SilentNode`, closed on leaving."""
+    node = SilentNode()
     try:
-        yield f"http://127.0.0.1:{silent.getsockname()[1]}"
+        yield node.url
     finally:
-        silent.close()
+        node.close()
 
 
 def outcome_within(call: Callable[[], T], seconds: float = BOUND_SECONDS) -> T | BaseException:
