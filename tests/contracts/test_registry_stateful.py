@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
@@ -120,6 +122,53 @@ def proof_root(leaf: bytes, proof: list[bytes]) -> bytes:
     return node
 
 
+class ViewReader:
+    """Many view calls in one JSON-RPC batch, encoded and decoded with eth-abi alone.
+
+    After every step the invariant reads about fifty values; web3's contract layer spends about
+    4 ms encoding and decoding each, which made the deep profile's 10,000 steps take a quarter
+    of an hour. Answers come as web3 gives them: one output bare, several as a list, addresses
+    checksummed.
+    """
+
+    def __init__(self, web3: Web3, address: str, abi: list[dict[str, Any]]) -> None:
+        self.web3, self.address = web3, address
+        self.functions = {item["name"]: item for item in abi if item["type"] == "function"}
+
+    @staticmethod
+    def _type(item: dict[str, Any]) -> str:
+        if item["type"] == "tuple":
+            return "(" + ",".join(ViewReader._type(component) for component in item["components"]) + ")"
+        return str(item["type"])
+
+    @staticmethod
+    def _normal(item: dict[str, Any], value: Any) -> Any:
+        if item["type"] == "address":
+            return Web3.to_checksum_address(value)
+        if item["type"] == "tuple":
+            return tuple(ViewReader._normal(c, v) for c, v in zip(item["components"], value, strict=True))
+        return value
+
+    def calldata(self, function: str, args: tuple[Any, ...]) -> str:
+        inputs = [self._type(item) for item in self.functions[function]["inputs"]]
+        selector = keccak(f"{function}({','.join(inputs)})".encode())[:4]
+        return "0x" + (selector + abi_encode(inputs, list(args))).hex()
+
+    def read(self, calls: list[tuple[str, tuple[Any, ...]]]) -> dict[tuple[str, tuple[Any, ...]], Any]:
+        batch = [
+            (RPCEndpoint("eth_call"), [{"to": self.address, "data": self.calldata(*call)}, "latest"]) for call in calls
+        ]
+        answers = self.web3.provider.make_batch_request(batch)  # type: ignore[attr-defined]
+        values = {}
+        for call, answer in zip(calls, answers, strict=True):
+            assert "error" not in answer, f"{call}: {answer['error']}"
+            outputs = self.functions[call[0]]["outputs"]
+            decoded = abi_decode([self._type(item) for item in outputs], bytes.fromhex(answer["result"][2:]))
+            normal = [self._normal(item, value) for item, value in zip(outputs, decoded, strict=True)]
+            values[call] = normal[0] if len(normal) == 1 else normal
+        return values
+
+
 class RegistryMachine(RuleBasedStateMachine):
     """One fresh registry per example, inside an Anvil snapshot that teardown reverts."""
 
@@ -132,6 +181,7 @@ class RegistryMachine(RuleBasedStateMachine):
         deployment = deploy_registry(web3, artifact, accounts[0], rpc_url=rpc_url, admin_transfer_delay=ADMIN_DELAY)
         contract = web3.eth.contract(address=Web3.to_checksum_address(deployment.address), abi=artifact.abi)
         self.registry = Registry(web3=web3, contract=contract, decoder=ErrorDecoder(artifact.abi))
+        self.views = ViewReader(web3, contract.address, artifact.abi)
         self.event_names = {
             bytes(keccak(f"{item['name']}({','.join(arg['type'] for arg in item['inputs'])})".encode())): item["name"]
             for item in artifact.abi
@@ -789,11 +839,7 @@ class RegistryMachine(RuleBasedStateMachine):
 
     def read_all(self, calls: list[tuple[str, tuple[Any, ...]]]) -> dict[tuple[str, tuple[Any, ...]], Any]:
         """Many reads in one JSON-RPC batch, by function and arguments."""
-        functions = self.registry.contract.functions
-        with self.web3.batch_requests() as batch:
-            for function, args in calls:
-                batch.add(getattr(functions, function)(*args))
-            return dict(zip(calls, batch.execute(), strict=True))
+        return self.views.read(calls)
 
     def check_hash(self, hash_: bytes, issued: bool, revoked: bool, view: dict[str, Any]) -> None:
         """One root or target hash: the reads agree with the model, and nothing final was undone."""
