@@ -53,7 +53,7 @@ def _tcp_table() -> list[tuple[str, str, str, str]]:
 
 def _socket_inodes(pid: int) -> set[str]:
     """The inodes of the sockets process `pid` holds open."""
-    inodes = set()
+    inodes: set[str] = set()
     try:
         descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
     except OSError:  # the process has ended
