@@ -314,6 +314,34 @@ def test_a_reorg_that_drops_the_anchor_sends_it_again_once(own_chain: tuple[Sett
         ledger.close()
 
 
+def test_an_anchor_already_final_whose_block_a_deep_reorg_removed_is_sent_again(
+    own_chain: tuple[Settings, AnvilProcess],
+) -> None:
+    """Past its confirmations an anchor is final; a reorg deeper than them (or a chain restored from an
+    older state) takes it back to PENDING, and it is anchored again, once."""
+    settings, _node = own_chain
+    ledger = Ledger(settings)
+    try:
+        batch = issue_documents(ledger, "moci", requests_for(1))
+        target, root = batch.documents[0]["signature"]["targetHash"], batch.merkle_root
+        wait_until(lambda: settle(ledger, "moci").final == 1, seconds=15, what="the anchor's confirmations")
+        assert stage(ledger, target) == "ANCHORED"
+        (row,) = ledger.pipeline.transactions_of(root)
+        assert row.state == "final", row.state
+        rpc(ledger, "evm_setIntervalMining", 0)
+        depth = ledger.registry.transactions.head() - batch.receipt.block_number + 1
+        assert depth >= settings.confirmations  # the reorg reaches past what made it final
+        rpc(ledger, "anvil_reorg", depth, [])
+        assert settle(ledger, "moci").reorged == 1
+        assert stage(ledger, target) == "PENDING"
+        rpc(ledger, "evm_setIntervalMining", 1)
+        wait_until(lambda: settle(ledger, "moci").final == 1, seconds=15, what="the anchor mined again")
+        assert stage(ledger, target) == "ANCHORED"
+        assert anchors_on_chain(ledger)[root] == 1
+    finally:
+        ledger.close()
+
+
 def test_documents_accepted_while_the_chain_is_down_are_anchored_when_it_returns(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
