@@ -1,14 +1,23 @@
-"""Domain values shared by every layer: statuses, reason codes, agency ids and
-the records the registry returns. Pure: no I/O."""
+"""Domain values shared by every layer: lifecycles, reason codes, agency ids and
+the records the registry returns. Pure: no I/O.
+
+Four lifecycles, one word and one enum each, with the moves each allows:
+
+- `DocumentStage`: where a document is on its way to the chain (ACCEPTED, PENDING, ANCHORED,
+  FAILED), what the API and the CLI show;
+- `BatchState`: the store's state of a batch's anchor (pending, mined, anchored, failed);
+- `TransactionState`: the outbox's state of one signed transaction;
+- `ChainStatus`: a batch's or document's status on chain (ACTIVE, SUSPENDED, REVOKED).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import NewType
 
-from ledger.errors import InvalidRequestError
+from ledger.errors import InvalidRequestError, TransitionError
 
 HexHash = NewType("HexHash", str)
 """A 32-byte hash as 64 lowercase hex characters, without ``0x``."""
@@ -23,13 +32,143 @@ _AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,30}$")
 _HEX_HASH = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 
 
-class ChainStatus(IntEnum):
-    """A batch's or document's status as the registry stores it."""
+class ChainStatus(StrEnum):
+    """A batch's or document's status as the registry stores it (one byte on chain: `code`)."""
 
-    NONE = 0
-    ACTIVE = 1
-    SUSPENDED = 2
-    REVOKED = 3
+    NONE = "NONE"
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+    REVOKED = "REVOKED"
+
+    @property
+    def code(self) -> int:
+        """The registry's byte for this status."""
+        return _CHAIN_CODES.index(self)
+
+    @classmethod
+    def from_code(cls, code: int) -> ChainStatus:
+        """The status the registry's byte `code` stands for. Raises `ValueError` for an unknown byte."""
+        if not 0 <= code < len(_CHAIN_CODES):
+            raise ValueError(f"the registry knows no status {code}")
+        return _CHAIN_CODES[code]
+
+
+_CHAIN_CODES = (ChainStatus.NONE, ChainStatus.ACTIVE, ChainStatus.SUSPENDED, ChainStatus.REVOKED)
+
+
+class BatchState(StrEnum):
+    """The store's state of a batch's anchor: signed and sent (pending), in a block (mined), in a block
+    with the confirmations required (anchored), or never to be anchored (failed)."""
+
+    PENDING = "pending"
+    MINED = "mined"
+    ANCHORED = "anchored"
+    FAILED = "failed"
+
+
+class TransactionState(StrEnum):
+    """The outbox's state of one signed transaction."""
+
+    SIGNED = "signed"
+    """Recorded, not yet accepted by a node."""
+    SENT = "sent"
+    """Accepted by a node (or sent again after its block was lost)."""
+    MINED = "mined"
+    """In a block, short of the confirmations required."""
+    FINAL = "final"
+    """In a block with the confirmations required."""
+    SUPERSEDED = "superseded"
+    """Another signature of its nonce was mined, or replaced it with a new nonce."""
+    FAILED = "failed"
+    """Mined but reverted, or refused for good."""
+
+
+class DocumentStage(StrEnum):
+    """Where a document is on its way to the chain, as the API and the CLI show it."""
+
+    ACCEPTED = "ACCEPTED"
+    """Validated, salted and queued; no batch yet."""
+    PENDING = "PENDING"
+    """In a batch whose anchor is signed and sent, or mined short of its confirmations."""
+    ANCHORED = "ANCHORED"
+    """In a batch anchored with the confirmations required."""
+    FAILED = "FAILED"
+    """In a batch the registry refused for good (the record says why); it will not be anchored."""
+
+    @classmethod
+    def of(cls, state: BatchState) -> DocumentStage:
+        """The stage of a document whose batch is in `state`."""
+        return _STAGE_OF[state]
+
+
+_STAGE_OF = {
+    BatchState.PENDING: DocumentStage.PENDING,
+    BatchState.MINED: DocumentStage.PENDING,
+    BatchState.ANCHORED: DocumentStage.ANCHORED,
+    BatchState.FAILED: DocumentStage.FAILED,
+}
+
+ON_CHAIN = frozenset({BatchState.MINED, BatchState.ANCHORED})
+"""Batch states whose anchor is in a block (anchored: with the confirmations required)."""
+
+LIVE = frozenset({TransactionState.SIGNED, TransactionState.SENT, TransactionState.MINED})
+"""Transaction states that may still change with what the chain does."""
+
+# The moves each lifecycle allows, from each state. Writing the state a row has already is no move.
+# A batch or transaction is created in the states without a source here: a batch pending (or failed,
+# refused before it was sent), a transaction signed.
+TRANSITIONS: dict[type[StrEnum], dict[StrEnum, frozenset[StrEnum]]] = {
+    DocumentStage: {
+        DocumentStage.ACCEPTED: frozenset({DocumentStage.PENDING, DocumentStage.FAILED}),
+        DocumentStage.PENDING: frozenset({DocumentStage.ANCHORED, DocumentStage.FAILED}),
+        DocumentStage.ANCHORED: frozenset({DocumentStage.PENDING}),  # a reorg deeper than the confirmations
+        DocumentStage.FAILED: frozenset(),
+    },
+    BatchState: {
+        BatchState.PENDING: frozenset({BatchState.MINED, BatchState.ANCHORED, BatchState.FAILED}),
+        BatchState.MINED: frozenset({BatchState.ANCHORED, BatchState.PENDING}),
+        BatchState.ANCHORED: frozenset({BatchState.PENDING}),
+        BatchState.FAILED: frozenset(),
+    },
+    TransactionState: {
+        TransactionState.SIGNED: frozenset(
+            {
+                TransactionState.SENT,
+                TransactionState.MINED,
+                TransactionState.FINAL,
+                TransactionState.SUPERSEDED,
+                TransactionState.FAILED,
+            }
+        ),
+        TransactionState.SENT: frozenset(
+            {TransactionState.MINED, TransactionState.FINAL, TransactionState.SUPERSEDED, TransactionState.FAILED}
+        ),
+        TransactionState.MINED: frozenset(
+            {TransactionState.FINAL, TransactionState.SENT, TransactionState.SUPERSEDED, TransactionState.FAILED}
+        ),
+        TransactionState.FINAL: frozenset({TransactionState.SENT}),  # its block was lost
+        TransactionState.SUPERSEDED: frozenset(),
+        TransactionState.FAILED: frozenset({TransactionState.SUPERSEDED}),
+    },
+    ChainStatus: {
+        ChainStatus.NONE: frozenset({ChainStatus.ACTIVE}),
+        ChainStatus.ACTIVE: frozenset({ChainStatus.SUSPENDED, ChainStatus.REVOKED}),
+        ChainStatus.SUSPENDED: frozenset({ChainStatus.ACTIVE, ChainStatus.REVOKED}),
+        ChainStatus.REVOKED: frozenset(),
+    },
+}
+
+
+def allowed(old: StrEnum, new: StrEnum) -> bool:
+    """Whether a lifecycle may move from `old` to `new` (staying put always may)."""
+    return old == new or new in TRANSITIONS[type(old)][old]
+
+
+def require_transition(old: StrEnum, new: StrEnum, what: str) -> None:
+    """Raise `TransitionError` unless `old` may move to `new`; `what` names the record, for the message."""
+    if not allowed(old, new):
+        moves = ", ".join(sorted(TRANSITIONS[type(old)][old])) or "none: it is final"
+        raise TransitionError(f"{what} is {old} and cannot become {new} (from {old}: {moves})")
 
 
 class ReasonCode(IntEnum):
@@ -173,7 +312,3 @@ class SignedTransaction:
 
     raw: str
     tx_hash: str
-
-
-ON_CHAIN = frozenset({"mined", "anchored"})
-"""Issuance states of a batch whose anchor is in a block (anchored: with the confirmations required)."""

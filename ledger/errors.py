@@ -51,6 +51,10 @@ class ConflictError(SijillError):
     """The request clashes with the current state (already revoked, ...)."""
 
 
+class TransitionError(ConflictError):
+    """A record asked to move between two states its lifecycle does not connect (`ledger.domain.TRANSITIONS`)."""
+
+
 class PayloadTooLargeError(InvalidRequestError):
     """The request body is larger than the service accepts."""
 

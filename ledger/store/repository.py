@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.domain import TxReceipt
+from ledger.domain import BatchState, ChainStatus, TxReceipt
 from ledger.errors import ConflictError, DocumentNotFoundError, ServiceUnavailableError
 from ledger.store.models import (
     AccessRow,
@@ -235,7 +235,7 @@ class Store:
                 update(BatchRow)
                 .where(BatchRow.root == root)
                 .values(
-                    state="anchored",
+                    state=BatchState.ANCHORED,
                     tx_hash=receipt.tx_hash,
                     block_number=receipt.block_number,
                     anchored_at=receipt.block_timestamp,
@@ -304,9 +304,21 @@ class Store:
         raise DocumentNotFoundError(f"no document or batch with hash {hash_hex} was issued by this service")
 
     def record_status_change(
-        self, *, hash_hex: str, scope: str, action: str, status: str, reason: int, actor: str, receipt: TxReceipt
+        self,
+        *,
+        hash_hex: str,
+        scope: str,
+        action: str,
+        status: ChainStatus,
+        reason: int,
+        actor: str,
+        receipt: TxReceipt,
     ) -> None:
-        """Record a mined revocation, suspension or reinstatement."""
+        """Record a mined revocation, suspension or reinstatement.
+
+        The chain has accepted it already, and the chain enforces the statuses' lifecycle, so this
+        records what happened rather than judging it (the store may not have seen an earlier change).
+        """
         with self.session() as session:
             if scope == "batch":
                 session.execute(update(BatchRow).where(BatchRow.root == hash_hex).values(status=status, reason=reason))

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 
 from ledger.chain.signer import Signer
 from ledger.chain.transactions import BroadcastRefusedError, Inclusion
-from ledger.domain import Fees, SignedTransaction, TxReceipt
+from ledger.domain import LIVE, ON_CHAIN, BatchState, Fees, SignedTransaction, TransactionState, TxReceipt
 from ledger.errors import ChainUnavailableError, TransactionFailedError, TransactionOutcomeUnknownError
 from ledger.store.models import TransactionRow
-from ledger.store.pipeline import LIVE, NewBatch
+from ledger.store.outbox import NewBatch
 from ledger.usecases.context import Ledger
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def anchor_batch(ledger: Ledger, batch: NewBatch, signer: Signer, *, queued: tup
         def sign(nonce: int) -> tuple[SignedTransaction, Fees]:
             return client.sign(signer, to=registry.address, data=data, nonce=nonce, gas=gas, fees=fees), fees
 
-        row = ledger.pipeline.record_anchor(batch, chain_nonce=chain_nonce, sign=sign, queued=queued, now=time.time())
+        row = ledger.outbox.record_anchor(batch, chain_nonce=chain_nonce, sign=sign, queued=queued, now=time.time())
         # 3. Broadcast. If this fails the transaction is recorded all the same: `settle` sends it.
         _broadcast(ledger, row)
     return row
@@ -88,9 +88,9 @@ def _broadcast(ledger: Ledger, row: TransactionRow) -> bool:
             return False  # `settle` re-signs it with a new nonce unless it was mined
         log.warning("the node refused transaction %s: %s", row.tx_hash, error.message)
         if row.root is not None:  # shown with the documents' status; it is tried again every round
-            ledger.pipeline.note_error(row.root, f"the chain node refuses the anchor for now: {error.message}")
+            ledger.outbox.note_error(row.root, f"the chain node refuses the anchor for now: {error.message}")
         return False
-    ledger.pipeline.mark_sent(row.tx_hash, now=time.time())
+    ledger.outbox.mark_sent(row.tx_hash, now=time.time())
     return True
 
 
@@ -120,17 +120,17 @@ def wait_for_anchor(ledger: Ledger, row: TransactionRow, *, timeout: float) -> T
     pause = 0.005
     while True:
         with suppress(ChainUnavailableError):  # the chain may come back before the deadline
-            observe(ledger, ledger.pipeline.transactions_of(row.root))
+            observe(ledger, ledger.outbox.transactions_of(row.root))
         batch = ledger.store.get_batch(row.root)
         assert batch is not None
-        if batch.state in ("mined", "anchored") and batch.block_number is not None:
+        if batch.state in ON_CHAIN and batch.block_number is not None:
             return TxReceipt(
                 tx_hash=batch.tx_hash or row.tx_hash,
                 block_number=batch.block_number,
                 block_timestamp=batch.anchored_at or 0,
                 gas_used=0,
             )
-        if batch.state == "failed":
+        if batch.state == BatchState.FAILED:
             raise TransactionFailedError(f"the anchor of batch {row.root} failed: {batch.error}")
         if time.monotonic() >= deadline:
             raise TransactionOutcomeUnknownError(
@@ -151,7 +151,7 @@ def settle(ledger: Ledger, agency_id: str) -> Settled:
     if not keys:
         return Settled()
     lost = _reopen_lost(ledger, keys)
-    rows = ledger.pipeline.live_transactions(keys)
+    rows = ledger.outbox.live_transactions(keys)
     if not rows:
         return Settled(reorged=lost)
     client = ledger.registry.transactions
@@ -172,8 +172,8 @@ def settle(ledger: Ledger, agency_id: str) -> Settled:
             counts[_record_inclusion(ledger, row, inclusion, head, confirmations)] += 1
             continue
         for row in group:
-            if row.state == "mined":  # its block is gone: a reorg
-                ledger.pipeline.mark_unmined(row)
+            if row.state == TransactionState.MINED:  # its block is gone: a reorg
+                ledger.outbox.mark_unmined(row)
                 counts["reorged"] += 1
         unmined.append(group)
     if not unmined:
@@ -195,7 +195,7 @@ def settle(ledger: Ledger, agency_id: str) -> Settled:
         if newest.tx_hash not in known:
             continue  # an older signature of this nonce is pending; the node refused the newer one
         if newest.sent_at is None:  # sent before a crash, and the record never heard: it is sent
-            ledger.pipeline.mark_sent(newest.tx_hash, now=now)
+            ledger.outbox.mark_sent(newest.tx_hash, now=now)
         elif now - newest.sent_at > ledger.settings.replace_after_seconds and len(group) < MAX_SIGNATURES:
             counts["replaced"] += _resign(ledger, group, signer_row.encrypted_key, new_nonce=False)
     return Settled(**counts)
@@ -210,7 +210,7 @@ def _reopen_lost(ledger: Ledger, keys: Sequence[str]) -> int:
     """
     client = ledger.registry.transactions
     lost, limit = 0, 1
-    while rows := ledger.pipeline.final_transactions(keys, limit=limit):
+    while rows := ledger.outbox.final_transactions(keys, limit=limit):
         inclusions = client.inclusions([row.tx_hash for row in rows])
         intact = False
         for row in rows:
@@ -219,7 +219,7 @@ def _reopen_lost(ledger: Ledger, keys: Sequence[str]) -> int:
                 intact = True
                 continue
             log.warning("transaction %s of a final anchor is gone from the chain; it is sent again", row.tx_hash)
-            ledger.pipeline.mark_unmined(row)
+            ledger.outbox.mark_unmined(row)
             lost += 1
         if intact:
             break
@@ -229,13 +229,13 @@ def _reopen_lost(ledger: Ledger, keys: Sequence[str]) -> int:
 
 def _record_inclusion(ledger: Ledger, row: TransactionRow, inclusion: Inclusion, head: int, confirmations: int) -> str:
     if not inclusion.succeeded:
-        ledger.pipeline.mark_failed(row, f"transaction {row.tx_hash} was mined but reverted")
+        ledger.outbox.mark_failed(row, f"transaction {row.tx_hash} was mined but reverted")
         return "mined"
     final = head - inclusion.block_number + 1 >= confirmations
-    if row.state == "mined" and row.block_hash == inclusion.block_hash and not final:
+    if row.state == TransactionState.MINED and row.block_hash == inclusion.block_hash and not final:
         return "mined"
     block_time = ledger.registry.transactions.block_time(inclusion.block_number)
-    ledger.pipeline.mark_mined(
+    ledger.outbox.mark_mined(
         row, block_number=inclusion.block_number, block_hash=inclusion.block_hash, block_time=block_time, final=final
     )
     return "final" if final else "mined"
@@ -266,7 +266,7 @@ def _resign(ledger: Ledger, group: list[TransactionRow], encrypted_key: str, *, 
         def sign(nonce: int) -> tuple[SignedTransaction, Fees]:
             return client.sign(signer, to=call.to, data=call.data, nonce=nonce, gas=call.gas, fees=fees), fees
 
-        replacement = ledger.pipeline.record_replacement(group, sign=sign, chain_nonce=chain_nonce, now=time.time())
+        replacement = ledger.outbox.record_replacement(group, sign=sign, chain_nonce=chain_nonce, now=time.time())
         if replacement is None:
             return 0
         log.info("re-signed %s as %s (nonce %d)", newest.tx_hash, replacement.tx_hash, replacement.nonce)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from ledger.documents.wrap import batch_documents
 from ledger.errors import InvalidRequestError
-from ledger.store.pipeline import NewBatch
+from ledger.store.outbox import NewBatch
 from ledger.store.repository import NewDocument
 from ledger.usecases.anchoring import anchor_batch
 from ledger.usecases.context import Ledger
@@ -35,7 +35,7 @@ def close_due_batches(
     settings = ledger.settings
     roots: list[str] = []
     while True:
-        rows = ledger.pipeline.queued(agency_id, settings.batch_documents)
+        rows = ledger.queue.queued(agency_id, settings.batch_documents)
         if not still_held():
             return roots
         if not rows or not batch_due(
@@ -68,5 +68,5 @@ def close_due_batches(
             anchor_batch(ledger, batch, ledger.vault.decrypt(key_row.encrypted_key, key_row.address), queued=queued)
         except InvalidRequestError as error:  # e.g. its expiry passed while it waited: it never can be
             log.warning("agency %s: batch %s refused for good: %s", agency_id, root, error.message)
-            ledger.pipeline.record_refused(batch, queued=queued, error=error.message)
+            ledger.outbox.record_refused(batch, queued=queued, error=error.message)
         roots.append(root)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
 
-from ledger.chain.artifacts import DEFAULT_ARTIFACTS, ContractArtifact
+from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.deployment import DeploymentRecord, open_registry
 from ledger.chain.registry import RegistryClient
 from ledger.chain.signer import Signer
@@ -17,7 +17,9 @@ from ledger.domain import Address, Network
 from ledger.errors import ChainUnavailableError, ConfigurationError
 from ledger.keys import KeyVault, account_from_private_key, read_key_file
 from ledger.settings import Settings
-from ledger.store.pipeline import PipelineStore
+from ledger.store.leases import Leases
+from ledger.store.outbox import Outbox
+from ledger.store.queue import Queue
 from ledger.store.repository import Store
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,8 @@ class Ledger:
 
     @cached_property
     def artifact(self) -> ContractArtifact:
-        """The compiled registry."""
-        return ContractArtifact.load(self.settings.artifacts_dir or DEFAULT_ARTIFACTS)
+        """The compiled registry: from `SIJILL_ARTIFACTS_DIR`, else the copy packaged with Sijill."""
+        return ContractArtifact.load(self.settings.artifacts_dir)
 
     @cached_property
     def deployment(self) -> DeploymentRecord:
@@ -83,9 +85,19 @@ class Ledger:
         return Store.open(self.settings.database)
 
     @cached_property
-    def pipeline(self) -> PipelineStore:
-        """The issuance pipeline's tables (queue, outbox, nonces, leases), in the store's database."""
-        return PipelineStore(self.store)
+    def queue(self) -> Queue:
+        """Documents accepted and waiting for a batch, in the store's database."""
+        return Queue(self.store)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """Batches, their signed anchor transactions and the keys' nonces, in the store's database."""
+        return Outbox(self.store)
+
+    @cached_property
+    def leases(self) -> Leases:
+        """Which worker batches and sends for each agency, in the store's database."""
+        return Leases(self.store)
 
     @cached_property
     def vault(self) -> KeyVault:

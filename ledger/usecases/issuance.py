@@ -10,10 +10,11 @@ from typing import Any
 
 from ledger.documents.salt import SaltSource
 from ledger.documents.wrap import salt_document, wrap_documents
-from ledger.domain import ChainStatus, HexHash, TxReceipt
+from ledger.domain import BatchState, ChainStatus, HexHash, TxReceipt
 from ledger.errors import ChainUnavailableError, InvalidRequestError, NoActiveKeyError, QueueFullError
 from ledger.store.models import AgencyRow, BatchRow
-from ledger.store.pipeline import NewBatch, QueuedDocument
+from ledger.store.outbox import NewBatch
+from ledger.store.queue import QueuedDocument
 from ledger.store.repository import NewDocument
 from ledger.usecases.agencies import require_agency
 from ledger.usecases.anchoring import anchor_batch, observe, wait_for_anchor
@@ -195,7 +196,7 @@ def accept_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueReq
     if ledger.store.active_key(agency_id, now) is None:
         raise _no_key(agency_id)
     limit = ledger.settings.queue_limit
-    waiting = ledger.pipeline.queue_depth(agency_id)
+    waiting = ledger.queue.depth(agency_id)
     if waiting + len(requests) > limit:
         raise QueueFullError(
             f"agency '{agency_id}' has {waiting} documents waiting to be anchored (at most {limit}); "
@@ -203,7 +204,7 @@ def accept_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueReq
         )
     salts = SaltSource()  # one source for the request: a read of the system's randomness per 256 salts
     salted = [salt_document(build_document_data(ledger, agency, request), salt=salts) for request in requests]
-    ledger.pipeline.enqueue(
+    ledger.queue.enqueue(
         agency_id,
         [
             QueuedDocument(
@@ -222,9 +223,9 @@ def reconcile_batch(ledger: Ledger, batch: BatchRow) -> BatchRow:
     The pipeline's transactions for it are looked up; a batch recorded before the pipeline
     kept them is marked anchored if the chain holds its root for its agency.
     """
-    if batch.state not in ("pending", "mined"):
+    if batch.state not in (BatchState.PENDING, BatchState.MINED):
         return batch
-    rows = ledger.pipeline.transactions_of(batch.root)
+    rows = ledger.outbox.transactions_of(batch.root)
     if rows:
         observe(ledger, rows)
     else:

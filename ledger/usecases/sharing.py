@@ -10,7 +10,7 @@ from typing import Any
 from ledger.documents.jsonsafe import loads
 from ledger.documents.share import REFERENCE, seal
 from ledger.documents.share import link as share_link
-from ledger.domain import ON_CHAIN
+from ledger.domain import ON_CHAIN, BatchState
 from ledger.errors import ConflictError, DocumentNotFoundError, GoneError, InvalidDocumentError
 from ledger.render.pdf import CertificateFacts, extract_document, render_certificate
 from ledger.render.qr import qr_png, qr_svg
@@ -30,7 +30,7 @@ def _own_document(ledger: Ledger, actor: Actor, target_hash: str) -> tuple[Batch
         raise DocumentNotFoundError(f"{target_hash} is a batch root; documents are shared and erased one by one")
     actor.require_owner(Scope.ISSUE, batch.agency_id, target_hash)
     batch = reconcile_batch(ledger, batch)
-    if batch.state == "pending":
+    if batch.state == BatchState.PENDING:
         raise ConflictError(f"{target_hash} waits for its batch's anchor to be mined; ask again shortly")
     if batch.state not in ON_CHAIN:
         raise DocumentNotFoundError(f"{target_hash} was not issued: its batch is {batch.state}")
@@ -55,7 +55,7 @@ def erase_document(ledger: Ledger, actor: Actor, target_hash: str) -> bool:
     already. Raises `PermissionDeniedError`, `DocumentNotFoundError`, and `ConflictError`
     while the document waits for its batch.
     """
-    if ledger.pipeline.get_queued(target_hash) is not None:
+    if ledger.queue.get(target_hash) is not None:
         raise ConflictError(f"{target_hash} waits for its batch; erase it once it is anchored")
     _batch, document = _own_document(ledger, actor, target_hash)
     if not document.wrapped:
@@ -69,7 +69,7 @@ def wrapped_document(ledger: Ledger, actor: Actor, target_hash: str) -> dict[str
     Raises `PermissionDeniedError`, `DocumentNotFoundError`, and `ConflictError` while the
     document waits for its batch (it has no proof yet).
     """
-    queued = ledger.pipeline.get_queued(target_hash)
+    queued = ledger.queue.get(target_hash)
     if queued is not None:
         actor.require_owner(Scope.ISSUE, queued.agency_id, target_hash)
         raise ConflictError(f"{target_hash} is accepted and waits for its batch; it has no proof yet")

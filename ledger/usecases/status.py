@@ -9,7 +9,17 @@ from typing import Any
 
 from ledger.chain.signer import Signer
 from ledger.documents.merkle import root_from_proof
-from ledger.domain import ON_CHAIN, AnchorView, ChainStatus, HexHash, ReasonCode, TxReceipt, normalize_hash
+from ledger.domain import (
+    ON_CHAIN,
+    AnchorView,
+    BatchState,
+    ChainStatus,
+    DocumentStage,
+    HexHash,
+    ReasonCode,
+    TxReceipt,
+    normalize_hash,
+)
 from ledger.errors import ConflictError, DocumentNotFoundError, NoActiveKeyError, PermissionDeniedError
 from ledger.store.models import BatchRow, DocumentRow
 from ledger.usecases.actors import Actor, Scope
@@ -26,7 +36,11 @@ class Action(StrEnum):
     REINSTATE = "reinstate"
 
 
-_NEW_STATUS = {Action.REVOKE: "REVOKED", Action.SUSPEND: "SUSPENDED", Action.REINSTATE: "ACTIVE"}
+_NEW_STATUS = {
+    Action.REVOKE: ChainStatus.REVOKED,
+    Action.SUSPEND: ChainStatus.SUSPENDED,
+    Action.REINSTATE: ChainStatus.ACTIVE,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +73,9 @@ class DocumentRecord:
             "merkle_root": batch.root,
             "document_type": document.document_type if document else None,
             "agency_id": batch.agency_id,
-            "stage": STAGES.get(batch.state, batch.state.upper()),
+            "stage": DocumentStage.of(BatchState(batch.state)),
             "issuance_state": batch.state,
-            "issuance_error": batch.error if batch.state != "anchored" else None,
+            "issuance_error": batch.error if batch.state != BatchState.ANCHORED else None,
             "status": status,
             "reason": _reason(view) if view is not None else None,
             "document_count": batch.document_count,
@@ -73,10 +87,6 @@ class DocumentRecord:
                 "key": batch.key_address,
             },
         }
-
-
-# Where a document is on its way to the chain, by its batch's issuance state.
-STAGES = {"pending": "PENDING", "mined": "PENDING", "anchored": "ANCHORED", "failed": "FAILED"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +104,7 @@ class QueuedRecord:
             "merkle_root": None,
             "document_type": self.document_type,
             "agency_id": self.agency_id,
-            "stage": "ACCEPTED",
+            "stage": DocumentStage.ACCEPTED,
             "issuance_state": "accepted",
             "issuance_error": None,
             "status": None,
@@ -136,13 +146,13 @@ def get_record(ledger: Ledger, hash_hex: str) -> DocumentRecord | QueuedRecord:
     try:
         batch, document = ledger.store.find(wanted)
     except DocumentNotFoundError:
-        queued = ledger.pipeline.get_queued(wanted)
+        queued = ledger.queue.get(wanted)
         if queued is not None:
             return QueuedRecord(target_hash=wanted, document_type=queued.document_type, agency_id=queued.agency_id)
         # It may have left the queue for its batch between the two reads (one transaction moves it).
         batch, document = ledger.store.find(wanted)
     batch = reconcile_batch(ledger, batch)
-    if batch.state == "failed":
+    if batch.state == BatchState.FAILED:
         raise DocumentNotFoundError(f"{wanted} was never issued: anchoring its batch failed ({batch.error})")
     view = None
     if batch.state in ON_CHAIN:

@@ -28,6 +28,11 @@ def lease_name(agency_id: str) -> str:
     return f"agency:{agency_id}"
 
 
+def agencies_with_work(ledger: Ledger) -> list[str]:
+    """Agencies with documents waiting in the queue or anchors not yet final in the outbox."""
+    return sorted(ledger.queue.agencies() | ledger.outbox.agencies())
+
+
 class PipelineWorker:
     """Batches and sends for the agencies whose leases it holds, in a thread of its own."""
 
@@ -41,16 +46,15 @@ class PipelineWorker:
     def run_once(self) -> None:
         """One round: every agency with work whose lease this worker gets or holds."""
         ledger = self._ledger
-        pipeline = ledger.pipeline
-        for agency_id in pipeline.agencies_with_work():
+        for agency_id in agencies_with_work(ledger):
             name = lease_name(agency_id)
-            if not pipeline.acquire_lease(name, self.owner, seconds=ledger.settings.lease_seconds, now=time.time()):
+            if not ledger.leases.acquire(name, self.owner, seconds=ledger.settings.lease_seconds, now=time.time()):
                 self._held.discard(name)
                 continue
             self._held.add(name)
 
             def still_held(name: str = name) -> bool:  # renewed before each batch: a long backlog keeps it
-                renewed = pipeline.acquire_lease(
+                renewed = ledger.leases.acquire(
                     name, self.owner, seconds=ledger.settings.lease_seconds, now=time.time()
                 )
                 return bool(renewed)
@@ -88,5 +92,5 @@ class PipelineWorker:
                 return
         for name in list(self._held):
             with suppress(SijillError):  # else the lease runs out by itself
-                self._ledger.pipeline.release_lease(name, self.owner)
+                self._ledger.leases.release(name, self.owner)
         self._held.clear()

@@ -20,7 +20,7 @@ from ledger.chain.transactions import BroadcastRefusedError
 from ledger.domain import Fees, SignedTransaction
 from ledger.errors import DocumentNotFoundError, QueueFullError
 from ledger.settings import Settings
-from ledger.store.pipeline import NewBatch, PipelineStore
+from ledger.store.outbox import NewBatch, Outbox
 from ledger.store.repository import Store
 from ledger.usecases.agencies import add_issuer_key, register_agency
 from ledger.usecases.anchoring import settle
@@ -157,7 +157,7 @@ def test_a_full_queue_is_refused_with_503_and_retry_after(pipeline_ledger: Ledge
 def test_a_dropped_transaction_is_broadcast_again(pipeline_ledger: Ledger, manual_mining: None) -> None:
     accepted = accept_documents(pipeline_ledger, "moci", requests_for(3))
     (root,) = close_due_batches(pipeline_ledger, "moci", now=time.time())
-    (row,) = pipeline_ledger.pipeline.transactions_of(root)
+    (row,) = pipeline_ledger.outbox.transactions_of(root)
     assert stage(pipeline_ledger, accepted[0]["signature"]["targetHash"]) == "PENDING"
     rpc(pipeline_ledger, "anvil_dropTransaction", row.tx_hash)
     assert pipeline_ledger.registry.transactions.known([row.tx_hash]) == set()
@@ -176,13 +176,13 @@ def test_an_unmined_anchor_is_replaced_with_higher_fees_by_rule(pipeline_ledger:
     assert settle(eager, "moci").replaced == 0  # not yet overdue
     time.sleep(0.3)
     assert settle(eager, "moci").replaced == 1
-    first, second = eager.pipeline.transactions_of(root)
+    first, second = eager.outbox.transactions_of(root)
     assert first.nonce == second.nonce
     assert int(second.max_fee) > int(first.max_fee)
     assert int(second.priority_fee) > int(first.priority_fee)
     rpc(eager, "evm_mine")
     settle(eager, "moci")
-    states = sorted(row.state for row in eager.pipeline.transactions_of(root))
+    states = sorted(row.state for row in eager.outbox.transactions_of(root))
     assert states == ["final", "superseded"]
     assert anchors_on_chain(eager)[root] == 1
     eager.close()
@@ -199,8 +199,7 @@ def test_an_anchor_recorded_before_a_crash_is_sent_by_the_next_worker(pipeline_l
     finally:
         client.broadcast = real  # type: ignore[method-assign]
     assert (
-        pipeline_ledger.registry.transactions.known([pipeline_ledger.pipeline.transactions_of(root)[0].tx_hash])
-        == set()
+        pipeline_ledger.registry.transactions.known([pipeline_ledger.outbox.transactions_of(root)[0].tx_hash]) == set()
     )
     restarted = Ledger(pipeline_ledger.settings)
     worker = PipelineWorker(restarted)  # one worker: a second would wait for the first one's lease
@@ -221,14 +220,14 @@ def test_one_worker_at_a_time_holds_an_agency(database_url: str, tmp_path: Path,
         one, two = PipelineWorker(first, owner="one"), PipelineWorker(second, owner="two")
         one.run_once()
         two.run_once()
-        assert first.pipeline.lease_owner(lease_name("moci"), now=time.time()) == "one"
+        assert first.leases.owner(lease_name("moci"), now=time.time()) == "one"
         one.stop()  # a clean stop hands the agency over at once
         accept_documents(second, "moci", requests_for(1, "CL-2027"))
         two.run_once()
-        assert second.pipeline.lease_owner(lease_name("moci"), now=time.time()) == "two"
+        assert second.leases.owner(lease_name("moci"), now=time.time()) == "two"
         # A worker that died keeps its lease until it runs out; then another takes the agency.
-        assert not first.pipeline.acquire_lease(lease_name("moci"), "three", seconds=1, now=time.time())
-        assert first.pipeline.acquire_lease(lease_name("moci"), "three", seconds=1, now=time.time() + 31)
+        assert not first.leases.acquire(lease_name("moci"), "three", seconds=1, now=time.time())
+        assert first.leases.acquire(lease_name("moci"), "three", seconds=1, now=time.time() + 31)
     finally:
         first.close()
         second.close()
@@ -252,7 +251,7 @@ def test_fifty_concurrent_issues_from_three_agencies_race_for_no_nonce(database_
         assert len(set(roots)) == 50
         counts = anchors_on_chain(shared)
         assert all(counts[root] == 1 for root in roots)
-        nonces = [(row.key_address, row.nonce) for root in roots for row in shared.pipeline.transactions_of(root)]
+        nonces = [(row.key_address, row.nonce) for root in roots for row in shared.outbox.transactions_of(root)]
         assert len(nonces) == len(set(nonces)) == 50
     finally:
         shared.close()
@@ -302,7 +301,7 @@ def test_a_reorg_that_drops_the_anchor_sends_it_again_once(own_chain: tuple[Sett
         rpc(ledger, "evm_setIntervalMining", 0)  # hold the chain still while it is rewritten
         depth = ledger.registry.transactions.head() - batch.receipt.block_number + 1
         rpc(ledger, "anvil_reorg", depth, [])  # the anchor's block is replaced
-        (row,) = ledger.pipeline.transactions_of(root)
+        (row,) = ledger.outbox.transactions_of(root)
         assert ledger.registry.transactions.inclusions([row.tx_hash])[row.tx_hash] is None
         assert settle(ledger, "moci").reorged == 1
         assert stage(ledger, target) == "PENDING"
@@ -326,7 +325,7 @@ def test_an_anchor_already_final_whose_block_a_deep_reorg_removed_is_sent_again(
         target, root = batch.documents[0]["signature"]["targetHash"], batch.merkle_root
         wait_until(lambda: settle(ledger, "moci").final == 1, seconds=15, what="the anchor's confirmations")
         assert stage(ledger, target) == "ANCHORED"
-        (row,) = ledger.pipeline.transactions_of(root)
+        (row,) = ledger.outbox.transactions_of(root)
         assert row.state == "final", row.state
         rpc(ledger, "evm_setIntervalMining", 0)
         depth = ledger.registry.transactions.head() - batch.receipt.block_number + 1
@@ -367,7 +366,7 @@ def test_documents_accepted_while_the_chain_is_down_are_anchored_when_it_returns
 
         wait_until(lambda: bool(waits()), what="the worker's attempt at the batch")
         assert f"the chain at {settings.rpc_url} cannot be reached" in waits()[0], waits()[0]
-        owner = ledger.pipeline.lease_owner(lease_name("moci"), now=time.time())
+        owner = ledger.leases.owner(lease_name("moci"), now=time.time())
         assert owner == worker.owner, f"expected the worker {worker.owner} to hold the agency, found {owner}"
         stages = Counter(stage(ledger, item["signature"]["targetHash"]) for item in accepted)
         assert stages == {"ACCEPTED": 4}, f"expected the 4 documents ACCEPTED while the chain is down, found {stages}"
@@ -388,7 +387,7 @@ def test_a_refused_fee_bump_never_leads_to_a_second_nonce(pipeline_ledger: Ledge
     eager = Ledger(pipeline_ledger.settings.model_copy(update={"replace_after_seconds": 0.1}))
     accepted = accept_documents(eager, "moci", requests_for(3))
     (root,) = close_due_batches(eager, "moci", now=time.time())
-    (first,) = eager.pipeline.transactions_of(root)
+    (first,) = eager.outbox.transactions_of(root)
     client = eager.registry.transactions
     real = client.broadcast
 
@@ -404,7 +403,7 @@ def test_a_refused_fee_bump_never_leads_to_a_second_nonce(pipeline_ledger: Ledge
             settle(eager, "moci")
     finally:
         client.broadcast = real  # type: ignore[method-assign]
-    assert {row.nonce for row in eager.pipeline.transactions_of(root)} == {first.nonce}
+    assert {row.nonce for row in eager.outbox.transactions_of(root)} == {first.nonce}
     rpc(eager, "evm_mine")
     settle(eager, "moci")
     assert stage(eager, accepted[0]["signature"]["targetHash"]) == "ANCHORED"
@@ -443,7 +442,7 @@ def test_two_processes_never_take_the_same_nonce(tmp_path: Path) -> None:
         for n in range(25):
             root = f"{prefix}{n:062x}"
             batch = NewBatch(root=root, agency_id="moci", key_address="0xkey", expires_at=None, documents=[])
-            row = PipelineStore(store).record_anchor(
+            row = Outbox(store).record_anchor(
                 batch,
                 chain_nonce=0,
                 sign=lambda nonce, root=root: (SignedTransaction(raw="0x00", tx_hash="0x" + root), Fees(2, 1)),

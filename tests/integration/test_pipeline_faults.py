@@ -29,6 +29,7 @@ from ledger.usecases.context import Ledger
 from ledger.usecases.credentials import create_api_key
 from ledger.usecases.setup import ensure_deployment
 from ledger.usecases.verify import verify_document
+from ledger.usecases.worker import agencies_with_work
 from tests.integration.conftest import auth, licence
 from tests.integration.test_pipeline import anchored_on_chain, wait_until
 
@@ -185,7 +186,7 @@ def stages(ledger: Ledger, targets: list[str]) -> Counter[str]:
     for target in targets:
         # The queue first: the running service moves documents from the queue to their batch
         # in one transaction, so asking in this order never misses one in between.
-        if ledger.pipeline.get_queued(target) is not None:
+        if ledger.queue.get(target) is not None:
             found["queued"] += 1
             continue
         try:
@@ -205,7 +206,7 @@ def licence_number(wrapped: dict[str, Any]) -> str:
 def wait_for_the_end_of_work(ledger: Ledger, acknowledged: list[str], *, seconds: float = 120) -> None:
     """Until the store has nothing queued and no anchor not final (a deadline for progress, not a speed)."""
     deadline = time.monotonic() + seconds
-    while ledger.pipeline.agencies_with_work():
+    while agencies_with_work(ledger):
         assert time.monotonic() < deadline, (
             f"expected the service to finish its work within {seconds:.0f} s, found the acknowledged documents "
             f"{dict(stages(ledger, acknowledged))}"

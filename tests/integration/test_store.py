@@ -10,9 +10,9 @@ from sqlalchemy import create_engine, inspect
 from ledger.chain.anvil import AnvilProcess
 from ledger.chain.deployment import DeploymentRecord
 from ledger.documents.wrap import wrap_documents
-from ledger.domain import Fees, HexHash, ReasonCode, SignedTransaction
-from ledger.errors import ConflictError
-from ledger.store.pipeline import NewBatch, PipelineStore
+from ledger.domain import BatchState, Fees, HexHash, ReasonCode, SignedTransaction, TransactionState
+from ledger.errors import ConflictError, TransitionError
+from ledger.store.outbox import NewBatch, Outbox
 from ledger.store.repository import NewDocument, Store
 from ledger.usecases.actors import Actor
 from ledger.usecases.agencies import add_issuer_key, register_agency
@@ -80,7 +80,7 @@ def test_issue_and_revoke_through_the_store(
 
 def test_a_batch_and_its_signed_anchor_are_recorded_once_with_one_nonce(database_url: str) -> None:
     store = Store.open(database_url)
-    pipeline = PipelineStore(store)
+    pipeline = Outbox(store)
     try:
         store.add_agency("moci", "M", None, None)
         store.add_key(address="0x0", agency_id="moci", encrypted_key="-", valid_from=0, valid_until=1, tx_hash=None)
@@ -104,6 +104,26 @@ def test_a_batch_and_its_signed_anchor_are_recorded_once_with_one_nonce(database
         store.close()
 
 
+def test_a_move_the_lifecycle_does_not_allow_raises_and_changes_nothing(database_url: str) -> None:
+    """A batch refused for good (failed) is never anchored: marking its transaction mined raises."""
+    store = Store.open(database_url)
+    outbox = Outbox(store)
+    try:
+        store.add_agency("moci", "M", None, None)
+        store.add_key(address="0x0", agency_id="moci", encrypted_key="-", valid_from=0, valid_until=1, tx_hash=None)
+        batch = NewBatch(root="cc" * 32, agency_id="moci", key_address="0x0", expires_at=None, documents=[])
+        signed = SignedTransaction(raw="0x00", tx_hash="0x" + "cc" * 32)
+        row = outbox.record_anchor(batch, chain_nonce=0, sign=lambda _nonce: (signed, Fees(2, 1)), now=1.0)
+        outbox.mark_failed(row, "refused for good")
+        with pytest.raises(TransitionError, match="is failed and cannot become final"):
+            outbox.mark_mined(row, block_number=7, block_hash="0x" + "ab" * 32, block_time=70, final=True)
+        assert store.get_batch("cc" * 32).state == BatchState.FAILED  # type: ignore[union-attr]
+        (stored,) = outbox.transactions_of("cc" * 32)
+        assert (stored.state, stored.block_number) == (TransactionState.FAILED, None)
+    finally:
+        store.close()
+
+
 def test_a_pending_batch_settles_from_the_chain(ledger: Ledger) -> None:
     """An anchor recorded and sent by a process that died before it saw the block settles when read."""
     register_agency(ledger, "moci", "Ministry of Commerce")
@@ -116,7 +136,7 @@ def test_a_pending_batch_settles_from_the_chain(ledger: Ledger) -> None:
     client = ledger.registry.transactions
     calldata = ledger.registry.anchor_calldata(root, 1)
     fees = client.fees()
-    row = ledger.pipeline.record_anchor(
+    row = ledger.outbox.record_anchor(
         NewBatch(
             root=root,
             agency_id="moci",

@@ -1,9 +1,12 @@
-"""The issuance pipeline's storage: the queue, the outbox of signed transactions, nonces, leases.
+"""The outbox: batches and their signed anchor transactions, from signature to final.
 
 Everything that must survive a crash is written here before the chain hears of it: a batch,
 its documents and its signed anchor transaction are recorded in one database transaction,
-with the nonce allocated in that same transaction, so a nonce is never handed out twice and
-never lost (whatever is recorded gets broadcast, however often the process dies).
+with the nonce allocated in that same transaction and the documents taken off the queue, so a
+nonce is never handed out twice and never lost (whatever is recorded gets broadcast, however
+often the process dies). Every change of a batch's or a transaction's state is checked against
+its lifecycle (`ledger.domain.TRANSITIONS`): a move the table does not allow raises
+`TransitionError` and changes nothing.
 """
 
 from __future__ import annotations
@@ -12,46 +15,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, or_, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import ColumnElement, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from ledger.domain import Fees, SignedTransaction
-from ledger.errors import ConflictError
-from ledger.store.models import (
-    BatchRow,
-    DocumentRow,
-    KeyNonceRow,
-    LeaseRow,
-    QueuedDocumentRow,
-    TransactionRow,
-    utcnow,
+from ledger.domain import (
+    LIVE,
+    BatchState,
+    ChainStatus,
+    Fees,
+    SignedTransaction,
+    TransactionState,
+    require_transition,
 )
+from ledger.errors import ConflictError
+from ledger.store.models import BatchRow, DocumentRow, KeyNonceRow, QueuedDocumentRow, TransactionRow, utcnow
 from ledger.store.repository import NewDocument, Store
-
-LIVE = ("signed", "sent", "mined")
-
-
-@dataclass(frozen=True, slots=True)
-class QueuedDocument:
-    """A salted document accepted for issuance."""
-
-    target_hash: str
-    document_type: str
-    expires_at: int | None
-    salted: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Queued:
-    """A queued document as `queued` reads it."""
-
-    position: int
-    target_hash: str
-    document_type: str
-    expires_at: int | None
-    salted: dict[str, Any]
-    accepted_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,87 +44,22 @@ class NewBatch:
     documents: Sequence[NewDocument]
 
 
-class PipelineStore:
-    """The pipeline's tables, in the store's database."""
+class Outbox:
+    """The batches' and transactions' tables, in the store's database."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    # --- the queue --------------------------------------------------------------
-
-    def enqueue(self, agency_id: str, documents: Sequence[QueuedDocument], *, now: float) -> None:
-        """Add accepted documents at the end of an agency's queue."""
-        try:
-            with self._store.session() as session:
-                session.execute(
-                    insert(QueuedDocumentRow),
-                    [
-                        {
-                            "target_hash": document.target_hash,
-                            "agency_id": agency_id,
-                            "document_type": document.document_type,
-                            "expires_at": document.expires_at,
-                            "salted": document.salted,
-                            "accepted_at": now,
-                        }
-                        for document in documents
-                    ],
-                )
-        except IntegrityError as error:
-            raise ConflictError("one of these documents was accepted already") from error
-
-    def queue_depth(self, agency_id: str) -> int:
-        """How many documents of an agency wait for a batch."""
+    def agencies(self) -> set[str]:
+        """Agencies with transactions not yet final."""
         with self._store.session() as session:
-            query = select(func.count()).select_from(QueuedDocumentRow).where(QueuedDocumentRow.agency_id == agency_id)
-            return int(session.scalar(query) or 0)
-
-    def queued(self, agency_id: str, limit: int) -> list[Queued]:
-        """The oldest waiting documents of an agency that share the oldest one's expiry (plain rows, no ORM)."""
-        table = QueuedDocumentRow.__table__
-        with self._store.session() as session:
-            oldest = session.execute(
-                select(table.c.expires_at).where(table.c.agency_id == agency_id).order_by(table.c.position).limit(1)
-            ).first()
-            if oldest is None:
-                return []
-            expiry = oldest[0]
-            same_expiry = table.c.expires_at.is_(None) if expiry is None else table.c.expires_at == expiry
-            query = (
-                select(
-                    table.c.position,
-                    table.c.target_hash,
-                    table.c.document_type,
-                    table.c.expires_at,
-                    table.c.salted,
-                    table.c.accepted_at,
-                )
-                .where(table.c.agency_id == agency_id, same_expiry)
-                .order_by(table.c.position)
-                .limit(limit)
-            )
-            return [Queued(*row) for row in session.execute(query)]
-
-    def get_queued(self, target_hash: str) -> QueuedDocumentRow | None:
-        """A document still waiting for its batch, or None."""
-        with self._store.session() as session:
-            return session.scalars(
-                select(QueuedDocumentRow).where(QueuedDocumentRow.target_hash == target_hash)
-            ).first()
-
-    def agencies_with_work(self) -> list[str]:
-        """Agencies with documents waiting or transactions not yet final."""
-        with self._store.session() as session:
-            queued = select(QueuedDocumentRow.agency_id).distinct()
             live = (
                 select(BatchRow.agency_id)
                 .join(TransactionRow, TransactionRow.root == BatchRow.root)
                 .where(TransactionRow.state.in_(LIVE))
                 .distinct()
             )
-            return sorted(set(session.scalars(queued)) | set(session.scalars(live)))
-
-    # --- anchoring: one database transaction per batch ---------------------------
+            return set(session.scalars(live))
 
     def record_anchor(
         self,
@@ -165,7 +79,7 @@ class PipelineStore:
             with self._store.session() as session:
                 nonce = _allocate_nonce(session, batch.key_address, chain_nonce)
                 signed, fees = sign(nonce)
-                _add_batch(session, batch, state="pending", queued=queued, tx_hash=signed.tx_hash)
+                _add_batch(session, batch, state=BatchState.PENDING, queued=queued, tx_hash=signed.tx_hash)
                 row = _transaction_row(batch.key_address, nonce, batch.root, signed, fees, now)
                 session.add(row)
         except IntegrityError as error:
@@ -178,13 +92,13 @@ class PipelineStore:
         Their status then says why (`get_record`), and the documents behind them move on.
         """
         with self._store.session() as session:
-            _add_batch(session, batch, state="failed", queued=queued, error=error)
+            _add_batch(session, batch, state=BatchState.FAILED, queued=queued, error=error)
 
     def note_error(self, root: str, error: str) -> None:
         """Say on a pending batch why its anchor is not going through (it is still being tried)."""
         with self._store.session() as session:
             session.execute(
-                update(BatchRow).where(BatchRow.root == root, BatchRow.state == "pending").values(error=error)
+                update(BatchRow).where(BatchRow.root == root, BatchRow.state == BatchState.PENDING).values(error=error)
             )
 
     def record_replacement(
@@ -214,13 +128,11 @@ class PipelineStore:
                 nonce = newest.nonce
             else:
                 nonce = _allocate_nonce(session, newest.key_address, chain_nonce)
-                session.execute(update(TransactionRow).where(same_nonce).values(state="superseded"))
+                _supersede(session, same_nonce)
             signed, fees = sign(nonce)
             row = _transaction_row(newest.key_address, nonce, newest.root, signed, fees, now)
             session.add(row)
         return row
-
-    # --- settling ---------------------------------------------------------------
 
     def live_transactions(self, key_addresses: Sequence[str]) -> list[TransactionRow]:
         """Transactions of these keys not yet final, by nonce then age."""
@@ -237,7 +149,7 @@ class PipelineStore:
         with self._store.session() as session:
             query = (
                 select(TransactionRow)
-                .where(TransactionRow.key_address.in_(key_addresses), TransactionRow.state == "final")
+                .where(TransactionRow.key_address.in_(key_addresses), TransactionRow.state == TransactionState.FINAL)
                 .order_by(TransactionRow.block_number.desc())
                 .limit(limit)
             )
@@ -254,8 +166,8 @@ class PipelineStore:
         with self._store.session() as session:
             session.execute(
                 update(TransactionRow)
-                .where(TransactionRow.tx_hash == tx_hash, TransactionRow.state == "signed")
-                .values(state="sent", sent_at=now)
+                .where(TransactionRow.tx_hash == tx_hash, TransactionRow.state == TransactionState.SIGNED)
+                .values(state=TransactionState.SENT, sent_at=now)
             )
 
     def mark_mined(
@@ -266,48 +178,32 @@ class PipelineStore:
         Any other transaction signed with the same nonce can never be mined now: superseded.
         """
         with self._store.session() as session:
-            session.execute(
-                update(TransactionRow)
-                .where(TransactionRow.tx_hash == row.tx_hash)
-                .values(state="final" if final else "mined", block_number=block_number, block_hash=block_hash)
+            state = TransactionState.FINAL if final else TransactionState.MINED
+            _move_transaction(session, row.tx_hash, state, block_number=block_number, block_hash=block_hash)
+            others = (
+                (TransactionRow.key_address == row.key_address)
+                & (TransactionRow.nonce == row.nonce)
+                & (TransactionRow.tx_hash != row.tx_hash)
             )
-            session.execute(
-                update(TransactionRow)
-                .where(
-                    TransactionRow.key_address == row.key_address,
-                    TransactionRow.nonce == row.nonce,
-                    TransactionRow.tx_hash != row.tx_hash,
-                )
-                .values(state="superseded")
-            )
+            _supersede(session, others)
             if row.root is not None:
-                session.execute(
-                    update(BatchRow)
-                    .where(BatchRow.root == row.root)
-                    .values(
-                        state="anchored" if final else "mined",
-                        tx_hash=row.tx_hash,
-                        block_number=block_number,
-                        anchored_at=block_time,
-                        error=None,
-                    )
+                _move_batch(
+                    session,
+                    row.root,
+                    BatchState.ANCHORED if final else BatchState.MINED,
+                    tx_hash=row.tx_hash,
+                    block_number=block_number,
+                    anchored_at=block_time,
+                    error=None,
                 )
 
     def mark_unmined(self, row: TransactionRow) -> None:
         """The block that held the transaction is gone (a reorg, a chain restarted from an older state):
         back to sent, its batch back to pending."""
         with self._store.session() as session:
-            session.execute(
-                update(TransactionRow)
-                .where(TransactionRow.tx_hash == row.tx_hash)
-                .values(state="sent", block_number=None, block_hash=None)
-            )
+            _move_transaction(session, row.tx_hash, TransactionState.SENT, block_number=None, block_hash=None)
             if row.root is not None:
-                session.execute(
-                    update(BatchRow)
-                    .where(BatchRow.root == row.root)
-                    .values(state="pending", block_number=None, anchored_at=None)
-                )
+                _move_batch(session, row.root, BatchState.PENDING, block_number=None, anchored_at=None)
 
     def mark_failed(self, row: TransactionRow, error: str) -> None:
         """The transaction can never anchor its batch (mined but reverted, or refused for good).
@@ -315,7 +211,7 @@ class PipelineStore:
         The batch fails with it only if no other signature of it may still land or has landed.
         """
         with self._store.session() as session:
-            session.execute(update(TransactionRow).where(TransactionRow.tx_hash == row.tx_hash).values(state="failed"))
+            _move_transaction(session, row.tx_hash, TransactionState.FAILED)
             if row.root is None:
                 return
             others = session.scalar(
@@ -324,54 +220,47 @@ class PipelineStore:
                 .where(
                     TransactionRow.root == row.root,
                     TransactionRow.tx_hash != row.tx_hash,
-                    TransactionRow.state.in_((*LIVE, "final")),
+                    TransactionRow.state.in_((*LIVE, TransactionState.FINAL)),
                 )
             )
             if not others:
                 session.execute(
                     update(BatchRow)
-                    .where(BatchRow.root == row.root, BatchRow.state.not_in(("mined", "anchored")))
-                    .values(state="failed", error=error)
+                    .where(BatchRow.root == row.root, BatchRow.state == BatchState.PENDING)
+                    .values(state=BatchState.FAILED, error=error)
                 )
 
-    # --- leases -----------------------------------------------------------------
 
-    def acquire_lease(self, name: str, owner: str, *, seconds: float, now: float) -> bool:
-        """Take or renew the lease `name` for `owner`: True if it is held (free, expired or ours)."""
-        try:
-            with self._store.session() as session:
-                result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-                    update(LeaseRow)
-                    .where(LeaseRow.name == name, or_(LeaseRow.owner == owner, LeaseRow.expires_at < now))
-                    .values(owner=owner, expires_at=now + seconds)
-                )
-                taken = result.rowcount
-                if taken:
-                    return True
-                if session.get(LeaseRow, name) is not None:
-                    return False
-                session.add(LeaseRow(name=name, owner=owner, expires_at=now + seconds))
-        except IntegrityError:
-            return False  # another process created it first
-        return True
+def _move_transaction(session: Session, tx_hash: str, state: TransactionState, **values: Any) -> None:
+    """Move one transaction to `state` (with `values`), if its lifecycle allows. Raises `TransitionError`."""
+    current = session.scalar(select(TransactionRow.state).where(TransactionRow.tx_hash == tx_hash))
+    if current is None:
+        raise ConflictError(f"transaction {tx_hash} is not in the outbox")
+    require_transition(TransactionState(current), state, f"transaction {tx_hash}")
+    session.execute(update(TransactionRow).where(TransactionRow.tx_hash == tx_hash).values(state=state, **values))
 
-    def release_lease(self, name: str, owner: str) -> None:
-        """Give a lease back at once (on a clean stop), if `owner` holds it."""
-        with self._store.session() as session:
-            session.execute(delete(LeaseRow).where(LeaseRow.name == name, LeaseRow.owner == owner))
 
-    def lease_owner(self, name: str, *, now: float) -> str | None:
-        """Who holds a lease now, or None."""
-        with self._store.session() as session:
-            row = session.get(LeaseRow, name)
-            return row.owner if row is not None and row.expires_at >= now else None
+def _move_batch(session: Session, root: str, state: BatchState, **values: Any) -> None:
+    """Move one batch to `state` (with `values`), if its lifecycle allows. Raises `TransitionError`."""
+    current = session.scalar(select(BatchRow.state).where(BatchRow.root == root))
+    if current is None:
+        raise ConflictError(f"batch {root} is not in the store")
+    require_transition(BatchState(current), state, f"batch {root}")
+    session.execute(update(BatchRow).where(BatchRow.root == root).values(state=state, **values))
+
+
+def _supersede(session: Session, which: ColumnElement[bool]) -> None:
+    """Supersede the transactions `which` selects, each as its lifecycle allows. Raises `TransitionError`."""
+    for tx_hash, current in session.execute(select(TransactionRow.tx_hash, TransactionRow.state).where(which)):
+        require_transition(TransactionState(current), TransactionState.SUPERSEDED, f"transaction {tx_hash}")
+    session.execute(update(TransactionRow).where(which).values(state=TransactionState.SUPERSEDED))
 
 
 def _add_batch(
-    session: Any,
+    session: Session,
     batch: NewBatch,
     *,
-    state: str,
+    state: BatchState,
     queued: Sequence[int],
     tx_hash: str | None = None,
     error: str | None = None,
@@ -385,7 +274,7 @@ def _add_batch(
             document_count=len(batch.documents),
             expires_at=batch.expires_at,
             state=state,
-            status="ACTIVE",
+            status=ChainStatus.ACTIVE,
             reason=0,
             tx_hash=tx_hash,
             error=error,
@@ -403,7 +292,7 @@ def _add_batch(
                     "document_type": document.document_type,
                     "proof": document.proof,
                     "wrapped": document.wrapped,
-                    "status": "ACTIVE",
+                    "status": ChainStatus.ACTIVE,
                     "reason": 0,
                     "created_at": created,
                 }
@@ -414,7 +303,7 @@ def _add_batch(
         session.execute(delete(QueuedDocumentRow).where(QueuedDocumentRow.position.in_(queued)))
 
 
-def _allocate_nonce(session: Any, key_address: str, chain_nonce: int) -> int:
+def _allocate_nonce(session: Session, key_address: str, chain_nonce: int) -> int:
     """The key's next nonce: the stored next one, or the node's count if that is higher.
 
     One UPDATE ... RETURNING reads and moves the counter, so its write lock serialises every
@@ -444,6 +333,6 @@ def _transaction_row(
         raw=signed.raw,
         max_fee=str(fees.max_fee),
         priority_fee=str(fees.priority_fee),
-        state="signed",
+        state=TransactionState.SIGNED,
         created_at=now,
     )
