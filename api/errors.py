@@ -32,6 +32,7 @@ STATUS_BY_ERROR: tuple[tuple[type[e.SijillError], int], ...] = (
     (e.ServiceUnavailableError, 503),
     (e.ConfigurationError, 503),
     (e.TransactionFailedError, 502),
+    (e.NodeAnswerError, 502),
     (e.ContractRevertError, 400),
     (e.SijillError, 400),
 )

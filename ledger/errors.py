@@ -118,7 +118,13 @@ class TransactionOutcomeUnknownError(ServiceUnavailableError):
 
 
 class TransactionFailedError(SijillError):
-    """A mined transaction failed without a decodable reason."""
+    """A transaction failed, or would fail: mined but reverted, refused by the contract without a
+    custom error it names, or a batch's anchor that failed for good."""
+
+
+class NodeAnswerError(SijillError):
+    """The chain node answered, but not usably: it refused a read or a request, or returned a
+    malformed log, no block where one was asked for, or no fees. Another node may answer well."""
 
 
 class ContractRevertError(SijillError):
@@ -135,7 +141,10 @@ class ContractRevertError(SijillError):
 
 
 class RegistryInvalidInputError(ContractRevertError, InvalidRequestError):
-    """The registry rejected an argument (zero id, empty window, bad proof, ...)."""
+    """The registry rejected an argument (a zero id or hash, an empty window, a zero document count, ...).
+
+    A proof that leads to no anchor is not one of these: it finds no batch, so the registry
+    answers that the document is not anchored (`NotAnchoredError`)."""
 
 
 class AgencyAlreadyRegisteredError(ContractRevertError, ConflictError):
@@ -183,7 +192,8 @@ class NotSuspendedError(ContractRevertError, ConflictError):
 
 
 class DocumentOwnedByOtherAgencyError(ContractRevertError, PermissionDeniedError):
-    """Another agency changed this target hash before."""
+    """The target hash's record belongs to another agency: the one whose batch holding it was
+    anchored first (a copy anchored later by another agency does not give it the record)."""
 
 
 class RegistryPausedError(ContractRevertError, ServiceUnavailableError):

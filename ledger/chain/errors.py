@@ -43,7 +43,7 @@ _ERRORS: Mapping[str, tuple[type[e.ContractRevertError], str]] = {
     "RegistryNotSuspended": (e.NotSuspendedError, "{hash} is not suspended, so it cannot be reinstated"),
     "RegistryDocumentOwnedByOtherAgency": (
         e.DocumentOwnedByOtherAgencyError,
-        "{targetHash} was changed before by agency '{owner}'",
+        "the record of {targetHash} belongs to agency '{owner}', whose batch holding it was anchored first",
     ),
     "EnforcedPause": (e.RegistryPausedError, "the registry is paused by its admin; retry once it is unpaused"),
     "ExpectedPause": (e.RegistryNotPausedError, "the registry is not paused"),

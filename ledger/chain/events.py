@@ -28,7 +28,7 @@ from web3 import Web3
 from web3.types import RPCEndpoint
 
 from ledger.chain.rpc import translate_errors
-from ledger.errors import TransactionFailedError
+from ledger.errors import NodeAnswerError
 
 _STATIC = ("uint", "int", "address", "bool", "bytes32")
 
@@ -165,7 +165,7 @@ class EventReader:
         with translate_errors(self._rpc_url):
             response = self._web3.provider.make_request(RPCEndpoint(method), params)
         if "error" in response:
-            raise TransactionFailedError(f"the chain node refused {method}: {response['error']}")
+            raise NodeAnswerError(f"the chain node refused {method}: {response['error']}")
         return response["result"]
 
     def head(self) -> int:
@@ -181,12 +181,12 @@ class EventReader:
     def decode(self, log: Mapping[str, Any]) -> ChainEvent:
         """Decode one raw log of the registry.
 
-        Raises TransactionFailedError when the node returns a log that does not have its event's shape.
+        Raises `NodeAnswerError` when the node returns a log that does not have its event's shape.
         """
         try:
             return self._decode(log)
         except (ValueError, TypeError, KeyError, AttributeError, DecodingError) as error:
-            raise TransactionFailedError(f"the chain node returned a malformed registry log: {error!r}") from error
+            raise NodeAnswerError(f"the chain node returned a malformed registry log: {error!r}") from error
 
     def _decode(self, log: Mapping[str, Any]) -> ChainEvent:
         topics: list[str] = log["topics"]
@@ -272,6 +272,6 @@ class EventReader:
                 )
             for response in responses:
                 if "error" in response:
-                    raise TransactionFailedError(f"the chain node refused a registry read: {response['error']}")
+                    raise NodeAnswerError(f"the chain node refused a registry read: {response['error']}")
                 results.append(bytes.fromhex(response["result"][2:]))
         return results

@@ -1,8 +1,12 @@
-"""`RegistryClient`: every read and write of the registry contract.
+"""`RegistryClient`: every read of the registry contract, and its governance and status writes.
 
-Reads go through one lean `Web3` (no middleware: each default middleware layer
-costs milliseconds a call). Writes are signed locally; one lock per sending key
-serializes its transactions, so two documents never race for one nonce.
+Verification's hot path (`inspect_latest`: the block number and `inspect` in one batch) goes
+through `JsonRpcClient`, a keep-alive JSON-RPC client encoding calls without web3's contract
+layer; other reads go through one lean `Web3` (no middleware: each default layer costs
+milliseconds a call). Anchors are not sent from here: the outbox (`ledger.store.outbox`) takes
+their nonces from the database and `ledger.usecases.anchoring` broadcasts the signed bytes.
+Governance and status changes are signed locally and sent under one lock per sending key in
+this process (`send_lock`), with the nonce the node counts as pending.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from ledger.domain import (
 from ledger.errors import (
     ChainUnavailableError,
     DeploymentError,
+    NodeAnswerError,
     TransactionFailedError,
     TransactionOutcomeUnknownError,
 )
@@ -145,7 +150,7 @@ class RegistryClient:
                 [("eth_blockNumber", []), ("eth_call", [{"to": self.address, "data": data}, "latest"])]
             )
             if any("error" in response for response in responses):
-                raise TransactionFailedError(f"the chain node refused the registry read: {responses}")
+                raise NodeAnswerError(f"the chain node refused the registry read: {responses}")
             block = int(responses[0]["result"], 16)
             result = bytes.fromhex(responses[1]["result"][2:])
             if not result:
@@ -267,7 +272,7 @@ class RegistryClient:
         for log in logs:
             data = bytes(log["data"])
             if len(data) != 96:
-                raise TransactionFailedError(f"the chain node returned a malformed Revoked event for {target_hash}")
+                raise NodeAnswerError(f"the chain node returned a malformed Revoked event for {target_hash}")
             root, reason = data[:32].hex(), int.from_bytes(data[32:64], "big")
             if self.inspect(target_hash, root).agency_id == view.agency_id:
                 return replace(

@@ -16,7 +16,13 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Web3Excepti
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 
 from ledger.chain.errors import ErrorDecoder
-from ledger.errors import ChainUnavailableError, ConfigurationError, SijillError, TransactionFailedError
+from ledger.errors import (
+    ChainUnavailableError,
+    ConfigurationError,
+    NodeAnswerError,
+    SijillError,
+    TransactionFailedError,
+)
 
 # web3 retries a read up to five times, timeouts included (about 5 × the timeout + 2 s): a node
 # that hangs held a request for a minute at the default timeout. Here a read timeout is final, as
@@ -52,9 +58,9 @@ def translate_errors(rpc_url: str, decoder: ErrorDecoder | None = None) -> Itera
         status = error.response.status_code if error.response is not None else "an error"
         raise ChainUnavailableError(f"the chain at {rpc_url} answered HTTP {status}; try again shortly") from error
     except Web3RPCError as error:
-        raise TransactionFailedError(f"the chain node refused the request: {error.message}") from error
+        raise NodeAnswerError(f"the chain node refused the request: {error.message}") from error
     except Web3Exception as error:
-        raise TransactionFailedError(f"the chain call failed: {error}") from error
+        raise NodeAnswerError(f"the chain call failed: {error}") from error
 
 
 class JsonRpcClient:

@@ -22,7 +22,7 @@ from ledger.chain.errors import ErrorDecoder
 from ledger.chain.rpc import translate_errors
 from ledger.chain.signer import Signer
 from ledger.domain import Fees, SignedTransaction
-from ledger.errors import ChainUnavailableError, TransactionFailedError
+from ledger.errors import ChainUnavailableError, NodeAnswerError, TransactionFailedError
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ class TransactionClient:
         with translate_errors(self._rpc_url, self._decoder):
             response = self._web3.provider.make_request(RPCEndpoint(method), params)
         if "error" in response:
-            raise TransactionFailedError(f"the chain node refused {method}: {response['error'].get('message')}")
+            raise NodeAnswerError(f"the chain node refused {method}: {response['error'].get('message')}")
         return response["result"]
 
     def _batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
@@ -96,7 +96,7 @@ class TransactionClient:
         """Fees for a transaction sent now: twice the latest base fee plus the node's suggested tip."""
         block, tip = self._batch([("eth_getBlockByNumber", ["latest", False]), ("eth_maxPriorityFeePerGas", [])])
         if "error" in block or "error" in tip:
-            raise TransactionFailedError("the chain node did not tell its fees")
+            raise NodeAnswerError("the chain node did not tell its fees")
         base = int(block["result"].get("baseFeePerGas") or "0x0", 16)
         priority = int(tip["result"], 16)
         return Fees(max_fee=2 * base + priority, priority_fee=priority)
@@ -185,5 +185,5 @@ class TransactionClient:
         """The timestamp of block `number`."""
         block = self._call("eth_getBlockByNumber", [hex(number), False])
         if not block:
-            raise TransactionFailedError(f"the chain node has no block {number}")
+            raise NodeAnswerError(f"the chain node has no block {number}")
         return int(block["timestamp"], 16)

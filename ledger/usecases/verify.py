@@ -13,9 +13,11 @@ from ledger.verification import VerificationResult, evaluate
 def verify_document(ledger: Ledger, document: Any) -> VerificationResult:
     """Verify a wrapped document (parsed JSON).
 
-    Raises `InvalidDocumentError` when it is not a wrapped document at all, and
-    `ChainUnavailableError` when the chain cannot be read; every other problem is
-    a verdict in the result (TAMPERED, NOT_ISSUED, ...).
+    Raises `InvalidDocumentError` when it is not a wrapped document at all;
+    `ChainUnavailableError` when the chain cannot be reached or does not answer in time;
+    `NodeAnswerError` when the node answers, but not usably (a refused read, a malformed
+    event); `ConfigurationError` when the installation has no registry to read. Every other
+    problem is a verdict in the result (TAMPERED, NOT_ISSUED, ...).
     """
     wrapped = WrappedDocument.parse(document)
 

@@ -6,6 +6,7 @@ import copy
 import hashlib
 import logging
 import os
+import string
 import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -289,7 +290,13 @@ def test_the_access_log_names_who_did_what_and_nothing_personal(
     with engine.connect() as connection:
         log_text = " ".join(str(v) for row in connection.execute(text("SELECT * FROM access_log")) for v in row)
     engine.dispose()
-    personal = [value for value in _strings(request["fields"]) if len(value) >= 4]
+    # A short run of hex digits (an activity code, "4690") turns up in random hashes and key ids by
+    # chance; it is left out, as values under four characters are.
+    personal = [
+        value
+        for value in _strings(request["fields"])
+        if len(value) >= 4 and not (len(value) < 8 and all(c in string.hexdigits for c in value))
+    ]
     assert personal
     for value in personal:
         assert value not in log_text
@@ -351,7 +358,7 @@ def test_erasing_a_document_leaves_nothing_personal_and_the_holder_copy_valid(
     assert client.get(f"/v1/shares/{reference}").status_code == 200
 
     erased = client.delete(f"/v1/documents/{target}", headers=auth(moci.token))
-    assert erased.json() == {"target_hash": target, "erased": True, "already_erased": False}
+    assert erased.json() == {"target_hash": target, "already_erased": False}
     assert client.delete(f"/v1/documents/{target}", headers=auth(moci.token)).json()["already_erased"] is True
     gone = client.get(f"/v1/documents/{target}/wrapped", headers=auth(moci.token))
     assert gone.status_code == 410

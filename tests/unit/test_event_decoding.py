@@ -14,7 +14,7 @@ from web3 import Web3
 
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.events import EventReader
-from ledger.errors import TransactionFailedError
+from ledger.errors import NodeAnswerError
 
 ARTIFACT = ContractArtifact.load()
 READER = EventReader(web3=Web3(), address="0x" + "ab" * 20, abi=ARTIFACT.abi, rpc_url="http://127.0.0.1:1")
@@ -81,7 +81,7 @@ def test_moving_a_byte_between_topics_or_into_the_data_changes_the_leaf_or_is_re
     log = anchored_log(b"\xab" * 32, b"\x01" * 20, 1, 0, 5, 10, 0)
     topics = log["topics"]
     shifted = {**log, "topics": [topics[0], topics[1][:-2], topics[2][:2] + topics[1][-2:] + topics[2][2:]]}
-    with pytest.raises(TransactionFailedError):
+    with pytest.raises(NodeAnswerError):
         READER.decode(shifted)
     unknown = {**log, "topics": ["0x" + "00" * 32, *topics[1:]]}
     fewer = {**unknown, "topics": unknown["topics"][:-1], "data": "0x" + topics[-1][2:] + log["data"][2:]}
@@ -102,7 +102,7 @@ def test_moving_a_byte_between_topics_or_into_the_data_changes_the_leaf_or_is_re
 )
 def test_a_malformed_log_is_refused_with_a_clear_error(damage: Any) -> None:
     log = damage(anchored_log(b"\x01" * 32, b"\x02" * 20, 1, 0, 5, 10, 0))
-    with pytest.raises(TransactionFailedError, match="malformed registry log"):
+    with pytest.raises(NodeAnswerError, match="malformed registry log"):
         READER.decode(log)
 
 
@@ -117,5 +117,5 @@ def test_a_dynamic_event_with_a_bad_offset_is_refused_with_a_clear_error() -> No
     topic = "0x" + event_abi_to_log_topic(registered).hex()  # type: ignore[arg-type]
     indexed = ["0x" + "11" * 32] * sum(1 for arg in registered["inputs"] if arg["indexed"])
     log = anchored_log(b"\x01" * 32, b"\x02" * 20, 1, 0, 5, 10, 0)
-    with pytest.raises(TransactionFailedError, match="malformed registry log"):
+    with pytest.raises(NodeAnswerError, match="malformed registry log"):
         READER.decode({**log, "topics": [topic, *indexed], "data": "0x" + "ff" * 64})
