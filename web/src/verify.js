@@ -1,6 +1,7 @@
 // The public verification page: from a QR link, an uploaded file or the camera.
 // Everything it needs is bundled; it talks only to the service that served it.
 import jsQR from "jsqr";
+import { fromBase64Url, unsalt } from "./document.js";
 import { LOCALES, STRINGS } from "./i18n.js";
 
 const LINK_FIELDS = ["c", "k", "r", "s", "v"];
@@ -67,23 +68,6 @@ function formatNumber(value) {
 }
 
 // --- documents ---------------------------------------------------------------------
-
-const SALTED = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}:(string|number|boolean|null|undefined):/i;
-
-function unsalt(value) {
-  if (Array.isArray(value)) return value.map(unsalt);
-  if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, unsalt(item)]));
-  }
-  if (typeof value !== "string" || !SALTED.test(value)) return value;
-  const rest = value.slice(37);
-  const type = rest.slice(0, rest.indexOf(":"));
-  const text = rest.slice(type.length + 1);
-  if (type === "number") return Number(text);
-  if (type === "boolean") return text === "true";
-  if (type === "null") return null;
-  return text;
-}
 
 function localized(value) {
   if (value && typeof value === "object" && !Array.isArray(value) && ("en" in value || "ar" in value)) {
@@ -313,11 +297,6 @@ async function checkFile(file, ticket) {
   if (!response.ok) return current(ticket, { message: await explain(response) });
   const body = await response.json();
   current(ticket, { result: body.result, document: body.document });
-}
-
-function fromBase64Url(text) {
-  const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
-  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
 }
 
 async function verifyFromFragment() {

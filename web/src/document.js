@@ -1,0 +1,38 @@
+// What the page reads out of a wrapped document, as the core (ledger/documents) does it.
+// Pure functions with no DOM and no page state, so Node can run them beside the Python core:
+// tests/interop/test_page_documents.py holds them to the core's answers.
+
+const SALTED = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}:(string|number|boolean|null|undefined):/i;
+
+/**
+ * A document's data with every salted leaf (OpenAttestation v2's `<uuid4>:<type>:<value>`) back to its
+ * plain value; anything that is not salted comes back as it is. The core's counterpart is
+ * `ledger.documents.salt.unsalt_data`.
+ * @param {any} value a JSON value
+ * @returns {any} the same shape, every salted leaf plain
+ */
+export function unsalt(value) {
+  if (Array.isArray(value)) return value.map(unsalt);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, unsalt(item)]));
+  }
+  if (typeof value !== "string" || !SALTED.test(value)) return value;
+  const rest = value.slice(37);
+  const type = rest.slice(0, rest.indexOf(":"));
+  const text = rest.slice(type.length + 1);
+  if (type === "number") return Number(text);
+  if (type === "boolean") return text === "true";
+  if (type === "null") return null;
+  return text;
+}
+
+/**
+ * The bytes of unpadded base64url text, such as a share link's key (`k`), which the core writes with
+ * `ledger.documents.share._b64url`.
+ * @param {string} text
+ * @returns {Uint8Array}
+ */
+export function fromBase64Url(text) {
+  const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+}
