@@ -25,12 +25,82 @@ function storeLanguage(lang) {
   }
 }
 
+// --- what the service answers --------------------------------------------------------
+
+/**
+ * The answer of `POST /v1/verify` (`VerificationResult` in ledger/verification.py), and the `result` of
+ * `POST /v1/verify/file`.
+ * @typedef {object} Verification
+ * @property {VerificationStatus} status
+ * @property {boolean} valid true only for VALID
+ * @property {string} summary one English sentence (the Arabic page shows its own words per status)
+ * @property {string | null} target_hash
+ * @property {string | null} merkle_root
+ * @property {Issuer | null} issuer null until the registry was found to hold the document's root
+ * @property {Anchor | null} anchor null until the registry was found to hold the document's root
+ * @property {string} checked_at ISO 8601
+ * @property {Check[]} checks in the order they ran
+ */
+
+/**
+ * @typedef {"VALID" | "REVOKED" | "SUSPENDED" | "EXPIRED" | "TAMPERED" | "NOT_ISSUED" | "UNKNOWN_ISSUER"} VerificationStatus
+ */
+
+/**
+ * The agency that anchored the document, as the registry names it.
+ * @typedef {object} Issuer
+ * @property {string | null} agency_id
+ * @property {string | null} name the registry's name for the agency: the only one the page trusts
+ * @property {unknown} claimed_name what the document itself claims (`issuers[0].name`)
+ */
+
+/**
+ * The batch's anchor on the chain.
+ * @typedef {object} Anchor
+ * @property {number} block_number
+ * @property {string | null} transaction
+ * @property {string} anchored_at ISO 8601
+ * @property {string | null} expires_at ISO 8601; null when the anchor sets no expiry
+ * @property {string | null} key the issuer key that anchored it
+ * @property {number} document_count
+ * @property {number} read_at_block
+ */
+
+/**
+ * One check: integrity, merkle_proof, network, anchored, issuer, issuer_key, not_revoked,
+ * not_suspended or not_expired. The page reads `evidence.valid_at_anchor` of issuer_key.
+ * @typedef {object} Check
+ * @property {string} name
+ * @property {"passed" | "failed" | "skipped"} outcome
+ * @property {string} message one English sentence
+ * @property {Record<string, unknown>} evidence
+ */
+
+/**
+ * A wrapped document (OpenAttestation v2), as far as the page reads it.
+ * @typedef {object} WrappedDocument
+ * @property {Record<string, unknown>} data salted: read through `unsalt`
+ * @property {{ obfuscatedData?: string[] }} [privacy] the hashes of the fields the holder hid
+ */
+
+/**
+ * The answer the page shows once a check ends: a verdict on a document, or a message instead.
+ * @typedef {object} Answer
+ * @property {Verification | null} [result]
+ * @property {WrappedDocument | null} [document]
+ * @property {(() => string) | null} [message] the message in the current language
+ */
+
+/** The page's state: `result` and `document` are the last check's answer. */
 const state = {
   lang: storedLanguage(),
   request: 0,
   checking: false,
+  /** @type {Verification | null} */
   result: null,
+  /** @type {WrappedDocument | null} */
   document: null,
+  /** @type {(() => string) | null} */
   message: null,
   types: null,
   stream: null,
@@ -128,10 +198,12 @@ function renderDocument() {
   $("document-title").textContent = type ? (state.lang === "ar" ? type.titleAr : type.title) : data.documentType || "";
   // The issuer's name comes from the registry, never from the document's own claim;
   // the Arabic name is shown only when the document's English name matches the registry's.
+  /** @type {Partial<Issuer>} */
   const issuer = state.result.issuer || {};
   const claimed = (data.sijill && data.sijill.agencyName) || {};
   const arabic = claimed.en === issuer.name ? claimed.ar : null;
   $("issuer").textContent = (state.lang === "ar" && arabic) || issuer.name || "—";
+  /** @type {Partial<Anchor>} */
   const anchor = state.result.anchor || {};
   $("issued").textContent = anchor.anchored_at ? formatDate(anchor.anchored_at) : "—";
   $("expires").textContent = formatDate(anchor.expires_at || data.validUntil);
@@ -182,6 +254,7 @@ function renderDocument() {
   );
 }
 
+/** @param {Answer} outcome */
 function show({ result = null, document: doc = null, message = null }) {
   state.checking = false;
   state.result = result;
@@ -246,6 +319,10 @@ function checking() {
   return state.request;
 }
 
+/**
+ * @param {number} ticket the number `checking` gave this check
+ * @param {Answer} outcome
+ */
 function current(ticket, outcome) {
   if (ticket === state.request) show(outcome);
 }
@@ -259,7 +336,9 @@ async function verifyDocument(doc, ticket = checking(), forLink = false) {
       body: JSON.stringify(doc),
     });
     if (!response.ok) return current(ticket, { message: await explain(response, forLink) });
-    current(ticket, { result: await response.json(), document: doc });
+    /** @type {Verification} */
+    const result = await response.json();
+    current(ticket, { result, document: doc });
   } catch {
     current(ticket, { message: () => t().failed });
   }
@@ -295,6 +374,7 @@ async function checkFile(file, ticket) {
     body: bytes,
   });
   if (!response.ok) return current(ticket, { message: await explain(response) });
+  /** @type {{ result: Verification, document: WrappedDocument }} */
   const body = await response.json();
   current(ticket, { result: body.result, document: body.document });
 }
