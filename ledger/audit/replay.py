@@ -54,7 +54,7 @@ def _month(timestamp: int) -> str:
     return _day_month(timestamp // 86400)
 
 
-def agency_name(raw: str) -> str:
+def agency_id(raw: str) -> str:
     """An agency id from its bytes32 hex."""
     return bytes.fromhex(raw).rstrip(b"\0").decode("ascii", errors="replace")
 
@@ -151,14 +151,14 @@ class LedgerState:
         return []
 
     def _on_AgencyRegistered(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
-        agency = agency_name(args["agencyId"])
+        agency = agency_id(args["agencyId"])
         if agency in self.agencies:
             return self._violation(event, "agency-once", f"agency '{agency}' was registered twice")
         self.agencies[agency] = args["name"]
         return []
 
     def _on_IssuerKeyAdded(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
-        agency, key = agency_name(args["agencyId"]), args["key"]
+        agency, key = agency_id(args["agencyId"]), args["key"]
         self.key_changes.append(
             {
                 "key": key,
@@ -181,7 +181,7 @@ class LedgerState:
         self.key_changes.append(
             {
                 "key": key,
-                "agency": agency_name(args["agencyId"]),
+                "agency": agency_id(args["agencyId"]),
                 "change": "valid-until",
                 "valid_until": args["validUntil"],
                 **evidence(event),
