@@ -13,9 +13,10 @@ from eth_typing import HexStr
 from web3 import Web3
 
 from ledger.chain.artifacts import ContractArtifact
-from ledger.chain.registry import RegistryClient, send_transaction
+from ledger.chain.registry import RegistryClient
 from ledger.chain.rpc import connect, translate_errors
 from ledger.chain.signer import Signer
+from ledger.chain.transactions import send_transaction
 from ledger.errors import ConfigurationError, DeploymentError
 
 

@@ -14,10 +14,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from functools import lru_cache
 from typing import Any, TypeVar, cast
 
-import requests
 from eth_abi.abi import decode
 from eth_abi.exceptions import DecodingError
 from eth_typing import ABIEvent
@@ -26,18 +24,16 @@ from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.contract.contract import Contract, ContractFunction
 from web3.exceptions import (
-    TimeExhausted,
-    TransactionNotFound,
-    Web3Exception,
     Web3RPCError,
 )
 from web3.types import BlockIdentifier
 
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.events import EventReader
+from ledger.chain.inspect import INSPECT_LAYOUT, anchor_view, bytes32, decode_inspect_words
 from ledger.chain.rpc import JsonRpcClient, translate_errors
 from ledger.chain.signer import Signer
-from ledger.chain.transactions import TransactionClient
+from ledger.chain.transactions import TransactionClient, send_transaction
 from ledger.domain import (
     Address,
     AnchorView,
@@ -49,26 +45,11 @@ from ledger.domain import (
     agency_id_to_bytes32,
 )
 from ledger.errors import (
-    ChainUnavailableError,
     DeploymentError,
     NodeAnswerError,
-    TransactionFailedError,
-    TransactionOutcomeUnknownError,
 )
 
 T = TypeVar("T")
-
-
-def bytes32(hash_hex: str) -> bytes:
-    """A hex hash (with or without ``0x``) as 32 bytes."""
-    return bytes.fromhex(hash_hex.removeprefix("0x"))
-
-
-# The types of `inspect`'s result, in order: what `decode_inspect` reads word by word.
-_INSPECT_LAYOUT = "(bytes32,address,uint40,uint40,uint40,uint40,uint40,uint32,uint8,uint8,uint8,uint8,bytes32,bool)"
-
-# Checksumming hashes the address (keccak); the few issuer keys a registry has are worth remembering.
-_checksum = lru_cache(maxsize=4096)(to_checksum_address)
 
 
 class RegistryClient:
@@ -135,7 +116,7 @@ class RegistryClient:
         raw = self._read(
             lambda: self._contract.functions.inspect(bytes32(target_hash), bytes32(root)).call(block_identifier=block)
         )
-        return self._view(raw)
+        return anchor_view(raw)
 
     def inspect_latest(self, target_hash: str, root: str) -> tuple[int, AnchorView]:
         """The latest block number and `inspect` at that block, in one JSON-RPC round trip.
@@ -160,41 +141,6 @@ class RegistryClient:
             return block, self.decode_inspect(result)
 
         return self._read(read)
-
-    @staticmethod
-    def _view(raw: Any) -> AnchorView:
-        (
-            agency,
-            key,
-            valid_from,
-            valid_until,
-            anchored_at,
-            anchored_block,
-            expires_at,
-            count,
-            batch_status,
-            batch_reason,
-            document_status,
-            document_reason,
-            document_agency,
-            paused,
-        ) = raw
-        return AnchorView(
-            agency_id=agency_id_from_bytes32(agency) if any(agency) else None,
-            key=Address(_checksum(key)) if int(key, 16) else None,
-            key_valid_from=valid_from,
-            key_valid_until=valid_until,
-            anchored_at=anchored_at,
-            anchored_block=anchored_block,
-            expires_at=expires_at,
-            document_count=count,
-            batch_status=ChainStatus.from_code(batch_status),
-            batch_reason=batch_reason,
-            document_status=ChainStatus.from_code(document_status),
-            document_reason=document_reason,
-            document_agency_id=agency_id_from_bytes32(document_agency) if any(document_agency) else None,
-            paused=paused,
-        )
 
     def is_paused(self) -> bool:
         """Whether the admin paused the registry."""
@@ -306,14 +252,10 @@ class RegistryClient:
         Raises `DeploymentError` when they are not a Sijill registry's answer.
         """
         try:
-            if self._inspect_output != _INSPECT_LAYOUT:  # another ABI than this decoder knows: the slow, general way
+            if self._inspect_output != INSPECT_LAYOUT:  # another ABI than this decoder knows: the slow, general way
                 (raw,) = decode([self._inspect_output], result)
-                return self._view(raw)
-            if len(result) != 32 * 14:
-                raise ValueError(f"{len(result)} bytes, not 14 words")
-            words = [result[offset : offset + 32] for offset in range(0, 32 * 14, 32)]
-            numbers = [int.from_bytes(word, "big") for word in words[2:12]]
-            return self._view((words[0], "0x" + words[1][12:].hex(), *numbers, words[12], words[13][-1] == 1))
+                return anchor_view(raw)
+            return decode_inspect_words(result)
         except (DecodingError, ValueError) as error:
             raise DeploymentError(f"the contract at {self.address} is not a Sijill registry ({error})") from error
 
@@ -415,64 +357,4 @@ class RegistryClient:
             rpc_url=self._rpc_url,
             receipt_timeout=self._receipt_timeout,
             decoder=self._decoder,
-        )
-
-
-def send_transaction(
-    web3: Web3,
-    signer: Signer,
-    tx: dict[str, Any],
-    *,
-    chain_id: int,
-    lock: threading.Lock,
-    rpc_url: str,
-    receipt_timeout: float,
-    decoder: ErrorDecoder | None = None,
-) -> TxReceipt:
-    """Sign and send `tx` from `signer`, holding `lock` until it is mined.
-
-    Raises `ChainUnavailableError` when nothing was sent, `TransactionOutcomeUnknownError`
-    when it was sent but no receipt came within `receipt_timeout`, and
-    `TransactionFailedError` when it was mined but failed.
-    """
-    with lock:
-        with translate_errors(rpc_url, decoder):
-            tx = {**tx, "from": signer.address, "chainId": chain_id}
-            tx["nonce"] = web3.eth.get_transaction_count(signer.address, "pending")
-            if "gas" not in tx:
-                tx["gas"] = web3.eth.estimate_gas(tx)  # type: ignore[arg-type]
-            else:
-                tx["gas"] = int(tx["gas"] * 1.2) if tx.get("data") else tx["gas"]
-            if "maxFeePerGas" not in tx and "gasPrice" not in tx:
-                base_fee = int(web3.eth.get_block("latest")["baseFeePerGas"])
-                priority = int(web3.eth.max_priority_fee)
-                tx["maxPriorityFeePerGas"] = priority
-                tx["maxFeePerGas"] = 2 * base_fee + priority
-            signed = signer.sign_transaction(tx)
-        tx_hash = signed.hash
-        hex_hash = "0x" + bytes(tx_hash).hex()
-        unknown = (
-            f"transaction {hex_hash} was sent but not confirmed within {receipt_timeout:.0f} s; "
-            "its outcome is unknown until the chain answers"
-        )
-        try:
-            with translate_errors(rpc_url, decoder):
-                web3.eth.send_raw_transaction(signed.raw_transaction)
-        except ChainUnavailableError as error:
-            # Refused: nothing was sent. Timed out while sending: it may have arrived.
-            if isinstance(error.__cause__, requests.exceptions.ReadTimeout):
-                raise TransactionOutcomeUnknownError(unknown, tx_hash=hex_hash) from error
-            raise
-        try:
-            receipt = web3.eth.wait_for_transaction_receipt(tx_hash, timeout=receipt_timeout, poll_latency=0.05)
-            block = web3.eth.get_block(receipt["blockNumber"])
-        except (TimeExhausted, TransactionNotFound, requests.exceptions.RequestException, Web3Exception) as error:
-            raise TransactionOutcomeUnknownError(unknown, tx_hash=hex_hash) from error
-        if receipt["status"] != 1:
-            raise TransactionFailedError(f"transaction {hex_hash} was mined but failed")
-        return TxReceipt(
-            tx_hash=hex_hash,
-            block_number=int(receipt["blockNumber"]),
-            block_timestamp=int(block["timestamp"]),
-            gas_used=int(receipt["gasUsed"]),
         )

@@ -2,27 +2,37 @@
 
 The issuance pipeline records every transaction it signs before broadcasting it, and later
 settles it from what the chain says. This module is its only way to the chain for that: raw
-JSON-RPC, batched where a question concerns many transactions.
+JSON-RPC, batched where a question concerns many transactions. `send_transaction` is the other
+way, for governance and status changes: sign with the node's pending nonce under a lock, send,
+and wait for the receipt.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from eth_typing import HexStr
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.exceptions import TimeExhausted, TransactionNotFound, Web3Exception
 from web3.types import RPCEndpoint
 
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.rpc import translate_errors
 from ledger.chain.signer import Signer
-from ledger.domain import Fees, SignedTransaction
-from ledger.errors import ChainUnavailableError, NodeAnswerError, TransactionFailedError
+from ledger.domain import Fees, SignedTransaction, TxReceipt
+from ledger.errors import (
+    ChainUnavailableError,
+    NodeAnswerError,
+    TransactionFailedError,
+    TransactionOutcomeUnknownError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,3 +197,63 @@ class TransactionClient:
         if not block:
             raise NodeAnswerError(f"the chain node has no block {number}")
         return int(block["timestamp"], 16)
+
+
+def send_transaction(
+    web3: Web3,
+    signer: Signer,
+    tx: dict[str, Any],
+    *,
+    chain_id: int,
+    lock: threading.Lock,
+    rpc_url: str,
+    receipt_timeout: float,
+    decoder: ErrorDecoder | None = None,
+) -> TxReceipt:
+    """Sign and send `tx` from `signer`, holding `lock` until it is mined.
+
+    Raises `ChainUnavailableError` when nothing was sent, `TransactionOutcomeUnknownError`
+    when it was sent but no receipt came within `receipt_timeout`, and
+    `TransactionFailedError` when it was mined but failed.
+    """
+    with lock:
+        with translate_errors(rpc_url, decoder):
+            tx = {**tx, "from": signer.address, "chainId": chain_id}
+            tx["nonce"] = web3.eth.get_transaction_count(signer.address, "pending")
+            if "gas" not in tx:
+                tx["gas"] = web3.eth.estimate_gas(tx)  # type: ignore[arg-type]
+            else:
+                tx["gas"] = int(tx["gas"] * 1.2) if tx.get("data") else tx["gas"]
+            if "maxFeePerGas" not in tx and "gasPrice" not in tx:
+                base_fee = int(web3.eth.get_block("latest")["baseFeePerGas"])
+                priority = int(web3.eth.max_priority_fee)
+                tx["maxPriorityFeePerGas"] = priority
+                tx["maxFeePerGas"] = 2 * base_fee + priority
+            signed = signer.sign_transaction(tx)
+        tx_hash = signed.hash
+        hex_hash = "0x" + bytes(tx_hash).hex()
+        unknown = (
+            f"transaction {hex_hash} was sent but not confirmed within {receipt_timeout:.0f} s; "
+            "its outcome is unknown until the chain answers"
+        )
+        try:
+            with translate_errors(rpc_url, decoder):
+                web3.eth.send_raw_transaction(signed.raw_transaction)
+        except ChainUnavailableError as error:
+            # Refused: nothing was sent. Timed out while sending: it may have arrived.
+            if isinstance(error.__cause__, requests.exceptions.ReadTimeout):
+                raise TransactionOutcomeUnknownError(unknown, tx_hash=hex_hash) from error
+            raise
+        try:
+            receipt = web3.eth.wait_for_transaction_receipt(tx_hash, timeout=receipt_timeout, poll_latency=0.05)
+            block = web3.eth.get_block(receipt["blockNumber"])
+        except (TimeExhausted, TransactionNotFound, requests.exceptions.RequestException, Web3Exception) as error:
+            raise TransactionOutcomeUnknownError(unknown, tx_hash=hex_hash) from error
+        if receipt["status"] != 1:
+            raise TransactionFailedError(f"transaction {hex_hash} was mined but failed")
+        return TxReceipt(
+            tx_hash=hex_hash,
+            block_number=int(receipt["blockNumber"]),
+            block_timestamp=int(block["timestamp"]),
+            gas_used=int(receipt["gasUsed"]),
+        )

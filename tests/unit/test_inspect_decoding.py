@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from web3 import Web3
 
 from ledger.chain.artifacts import ContractArtifact
-from ledger.chain.registry import _INSPECT_LAYOUT, RegistryClient
+from ledger.chain.inspect import INSPECT_LAYOUT, anchor_view
+from ledger.chain.registry import RegistryClient
 from ledger.errors import DeploymentError
 
 REGISTRY = RegistryClient(
@@ -39,9 +40,9 @@ agency = st.binary(max_size=8).map(lambda raw: raw.replace(b"\0", b"a").ljust(32
     )
 )
 def test_word_by_word_decoding_matches_eth_abi(values: tuple[object, ...]) -> None:
-    raw = encode([_INSPECT_LAYOUT], [values])
-    (expected,) = decode([_INSPECT_LAYOUT], raw)
-    assert REGISTRY.decode_inspect(raw) == REGISTRY._view(expected)
+    raw = encode([INSPECT_LAYOUT], [values])
+    (expected,) = decode([INSPECT_LAYOUT], raw)
+    assert REGISTRY.decode_inspect(raw) == anchor_view(expected)
 
 
 @pytest.mark.parametrize("raw", [b"", b"\0" * 31, b"\0" * (32 * 13), b"\0" * 32 * 8 + b"\xff" * 32 + b"\0" * 32 * 5])
