@@ -1,0 +1,27 @@
+// The verification page's document functions (web/src/document.js) run from Node, no browser.
+// One request a line on stdin, {"call": "unsalt" | "fromBase64Url", "argument": ...}, one answer a line on
+// stdout, {"result": ...} or {"error": "..."}; the bytes fromBase64Url gives come back as hex, and a number
+// JSON cannot carry (NaN, Infinity) as {"\u0000number": "NaN"}.
+// The process stays open until stdin closes, so a test asks many questions of one process.
+import { createInterface } from "node:readline";
+import { fromBase64Url, unsalt } from "../../web/src/document.js";
+
+const CALLS = {
+  unsalt,
+  fromBase64Url: (text) => Buffer.from(fromBase64Url(text)).toString("hex"),
+};
+
+const nonFinite = (_key, value) =>
+  typeof value === "number" && !Number.isFinite(value) ? { "\u0000number": String(value) } : value;
+
+for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+  let answer;
+  try {
+    const { call, argument } = JSON.parse(line);
+    if (!Object.hasOwn(CALLS, call)) throw new Error(`no function ${call}`);
+    answer = { result: CALLS[call](argument) };
+  } catch (error) {
+    answer = { error: String(error) };
+  }
+  process.stdout.write(JSON.stringify(answer, nonFinite) + "\n");
+}
