@@ -6,10 +6,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMPS := .make
 NPM    ?= npm
+# The registry's artifact inside the package (see below).
+REGISTRY_COPY := ledger/chain/compiled/DocumentRegistry.json
 
 .PHONY: setup build run test test-deep lint format gas bench clean distclean
 
-setup: $(STAMPS)/python $(STAMPS)/contracts $(STAMPS)/web
+setup: $(STAMPS)/python $(STAMPS)/contracts $(REGISTRY_COPY) $(STAMPS)/web
 
 $(STAMPS)/python: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Sijill needs Python 3.11 or newer"'
@@ -27,13 +29,17 @@ $(STAMPS)/contracts: $(STAMPS)/node hardhat.config.js $(wildcard contracts/*.sol
 	npx --no-install hardhat compile --quiet
 	@mkdir -p $(STAMPS) && touch $@
 
+# The registry's artifact as Hardhat wrote it, copied into the package: a wheel carries it.
+$(REGISTRY_COPY): $(STAMPS)/contracts
+	@mkdir -p $(@D) && cp artifacts/contracts/DocumentRegistry.sol/DocumentRegistry.json $@
+
 # The verification page's script: bundled from web/src with its npm QR decoder, nothing fetched at run time.
 $(STAMPS)/web: $(STAMPS)/node $(wildcard web/src/*.js)
 	npx --no-install esbuild web/src/verify.js --bundle --minify --format=iife --target=es2020 \
 		--outfile=web/static/dist/verify.js --log-level=warning
 	@mkdir -p $(STAMPS) && touch $@
 
-build: $(STAMPS)/contracts $(STAMPS)/web
+build: $(STAMPS)/contracts $(REGISTRY_COPY) $(STAMPS)/web
 
 run: setup
 	$(VENV)/bin/sijill up
@@ -94,7 +100,7 @@ bench: setup $(STAMPS)/wrk
 	$(PY) -m benchmarks.security_costs
 
 clean:
-	rm -rf artifacts cache $(STAMPS) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf artifacts cache $(REGISTRY_COPY) $(STAMPS) .pytest_cache .mypy_cache .ruff_cache
 
 distclean: clean
 	rm -rf $(VENV) .venv-slither node_modules data

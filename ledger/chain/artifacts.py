@@ -1,17 +1,32 @@
-"""The registry's ABI and bytecode, read from the one Hardhat build."""
+"""The registry's ABI and bytecode, read from the one Hardhat build.
+
+Hardhat compiles the contracts into `artifacts/`; `make build` copies the registry's
+artifact, unchanged, into this package (`ledger/chain/compiled/`), so that an installed
+wheel carries it. `SIJILL_ARTIFACTS_DIR` reads Hardhat's folder itself instead.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from ledger.errors import ConfigurationError
 
-DEFAULT_ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 REGISTRY_ARTIFACT = Path("contracts/DocumentRegistry.sol/DocumentRegistry.json")
+"""The registry's artifact inside Hardhat's `artifacts/` folder."""
+
+PACKAGED_FOLDER = "compiled"
+"""The folder of `ledger.chain` that holds the copy of the registry's artifact."""
+
+
+def packaged_artifact() -> Traversable:
+    """The copy of the registry's artifact packaged with `ledger` (made by `make build`)."""
+    return files("ledger.chain").joinpath(PACKAGED_FOLDER, REGISTRY_ARTIFACT.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +44,27 @@ class ContractArtifact:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     @classmethod
-    def load(cls, artifacts_dir: Path = DEFAULT_ARTIFACTS, relative: Path = REGISTRY_ARTIFACT) -> ContractArtifact:
-        """Read a Hardhat artifact. Raises `ConfigurationError` when it was not built."""
-        path = artifacts_dir / relative
+    def load(cls, artifacts_dir: Path | None = None) -> ContractArtifact:
+        """The registry's Hardhat artifact: from Hardhat's `artifacts_dir` when given, else the packaged copy.
+
+        Raises `ConfigurationError`, naming `SIJILL_ARTIFACTS_DIR`, when it is missing or unreadable.
+        """
+        if artifacts_dir is None:
+            source: Traversable = packaged_artifact()
+            where = "the copy packaged with Sijill; or set SIJILL_ARTIFACTS_DIR to Hardhat's artifacts/ folder"
+        else:
+            source = artifacts_dir / REGISTRY_ARTIFACT
+            where = (
+                f"SIJILL_ARTIFACTS_DIR is {artifacts_dir}: Hardhat's artifacts/ folder, or unset for the packaged copy"
+            )
         try:
-            artifact = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigurationError(f"no compiled contract at {path}; run `make build` first") from None
-        return cls(name=artifact["contractName"], abi=artifact["abi"], bytecode=artifact["bytecode"])
+            artifact = json.loads(source.read_text(encoding="utf-8"))
+            return cls(name=artifact["contractName"], abi=artifact["abi"], bytecode=artifact["bytecode"])
+        except OSError as error:
+            raise ConfigurationError(
+                f"no compiled registry at {source} ({error.strerror}); run `make build` ({where})"
+            ) from None
+        except (ValueError, KeyError, TypeError) as error:
+            raise ConfigurationError(
+                f"{source} is not a Hardhat artifact ({error!r}); run `make build` ({where})"
+            ) from None
