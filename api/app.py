@@ -63,5 +63,5 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     app.include_router(agencies.admin)
     app.include_router(access.router)
     app.include_router(page.router)
-    app.mount("/static", page.static_files(), name="static")
+    app.mount("/static", page.static_files(context.settings.web_dir), name="static")
     return app

@@ -31,7 +31,16 @@ class Settings(BaseSettings):
     expected_chain_id: int | None = Field(default=None, description="refuse a node serving another chain")
     deployment_file: Path | None = None
     database_url: str | None = None
-    artifacts_dir: Path | None = None
+    artifacts_dir: Path | None = Field(
+        default=None,
+        description="Hardhat's artifacts/ folder to read the registry from; unset: the copy packaged with Sijill",
+    )
+    node_modules_dir: Path = Field(
+        default=Path("node_modules"), description="npm's folder holding Anvil for `sijill up` (the repository's)"
+    )
+    web_dir: Path = Field(
+        default=Path("web"), description="the verification page's folder (verify.html, static/; the repository's)"
+    )
 
     admin_private_key: SecretStr = SecretStr(DEV_ADMIN_PRIVATE_KEY)
     admin_token: SecretStr = SecretStr(DEV_ADMIN_TOKEN)

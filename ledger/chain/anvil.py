@@ -16,11 +16,13 @@ from types import TracebackType
 
 from ledger.errors import ChainUnavailableError, ConfigurationError
 
-NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
+NODE_MODULES = Path("node_modules")
+"""npm's folder in the working directory: the repository's own where `make` and the tests run
+(`Settings.node_modules_dir`, SIJILL_NODE_MODULES_DIR, names another)."""
 
 
 def find_anvil(node_modules: Path = NODE_MODULES) -> Path:
-    """The Anvil binary npm installed for this platform.
+    """The Anvil binary npm installed for this platform under `node_modules`, else `anvil` on PATH.
 
     The platform package's binary is preferred to ``node_modules/.bin/anvil``, a
     Node wrapper that would not pass signals on (a stopped wrapper would leave the
@@ -28,11 +30,14 @@ def find_anvil(node_modules: Path = NODE_MODULES) -> Path:
     """
     for candidate in sorted(node_modules.glob("@foundry-rs/anvil-*/bin/anvil")):
         if os.access(candidate, os.X_OK) and _runs(candidate):
-            return candidate
+            return candidate.absolute()
     found = shutil.which("anvil")
     if found:
         return Path(found)
-    raise ConfigurationError(f"no Anvil under {node_modules}; run `make setup` (npm ci) first")
+    raise ConfigurationError(
+        f"no Anvil under {node_modules.absolute()} nor on PATH; run `make setup` (npm install), "
+        "or set SIJILL_NODE_MODULES_DIR to the repository's node_modules folder"
+    )
 
 
 def _runs(binary: Path) -> bool:
@@ -65,8 +70,9 @@ def rpc_ready(url: str, timeout: float = 1.0) -> bool:
 class AnvilProcess:
     """One Anvil node on 127.0.0.1, started and stopped by its owner.
 
-    With `state_file`, the chain is loaded from and saved to that file (every
-    `state_interval` seconds and on a clean stop), so restarts keep it.
+    The node is `binary`, or the Anvil found under `node_modules` (`find_anvil`). With
+    `state_file`, the chain is loaded from and saved to that file (every `state_interval`
+    seconds and on a clean stop), so restarts keep it.
     """
 
     def __init__(
@@ -74,6 +80,7 @@ class AnvilProcess:
         *,
         port: int,
         binary: Path | None = None,
+        node_modules: Path = NODE_MODULES,
         state_file: Path | None = None,
         state_interval: int = 1,
         block_time: float | None = None,
@@ -83,6 +90,7 @@ class AnvilProcess:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self._binary = binary
+        self._node_modules = node_modules
         self._state_file = state_file
         self._state_interval = state_interval
         self._block_time = block_time
@@ -92,7 +100,7 @@ class AnvilProcess:
 
     def command(self) -> list[str]:
         """The command line that starts this node."""
-        binary = str(self._binary or find_anvil())
+        binary = str(self._binary or find_anvil(self._node_modules))
         command = [binary, "--host", "127.0.0.1", "--port", str(self.port), "--silent"]
         if self._state_file is not None:
             self._state_file.parent.mkdir(parents=True, exist_ok=True)
