@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.audit.accumulator import Accumulator
-from ledger.audit.tables import MemoryTable, Table
+from ledger.audit.tables import AnchorRecord, DocumentStatusRecord, MemoryTable, Table
 from ledger.chain.events import ChainEvent, collector_paused
 
 ACTIVE, SUSPENDED, REVOKED = "ACTIVE", "SUSPENDED", "REVOKED"
@@ -59,16 +59,22 @@ def agency_id(raw: str) -> str:
     return bytes.fromhex(raw).rstrip(b"\0").decode("ascii", errors="replace")
 
 
+class KeyWindow(NamedTuple):
+    """An issuer key's agency, and the times it may anchor in: from `valid_from`, before `valid_until`."""
+
+    agency: str
+    valid_from: int
+    valid_until: int
+
+
 @dataclass
 class LedgerState:
     """Agencies, keys, anchors and documents as the events built them."""
 
     agencies: dict[str, str] = field(default_factory=dict)
-    keys: dict[str, list[Any]] = field(default_factory=dict)  # key -> [agency, from, until]
-    # root -> [agency, key, at, block, count, expires, status, reason]
-    anchors: Table = field(default_factory=MemoryTable)
-    # target -> [agency, status, reason, claimed_at, root]
-    documents: Table = field(default_factory=MemoryTable)
+    keys: dict[str, KeyWindow] = field(default_factory=dict)
+    anchors: Table[AnchorRecord] = field(default_factory=MemoryTable[AnchorRecord])  # by root
+    documents: Table[DocumentStatusRecord] = field(default_factory=MemoryTable[DocumentStatusRecord])  # by hash
     admins: set[str] = field(default_factory=set)
     paused: bool = False
     revocations: list[dict[str, Any]] = field(default_factory=list)
@@ -106,14 +112,14 @@ class LedgerState:
 
     def _untally(self, event: ChainEvent) -> None:
         """Take back the counts of an anchor the contract would have refused (found after the fact)."""
-        record = self.keys.get(event.args["key"])
-        counts = self.totals.get(record[0] if record else "?")
+        window = self.keys.get(event.args["key"])
+        counts = self.totals.get(window.agency if window else "?")
         if counts is not None:
             counts["anchors"] -= 1
             counts["documents"] -= event.args["documentCount"]
         self.months[_month(event.args["at"])] -= event.args["documentCount"]
 
-    def _moved(self, agency: str, scope: str, old: str, new: str) -> None:
+    def _moved(self, agency: str | None, scope: str, old: str, new: str) -> None:
         if old in (SUSPENDED, REVOKED):
             self._tally(agency, f"{scope} {old.lower()}", -1)
         if new in (SUSPENDED, REVOKED):
@@ -173,7 +179,7 @@ class LedgerState:
             return self._violation(event, "key-for-agency", f"key {key} was added for unknown agency '{agency}'")
         if key in self.keys:
             return self._violation(event, "key-once", f"key {key} was added twice")
-        self.keys[key] = [agency, args["validFrom"], args["validUntil"]]
+        self.keys[key] = KeyWindow(agency, args["validFrom"], args["validUntil"])
         return []
 
     def _on_IssuerKeyValidUntilChanged(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
@@ -189,12 +195,12 @@ class LedgerState:
         )
         if key not in self.keys:
             return self._violation(event, "key-known", f"the window of unknown key {key} was changed")
-        self.keys[key][2] = args["validUntil"]
+        self.keys[key] = self.keys[key]._replace(valid_until=args["validUntil"])
         return []
 
-    def _key_valid(self, key: str, agency: str, at: int) -> bool:
-        record = self.keys.get(key)
-        return record is not None and record[0] == agency and record[1] <= at < record[2]
+    def _key_valid(self, key: str, agency: str | None, at: int) -> bool:
+        window = self.keys.get(key)
+        return window is not None and window.agency == agency and window.valid_from <= at < window.valid_until
 
     def _on_Anchored(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
         # The path most events take: kept to a few dictionary operations.
@@ -202,11 +208,12 @@ class LedgerState:
         found: list[Finding] = []
         if self.paused:
             found += self._violation(event, "paused", f"root {root} was anchored while the registry was paused")
-        record = self.keys.get(key)
-        agency = record[0] if record is not None else None
-        if record is None or not record[1] <= at < record[2]:
+        window = self.keys.get(key)
+        agency = window.agency if window is not None else None
+        if window is None or not window.valid_from <= at < window.valid_until:
             found += self._violation(event, "anchor-key", f"root {root} was anchored by {key}, not a key valid then")
-        if not self.anchors.insert(root, [agency, key, at, event.block_number, count, args["expiresAt"], ACTIVE, 0]):
+        anchor = AnchorRecord(agency, key, at, event.block_number, count, args["expiresAt"], ACTIVE, 0)
+        if not self.anchors.insert(root, anchor):
             found += self._violation(event, "anchor-once", f"root {root} was anchored twice")
             return found
         self._anchored_at[root] = event
@@ -226,7 +233,7 @@ class LedgerState:
         anchor = self.anchors.get(root)
         if anchor is None:
             return [*found, *self._violation(event, "change-anchored", f"{target} changed in unknown batch {root}")]
-        owner = anchor[0]
+        owner = anchor.agency
         is_admin = by in self.admins
         if not self._key_valid(by, owner, at) and not (is_admin and action == REVOKED):
             found += self._violation(
@@ -234,25 +241,25 @@ class LedgerState:
             )
         reason = args.get("reason", 0)
         if target == root:
-            status = anchor[6]
+            status = anchor.status
             legal = {REVOKED: status != REVOKED, SUSPENDED: status == ACTIVE, ACTIVE: status == SUSPENDED}[action]
             if not legal:  # the contract would have refused it: the replayed state keeps the legal one
                 return [*found, *self._violation(event, "change-order", f"batch {root} went from {status} to {action}")]
             self._moved(owner, "batches", status, action)
-            anchor[6], anchor[7] = action, reason if action != ACTIVE else 0
+            self.anchors[root] = anchor._replace(status=action, reason=reason if action != ACTIVE else 0)
         else:
-            if anchor[6] == REVOKED:
+            if anchor.status == REVOKED:
                 return [
                     *found,
                     *self._violation(event, "change-order", f"{target} changed inside revoked batch {root}"),
                 ]
             record = self.documents.get(target)
             status = ACTIVE
-            if record is not None and (record[0] == owner or anchor[2] >= record[3]):
-                status = record[1] if record[0] == owner else status
-                if record[0] != owner:
+            if record is not None and (record.agency == owner or anchor.anchored_at >= record.claimed_at):
+                status = record.status if record.agency == owner else status
+                if record.agency != owner:
                     found += self._violation(
-                        event, "document-owner", f"{target} belongs to '{record[0]}', whose batch came first"
+                        event, "document-owner", f"{target} belongs to '{record.agency}', whose batch came first"
                     )
             legal = {REVOKED: status != REVOKED, SUSPENDED: status == ACTIVE, ACTIVE: status == SUSPENDED}[action]
             if not legal:
@@ -260,9 +267,13 @@ class LedgerState:
                     *found,
                     *self._violation(event, "change-order", f"document {target} went from {status} to {action}"),
                 ]
-            claimed = min(record[3], anchor[2]) if record is not None and record[0] == owner else anchor[2]
+            claimed = anchor.anchored_at
+            if record is not None and record.agency == owner:
+                claimed = min(record.claimed_at, claimed)
             self._moved(owner, "documents", status, action)
-            self.documents[target] = [owner, action, reason if action != ACTIVE else 0, claimed, root]
+            self.documents[target] = DocumentStatusRecord(
+                owner, action, reason if action != ACTIVE else 0, claimed, root
+            )
         if action == REVOKED:
             self.revocations.append(
                 {
@@ -292,7 +303,7 @@ class LedgerState:
         """Everything but the anchor and document tables, JSON-ready, to continue an audit later."""
         return {
             "agencies": self.agencies,
-            "keys": self.keys,
+            "keys": {key: list(window) for key, window in self.keys.items()},
             "admins": sorted(self.admins),
             "paused": self.paused,
             "revocations": self.revocations,
@@ -303,14 +314,18 @@ class LedgerState:
 
     @classmethod
     def from_json(
-        cls, data: dict[str, Any], *, anchors: Table | None = None, documents: Table | None = None
+        cls,
+        data: dict[str, Any],
+        *,
+        anchors: Table[AnchorRecord] | None = None,
+        documents: Table[DocumentStatusRecord] | None = None,
     ) -> LedgerState:
         """The state saved by `to_json`, with its anchor and document tables."""
         return cls(
             agencies=data["agencies"],
-            keys=data["keys"],
-            anchors=anchors if anchors is not None else MemoryTable(),
-            documents=documents if documents is not None else MemoryTable(),
+            keys={key: KeyWindow(*window) for key, window in data["keys"].items()},
+            anchors=anchors if anchors is not None else MemoryTable[AnchorRecord](),
+            documents=documents if documents is not None else MemoryTable[DocumentStatusRecord](),
             admins=set(data["admins"]),
             paused=data["paused"],
             revocations=data["revocations"],

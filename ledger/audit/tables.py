@@ -3,8 +3,9 @@
 A replay touches only the records its current page names. `SqliteTable` loads those
 records before the page (`prefetch`), serves them from a bounded cache while pages are
 applied, and writes them back in large sorted batches (`flush`), so the auditor's memory
-depends on the cache bound, not on the size of the ledger. Records are lists of strings, integers and
-None, one SQLite column each, so an auditor can also query ``replay.sqlite`` with SQL.
+depends on the cache bound, not on the size of the ledger. A record is an `AnchorRecord` or a
+`DocumentStatusRecord`, one SQLite column a field, so an auditor can also query ``replay.sqlite``
+with SQL.
 """
 
 from __future__ import annotations
@@ -12,24 +13,58 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
-
-Record = list[Any]
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 
-class Table(Protocol):
+class AnchorRecord(NamedTuple):
+    """A batch as the replayed events left it, keyed by its root."""
+
+    agency: str | None
+    """The agency of the key that anchored it (None if the key was unknown then)."""
+    issuer_key: str
+    anchored_at: int
+    block: int
+    document_count: int
+    expires_at: int
+    status: str
+    """ACTIVE, SUSPENDED or REVOKED."""
+    reason: int
+    """The reason code of the last suspension or revocation (0 while active)."""
+
+
+class DocumentStatusRecord(NamedTuple):
+    """A document whose status changed, as the replayed events left it, keyed by its hash."""
+
+    agency: str | None
+    """The agency of the batch it was changed in (None, as that batch's, if its key was unknown)."""
+    status: str
+    """ACTIVE, SUSPENDED or REVOKED."""
+    reason: int
+    claimed_at: int
+    """The earliest anchoring time of the agency's batches it was changed in."""
+    root: str
+    """The batch it was last changed in."""
+
+
+ANCHOR_COLUMNS = AnchorRecord._fields
+DOCUMENT_COLUMNS = DocumentStatusRecord._fields
+
+R = TypeVar("R", bound=AnchorRecord | DocumentStatusRecord)
+
+
+class Table(Protocol[R]):
     """A map from a hash to its replayed record."""
 
-    def get(self, key: str) -> Record | None:
+    def get(self, key: str) -> R | None:
         """The record, or None."""
 
-    def __setitem__(self, key: str, value: Record) -> None:
-        """Set a record (in place mutation of a record got from `get` is kept too)."""
+    def __setitem__(self, key: str, value: R) -> None:
+        """Set a record (records are immutable: a changed one is set again, see `NamedTuple._replace`)."""
 
     def __contains__(self, key: object) -> bool:
         """Whether a record exists."""
 
-    def insert(self, key: str, value: Record) -> bool:
+    def insert(self, key: str, value: R) -> bool:
         """Add a record expected to be new; False if it is known to exist already."""
 
     def prefetch(self, keys: Iterable[str]) -> None:
@@ -44,14 +79,14 @@ class Table(Protocol):
     def held(self) -> int:
         """How many records wait in memory to be written."""
 
-    def chunks(self, size: int) -> Iterator[list[tuple[str, Record]]]:
+    def chunks(self, size: int) -> Iterator[list[tuple[str, R]]]:
         """Every record, `size` at a time."""
 
 
-class MemoryTable(dict[str, Record]):
+class MemoryTable(dict[str, R]):
     """A plain dictionary: for tests and small ledgers."""
 
-    def insert(self, key: str, value: Record) -> bool:
+    def insert(self, key: str, value: R) -> bool:
         """Add a new record; False if it exists."""
         if key in self:
             return False
@@ -69,26 +104,26 @@ class MemoryTable(dict[str, Record]):
         """Nothing waits."""
         return 0
 
-    def chunks(self, size: int) -> Iterator[list[tuple[str, Record]]]:
+    def chunks(self, size: int) -> Iterator[list[tuple[str, R]]]:
         """Every record, `size` at a time."""
         items = list(self.items())
         for offset in range(0, len(items), size):
             yield items[offset : offset + size]
 
 
-class SqliteTable:
-    """Records in one SQLite table, a column per field, behind a bounded cache.
+class SqliteTable(Generic[R]):
+    """Records of one type in one SQLite table, a column per field, behind a bounded cache.
 
     The cache holds the records recent pages read or wrote; they are written back together
     once `buffer` of them are held. A big sorted batch touches each B-tree page once rather
     than once per record, which is what keeps a replay's writes cheap.
     """
 
-    def __init__(
-        self, connection: sqlite3.Connection, name: str, columns: tuple[str, ...], *, buffer: int = 20_000
-    ) -> None:
+    def __init__(self, connection: sqlite3.Connection, name: str, record: type[R], *, buffer: int = 20_000) -> None:
         self._db = connection
         self._buffer = buffer
+        self._record: type[R] = record
+        columns = record._fields
         self._db.execute(
             f"CREATE TABLE IF NOT EXISTS {name} (key TEXT PRIMARY KEY, {', '.join(columns)}) WITHOUT ROWID"
         )
@@ -101,7 +136,7 @@ class SqliteTable:
             f"INSERT INTO {name} (key, {fields}) VALUES ({marks}) ON CONFLICT(key) DO UPDATE SET "  # noqa: S608
             + ", ".join(f"{column} = excluded.{column}" for column in columns)
         )
-        self._cache: dict[str, Record] = {}
+        self._cache: dict[str, R] = {}
         self._absent: set[str] = set()
         self._new: set[str] = set()  # inserted since the last write, not yet checked against the disk
         self._clashes: list[str] = []
@@ -113,11 +148,11 @@ class SqliteTable:
         wanted = [key for key in set(keys) if key not in self._cache and key not in self._absent]
         for offset in range(0, len(wanted), 900):
             chunk = wanted[offset : offset + 900]
-            for key, *record in self._db.execute(f"{self._select} WHERE key IN ({','.join('?' * len(chunk))})", chunk):
-                self._cache[key] = record
+            for row in self._db.execute(f"{self._select} WHERE key IN ({','.join('?' * len(chunk))})", chunk):
+                self._cache[row[0]] = self._record(*row[1:])
             self._absent.update(key for key in chunk if key not in self._cache)
 
-    def get(self, key: str) -> Record | None:
+    def get(self, key: str) -> R | None:
         """The record, from the cache (loaded on a miss).
 
         A record inserted since the last write is first checked against the disk: if the disk
@@ -128,16 +163,16 @@ class SqliteTable:
             stored = self._db.execute(f"{self._select} WHERE key = ?", (key,)).fetchone()
             if stored is not None:
                 self._clashes.append(key)
-                self._cache[key] = list(stored[1:])
+                self._cache[key] = self._record(*stored[1:])
         elif key not in self._cache and key not in self._absent:
             self.prefetch([key])
         return self._cache.get(key)
 
-    def __setitem__(self, key: str, value: Record) -> None:
+    def __setitem__(self, key: str, value: R) -> None:
         self._cache[key] = value
         self._absent.discard(key)
 
-    def insert(self, key: str, value: Record) -> bool:
+    def insert(self, key: str, value: R) -> bool:
         """Add a record expected to be new without reading the disk; a clash shows at `flush`."""
         if key in self._cache:
             return False
@@ -184,7 +219,7 @@ class SqliteTable:
             clashes += [stored[0] for stored in self._db.execute(query, list(chunk)) if stored != chunk[stored[0]]]
         return clashes
 
-    def chunks(self, size: int) -> Iterator[list[tuple[str, Record]]]:
+    def chunks(self, size: int) -> Iterator[list[tuple[str, R]]]:
         """Every record, `size` at a time, in key order."""
         self.flush(force=True)
         last = ""
@@ -192,15 +227,13 @@ class SqliteTable:
             rows = self._db.execute(f"{self._select} WHERE key > ? ORDER BY key LIMIT ?", (last, size)).fetchall()
             if not rows:
                 return
-            yield [(key, list(record)) for key, *record in rows]
+            yield [(row[0], self._record(*row[1:])) for row in rows]
             last = rows[-1][0]
 
 
-ANCHOR_COLUMNS = ("agency", "issuer_key", "anchored_at", "block", "document_count", "expires_at", "status", "reason")
-DOCUMENT_COLUMNS = ("agency", "status", "reason", "claimed_at", "root")
-
-
-def open_tables(path: Path, *, fresh: bool) -> tuple[SqliteTable, SqliteTable, sqlite3.Connection]:
+def open_tables(
+    path: Path, *, fresh: bool
+) -> tuple[SqliteTable[AnchorRecord], SqliteTable[DocumentStatusRecord], sqlite3.Connection]:
     """The anchors and documents tables of a replay database (emptied when `fresh`).
 
     The database is the auditor's scratch space, rebuilt from the chain whenever in doubt, so it
@@ -223,8 +256,8 @@ def open_tables(path: Path, *, fresh: bool) -> tuple[SqliteTable, SqliteTable, s
     connection.execute("PRAGMA journal_mode=OFF")
     connection.execute("PRAGMA synchronous=OFF")
     connection.execute("PRAGMA cache_size=-8192")  # 8 MB of pages: bounded, whatever the ledger size
-    anchors = SqliteTable(connection, "anchors", ANCHOR_COLUMNS)
-    return anchors, SqliteTable(connection, "documents", DOCUMENT_COLUMNS), connection
+    anchors = SqliteTable(connection, "anchors", AnchorRecord)
+    return anchors, SqliteTable(connection, "documents", DocumentStatusRecord), connection
 
 
 def _set_mark(connection: sqlite3.Connection, block: int | None) -> None:

@@ -21,7 +21,7 @@ from ledger.audit.accumulator import Accumulator
 from ledger.audit.checkpoint import Checkpoint, load_or_create_key, sign, signature_valid
 from ledger.audit.replay import ACTIVE, REVOKED, SUSPENDED, Finding, LedgerState, replay_page
 from ledger.audit.report import render_markdown
-from ledger.audit.tables import Table, begin_replay, mark, marked, open_tables
+from ledger.audit.tables import AnchorRecord, DocumentStatusRecord, Table, begin_replay, mark, marked, open_tables
 from ledger.chain.events import LEAF_ENCODING, EventReader
 from ledger.domain import ON_CHAIN
 from ledger.errors import InvalidRequestError
@@ -64,7 +64,9 @@ def _reader(ledger: Ledger) -> EventReader:
     return ledger.registry.events(ledger.artifact.abi)
 
 
-def _load(folder: Path, ledger: Ledger, tables: tuple[Table, Table]) -> _Saved | None:
+def _load(
+    folder: Path, ledger: Ledger, tables: tuple[Table[AnchorRecord], Table[DocumentStatusRecord]]
+) -> _Saved | None:
     """Where the last completed audit of this chain and registry stopped, if it hashed events as we do."""
     saved = _state_file(folder, ledger)
     if saved is None or saved.get("leaf_encoding") != LEAF_ENCODING:
@@ -273,7 +275,7 @@ def compare_with_contract(
 
     Each record is read with `inspect` (the status view), and its hash with OpenAttestation's
     `isIssued` and `isRevoked`, whose answers follow from the replayed records too. Each read
-    made is counted in `checked["contract_reads"]`.
+    made is counted in `checked["contract_reads"]`. Returns the differences found.
     """
     checked = Counter() if checked is None else checked
     registry = ledger.registry
@@ -286,7 +288,15 @@ def compare_with_contract(
         for position, (root, anchor) in enumerate(chunk):
             raw, issued, revoked = results[3 * position : 3 * position + 3]
             view = registry.decode_inspect(raw)
-            agency, key, at, _block, count, expires, status, reason = anchor
+            replayed = (
+                anchor.agency,
+                anchor.issuer_key,
+                anchor.anchored_at,
+                anchor.document_count,
+                anchor.expires_at,
+                anchor.status,
+                anchor.reason,
+            )
             chain = (
                 view.agency_id,
                 (view.key or "").lower(),
@@ -296,15 +306,15 @@ def compare_with_contract(
                 view.batch_status.name,
                 view.batch_reason,
             )
-            _differ(findings, root, root, (agency, key, at, count, expires, status, reason), chain)
-            expected = (True, _withheld(status) or _withheld(_status(state.documents.get(root))))
+            _differ(findings, root, root, replayed, chain)
+            expected = (True, _withheld(anchor.status) or _withheld(_status(state.documents.get(root))))
             _differ(findings, root, root, expected, (_true(issued), _true(revoked)), "isIssued/isRevoked")
         state.documents.flush()
     for documents in state.documents.chunks(2000):
         state.anchors.prefetch(target for target, _ in documents)
         calls = [
-            [registry.inspect_call(target, rec[4]), *registry.open_attestation_calls(target)]
-            for target, rec in documents
+            [registry.inspect_call(target, record.root), *registry.open_attestation_calls(target)]
+            for target, record in documents
         ]
         results = reader.calls([call for triple in calls for call in triple], block)
         checked["contract_reads"] += len(results)
@@ -312,16 +322,16 @@ def compare_with_contract(
             raw, issued, revoked = results[3 * position : 3 * position + 3]
             view = registry.decode_inspect(raw)
             document_chain = (view.document_agency_id, view.document_status.name, view.document_reason)
-            _differ(findings, target, record[4], (record[0], record[1], record[2]), document_chain)
+            _differ(findings, target, record.root, (record.agency, record.status, record.reason), document_chain)
             batch = state.anchors.get(target)
-            expected = (batch is not None, _withheld(record[1]) or (batch is not None and _withheld(batch[6])))
-            _differ(findings, target, record[4], expected, (_true(issued), _true(revoked)), "isIssued/isRevoked")
+            expected = (batch is not None, _withheld(record.status) or (batch is not None and _withheld(batch.status)))
+            _differ(findings, target, record.root, expected, (_true(issued), _true(revoked)), "isIssued/isRevoked")
         state.anchors.flush()
     return findings
 
 
-def _status(record: list[Any] | None) -> str | None:
-    return record[1] if record is not None else None
+def _status(record: DocumentStatusRecord | None) -> str | None:
+    return record.status if record is not None else None
 
 
 def _withheld(status: str | None) -> bool:
@@ -356,6 +366,7 @@ def reconcile_with_store(ledger: Ledger, state: LedgerState, checked: Counter[st
     """Every batch and document the store knows, against the replayed chain; and every anchor against the store.
 
     What it compares is counted in `checked` (`store_batches`, `store_documents`, `chain_anchors`).
+    Returns the differences found.
     """
     checked = Counter() if checked is None else checked
     findings: list[Finding] = []
@@ -384,13 +395,13 @@ def reconcile_with_store(ledger: Ledger, state: LedgerState, checked: Counter[st
                         {"root": root, "transaction": tx_hash},
                     )
                 )
-            elif (anchor[0], anchor[4], anchor[6]) != (agency, count, status):
+            elif (anchor.agency, anchor.document_count, anchor.status) != (agency, count, status):
                 findings.append(
                     Finding(
                         "difference",
                         "store-batch",
                         f"batch {root}: store has agency '{agency}', {count} documents, {status}; "
-                        f"the chain has '{anchor[0]}', {anchor[4]}, {anchor[6]}",
+                        f"the chain has '{anchor.agency}', {anchor.document_count}, {anchor.status}",
                         {"root": root},
                     )
                 )
@@ -404,7 +415,7 @@ def reconcile_with_store(ledger: Ledger, state: LedgerState, checked: Counter[st
             if anchor is None or target == root:
                 continue
             record = state.documents.get(target)
-            chain_status = record[1] if record is not None and record[0] == anchor[0] else ACTIVE
+            chain_status = record.status if record is not None and record.agency == anchor.agency else ACTIVE
             if chain_status != status:
                 findings.append(
                     Finding(
@@ -424,8 +435,8 @@ def reconcile_with_store(ledger: Ledger, state: LedgerState, checked: Counter[st
                     Finding(
                         "difference",
                         "chain-anchor",
-                        f"root {root} anchored on chain by '{anchor[0]}' is unknown to the store",
-                        {"root": root, "block": anchor[3]},
+                        f"root {root} anchored on chain by '{anchor.agency}' is unknown to the store",
+                        {"root": root, "block": anchor.block},
                     )
                 )
     return findings

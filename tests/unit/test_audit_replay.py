@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from ledger.audit.accumulator import Accumulator
 from ledger.audit.checkpoint import Checkpoint, load_or_create_key, sign, signature_valid
 from ledger.audit.replay import ADMIN_ROLE, LedgerState
+from ledger.audit.tables import AnchorRecord, DocumentStatusRecord
 from ledger.chain.events import ChainEvent
 
 ADMIN, KEY_A, KEY_B, STRANGER = "0xad", "0xaa", "0xbb", "0xcc"
@@ -63,8 +64,8 @@ def test_a_legal_history_has_no_findings() -> None:
     assert change(chain, "Reinstated", KEY_A) == []
     assert change(chain, "Revoked", KEY_A, DOC, reason=3) == []
     assert change(chain, "Revoked", ADMIN, reason=6) == []
-    assert chain.state.anchors[ROOT][6] == "REVOKED"
-    assert chain.state.documents[DOC][1] == "REVOKED"
+    assert chain.state.anchors[ROOT].status == "REVOKED"
+    assert chain.state.documents[DOC].status == "REVOKED"
 
 
 def test_anchors_need_a_key_valid_then() -> None:
@@ -136,8 +137,8 @@ def test_checkpoints_are_signed_by_their_auditor(tmp_path: Any) -> None:
     assert load_or_create_key(tmp_path / "auditor.pem").public_key() is not None
 
 
-def anchor_record(at: int, status: str = "ACTIVE") -> list[Any]:
-    return ["moci", KEY_A, at, 7, 2, 0, status, 0]
+def anchor_record(at: int, status: str = "ACTIVE") -> AnchorRecord:
+    return AnchorRecord("moci", KEY_A, at, 7, 2, 0, status, 0)
 
 
 def test_the_disk_table_keeps_records_across_pages_and_finds_clashes(tmp_path: Any) -> None:
@@ -146,7 +147,7 @@ def test_the_disk_table_keeps_records_across_pages_and_finds_clashes(tmp_path: A
     anchors, documents, database = open_tables(tmp_path / "replay.sqlite", fresh=True)
     assert anchors.insert("a", anchor_record(1)) is True
     assert anchors.insert("a", anchor_record(2)) is False  # in the same page
-    documents["d"] = ["moci", "REVOKED", 3, 1, "a"]
+    documents["d"] = DocumentStatusRecord("moci", "REVOKED", 3, 1, "a")
     assert anchors.flush() == []  # held back: far fewer records than a write batch
     assert anchors.held() == 1
     assert anchors.flush(force=True) == []
@@ -156,13 +157,13 @@ def test_the_disk_table_keeps_records_across_pages_and_finds_clashes(tmp_path: A
     anchors.prefetch(["a", "b"])
     record = anchors.get("a")
     assert record == anchor_record(1)
-    record[6] = "SUSPENDED"  # changed in place, written back on flush
+    anchors["a"] = record._replace(status="SUSPENDED")  # a changed record, written back on flush
     anchors["b"] = anchor_record(5)
     anchors.flush(force=True)
     assert anchors.get("a") == anchor_record(1, "SUSPENDED")
     assert anchors.get("zz") is None
     assert [key for chunk in anchors.chunks(1) for key, _ in chunk] == ["a", "b"]
-    assert documents.get("d") == ["moci", "REVOKED", 3, 1, "a"]
+    assert documents.get("d") == DocumentStatusRecord("moci", "REVOKED", 3, 1, "a")
     # One column a field: an auditor's own SQL reads the replayed state.
     anchors.flush(force=True)
     assert database.execute("SELECT status FROM anchors WHERE key = 'a'").fetchone() == ("SUSPENDED",)
@@ -175,10 +176,10 @@ def test_the_disk_table_keeps_records_across_pages_and_finds_clashes(tmp_path: A
 def test_the_disk_table_writes_once_it_holds_a_batch(tmp_path: Any) -> None:
     import sqlite3
 
-    from ledger.audit.tables import ANCHOR_COLUMNS, SqliteTable
+    from ledger.audit.tables import SqliteTable
 
     database = sqlite3.connect(tmp_path / "t.sqlite")
-    table = SqliteTable(database, "anchors", ANCHOR_COLUMNS, buffer=3)
+    table = SqliteTable(database, "anchors", AnchorRecord, buffer=3)
     stored = lambda: database.execute("SELECT count(*) FROM anchors").fetchone()[0]  # noqa: E731
     for key in ("a", "b"):
         table.insert(key, anchor_record(1))
@@ -223,7 +224,7 @@ def test_a_root_anchored_again_after_a_write_keeps_its_first_anchor(tmp_path: An
     """The contract refuses a second anchor: the replay reports it and keeps the first, even across writes."""
     import sqlite3
 
-    from ledger.audit.tables import ANCHOR_COLUMNS, DOCUMENT_COLUMNS, SqliteTable
+    from ledger.audit.tables import SqliteTable
 
     database = sqlite3.connect(tmp_path / "t.sqlite")
     chain = setup()
@@ -231,8 +232,8 @@ def test_a_root_anchored_again_after_a_write_keeps_its_first_anchor(tmp_path: An
         agencies=chain.state.agencies,
         keys=chain.state.keys,
         admins=chain.state.admins,
-        anchors=SqliteTable(database, "anchors", ANCHOR_COLUMNS, buffer=1),
-        documents=SqliteTable(database, "documents", DOCUMENT_COLUMNS, buffer=1),
+        anchors=SqliteTable(database, "anchors", AnchorRecord, buffer=1),
+        documents=SqliteTable(database, "documents", DocumentStatusRecord, buffer=1),
     )
     chain.emit("Anchored", root=ROOT, key=KEY_A, documentCount=2, expiresAt=0, at=200)
     assert chain.state.flush() == []  # written: a later insert cannot see it in the cache
@@ -242,4 +243,4 @@ def test_a_root_anchored_again_after_a_write_keeps_its_first_anchor(tmp_path: An
     assert [finding.rule for finding in chain.state.flush(force=True)] == ["anchor-once"]
     assert chain.state.totals["moci"]["anchors"] == 1
     assert chain.state.totals["qu"]["anchors"] == 0
-    assert chain.state.anchors.get(ROOT)[0] == "moci"  # type: ignore[index]
+    assert chain.state.anchors.get(ROOT).agency == "moci"  # type: ignore[union-attr]
