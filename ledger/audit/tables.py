@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
@@ -243,21 +244,25 @@ def open_tables(
     """
     if not fresh and path.exists():
         try:
-            with sqlite3.connect(path) as probe:
-                found = tuple(row[1] for row in probe.execute("PRAGMA table_info(anchors)"))
-            probe.close()
+            with closing(sqlite3.connect(path)) as probe:
+                found = tuple(column for _, column, *_ in probe.execute("PRAGMA table_info(anchors)"))
         except sqlite3.DatabaseError:
             found = ()
         fresh = found != ("key", *ANCHOR_COLUMNS)
     if fresh:
         path.unlink(missing_ok=True)
     connection = sqlite3.connect(path)
-    connection.execute("PRAGMA page_size=16384")  # before the first table: fewer, fuller B-tree pages
-    connection.execute("PRAGMA journal_mode=OFF")
-    connection.execute("PRAGMA synchronous=OFF")
-    connection.execute("PRAGMA cache_size=-8192")  # 8 MB of pages: bounded, whatever the ledger size
-    anchors = SqliteTable(connection, "anchors", AnchorRecord)
-    return anchors, SqliteTable(connection, "documents", DocumentStatusRecord), connection
+    try:
+        connection.execute("PRAGMA page_size=16384")  # before the first table: fewer, fuller B-tree pages
+        connection.execute("PRAGMA journal_mode=OFF")
+        connection.execute("PRAGMA synchronous=OFF")
+        connection.execute("PRAGMA cache_size=-8192")  # 8 MB of pages: bounded, whatever the ledger size
+        anchors = SqliteTable(connection, "anchors", AnchorRecord)
+        documents = SqliteTable(connection, "documents", DocumentStatusRecord)
+    except BaseException:
+        connection.close()
+        raise
+    return anchors, documents, connection
 
 
 def _set_mark(connection: sqlite3.Connection, block: int | None) -> None:
