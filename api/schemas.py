@@ -6,8 +6,9 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from ledger.usecases.issue_input import IssueInput
 from ledger.verification import VerificationResult
 
 HASH_PATTERN = r"^(0x)?[0-9a-fA-F]{64}$"
@@ -51,12 +52,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class IssueDocumentBody(Strict):
+# The core's model, shared with `sijill issue`, under the name the OpenAPI document has always used.
+class IssueDocumentBody(IssueInput):
     """One document to issue."""
-
-    document_type: str = Field(examples=["commercial-licence"], max_length=64)
-    fields: dict[str, Any] = Field(description="The document's fields, checked against its type's JSON Schema")
-    expires_at: AwareDatetime | None = Field(default=None, description="When the document stops being valid")
 
 
 class IssueBatchBody(Strict):

@@ -22,7 +22,7 @@ from api.schemas import (
 from ledger.domain import ReasonCode, normalize_hash
 from ledger.errors import NotFoundError
 from ledger.usecases.actors import Scope
-from ledger.usecases.issuance import IssuedBatch, IssueRequest, accept_documents, issue_documents
+from ledger.usecases.issuance import IssuedBatch, accept_documents, issue_documents
 from ledger.usecases.sharing import (
     certificate_pdf,
     erase_document,
@@ -33,10 +33,6 @@ from ledger.usecases.sharing import (
 from ledger.usecases.status import Action, StatusChange, change_status, get_record
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
-
-
-def _request(body: IssueDocumentBody) -> IssueRequest:
-    return IssueRequest(document_type=body.document_type, fields=body.fields, expires_at=body.expires_at)
 
 
 def _anchor(batch: IssuedBatch) -> AnchorOut:
@@ -83,11 +79,11 @@ def issue_one(
     """Validate, wrap and anchor one document for the caller's agency (or queue it, with wait=false)."""
     agency_id = actor.require_agency(Scope.ISSUE)
     if not wait:
-        accepted = _accepted(request, accept_documents(ledger, agency_id, [_request(body)])[0])
+        accepted = _accepted(request, accept_documents(ledger, agency_id, [body.to_request()])[0])
         response.status_code = status.HTTP_202_ACCEPTED
         response.headers["Location"] = accepted.status_url
         return accepted
-    batch = issue_documents(ledger, agency_id, [_request(body)])
+    batch = issue_documents(ledger, agency_id, [body.to_request()])
     document = batch.documents[0]
     return IssuedDocumentOut(target_hash=document["signature"]["targetHash"], anchor=_anchor(batch), document=document)
 
@@ -108,7 +104,7 @@ def issue_batch(
 ) -> IssuedBatchOut | AcceptedBatchOut:
     """Validate, wrap and anchor a batch; one Merkle root covers every document (or queue them, with wait=false)."""
     agency_id = actor.require_agency(Scope.ISSUE)
-    requests = [_request(item) for item in body.documents]
+    requests = [item.to_request() for item in body.documents]
     if not wait:
         response.status_code = status.HTTP_202_ACCEPTED
         return AcceptedBatchOut(
