@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.usecases.issue_input import IssueInput
-from ledger.verification import VerificationResult
 
 HASH_PATTERN = r"^(0x)?[0-9a-fA-F]{64}$"
 
@@ -239,21 +237,6 @@ class TxOut(BaseModel):
 
     transaction: str
     block_number: int
-
-
-def verification_to_dict(result: VerificationResult) -> dict[str, Any]:
-    """A JSON-ready verification result."""
-    return {
-        "status": result.status.value,
-        "valid": result.valid,
-        "summary": result.summary,
-        "target_hash": result.target_hash,
-        "merkle_root": result.merkle_root,
-        "issuer": result.issuer,
-        "anchor": result.anchor,
-        "checked_at": result.checked_at.isoformat(),
-        "checks": [{**asdict(check), "outcome": check.outcome.value} for check in result.checks],
-    }
 
 
 AgencyOut.model_rebuild()

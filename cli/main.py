@@ -431,12 +431,10 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON")] = False,
 ) -> None:
     """Verify a wrapped document against the chain. Exit code 0 only for VALID."""
-    from api.schemas import verification_to_dict
-
     with _ledger() as ledger:
         result = verify_file(ledger, _read_file(file)).result
         if as_json:
-            _write_json(verification_to_dict(result), None)
+            _write_json(result.as_dict(), None)
         else:
             _print_verdict(result)
         if not result.valid:

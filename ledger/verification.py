@@ -8,7 +8,7 @@ overall status and each check with its evidence. The use case in
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -66,6 +66,20 @@ class VerificationResult:
     def valid(self) -> bool:
         """True only for `VerificationStatus.VALID`."""
         return self.status is VerificationStatus.VALID
+
+    def as_dict(self) -> dict[str, Any]:
+        """The verdict as JSON-ready data: what the API answers and `sijill verify --json` prints."""
+        return {
+            "status": self.status.value,
+            "valid": self.valid,
+            "summary": self.summary,
+            "target_hash": self.target_hash,
+            "merkle_root": self.merkle_root,
+            "issuer": self.issuer,
+            "anchor": self.anchor,
+            "checked_at": self.checked_at.isoformat(),
+            "checks": [{**asdict(check), "outcome": check.outcome.value} for check in self.checks],
+        }
 
 
 def document_claims(document: WrappedDocument) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AuditorDep, LedgerDep, PublicLimit
-from api.schemas import ObfuscateBody, verification_to_dict
+from api.schemas import ObfuscateBody
 from ledger.documents.wrap import obfuscate
 from ledger.errors import NotFoundError, PayloadTooLargeError
 from ledger.usecases.audit import audit_dir
@@ -36,7 +36,7 @@ def verify(
     ledger: LedgerDep, document: Annotated[dict[str, Any], Body(description="A wrapped Sijill document")]
 ) -> dict[str, Any]:
     """The verdict (VALID, REVOKED, SUSPENDED, EXPIRED, TAMPERED, NOT_ISSUED, UNKNOWN_ISSUER) and every check."""
-    return verification_to_dict(verify_document(ledger, document))
+    return verify_document(ledger, document).as_dict()
 
 
 @router.post(
@@ -57,7 +57,7 @@ async def verify_upload(request: Request, ledger: LedgerDep) -> dict[str, Any]:
     """The verdict and the wrapped document the file carried (for the page to show its fields)."""
     content = await read_limited(request, MAX_UPLOAD_BYTES)
     checked = await run_in_threadpool(verify_file, ledger, content)
-    return {"result": verification_to_dict(checked.result), "document": checked.document}
+    return {"result": checked.result.as_dict(), "document": checked.document}
 
 
 @router.get(
