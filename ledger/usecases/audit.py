@@ -4,11 +4,15 @@ State lives in an audit folder of the auditor's own (default ``data/audit``):
 ``state.json`` (where the last audit stopped: the replayed ledger and the Merkle
 accumulator), ``journal.jsonl`` (for every block with events: its hash and the event
 count after it), ``checkpoints/`` and the latest reports.
+
+The comparison with the contract (`ledger.usecases.audit_contract`), the reconciliation with
+the store (`ledger.usecases.audit_store`), the export of events (`ledger.usecases.audit_export`)
+and the verification of a checkpoint (`ledger.usecases.audit_verify`) live in modules of their
+own, and are imported from here too.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -18,14 +22,29 @@ from pathlib import Path
 from typing import Any
 
 from ledger.audit.accumulator import Accumulator
-from ledger.audit.checkpoint import Checkpoint, load_or_create_key, sign, signature_valid
-from ledger.audit.replay import ACTIVE, REVOKED, SUSPENDED, Finding, LedgerState, replay_page
+from ledger.audit.checkpoint import Checkpoint, load_or_create_key, sign
+from ledger.audit.replay import Finding, LedgerState, replay_page
 from ledger.audit.report import render_markdown
 from ledger.audit.tables import AnchorRecord, DocumentStatusRecord, Table, begin_replay, mark, marked, open_tables
 from ledger.chain.events import LEAF_ENCODING, EventReader
-from ledger.domain import ON_CHAIN
-from ledger.errors import InvalidRequestError
+from ledger.usecases.audit_contract import compare_with_contract
+from ledger.usecases.audit_export import export_events
+from ledger.usecases.audit_store import reconcile_with_store
+from ledger.usecases.audit_verify import verify_checkpoint
 from ledger.usecases.context import Ledger
+
+__all__ = [
+    "AuditRun",
+    "Progress",
+    "audit_dir",
+    "build_report",
+    "compare_with_contract",
+    "export_events",
+    "find_divergence",
+    "reconcile_with_store",
+    "run_audit",
+    "verify_checkpoint",
+]
 
 Progress = Callable[[int, int], None]
 """Called with (blocks done, blocks to do) as pages are replayed."""
@@ -268,180 +287,6 @@ def run_audit(
     return run
 
 
-def compare_with_contract(
-    ledger: Ledger, reader: EventReader, state: LedgerState, block: int, checked: Counter[str] | None = None
-) -> list[Finding]:
-    """Every anchor and document record the replay built, against the contract at `block`.
-
-    Each record is read with `inspect` (the status view), and its hash with OpenAttestation's
-    `isIssued` and `isRevoked`, whose answers follow from the replayed records too. Each read
-    made is counted in `checked["contract_reads"]`. Returns the differences found.
-    """
-    checked = Counter() if checked is None else checked
-    registry = ledger.registry
-    findings: list[Finding] = []
-    for chunk in state.anchors.chunks(2000):
-        state.documents.prefetch(root for root, _ in chunk)
-        calls = [[registry.inspect_call(root, root), *registry.open_attestation_calls(root)] for root, _ in chunk]
-        results = reader.calls([call for triple in calls for call in triple], block)
-        checked["contract_reads"] += len(results)
-        for position, (root, anchor) in enumerate(chunk):
-            raw, issued, revoked = results[3 * position : 3 * position + 3]
-            view = registry.decode_inspect(raw)
-            replayed = (
-                anchor.agency,
-                anchor.issuer_key,
-                anchor.anchored_at,
-                anchor.document_count,
-                anchor.expires_at,
-                anchor.status,
-                anchor.reason,
-            )
-            chain = (
-                view.agency_id,
-                (view.key or "").lower(),
-                view.anchored_at,
-                view.document_count,
-                view.expires_at,
-                view.batch_status.name,
-                view.batch_reason,
-            )
-            _differ(findings, root, root, replayed, chain)
-            expected = (True, _withheld(anchor.status) or _withheld(_status(state.documents.get(root))))
-            _differ(findings, root, root, expected, (_true(issued), _true(revoked)), "isIssued/isRevoked")
-        state.documents.flush()
-    for documents in state.documents.chunks(2000):
-        state.anchors.prefetch(target for target, _ in documents)
-        calls = [
-            [registry.inspect_call(target, record.root), *registry.open_attestation_calls(target)]
-            for target, record in documents
-        ]
-        results = reader.calls([call for triple in calls for call in triple], block)
-        checked["contract_reads"] += len(results)
-        for position, (target, record) in enumerate(documents):
-            raw, issued, revoked = results[3 * position : 3 * position + 3]
-            view = registry.decode_inspect(raw)
-            document_chain = (view.document_agency_id, view.document_status.name, view.document_reason)
-            _differ(findings, target, record.root, (record.agency, record.status, record.reason), document_chain)
-            batch = state.anchors.get(target)
-            expected = (batch is not None, _withheld(record.status) or (batch is not None and _withheld(batch.status)))
-            _differ(findings, target, record.root, expected, (_true(issued), _true(revoked)), "isIssued/isRevoked")
-        state.anchors.flush()
-    return findings
-
-
-def _status(record: DocumentStatusRecord | None) -> str | None:
-    return record.status if record is not None else None
-
-
-def _withheld(status: str | None) -> bool:
-    """Whether OpenAttestation's `isRevoked` is true for a record in this status (suspended counts)."""
-    return status in (REVOKED, SUSPENDED)
-
-
-def _true(result: bytes) -> bool:
-    return int.from_bytes(result, "big") != 0
-
-
-def _differ(
-    findings: list[Finding],
-    target: str,
-    root: str,
-    replayed: tuple[Any, ...],
-    chain: tuple[Any, ...],
-    read: str = "inspect",
-) -> None:
-    if chain != replayed:
-        findings.append(
-            Finding(
-                "difference",
-                "contract-state",
-                f"{target}: the replayed events give {replayed}, the contract's {read} returns {chain}",
-                {"hash": target, "root": root, "read": read, "replayed": list(replayed), "contract": list(chain)},
-            )
-        )
-
-
-def reconcile_with_store(ledger: Ledger, state: LedgerState, checked: Counter[str] | None = None) -> list[Finding]:
-    """Every batch and document the store knows, against the replayed chain; and every anchor against the store.
-
-    What it compares is counted in `checked` (`store_batches`, `store_documents`, `chain_anchors`).
-    Returns the differences found.
-    """
-    checked = Counter() if checked is None else checked
-    findings: list[Finding] = []
-    for batches in ledger.store.batch_summaries():
-        checked["store_batches"] += len(batches)
-        state.anchors.prefetch(root for root, *_ in batches)
-        for root, agency, issuance, count, status, tx_hash in batches:
-            anchor = state.anchors.get(root)
-            if issuance not in ON_CHAIN:
-                if anchor is not None:
-                    findings.append(
-                        Finding(
-                            "difference",
-                            "store-anchor",
-                            f"batch {root} is {issuance} in the store but anchored on chain",
-                            {"root": root, "store_state": issuance},
-                        )
-                    )
-                continue
-            if anchor is None:
-                findings.append(
-                    Finding(
-                        "difference",
-                        "store-anchor",
-                        f"the store says batch {root} was anchored, the chain never anchored it",
-                        {"root": root, "transaction": tx_hash},
-                    )
-                )
-            elif (anchor.agency, anchor.document_count, anchor.status) != (agency, count, status):
-                findings.append(
-                    Finding(
-                        "difference",
-                        "store-batch",
-                        f"batch {root}: store has agency '{agency}', {count} documents, {status}; "
-                        f"the chain has '{anchor.agency}', {anchor.document_count}, {anchor.status}",
-                        {"root": root},
-                    )
-                )
-        state.flush()
-    for rows in ledger.store.document_summaries():
-        checked["store_documents"] += len(rows)
-        state.anchors.prefetch(root for _, root, _, _ in rows)
-        state.documents.prefetch(target for target, _, _, _ in rows)
-        for target, root, _type, status in rows:
-            anchor = state.anchors.get(root)
-            if anchor is None or target == root:
-                continue
-            record = state.documents.get(target)
-            chain_status = record.status if record is not None and record.agency == anchor.agency else ACTIVE
-            if chain_status != status:
-                findings.append(
-                    Finding(
-                        "difference",
-                        "store-document",
-                        f"document {target}: the store says {status}, the chain says {chain_status}",
-                        {"hash": target, "root": root, "store": status, "chain": chain_status},
-                    )
-                )
-        state.flush()
-    for chunk in state.anchors.chunks(5000):
-        known = ledger.store.known_roots([root for root, _ in chunk])
-        checked["chain_anchors"] += len(chunk)
-        for root, anchor in chunk:
-            if root not in known:
-                findings.append(
-                    Finding(
-                        "difference",
-                        "chain-anchor",
-                        f"root {root} anchored on chain by '{anchor.agency}' is unknown to the store",
-                        {"root": root, "block": anchor.block},
-                    )
-                )
-    return findings
-
-
 def build_report(ledger: Ledger, state: LedgerState, run: AuditRun, with_store: bool) -> dict[str, Any]:
     """The report a program reads; `render_markdown` makes the one people read."""
     agencies: dict[str, dict[str, Any]] = {agency: {"name": name} for agency, name in state.agencies.items()}
@@ -471,73 +316,3 @@ def build_report(ledger: Ledger, state: LedgerState, run: AuditRun, with_store: 
         "findings": [asdict(finding) for finding in run.findings],
         "ok": not run.findings,
     }
-
-
-def verify_checkpoint(ledger: Ledger, checkpoint: Checkpoint, *, expected_auditor: str | None = None) -> list[Finding]:
-    """Check a checkpoint's signature, and replay the chain up to it: same block hash, count and root.
-
-    Returns the problems found; an empty list means the checkpoint holds.
-    """
-    problems: list[Finding] = []
-    if checkpoint.leaf_encoding != LEAF_ENCODING:
-        raise InvalidRequestError(
-            f"the checkpoint hashes events as '{checkpoint.leaf_encoding}', this auditor as '{LEAF_ENCODING}'; "
-            "run `sijill audit run` to sign a checkpoint of the current encoding"
-        )
-    if not signature_valid(checkpoint, expected_auditor):
-        problems.append(Finding("violation", "signature", "the checkpoint's signature is not its auditor's"))
-    if checkpoint.chain_id != ledger.network.chain_id or checkpoint.registry.lower() != ledger.network.registry.lower():
-        raise InvalidRequestError("the checkpoint is for another chain or registry")
-    reader = _reader(ledger)
-    now = reader.block_hashes([checkpoint.block_number])[checkpoint.block_number]
-    if now != checkpoint.block_hash:
-        problems.append(
-            Finding(
-                "rewrite",
-                "history",
-                f"block {checkpoint.block_number} now has hash {now}",
-                {"block": checkpoint.block_number, "checkpoint_hash": checkpoint.block_hash},
-            )
-        )
-    accumulator = Accumulator()
-    for _last, events in reader.pages(ledger.deployment.block_number, checkpoint.block_number):
-        for event in events:
-            accumulator.add(event.leaf)
-    if (accumulator.count, accumulator.root().hex()) != (checkpoint.event_count, checkpoint.events_root):
-        problems.append(
-            Finding(
-                "rewrite",
-                "history",
-                f"the chain's {accumulator.count} events up to block {checkpoint.block_number} hash to "
-                f"{accumulator.root().hex()}, the checkpoint says {checkpoint.event_count} events with root "
-                f"{checkpoint.events_root}",
-            )
-        )
-    return problems
-
-
-def export_events(ledger: Ledger, out: Path, fmt: str) -> int:
-    """Write every registry event as JSON Lines or CSV; returns how many."""
-    reader = _reader(ledger)
-    count = 0
-    with out.open("w", encoding="utf-8", newline="") as sink:
-        writer = csv.writer(sink) if fmt == "csv" else None
-        if writer is not None:
-            writer.writerow(["block_number", "block_hash", "transaction", "log_index", "event", "arguments"])
-        for _last, events in reader.pages(ledger.deployment.block_number, reader.head()):
-            for event in events:
-                if writer is not None:
-                    writer.writerow(
-                        [
-                            event.block_number,
-                            event.block_hash,
-                            event.tx_hash,
-                            event.log_index,
-                            event.name,
-                            json.dumps(dict(event.args), ensure_ascii=False),
-                        ]
-                    )
-                else:
-                    sink.write(json.dumps(event.as_json(), ensure_ascii=False) + "\n")
-                count += 1
-    return count
