@@ -6,12 +6,15 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from cli.main import app
 from ledger.settings import Settings
-from tests.integration.conftest import EXAMPLES, licence
+from ledger.usecases.agencies import RegisteredAgency
+from tests.integration.conftest import EXAMPLES, auth, example, licence
 
 runner = CliRunner()
 
@@ -19,6 +22,11 @@ runner = CliRunner()
 def run(*args: str) -> tuple[int, str]:
     result = runner.invoke(app, list(args))
     return result.exit_code, result.output
+
+
+def flat(text: str) -> str:
+    """`text` without the spaces, line breaks and box edges Rich wraps it in."""
+    return "".join(text.replace("│", " ").split())
 
 
 def test_issue_verify_obfuscate_revoke(env: Settings, tmp_path: Path) -> None:
@@ -89,3 +97,45 @@ def test_errors_are_messages_with_exit_code_2(env: Settings, tmp_path: Path) -> 
     code, output = run("issue", str(EXAMPLES / "commercial-licence.json"), "--agency", "nobody")
     assert code == 2
     assert "no agency 'nobody'" in output
+
+
+def test_issue_input_is_read_as_the_api_reads_it(
+    env: Settings, client: TestClient, moci: RegisteredAgency, tmp_path: Path
+) -> None:
+    """One model reads `{document_type, fields, expires_at?}`: the CLI names the field the API's 422 names."""
+    good = example("commercial-licence")
+    cases: dict[str, Any] = {
+        "colour": {**good, "colour": "red"},
+        "fields": {"document_type": good["document_type"]},
+        "expires_at": {**good, "expires_at": "2030-01-01T00:00:00"},
+        "document_type": {**good, "document_type": "x" * 65},
+    }
+    for field, request in cases.items():
+        response = client.post("/v1/documents", json=request, headers=auth(moci.token))
+        assert (response.status_code, response.json()["error"]["field"]) == (422, field)
+        path = tmp_path / f"{field}.json"
+        path.write_text(json.dumps(request), encoding="utf-8")
+        code, output = run("issue", str(path), "--agency", "moci")
+        assert code == 2, output
+        assert flat(f"{path}: '{field}'") in flat(output)
+    (tmp_path / "list.json").write_text("[]", encoding="utf-8")
+    code, output = run("issue", str(tmp_path / "list.json"), "--agency", "moci")
+    assert (code, "must hold" in output) == (2, True)
+
+
+def test_choices_are_shown_and_checked(tmp_path: Path) -> None:
+    code, output = run("audit", "export", "--out", str(tmp_path / "events.xml"), "--format", "xml")
+    assert code == 2
+    assert flat("is not one of 'jsonl', 'csv'") in flat(output)
+    assert not (tmp_path / "events.xml").exists()
+    code, output = run("apikey", "create", "--scope", "everything")
+    assert code == 2
+    assert flat("is not one of 'issue', 'revoke', 'audit', 'admin'") in flat(output)
+    assert "<jsonl|csv>" in run("audit", "export", "--help")[1]
+
+
+def test_audit_help_names_the_real_default_folder() -> None:
+    """`run_audit` defaults to `audit_dir`: audit/ under SIJILL_DATA_DIR, not a fixed data/audit."""
+    code, output = run("audit", "run", "--help")
+    assert code == 0
+    assert flat("(default: audit in SIJILL_DATA_DIR, data/audit when unset)") in flat(output)
