@@ -5,10 +5,10 @@ State lives in an audit folder of the auditor's own (default ``data/audit``):
 accumulator), ``journal.jsonl`` (for every block with events: its hash and the event
 count after it), ``checkpoints/`` and the latest reports.
 
-The comparison with the contract (`ledger.usecases.audit_contract`), the reconciliation with
-the store (`ledger.usecases.audit_store`), the export of events (`ledger.usecases.audit_export`)
-and the verification of a checkpoint (`ledger.usecases.audit_verify`) live in modules of their
-own, and are imported from here too.
+`run_audit` takes an `AuditSession` through the audit's steps. The comparison with the contract
+(`ledger.usecases.audit_contract`), the reconciliation with the store (`ledger.usecases.audit_store`),
+the export of events (`ledger.usecases.audit_export`) and the verification of a checkpoint
+(`ledger.usecases.audit_verify`) live in modules of their own, and are imported from here too.
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.audit.accumulator import Accumulator
 from ledger.audit.checkpoint import Checkpoint, load_or_create_key, sign
@@ -35,6 +38,7 @@ from ledger.usecases.context import Ledger
 
 __all__ = [
     "AuditRun",
+    "AuditSession",
     "Progress",
     "audit_dir",
     "build_report",
@@ -71,7 +75,6 @@ class _Saved:
     last_block: int
     accumulator: Accumulator
     state: LedgerState
-    checkpoint: Checkpoint | None
 
 
 def audit_dir(ledger: Ledger) -> Path:
@@ -79,23 +82,17 @@ def audit_dir(ledger: Ledger) -> Path:
     return ledger.settings.data_dir / "audit"
 
 
-def _reader(ledger: Ledger) -> EventReader:
-    return ledger.registry.events(ledger.artifact.abi)
-
-
 def _load(
-    folder: Path, ledger: Ledger, tables: tuple[Table[AnchorRecord], Table[DocumentStatusRecord]]
+    folder: Path, ledger: Ledger, anchors: Table[AnchorRecord], documents: Table[DocumentStatusRecord]
 ) -> _Saved | None:
     """Where the last completed audit of this chain and registry stopped, if it hashed events as we do."""
     saved = _state_file(folder, ledger)
     if saved is None or saved.get("leaf_encoding") != LEAF_ENCODING:
         return None
-    checkpoint = Checkpoint.load(folder / saved["checkpoint"]) if saved.get("checkpoint") else None
     return _Saved(
         last_block=saved["last_block"],
         accumulator=Accumulator.from_json(saved["accumulator"]),
-        state=LedgerState.from_json(saved["state"], anchors=tables[0], documents=tables[1]),
-        checkpoint=checkpoint,
+        state=LedgerState.from_json(saved["state"], anchors=anchors, documents=documents),
     )
 
 
@@ -148,6 +145,190 @@ def find_divergence(reader: EventReader, folder: Path) -> Finding | None:
     return None
 
 
+class AuditSession:
+    """One audit of an audit folder, its steps taken in order (as `run_audit` does):
+
+    1. `check_history`: does the history the last audit signed still stand? Where does the replay start?
+    2. `replay`: replay the new events, checking each rule.
+    3. `compare`: the replayed state must be the contract's.
+    4. `reconcile`: the store must agree with the chain (an audit without the store skips it).
+    5. `sign_and_report`: sign a checkpoint, save where the audit stopped, write the reports.
+
+    The replay database (``replay.sqlite``) is opened on entering the session and closed on leaving
+    it, whether the steps completed or raised. Only step 5 marks the database as holding a completed
+    audit: the audit after one that stopped half-way replays from the deployment block.
+    """
+
+    from_block: int
+    """The first block the replay reads (set by step 1)."""
+    to_block: int
+    """The chain's head when the replay began, the block the checkpoint is for (set by step 2)."""
+    state: LedgerState
+    """The replayed registry (set by step 1)."""
+    accumulator: Accumulator
+    """The Merkle accumulator of every event replayed, this audit's and the earlier ones' (set by step 1)."""
+
+    def __init__(self, ledger: Ledger, folder: Path) -> None:
+        self.ledger, self.folder = ledger, folder
+        self.reader = ledger.registry.events(ledger.artifact.abi)
+        self.findings: list[Finding] = []
+        self.checked: Counter[str] = Counter()
+        self.events_replayed = 0
+        self._with_store = False
+        self._previous: Checkpoint | None = None
+        self._afresh = True
+
+    def __enter__(self) -> AuditSession:
+        self._open(fresh=False)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self._database.close()
+
+    def _open(self, *, fresh: bool) -> None:
+        self._anchors, self._documents, self._database = open_tables(self.folder / "replay.sqlite", fresh=fresh)
+
+    def check_history(self) -> None:
+        """Step 1: hold the chain to the last signed checkpoint, and decide where the replay starts.
+
+        The checkpoint is the last one signed, even when the replay must start over (after an audit
+        that stopped half-way, or one that hashed events otherwise). A block of it the chain no
+        longer has is a 'rewrite' finding, and the replay then starts over from the deployment
+        block, as it does when nothing was saved or the replay database ran ahead of the saved state.
+        """
+        saved = _load(self.folder, self.ledger, self._anchors, self._documents)
+        previous = self._previous = _last_checkpoint(self.folder, self.ledger)
+        if saved is not None and marked(self._database) != saved.last_block:
+            saved = None  # an audit stopped half-way: its tables ran ahead of state.json
+        if previous is not None:
+            now = self.reader.block_hashes([previous.block_number])[previous.block_number]
+            if now != previous.block_hash:
+                divergence = find_divergence(self.reader, self.folder) or Finding(
+                    "rewrite",
+                    "history",
+                    f"the history was rewritten: block {previous.block_number} of the last checkpoint "
+                    f"{'no longer exists' if now is None else 'has another hash'}",
+                    {"block": previous.block_number, "audited_hash": previous.block_hash, "chain_hash": now},
+                )
+                self.findings.append(divergence)
+                saved = None  # start over from the deployment block
+        self._afresh = saved is None
+        if saved is None:
+            (self.folder / "journal.jsonl").unlink(missing_ok=True)
+            self._database.close()
+            self._open(fresh=True)
+            self.from_block = self.ledger.deployment.block_number
+            self.state = LedgerState(anchors=self._anchors, documents=self._documents)
+            self.accumulator = Accumulator()
+        else:
+            self.from_block, self.state, self.accumulator = saved.last_block + 1, saved.state, saved.accumulator
+
+    def replay(self, progress: Progress | None = None, *, blocks_per_page: int = 2000) -> None:
+        """Step 2: replay the events from `from_block` to the chain's head, page by page.
+
+        The rules each event breaks are findings; every block with events is journaled with its
+        hash and the event count after it. Replaying from the deployment block, the events the last
+        checkpoint signed must hash to its root again (if it hashed them alike), else that is a
+        'rewrite' finding.
+        """
+        previous, start = self._previous, self.from_block
+        head = self.to_block = self.reader.head()
+        same_leaves = previous is not None and previous.leaf_encoding == LEAF_ENCODING
+        watch = previous.event_count if previous is not None and self._afresh and same_leaves else None
+        begin_replay(self._database)
+        with (self.folder / "journal.jsonl").open("a", encoding="utf-8") as journal:
+            for last, events in self.reader.pages(start, head, blocks_per_page=blocks_per_page):
+                page = replay_page(self.state, self.accumulator, events, mark=watch)
+                self.findings.extend(page.findings)
+                if (
+                    previous is not None
+                    and page.root_at_mark is not None
+                    and page.root_at_mark.hex() != previous.events_root
+                ):
+                    self.findings.append(
+                        Finding(
+                            "rewrite",
+                            "history",
+                            f"the first {previous.event_count} events no longer hash to the last checkpoint's root",
+                            {
+                                "event_count": previous.event_count,
+                                "checkpoint_root": previous.events_root,
+                                "replayed_root": page.root_at_mark.hex(),
+                            },
+                        )
+                    )
+                journal.writelines(
+                    json.dumps({"block": block, "hash": block_hash, "count": count}) + "\n"
+                    for block, (block_hash, count) in page.blocks.items()
+                )
+                self.events_replayed += len(events)
+                if progress is not None:
+                    progress(last - start + 1, head - start + 1)
+        self.findings.extend(self.state.flush(force=True))
+
+    def compare(self) -> None:
+        """Step 3: the replayed state against the contract at `to_block` (see `compare_with_contract`)."""
+        self.findings.extend(compare_with_contract(self.ledger, self.reader, self.state, self.to_block, self.checked))
+
+    def reconcile(self) -> None:
+        """Step 4: the store against the replayed chain (see `reconcile_with_store`)."""
+        self.findings.extend(reconcile_with_store(self.ledger, self.state, self.checked))
+        self._with_store = True
+
+    def sign_and_report(self, key: Ed25519PrivateKey) -> AuditRun:
+        """Step 5: sign a checkpoint of `to_block` with `key`, save where the audit stopped, write the reports.
+
+        Returns the audit's run, its report included. The saved state and the marked replay
+        database are what the next audit continues from.
+        """
+        ledger, folder, head, accumulator = self.ledger, self.folder, self.to_block, self.accumulator
+        previous = self._previous
+        block_hash = self.reader.block_hashes([head])[head] or ""
+        checkpoint = sign(
+            Checkpoint(
+                chain_id=ledger.network.chain_id,
+                registry=ledger.network.registry,
+                block_number=head,
+                block_hash=block_hash,
+                event_count=accumulator.count,
+                events_root=accumulator.root().hex(),
+                audited_at=datetime.now(UTC).isoformat(),
+                auditor="",
+                previous=previous.digest() if previous else None,
+                leaf_encoding=LEAF_ENCODING,
+            ),
+            key,
+        )
+        name = f"checkpoints/{head:012d}-{checkpoint.digest()[:12]}.json"
+        checkpoint.save(folder / name)
+        state_file = {
+            "chain_id": ledger.network.chain_id,
+            "registry": ledger.network.registry,
+            "last_block": head,
+            "leaf_encoding": LEAF_ENCODING,
+            "checkpoint": name,
+            "accumulator": accumulator.to_json(),
+            "state": self.state.to_json(),
+        }
+        mark(self._database, head)
+        (folder / "state.json").write_text(json.dumps(state_file), encoding="utf-8")
+        run = AuditRun(
+            from_block=self.from_block,
+            to_block=head,
+            events_replayed=self.events_replayed,
+            checkpoint=checkpoint,
+            findings=self.findings,
+            checked=self.checked,
+        )
+        run.report = build_report(ledger, self.state, run, self._with_store)
+        report = json.dumps(run.report, indent=2, ensure_ascii=False)
+        (folder / "latest-report.json").write_text(report, encoding="utf-8")
+        (folder / "latest-report.md").write_text(render_markdown(run.report), encoding="utf-8")
+        return run
+
+
 def run_audit(
     ledger: Ledger,
     *,
@@ -159,132 +340,28 @@ def run_audit(
 ) -> AuditRun:
     """Audit the registry from where the last audit stopped (or from its deployment block).
 
-    Steps: check the last checkpoint still holds (else report the rewrite and start
-    over); replay new events page by page, checking each rule; compare the replayed
-    state with the contract's; reconcile with the store; sign a checkpoint; write reports.
+    Steps (an `AuditSession`'s): check the last checkpoint still holds (else report the rewrite
+    and start over); replay new events page by page, checking each rule; compare the replayed
+    state with the contract's; reconcile with the store (when `with_store`); sign a checkpoint
+    with the key at `key_path` (default ``auditor.pem`` in the folder, created if missing);
+    write reports.
+
+    Raises `ConfigurationError` if the file at `key_path` is not an Ed25519 private key,
+    `InvalidRequestError` if the checkpoint ``state.json`` names is not one, and whatever reading
+    the chain or the store raises. The replay database is closed whatever happens; an audit that
+    stops after its replay began and before it saved its state leaves the database unmarked, and
+    the next audit replays from the deployment block.
     """
     folder = folder or audit_dir(ledger)
     folder.mkdir(parents=True, exist_ok=True)
     key = load_or_create_key(key_path or folder / "auditor.pem")
-    reader = _reader(ledger)
-    findings: list[Finding] = []
-
-    # 1. Does the history the last audit signed still stand? (Asked of the last signed checkpoint
-    #    even when the replay must start over: after an unfinished audit, or in another encoding.)
-    anchors, documents, database = open_tables(folder / "replay.sqlite", fresh=False)
-    saved = _load(folder, ledger, (anchors, documents))
-    previous = _last_checkpoint(folder, ledger)
-    if saved is not None and marked(database) != saved.last_block:
-        saved = None  # an audit stopped half-way: its tables ran ahead of state.json
-    if previous is not None:
-        now = reader.block_hashes([previous.block_number])[previous.block_number]
-        if now != previous.block_hash:
-            divergence = find_divergence(reader, folder) or Finding(
-                "rewrite",
-                "history",
-                f"the history was rewritten: block {previous.block_number} of the last checkpoint "
-                f"{'no longer exists' if now is None else 'has another hash'}",
-                {"block": previous.block_number, "audited_hash": previous.block_hash, "chain_hash": now},
-            )
-            findings.append(divergence)
-            saved = None  # start over from the deployment block
-    if saved is None:
-        (folder / "journal.jsonl").unlink(missing_ok=True)
-        database.close()
-        anchors, documents, database = open_tables(folder / "replay.sqlite", fresh=True)
-
-    # 2. Replay the new events.
-    start = saved.last_block + 1 if saved else ledger.deployment.block_number
-    state = saved.state if saved else LedgerState(anchors=anchors, documents=documents)
-    accumulator = saved.accumulator if saved else Accumulator()
-    head = reader.head()
-    replayed = 0
-    # Replaying from the start, the old prefix must hash to the old root (if it was hashed alike).
-    same_leaves = previous is not None and previous.leaf_encoding == LEAF_ENCODING
-    watch = previous.event_count if previous is not None and saved is None and same_leaves else None
-    begin_replay(database)
-    with (folder / "journal.jsonl").open("a", encoding="utf-8") as journal:
-        for last, events in reader.pages(start, head, blocks_per_page=blocks_per_page):
-            page = replay_page(state, accumulator, events, mark=watch)
-            findings.extend(page.findings)
-            if (
-                previous is not None
-                and page.root_at_mark is not None
-                and page.root_at_mark.hex() != previous.events_root
-            ):
-                findings.append(
-                    Finding(
-                        "rewrite",
-                        "history",
-                        f"the first {previous.event_count} events no longer hash to the last checkpoint's root",
-                        {
-                            "event_count": previous.event_count,
-                            "checkpoint_root": previous.events_root,
-                            "replayed_root": page.root_at_mark.hex(),
-                        },
-                    )
-                )
-            journal.writelines(
-                json.dumps({"block": block, "hash": block_hash, "count": count}) + "\n"
-                for block, (block_hash, count) in page.blocks.items()
-            )
-            replayed += len(events)
-            if progress is not None:
-                progress(last - start + 1, head - start + 1)
-
-    findings.extend(state.flush(force=True))
-
-    # 3. The replayed state must be the contract's.
-    checked: Counter[str] = Counter()
-    findings.extend(compare_with_contract(ledger, reader, state, head, checked))
-
-    # 4. The store must agree with the chain.
-    if with_store:
-        findings.extend(reconcile_with_store(ledger, state, checked))
-
-    # 5. Sign a checkpoint and write the reports.
-    block_hash = reader.block_hashes([head])[head] or ""
-    checkpoint = sign(
-        Checkpoint(
-            chain_id=ledger.network.chain_id,
-            registry=ledger.network.registry,
-            block_number=head,
-            block_hash=block_hash,
-            event_count=accumulator.count,
-            events_root=accumulator.root().hex(),
-            audited_at=datetime.now(UTC).isoformat(),
-            auditor="",
-            previous=previous.digest() if previous else None,
-            leaf_encoding=LEAF_ENCODING,
-        ),
-        key,
-    )
-    name = f"checkpoints/{head:012d}-{checkpoint.digest()[:12]}.json"
-    checkpoint.save(folder / name)
-    state_file = {
-        "chain_id": ledger.network.chain_id,
-        "registry": ledger.network.registry,
-        "last_block": head,
-        "leaf_encoding": LEAF_ENCODING,
-        "checkpoint": name,
-        "accumulator": accumulator.to_json(),
-        "state": state.to_json(),
-    }
-    mark(database, head)
-    (folder / "state.json").write_text(json.dumps(state_file), encoding="utf-8")
-    run = AuditRun(
-        from_block=start,
-        to_block=head,
-        events_replayed=replayed,
-        checkpoint=checkpoint,
-        findings=findings,
-        checked=checked,
-    )
-    run.report = build_report(ledger, state, run, with_store)
-    (folder / "latest-report.json").write_text(json.dumps(run.report, indent=2, ensure_ascii=False), encoding="utf-8")
-    (folder / "latest-report.md").write_text(render_markdown(run.report), encoding="utf-8")
-    database.close()
-    return run
+    with AuditSession(ledger, folder) as session:
+        session.check_history()
+        session.replay(progress, blocks_per_page=blocks_per_page)
+        session.compare()
+        if with_store:
+            session.reconcile()
+        return session.sign_and_report(key)
 
 
 def build_report(ledger: Ledger, state: LedgerState, run: AuditRun, with_store: bool) -> dict[str, Any]:
