@@ -32,6 +32,7 @@ def up(
                 port=settings.anvil_port,
                 state_file=settings.data_dir / "chain" / "anvil-state.json",
                 log_file=settings.data_dir / "anvil.log",
+                node_modules=settings.node_modules_dir,
             ).start()
             err.print(f"chain: Anvil at {anvil.url} (state in {settings.data_dir / 'chain'})")
         try:

@@ -158,10 +158,13 @@ def share(target_hash: str, actor: IssuerDep, ledger: LedgerDep, response: Respo
 
 @router.delete("/{target_hash}", summary="Erase the service's copy of a document (content and salts)")
 def erase(target_hash: str, actor: IssuerDep, ledger: LedgerDep) -> dict[str, Any]:
-    """For erasure requests: the chain keeps only hashes; the holder's copy still verifies."""
+    """For erasure requests: the chain keeps only hashes; the holder's copy still verifies.
+
+    The answer says whether an earlier request had erased it already (the copy is gone either way).
+    """
     wanted = normalize_hash(target_hash, "target_hash")
     erased = erase_document(ledger, actor, wanted)
-    return {"target_hash": wanted, "erased": True, "already_erased": not erased}
+    return {"target_hash": wanted, "already_erased": not erased}
 
 
 @router.get("/{target_hash}", summary="A document's (or batch's) record and live status", dependencies=[PublicLimit])
