@@ -11,8 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.limits import RateLimiter
 from ledger.errors import AuthenticationError
 from ledger.usecases.actors import Actor, Scope
+from ledger.usecases.api_keys import authenticate
 from ledger.usecases.context import Ledger
-from ledger.usecases.credentials import authenticate
 
 _bearer = HTTPBearer(auto_error=False, description="An API key's token, or the admin token")
 
@@ -29,16 +29,16 @@ LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 def get_actor(
     request: Request,
     ledger: LedgerDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     """The caller behind the bearer token, within its key's rate limit.
 
     Raises `AuthenticationError` and `RateLimitedError`.
     """
-    if credentials is None or not credentials.credentials:
+    if bearer is None or not bearer.credentials:
         raise AuthenticationError("send your API token as 'Authorization: Bearer <token>'")
     try:
-        actor = authenticate(ledger, credentials.credentials)
+        actor = authenticate(ledger, bearer.credentials)
     except AuthenticationError:
         client_within_limit(request)  # failed attempts spend the address's allowance: no online guessing
         raise

@@ -49,8 +49,8 @@ from benchmarks.results import Results
 from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.settings import Settings
 from ledger.usecases.agencies import add_issuer_key, register_agency
+from ledger.usecases.api_keys import create_api_key
 from ledger.usecases.context import Ledger
-from ledger.usecases.credentials import create_api_key
 from ledger.usecases.setup import ensure_deployment
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.results import Results
-from ledger.credentials import TokenHasher, new_token
+from ledger.api_keys import TokenHasher, new_token
 from ledger.documents.jsonsafe import loads
 from ledger.documents.wrap import wrap_documents
 

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from cli.common import open_ledger, out
 from ledger.usecases.actors import Scope
-from ledger.usecases.credentials import create_api_key, list_api_keys, revoke_api_key
+from ledger.usecases.api_keys import create_api_key, list_api_keys, revoke_api_key
 
 app = typer.Typer(help="API keys with scopes (admin): tokens are shown once and kept only as hashes.")
 

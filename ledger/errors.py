@@ -32,7 +32,7 @@ class InvalidRequestError(SijillError):
 
 
 class AuthenticationError(SijillError):
-    """No credentials, or credentials that match nobody."""
+    """No API token, or a token that matches no key (wrong, unknown or revoked)."""
 
 
 class PermissionDeniedError(SijillError):

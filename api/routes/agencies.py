@@ -28,8 +28,8 @@ from ledger.usecases.agencies import (
     rotate_issuer_keys,
     set_key_valid_until,
 )
+from ledger.usecases.api_keys import create_api_key, list_api_keys, parse_scopes, revoke_api_key
 from ledger.usecases.context import Ledger
-from ledger.usecases.credentials import create_api_key, list_api_keys, parse_scopes, revoke_api_key
 
 public = APIRouter(prefix="/v1/agencies", tags=["agencies"])
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])

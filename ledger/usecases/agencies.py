@@ -1,4 +1,4 @@
-"""Governance: registering agencies, their credentials and their issuer keys."""
+"""Governance: registering agencies, their API keys and their issuer keys."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from ledger.domain import TxReceipt, validate_agency_id
 from ledger.errors import AgencyNotFoundError, ConflictError, InvalidRequestError, NotFoundError
 from ledger.store.models import AgencyRow, IssuerKeyRow
+from ledger.usecases.api_keys import create_api_key
 from ledger.usecases.context import Ledger
-from ledger.usecases.credentials import create_api_key
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
 
+from ledger.api_keys import TokenHasher
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.deployment import DeploymentRecord, open_registry
 from ledger.chain.registry import RegistryClient
 from ledger.chain.signer import Signer
-from ledger.credentials import TokenHasher
 from ledger.documents.types import DocumentTypeCatalog
 from ledger.domain import Address, Network
 from ledger.errors import ChainUnavailableError, ConfigurationError

@@ -24,9 +24,9 @@ from ledger.domain import ReasonCode
 from ledger.settings import DEV_ADMIN_TOKEN
 from ledger.usecases.actors import ADMIN, AGENCY_SCOPES, Actor, Scope
 from ledger.usecases.agencies import add_issuer_key, register_agency
+from ledger.usecases.api_keys import create_api_key, revoke_api_key
 from ledger.usecases.audit import audit_dir
 from ledger.usecases.context import Ledger
-from ledger.usecases.credentials import create_api_key, revoke_api_key
 from ledger.usecases.issuance import IssueRequest, issue_documents
 from ledger.usecases.sharing import verification_link
 from ledger.usecases.status import Action, change_status

@@ -10,10 +10,10 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from ledger.credentials import TokenHasher
+from ledger.api_keys import TokenHasher
 from ledger.usecases.actors import Scope
+from ledger.usecases.api_keys import create_api_key
 from ledger.usecases.context import Ledger
-from ledger.usecases.credentials import create_api_key
 from tests.integration.conftest import auth
 
 LIMIT = 2  # the README's "at most two Argon2 checks run at once"

@@ -24,9 +24,9 @@ from ledger.store.outbox import NewBatch, Outbox
 from ledger.store.repository import Store
 from ledger.usecases.agencies import add_issuer_key, register_agency
 from ledger.usecases.anchoring import settle
+from ledger.usecases.api_keys import create_api_key
 from ledger.usecases.batching import batch_due, close_due_batches
 from ledger.usecases.context import Ledger
-from ledger.usecases.credentials import create_api_key
 from ledger.usecases.issuance import IssueRequest, accept_documents, issue_documents
 from ledger.usecases.setup import ensure_deployment
 from ledger.usecases.status import get_record

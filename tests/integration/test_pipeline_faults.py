@@ -25,8 +25,8 @@ from ledger.documents.salt import unsalt_data
 from ledger.errors import DocumentNotFoundError
 from ledger.settings import Settings
 from ledger.usecases.agencies import add_issuer_key, register_agency
+from ledger.usecases.api_keys import create_api_key
 from ledger.usecases.context import Ledger
-from ledger.usecases.credentials import create_api_key
 from ledger.usecases.setup import ensure_deployment
 from ledger.usecases.verify import verify_document
 from ledger.usecases.worker import agencies_with_work

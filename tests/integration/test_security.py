@@ -26,8 +26,8 @@ from ledger.errors import ChainUnavailableError
 from ledger.settings import DEV_ADMIN_TOKEN, DEV_KEY_ENCRYPTION_KEY, Settings
 from ledger.store.repository import MIGRATIONS
 from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_agency
+from ledger.usecases.api_keys import authenticate
 from ledger.usecases.context import Ledger
-from ledger.usecases.credentials import authenticate
 from ledger.usecases.issuance import IssueRequest, issue_documents
 from ledger.usecases.status import get_record
 from ledger.usecases.verify import verify_document

@@ -28,8 +28,8 @@ from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.deployment import deploy_registry
 from ledger.settings import DEV_ADMIN_TOKEN, Settings
 from ledger.usecases.actors import Scope
+from ledger.usecases.api_keys import create_api_key
 from ledger.usecases.context import Ledger
-from ledger.usecases.credentials import create_api_key
 from tests.conftest import DEV_KEYS
 from tests.integration.conftest import make_settings
 from tests.integration.test_pipeline_faults import start_service

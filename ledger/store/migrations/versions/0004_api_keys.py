@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.credentials import KEY_ID_HEX, TokenHasher
+from ledger.api_keys import KEY_ID_HEX, TokenHasher
 
 revision = "0004"
 down_revision = "0003"

@@ -6,7 +6,7 @@ import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ledger.credentials import key_id_of, new_token
+from ledger.api_keys import key_id_of, new_token
 from ledger.errors import AgencyNotFoundError, AuthenticationError, InvalidRequestError, NotFoundError
 from ledger.store.models import ApiKeyRow
 from ledger.usecases.actors import ADMIN, AGENCY_SCOPES, Actor, Scope

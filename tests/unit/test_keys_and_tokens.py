@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api.limits import RateLimiter
-from ledger.credentials import KEY_ID_HEX, TokenHasher, key_id_of, new_token
+from ledger.api_keys import KEY_ID_HEX, TokenHasher, key_id_of, new_token
 from ledger.errors import ConfigurationError, RateLimitedError
 from ledger.keys import SEALED_PREFIX, KeyVault, read_key_file
 
