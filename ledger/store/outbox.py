@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ledger.domain import (
     LIVE,
@@ -233,20 +233,29 @@ class Outbox:
 
 def _move_transaction(session: Session, tx_hash: str, state: TransactionState, **values: Any) -> None:
     """Move one transaction to `state` (with `values`), if its lifecycle allows. Raises `TransitionError`."""
-    current = session.scalar(select(TransactionRow.state).where(TransactionRow.tx_hash == tx_hash))
-    if current is None:
-        raise ConflictError(f"transaction {tx_hash} is not in the outbox")
-    require_transition(TransactionState(current), state, f"transaction {tx_hash}")
-    session.execute(update(TransactionRow).where(TransactionRow.tx_hash == tx_hash).values(state=state, **values))
+    _move(session, TransactionRow.tx_hash, tx_hash, state, f"transaction {tx_hash}", values)
 
 
 def _move_batch(session: Session, root: str, state: BatchState, **values: Any) -> None:
     """Move one batch to `state` (with `values`), if its lifecycle allows. Raises `TransitionError`."""
-    current = session.scalar(select(BatchRow.state).where(BatchRow.root == root))
+    _move(session, BatchRow.root, root, state, f"batch {root}", values)
+
+
+def _move(
+    session: Session,
+    key: InstrumentedAttribute[str],
+    value: str,
+    state: BatchState | TransactionState,
+    what: str,
+    values: dict[str, Any],
+) -> None:
+    """Move the row of `key == value` to `state`, checked against its lifecycle's table."""
+    table = key.class_
+    current = session.scalar(select(table.state).where(key == value))
     if current is None:
-        raise ConflictError(f"batch {root} is not in the store")
-    require_transition(BatchState(current), state, f"batch {root}")
-    session.execute(update(BatchRow).where(BatchRow.root == root).values(state=state, **values))
+        raise ConflictError(f"{what} is not in the store")
+    require_transition(type(state)(current), state, what)
+    session.execute(update(table).where(key == value).values(state=state, **values))
 
 
 def _supersede(session: Session, which: ColumnElement[bool]) -> None:

@@ -292,45 +292,28 @@ def test_anchored_only_after_the_confirmations(own_chain: tuple[Settings, AnvilP
         ledger.close()
 
 
-def test_a_reorg_that_drops_the_anchor_sends_it_again_once(own_chain: tuple[Settings, AnvilProcess]) -> None:
+@pytest.mark.parametrize("final_first", [False, True], ids=["short of its confirmations", "final already"])
+def test_a_reorg_that_drops_the_anchor_sends_it_again_once(
+    own_chain: tuple[Settings, AnvilProcess], final_first: bool
+) -> None:
+    """A reorg that removes the anchor's block takes it back to PENDING, and it is anchored again, once;
+    also when it was final already (a reorg as deep as the confirmations, or a chain restored from an
+    older state)."""
     settings, _node = own_chain
     ledger = Ledger(settings)
     try:
         batch = issue_documents(ledger, "moci", requests_for(1))
         target, root = batch.documents[0]["signature"]["targetHash"], batch.merkle_root
+        if final_first:
+            wait_until(lambda: settle(ledger, "moci").final == 1, seconds=15, what="the anchor's confirmations")
+            assert stage(ledger, target) == "ANCHORED"
+            assert ledger.outbox.transactions_of(root)[0].state == "final"
         rpc(ledger, "evm_setIntervalMining", 0)  # hold the chain still while it is rewritten
         depth = ledger.registry.transactions.head() - batch.receipt.block_number + 1
+        assert not final_first or depth >= settings.confirmations  # the reorg reaches past what made it final
         rpc(ledger, "anvil_reorg", depth, [])  # the anchor's block is replaced
         (row,) = ledger.outbox.transactions_of(root)
         assert ledger.registry.transactions.inclusions([row.tx_hash])[row.tx_hash] is None
-        assert settle(ledger, "moci").reorged == 1
-        assert stage(ledger, target) == "PENDING"
-        rpc(ledger, "evm_setIntervalMining", 1)
-        wait_until(lambda: settle(ledger, "moci").final == 1, seconds=15, what="the anchor mined again")
-        assert stage(ledger, target) == "ANCHORED"
-        assert anchors_on_chain(ledger)[root] == 1
-    finally:
-        ledger.close()
-
-
-def test_an_anchor_already_final_whose_block_a_deep_reorg_removed_is_sent_again(
-    own_chain: tuple[Settings, AnvilProcess],
-) -> None:
-    """Past its confirmations an anchor is final; a reorg deeper than them (or a chain restored from an
-    older state) takes it back to PENDING, and it is anchored again, once."""
-    settings, _node = own_chain
-    ledger = Ledger(settings)
-    try:
-        batch = issue_documents(ledger, "moci", requests_for(1))
-        target, root = batch.documents[0]["signature"]["targetHash"], batch.merkle_root
-        wait_until(lambda: settle(ledger, "moci").final == 1, seconds=15, what="the anchor's confirmations")
-        assert stage(ledger, target) == "ANCHORED"
-        (row,) = ledger.outbox.transactions_of(root)
-        assert row.state == "final", row.state
-        rpc(ledger, "evm_setIntervalMining", 0)
-        depth = ledger.registry.transactions.head() - batch.receipt.block_number + 1
-        assert depth >= settings.confirmations  # the reorg reaches past what made it final
-        rpc(ledger, "anvil_reorg", depth, [])
         assert settle(ledger, "moci").reorged == 1
         assert stage(ledger, target) == "PENDING"
         rpc(ledger, "evm_setIntervalMining", 1)

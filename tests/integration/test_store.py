@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -78,50 +79,48 @@ def test_issue_and_revoke_through_the_store(
         ledger.close()
 
 
-def test_a_batch_and_its_signed_anchor_are_recorded_once_with_one_nonce(database_url: str) -> None:
+@pytest.fixture
+def keyed_store(database_url: str) -> Iterator[Store]:
+    """A store holding agency moci and its key 0x0, with nothing sent yet."""
     store = Store.open(database_url)
-    pipeline = Outbox(store)
-    try:
-        store.add_agency("moci", "M", None, None)
-        store.add_key(address="0x0", agency_id="moci", encrypted_key="-", valid_from=0, valid_until=1, tx_hash=None)
-
-        def batch(root: str) -> NewBatch:
-            document = NewDocument(target_hash=root, document_type="commercial-licence", proof=[], wrapped={})
-            return NewBatch(root=root, agency_id="moci", key_address="0x0", expires_at=None, documents=[document])
-
-        def sign(nonce: int) -> tuple[SignedTransaction, Fees]:
-            return SignedTransaction(raw=f"0x{nonce:02x}", tx_hash="0x" + f"{nonce:064x}"), Fees(2, 1)
-
-        first = pipeline.record_anchor(batch("aa" * 32), chain_nonce=4, sign=sign, now=1.0)
-        assert (first.nonce, first.state) == (4, "signed")
-        assert store.get_batch("aa" * 32).state == "pending"  # type: ignore[union-attr]
-        with pytest.raises(ConflictError):
-            pipeline.record_anchor(batch("aa" * 32), chain_nonce=0, sign=sign, now=2.0)
-        # The refused batch took no nonce: allocation is part of the same database transaction.
-        assert pipeline.record_anchor(batch("bb" * 32), chain_nonce=0, sign=sign, now=3.0).nonce == 5
-        assert [row.nonce for row in pipeline.live_transactions(["0x0"])] == [4, 5]
-    finally:
-        store.close()
+    store.add_agency("moci", "M", None, None)
+    store.add_key(address="0x0", agency_id="moci", encrypted_key="-", valid_from=0, valid_until=1, tx_hash=None)
+    yield store
+    store.close()
 
 
-def test_a_move_the_lifecycle_does_not_allow_raises_and_changes_nothing(database_url: str) -> None:
+def test_a_batch_and_its_signed_anchor_are_recorded_once_with_one_nonce(keyed_store: Store) -> None:
+    store, outbox = keyed_store, Outbox(keyed_store)
+
+    def batch(root: str) -> NewBatch:
+        document = NewDocument(target_hash=root, document_type="commercial-licence", proof=[], wrapped={})
+        return NewBatch(root=root, agency_id="moci", key_address="0x0", expires_at=None, documents=[document])
+
+    def sign(nonce: int) -> tuple[SignedTransaction, Fees]:
+        return SignedTransaction(raw=f"0x{nonce:02x}", tx_hash="0x" + f"{nonce:064x}"), Fees(2, 1)
+
+    first = outbox.record_anchor(batch("aa" * 32), chain_nonce=4, sign=sign, now=1.0)
+    assert (first.nonce, first.state) == (4, "signed")
+    assert store.get_batch("aa" * 32).state == "pending"  # type: ignore[union-attr]
+    with pytest.raises(ConflictError):
+        outbox.record_anchor(batch("aa" * 32), chain_nonce=0, sign=sign, now=2.0)
+    # The refused batch took no nonce: allocation is part of the same database transaction.
+    assert outbox.record_anchor(batch("bb" * 32), chain_nonce=0, sign=sign, now=3.0).nonce == 5
+    assert [row.nonce for row in outbox.live_transactions(["0x0"])] == [4, 5]
+
+
+def test_a_move_the_lifecycle_does_not_allow_raises_and_changes_nothing(keyed_store: Store) -> None:
     """A batch refused for good (failed) is never anchored: marking its transaction mined raises."""
-    store = Store.open(database_url)
-    outbox = Outbox(store)
-    try:
-        store.add_agency("moci", "M", None, None)
-        store.add_key(address="0x0", agency_id="moci", encrypted_key="-", valid_from=0, valid_until=1, tx_hash=None)
-        batch = NewBatch(root="cc" * 32, agency_id="moci", key_address="0x0", expires_at=None, documents=[])
-        signed = SignedTransaction(raw="0x00", tx_hash="0x" + "cc" * 32)
-        row = outbox.record_anchor(batch, chain_nonce=0, sign=lambda _nonce: (signed, Fees(2, 1)), now=1.0)
-        outbox.mark_failed(row, "refused for good")
-        with pytest.raises(TransitionError, match="is failed and cannot become final"):
-            outbox.mark_mined(row, block_number=7, block_hash="0x" + "ab" * 32, block_time=70, final=True)
-        assert store.get_batch("cc" * 32).state == BatchState.FAILED  # type: ignore[union-attr]
-        (stored,) = outbox.transactions_of("cc" * 32)
-        assert (stored.state, stored.block_number) == (TransactionState.FAILED, None)
-    finally:
-        store.close()
+    store, outbox = keyed_store, Outbox(keyed_store)
+    batch = NewBatch(root="cc" * 32, agency_id="moci", key_address="0x0", expires_at=None, documents=[])
+    signed = SignedTransaction(raw="0x00", tx_hash="0x" + "cc" * 32)
+    row = outbox.record_anchor(batch, chain_nonce=0, sign=lambda _nonce: (signed, Fees(2, 1)), now=1.0)
+    outbox.mark_failed(row, "refused for good")
+    with pytest.raises(TransitionError, match="is failed and cannot become final"):
+        outbox.mark_mined(row, block_number=7, block_hash="0x" + "ab" * 32, block_time=70, final=True)
+    assert store.get_batch("cc" * 32).state == BatchState.FAILED  # type: ignore[union-attr]
+    (stored,) = outbox.transactions_of("cc" * 32)
+    assert (stored.state, stored.block_number) == (TransactionState.FAILED, None)
 
 
 def test_a_pending_batch_settles_from_the_chain(ledger: Ledger) -> None:
