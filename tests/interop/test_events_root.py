@@ -8,8 +8,6 @@ Sijill's Python (no decoder, no accumulator, no logs handed over) reaches it.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,24 +21,14 @@ from ledger.usecases.context import Ledger
 from ledger.usecases.issuance import IssueRequest, issue_documents
 from tests.integration.conftest import licence, make_settings
 from tests.integration.test_audit import populate
+from tests.interop.node import run_node
 
 SCRIPT = Path(__file__).with_name("events_root.js")
 
 
 def recompute(rpc_url: str, registry: str, from_block: int, to_block: int) -> dict[str, Any]:
     """What the Node auditor computes over the registry's logs in [from_block, to_block]."""
-    node = shutil.which("node")
-    assert node, "Node.js is part of the toolchain (make setup)"
-    completed = subprocess.run(
-        [node, str(SCRIPT), rpc_url, registry, str(from_block), str(to_block)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    result: dict[str, Any] = json.loads(completed.stdout)
-    return result
+    return run_node(SCRIPT, rpc_url, registry, str(from_block), str(to_block), timeout=30)
 
 
 def latest_checkpoint(folder: Path) -> dict[str, Any]:

@@ -6,9 +6,6 @@ obfuscations verify under Sijill; both compute the same target hashes and roots.
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,27 +14,14 @@ import pytest
 from ledger.documents.salt import unsalt_data
 from ledger.documents.wrap import WrappedDocument, wrap_documents
 from ledger.verification import Outcome, integrity_checks
+from tests.interop.node import run_node
 from tests.unit.documents import licence_data
 
 ORACLE = Path(__file__).with_name("oa_oracle.js")
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def oracle(request: dict[str, Any]) -> dict[str, Any]:
-    node = shutil.which("node")
-    assert node, "Node.js is part of the toolchain (make setup)"
-    completed = subprocess.run(
-        [node, str(ORACLE)],
-        input=json.dumps(request, ensure_ascii=False),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    result: dict[str, Any] = json.loads(completed.stdout)
-    return result
+    return run_node(ORACLE, stdin=request)
 
 
 def intact(document: dict[str, Any]) -> bool:
