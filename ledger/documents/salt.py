@@ -20,6 +20,11 @@ JsonValue = Any
 """A value as `json.loads` returns it."""
 
 MAX_SAFE_INTEGER = 2**53 - 1
+# A salted number's text: what JavaScript's String(number) writes (OpenAttestation salts with it),
+# with the spaces both Number() and float() allow around it. The page (web/src/document.js) reads
+# salted numbers by the same pattern.
+_NUMBER_TEXT = re.compile(r"^\s*([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?Infinity|NaN)\s*$")
+_INTEGER_TEXT = re.compile(r"^\s*[+-]?\d+\s*$")
 _UUID_V4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.IGNORECASE)
 _SALT_LENGTH = 37  # 36 characters of uuid and the colon after it
 
@@ -135,15 +140,16 @@ def unsalt_value(value: JsonValue) -> JsonValue:
     """The original value of a salted leaf; anything else comes back unchanged."""
     if not isinstance(value, str) or not _UUID_V4.match(value[:36]) or value[36:37] != ":":
         return value
-    kind, _, text = value[_SALT_LENGTH:].partition(":")
+    kind, separator, text = value[_SALT_LENGTH:].partition(":")
+    if not separator:
+        return value  # `<uuid>:<type>` with no value after it: no salted leaf
     if kind == "string":
         return text
     if kind == "number":
-        try:
-            number = float(text)
-        except ValueError:
-            return value  # not a number after all: keep the salted text as it is
-        return int(number) if number.is_integer() and "e" not in text and "." not in text else number
+        if not _NUMBER_TEXT.match(text):
+            return value  # not a number as JavaScript and JSON write one: keep the salted text as it is
+        number = float(text)  # as JavaScript holds it: a double
+        return int(number) if number.is_integer() and _INTEGER_TEXT.match(text) else number
     if kind == "boolean":
         return text == "true"
     if kind == "null":

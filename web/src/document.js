@@ -2,7 +2,11 @@
 // Pure functions with no DOM and no page state, so Node can run them beside the Python core:
 // tests/interop/test_page_documents.py holds them to the core's answers.
 
-const SALTED = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}:(string|number|boolean|null|undefined):/i;
+// `<uuid4>:<type>:<value>`: the UUID in either case, the type in lower case, as the core reads it.
+const SALTED = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}:(string|number|boolean|null):/;
+// A salted number's text: what String(number) writes, with the spaces Number() and Python's float() allow
+// around it; the same pattern as the core's `_NUMBER_TEXT`. Anything else stays salted text.
+const NUMBER_TEXT = /^\s*([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?Infinity|NaN)\s*$/;
 
 /**
  * A document's data with every salted leaf (OpenAttestation v2's `<uuid4>:<type>:<value>`) back to its
@@ -20,7 +24,7 @@ export function unsalt(value) {
   const rest = value.slice(37);
   const type = rest.slice(0, rest.indexOf(":"));
   const text = rest.slice(type.length + 1);
-  if (type === "number") return Number(text);
+  if (type === "number") return NUMBER_TEXT.test(text) ? Number(text) : value;
   if (type === "boolean") return text === "true";
   if (type === "null") return null;
   return text;
