@@ -6,6 +6,7 @@ import {AccessControlDefaultAdminRules} from
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IDocumentRegistry} from "./IDocumentRegistry.sol";
+import {AnchorRecord, DocumentRecord, RecordPacking} from "./RecordPacking.sol";
 
 /**
  * @title DocumentRegistry
@@ -30,24 +31,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         bool frozen;
     }
 
-    /*
-     * An anchor is one word, low bits first: keyIndex (32), agencyIndex (32),
-     * anchoredAt (40), anchoredBlock (40), expiresAt (40), documentCount (32),
-     * status (8), reason (8). A document state is one word: agencyIndex (32),
-     * status (8), reason (8), updatedAt (40), claimedAt (40: when the owning
-     * agency's batch holding the document was anchored). Whole words are written at
-     * once, so each change costs one storage write.
-     */
-    uint256 private constant _AGENCY_SHIFT = 32;
-    uint256 private constant _ANCHORED_AT_SHIFT = 64;
-    uint256 private constant _ANCHORED_BLOCK_SHIFT = 104;
-    uint256 private constant _EXPIRES_AT_SHIFT = 144;
-    uint256 private constant _COUNT_SHIFT = 184;
-    uint256 private constant _STATUS_SHIFT = 216;
-    uint256 private constant _DOC_STATUS_SHIFT = 32;
-    uint256 private constant _DOC_REASON_SHIFT = 40;
-    uint256 private constant _DOC_UPDATED_SHIFT = 48;
-    uint256 private constant _DOC_CLAIM_SHIFT = 88;
+    // The records' bit layouts live in RecordPacking: an anchor and a document's record are one word each.
 
     uint40 private constant _NO_END = type(uint40).max;
 
@@ -55,8 +39,8 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     address[] private _keyAddresses;
     mapping(bytes32 agencyId => uint32 agencyIndex) private _agencyIndexes;
     mapping(address key => IssuerKey record) private _keys;
-    mapping(bytes32 root => uint256 packedAnchor) private _anchors;
-    mapping(bytes32 targetHash => uint256 packedState) private _documents;
+    mapping(bytes32 root => AnchorRecord anchor) private _anchors;
+    mapping(bytes32 targetHash => DocumentRecord record) private _documents;
 
     /**
      * @param adminTransferDelay Seconds a two-step admin transfer must wait.
@@ -120,20 +104,19 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         if (root == bytes32(0)) revert RegistryInvalidRoot();
         if (documentCount == 0) revert RegistryInvalidDocumentCount();
         if (expiresAt != 0 && expiresAt <= now_) revert RegistryExpiryInPast(expiresAt, now_);
-        if (_anchors[root] != 0) revert RegistryRootAlreadyAnchored(root);
-        _anchors[root] = uint256(key.keyIndex) | (uint256(key.agencyIndex) << _AGENCY_SHIFT)
-            | (uint256(now_) << _ANCHORED_AT_SHIFT) | (uint256(uint40(block.number)) << _ANCHORED_BLOCK_SHIFT)
-            | (uint256(expiresAt) << _EXPIRES_AT_SHIFT) | (uint256(documentCount) << _COUNT_SHIFT)
-            | (uint256(uint8(Status.Active)) << _STATUS_SHIFT);
+        if (!_anchors[root].isEmpty()) revert RegistryRootAlreadyAnchored(root);
+        _anchors[root] = RecordPacking.packAnchor(
+            key.keyIndex, key.agencyIndex, now_, uint40(block.number), expiresAt, documentCount
+        );
         emit Anchored(root, msg.sender, documentCount, expiresAt, now_);
     }
 
     /// @inheritdoc IDocumentRegistry
     function revoke(bytes32 root, uint8 reason) external {
-        uint256 record = _anchorOf(root);
-        _requireCanChange(_agencyOf(record), true);
-        if (_statusOf(record) == Status.Revoked) revert RegistryAlreadyRevoked(root);
-        _anchors[root] = _withStatus(record, Status.Revoked, reason);
+        AnchorRecord record = _anchorOf(root);
+        _requireCanChange(record.agencyIndex(), true);
+        if (record.status() == Status.Revoked) revert RegistryAlreadyRevoked(root);
+        _anchors[root] = record.withStatus(Status.Revoked, reason);
         emit Revoked(root, msg.sender, root, reason, _time());
     }
 
@@ -142,16 +125,16 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         bytes32 root = MerkleProof.processProofCalldata(proof, targetHash);
         (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root, true);
         if (status == Status.Revoked) revert RegistryAlreadyRevoked(targetHash);
-        _documents[targetHash] = _documentState(agencyIndex, Status.Revoked, reason, claimedAt);
+        _documents[targetHash] = _documentRecord(agencyIndex, Status.Revoked, reason, claimedAt);
         emit Revoked(targetHash, msg.sender, root, reason, _time());
     }
 
     /// @inheritdoc IDocumentRegistry
     function suspend(bytes32 root, uint8 reason) external {
-        uint256 record = _anchorOf(root);
-        _requireCanChange(_agencyOf(record), false);
-        _requireActive(_statusOf(record), root);
-        _anchors[root] = _withStatus(record, Status.Suspended, reason);
+        AnchorRecord record = _anchorOf(root);
+        _requireCanChange(record.agencyIndex(), false);
+        _requireActive(record.status(), root);
+        _anchors[root] = record.withStatus(Status.Suspended, reason);
         emit Suspended(root, msg.sender, root, reason, _time());
     }
 
@@ -160,16 +143,16 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         bytes32 root = MerkleProof.processProofCalldata(proof, targetHash);
         (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root, false);
         _requireActive(status, targetHash);
-        _documents[targetHash] = _documentState(agencyIndex, Status.Suspended, reason, claimedAt);
+        _documents[targetHash] = _documentRecord(agencyIndex, Status.Suspended, reason, claimedAt);
         emit Suspended(targetHash, msg.sender, root, reason, _time());
     }
 
     /// @inheritdoc IDocumentRegistry
     function reinstate(bytes32 root) external {
-        uint256 record = _anchorOf(root);
-        _requireCanChange(_agencyOf(record), false);
-        if (_statusOf(record) != Status.Suspended) revert RegistryNotSuspended(root);
-        _anchors[root] = _withStatus(record, Status.Active, 0);
+        AnchorRecord record = _anchorOf(root);
+        _requireCanChange(record.agencyIndex(), false);
+        if (record.status() != Status.Suspended) revert RegistryNotSuspended(root);
+        _anchors[root] = record.withStatus(Status.Active, 0);
         emit Reinstated(root, msg.sender, root, _time());
     }
 
@@ -178,7 +161,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         bytes32 root = MerkleProof.processProofCalldata(proof, targetHash);
         (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root, false);
         if (status != Status.Suspended) revert RegistryNotSuspended(targetHash);
-        _documents[targetHash] = _documentState(agencyIndex, Status.Active, 0, claimedAt);
+        _documents[targetHash] = _documentRecord(agencyIndex, Status.Active, 0, claimedAt);
         emit Reinstated(targetHash, msg.sender, root, _time());
     }
 
@@ -200,38 +183,39 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
 
     /// @inheritdoc IDocumentRegistry
     function isIssued(bytes32 hash) external view returns (bool) {
-        return _anchors[hash] != 0;
+        return !_anchors[hash].isEmpty();
     }
 
     /// @inheritdoc IDocumentRegistry
     function isRevoked(bytes32 hash) external view returns (bool) {
-        Status batch = _statusOf(_anchors[hash]);
-        Status document = Status(uint8(_documents[hash] >> _DOC_STATUS_SHIFT));
+        Status batch = _anchors[hash].status();
+        Status document = _documents[hash].status();
         return batch == Status.Revoked || batch == Status.Suspended || document == Status.Revoked
             || document == Status.Suspended;
     }
 
     /// @inheritdoc IDocumentRegistry
     function inspect(bytes32 targetHash, bytes32 root) external view returns (DocumentView memory view_) {
-        uint256 record = _anchors[root];
-        uint256 state = _documents[targetHash];
+        AnchorRecord record = _anchors[root];
+        DocumentRecord document = _documents[targetHash];
         view_.paused = paused();
-        view_.documentStatus = Status(uint8(state >> _DOC_STATUS_SHIFT));
-        view_.documentReason = uint8(state >> _DOC_REASON_SHIFT);
-        if (uint32(state) != 0) view_.documentAgencyId = _agencies[uint32(state) - 1].id;
-        if (record == 0) return view_;
-        address key = _keyAddresses[uint32(record) - 1];
+        view_.documentStatus = document.status();
+        view_.documentReason = document.reason();
+        uint32 ownerIndex = document.agencyIndex();
+        if (ownerIndex != 0) view_.documentAgencyId = _agencies[ownerIndex - 1].id;
+        if (record.isEmpty()) return view_;
+        address key = _keyAddresses[record.keyIndex() - 1];
         IssuerKey memory keyRecord = _keys[key];
-        view_.agencyId = _agencies[_agencyOf(record) - 1].id;
+        view_.agencyId = _agencies[record.agencyIndex() - 1].id;
         view_.key = key;
         view_.keyValidFrom = keyRecord.validFrom;
         view_.keyValidUntil = keyRecord.validUntil;
-        view_.anchoredAt = uint40(record >> _ANCHORED_AT_SHIFT);
-        view_.anchoredBlock = uint40(record >> _ANCHORED_BLOCK_SHIFT);
-        view_.expiresAt = uint40(record >> _EXPIRES_AT_SHIFT);
-        view_.documentCount = uint32(record >> _COUNT_SHIFT);
-        view_.batchStatus = _statusOf(record);
-        view_.batchReason = uint8(record >> (_STATUS_SHIFT + 8));
+        view_.anchoredAt = record.anchoredAt();
+        view_.anchoredBlock = record.anchoredBlock();
+        view_.expiresAt = record.expiresAt();
+        view_.documentCount = record.documentCount();
+        view_.batchStatus = record.status();
+        view_.batchReason = record.reason();
     }
 
     /// @inheritdoc IDocumentRegistry
@@ -267,10 +251,10 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         }
     }
 
-    /// @dev The packed anchor of `root`, which must exist.
-    function _anchorOf(bytes32 root) private view returns (uint256 record) {
+    /// @dev The anchor of `root`, which must exist.
+    function _anchorOf(bytes32 root) private view returns (AnchorRecord record) {
         record = _anchors[root];
-        if (record == 0) revert RegistryNotAnchored(root);
+        if (record.isEmpty()) revert RegistryNotAnchored(root);
     }
 
     /**
@@ -288,18 +272,18 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         view
         returns (uint32 agencyIndex, Status status, uint40 claimedAt)
     {
-        uint256 record = _anchorOf(root);
-        agencyIndex = _agencyOf(record);
+        AnchorRecord record = _anchorOf(root);
+        agencyIndex = record.agencyIndex();
         _requireCanChange(agencyIndex, adminAllowed);
-        if (_statusOf(record) == Status.Revoked) revert RegistryAlreadyRevoked(root);
-        claimedAt = uint40(record >> _ANCHORED_AT_SHIFT);
-        uint256 state = _documents[targetHash];
-        uint32 ownerIndex = uint32(state);
+        if (record.status() == Status.Revoked) revert RegistryAlreadyRevoked(root);
+        claimedAt = record.anchoredAt();
+        DocumentRecord state = _documents[targetHash];
+        uint32 ownerIndex = state.agencyIndex();
         if (ownerIndex == 0) return (agencyIndex, Status.None, claimedAt);
-        uint40 ownerClaimedAt = uint40(state >> _DOC_CLAIM_SHIFT);
+        uint40 ownerClaimedAt = state.claimedAt();
         if (ownerIndex == agencyIndex) {
             if (ownerClaimedAt < claimedAt) claimedAt = ownerClaimedAt;
-            return (agencyIndex, Status(uint8(state >> _DOC_STATUS_SHIFT)), claimedAt);
+            return (agencyIndex, state.status(), claimedAt);
         }
         if (claimedAt >= ownerClaimedAt) {
             revert RegistryDocumentOwnedByOtherAgency(targetHash, _agencies[ownerIndex - 1].id);
@@ -336,30 +320,12 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         if (status == Status.Suspended) revert RegistryAlreadySuspended(hash);
     }
 
-    /// @dev The agency index stored in a packed anchor.
-    function _agencyOf(uint256 record) private pure returns (uint32) {
-        return uint32(record >> _AGENCY_SHIFT);
-    }
-
-    /// @dev The status stored in a packed anchor.
-    function _statusOf(uint256 record) private pure returns (Status) {
-        return Status(uint8(record >> _STATUS_SHIFT));
-    }
-
-    /// @dev `record` with its status and reason replaced.
-    function _withStatus(uint256 record, Status status, uint8 reason) private pure returns (uint256) {
-        uint256 cleared = record & ~(uint256(0xffff) << _STATUS_SHIFT);
-        return cleared | (uint256(uint8(status)) << _STATUS_SHIFT) | (uint256(reason) << (_STATUS_SHIFT + 8));
-    }
-
-    /// @dev A packed document state stamped with the current time.
-    function _documentState(uint32 agencyIndex, Status status, uint8 reason, uint40 claimedAt)
+    /// @dev A document's record stamped with the current time.
+    function _documentRecord(uint32 agencyIndex, Status status, uint8 reason, uint40 claimedAt)
         private
         view
-        returns (uint256)
+        returns (DocumentRecord)
     {
-        return uint256(agencyIndex) | (uint256(uint8(status)) << _DOC_STATUS_SHIFT)
-            | (uint256(reason) << _DOC_REASON_SHIFT) | (uint256(_time()) << _DOC_UPDATED_SHIFT)
-            | (uint256(claimedAt) << _DOC_CLAIM_SHIFT);
+        return RecordPacking.packDocument(agencyIndex, status, reason, _time(), claimedAt);
     }
 }

@@ -109,28 +109,54 @@ interface IDocumentRegistry {
     /// @notice The agency id is zero.
     error RegistryInvalidAgencyId();
 
-    /// @notice The agency name is empty.
+    /**
+     * @notice The agency name is empty.
+     * @param agencyId The agency being registered.
+     */
     error RegistryEmptyAgencyName(bytes32 agencyId);
 
-    /// @notice `agencyId` is registered already.
+    /**
+     * @notice `agencyId` is registered already.
+     * @param agencyId The agency id asked for.
+     */
     error RegistryAgencyAlreadyRegistered(bytes32 agencyId);
 
-    /// @notice `agencyId` is not registered.
+    /**
+     * @notice `agencyId` is not registered.
+     * @param agencyId The agency id asked for.
+     */
     error RegistryUnknownAgency(bytes32 agencyId);
 
     /// @notice The key is the zero address.
     error RegistryInvalidKey();
 
-    /// @notice `key` was added already; a key serves one agency for its whole life.
+    /**
+     * @notice `key` was added already; a key serves one agency for its whole life.
+     * @param key The key being added.
+     */
     error RegistryKeyAlreadyRegistered(address key);
 
-    /// @notice `key` was never added.
+    /**
+     * @notice `key` was never added.
+     * @param key The address that acted or was named as a key.
+     */
     error RegistryUnknownKey(address key);
 
-    /// @notice The window [`validFrom`, `validUntil`) is empty or starts before `now`.
+    /**
+     * @notice The window [`validFrom`, `validUntil`) is empty or starts before `now`.
+     * @param validFrom The window's first second, as asked for (0 read as now).
+     * @param validUntil The window's end, as asked for (0 read as no end).
+     * @param now The chain's time.
+     */
     error RegistryInvalidValidityWindow(uint40 validFrom, uint40 validUntil, uint40 now);
 
-    /// @notice `key` may not act at `now`: it is outside its validity window.
+    /**
+     * @notice `key` may not act at `now`: it is outside its validity window.
+     * @param key The key that acted.
+     * @param validFrom The first second of its window.
+     * @param validUntil The end of its window.
+     * @param now The chain's time.
+     */
     error RegistryKeyNotValid(address key, uint40 validFrom, uint40 validUntil, uint40 now);
 
     /// @notice The root is zero.
@@ -139,28 +165,55 @@ interface IDocumentRegistry {
     /// @notice A batch must hold at least one document.
     error RegistryInvalidDocumentCount();
 
-    /// @notice The expiry `expiresAt` is not after `now`.
+    /**
+     * @notice The expiry `expiresAt` is not after `now`.
+     * @param expiresAt The expiry asked for.
+     * @param now The chain's time.
+     */
     error RegistryExpiryInPast(uint40 expiresAt, uint40 now);
 
-    /// @notice `root` was anchored already; a root is anchored once only.
+    /**
+     * @notice `root` was anchored already; a root is anchored once only.
+     * @param root The root being anchored.
+     */
     error RegistryRootAlreadyAnchored(bytes32 root);
 
-    /// @notice `root` was never anchored (for a document: the root its proof leads to).
+    /**
+     * @notice `root` was never anchored (for a document: the root its proof leads to).
+     * @param root The root asked for, or the one the document's proof led to.
+     */
     error RegistryNotAnchored(bytes32 root);
 
-    /// @notice `account` may not change documents of `agencyId`.
+    /**
+     * @notice `account` may not change documents of `agencyId`.
+     * @param account The caller.
+     * @param agencyId The agency whose batch holds what it tried to change.
+     */
     error RegistryUnauthorized(address account, bytes32 agencyId);
 
-    /// @notice `hash` is revoked; revocation is final.
+    /**
+     * @notice `hash` is revoked; revocation is final.
+     * @param hash The root or target hash (or the batch root that is revoked as a whole).
+     */
     error RegistryAlreadyRevoked(bytes32 hash);
 
-    /// @notice `hash` is suspended already.
+    /**
+     * @notice `hash` is suspended already.
+     * @param hash The root or target hash.
+     */
     error RegistryAlreadySuspended(bytes32 hash);
 
-    /// @notice `hash` is not suspended, so it cannot be reinstated.
+    /**
+     * @notice `hash` is not suspended, so it cannot be reinstated.
+     * @param hash The root or target hash.
+     */
     error RegistryNotSuspended(bytes32 hash);
 
-    /// @notice `targetHash` belongs to `owner` too, whose batch holding it was anchored first.
+    /**
+     * @notice `targetHash` belongs to `owner` too, whose batch holding it was anchored first.
+     * @param targetHash The document's target hash.
+     * @param owner The agency that holds its record.
+     */
     error RegistryDocumentOwnedByOtherAgency(bytes32 targetHash, bytes32 owner);
 
     /**
