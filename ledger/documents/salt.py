@@ -23,8 +23,11 @@ MAX_SAFE_INTEGER = 2**53 - 1
 # A salted number's text: what JavaScript's String(number) writes (OpenAttestation salts with it),
 # with the spaces both Number() and float() allow around it. The page (web/src/document.js) reads
 # salted numbers by the same pattern.
-_NUMBER_TEXT = re.compile(r"^\s*([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?Infinity|NaN)\s*$")
-_INTEGER_TEXT = re.compile(r"^\s*[+-]?\d+\s*$")
+# ASCII digits and ASCII spaces only: on those, JavaScript's Number() and Python's float() agree.
+_NUMBER_TEXT = re.compile(
+    r"^[ \t\n\r\f\v]*([+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?Infinity|NaN)[ \t\n\r\f\v]*$"
+)
+_INTEGER_TEXT = re.compile(r"^[ \t\n\r\f\v]*[+-]?[0-9]+[ \t\n\r\f\v]*$")
 _UUID_V4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.IGNORECASE)
 _SALT_LENGTH = 37  # 36 characters of uuid and the colon after it
 
@@ -148,7 +151,10 @@ def unsalt_value(value: JsonValue) -> JsonValue:
     if kind == "number":
         if not _NUMBER_TEXT.match(text):
             return value  # not a number as JavaScript and JSON write one: keep the salted text as it is
-        number = float(text)  # as JavaScript holds it: a double
+        try:
+            number = float(text)  # as JavaScript holds it: a double
+        except ValueError:  # the pattern admits only what float() reads; kept as a guard for hostile text
+            return value
         return int(number) if number.is_integer() and _INTEGER_TEXT.match(text) else number
     if kind == "boolean":
         return text == "true"

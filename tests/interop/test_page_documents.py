@@ -312,6 +312,13 @@ AGREED += ["number:-0", "number:1e+21", "number: 12 ", "number:1.50", "number:In
         f"{SALT}:number:1_000",
         f"{SALT}:number:inf",
         f"{SALT}:number:58350800096247510",  # beyond 2^53: both read the same double
+        # Digits and spaces of other scripts: both leave them salted (the core once crashed on \x1f).
+        f"{SALT}:number:\x1f1",
+        f"{SALT}:number:\u0661\u0662",
+        f"{SALT}:number:\uff11",
+        f"{SALT}:number:\x851",
+        f"{SALT}:number:\ufeff1",
+        f"{SALT}:number:\u00a01",
     ],
 )
 def test_the_page_reads_salted_looking_text_as_the_core_does(page: PageFunctions, text: str) -> None:

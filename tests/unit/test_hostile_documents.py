@@ -16,8 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger.documents.digest import target_hash
 from ledger.documents.jsonsafe import JS_SAFE_INTEGER, MAX_NESTING, MalformedJsonError, loads
-from ledger.documents.wrap import WrappedDocument, wrap_documents
+from ledger.documents.salt import unsalt_value
+from ledger.documents.wrap import WrappedDocument, batch_documents, salt_document, wrap_documents
 from ledger.domain import Address, ChainEvidence, Network
 from ledger.errors import InvalidDocumentError
 from ledger.verification import VerificationStatus, evaluate
@@ -177,3 +179,18 @@ def test_a_paired_surrogate_escape_is_a_character_and_broken_bytes_are_not_json(
         loads(b'{"a": "\xff"}')
     with pytest.raises(MalformedJsonError):
         loads(b'{"a": ')
+
+
+@pytest.mark.parametrize("text", ["\x1f1", "\u0661\u0662", "\uff11", "\x851", "\ufeff1", "0x10", "1_000"])
+def test_a_salted_number_no_page_would_read_is_a_verdict_not_a_crash(text: str) -> None:
+    """An issuer-consistent document (its own hashes right) whose number text float() refuses or reads
+    otherwise than the page: verification answers, and the field stays salted text as on the page."""
+    data = licence_data("CL-2026-000001")
+    salted, _target = salt_document(data)
+    leaf = salted["data"]["subject"]["licenceNumber"]
+    salted["data"]["subject"]["licenceNumber"] = f"{leaf[:36]}:number:{text}"
+    (document,) = batch_documents([(salted, target_hash(salted["data"]))])
+    parsed = WrappedDocument.parse(document)
+    result = evaluate(parsed, network=NETWORK, fetch_evidence=lambda: EVIDENCE, now=NOW)
+    assert result.status is not None
+    assert unsalt_value(salted["data"]["subject"]["licenceNumber"]) == salted["data"]["subject"]["licenceNumber"]

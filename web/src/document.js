@@ -4,9 +4,10 @@
 
 // `<uuid4>:<type>:<value>`: the UUID in either case, the type in lower case, as the core reads it.
 const SALTED = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}:(string|number|boolean|null):/;
-// A salted number's text: what String(number) writes, with the spaces Number() and Python's float() allow
-// around it; the same pattern as the core's `_NUMBER_TEXT`. Anything else stays salted text.
-const NUMBER_TEXT = /^\s*([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?Infinity|NaN)\s*$/;
+// A salted number's text: what String(number) writes, with ASCII spaces around it; the same pattern as
+// the core's `_NUMBER_TEXT`. Anything else stays salted text.
+// ASCII digits and ASCII spaces only: on those, Number() and Python's float() agree.
+const NUMBER_TEXT = /^[ \t\n\r\f\v]*([+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?Infinity|NaN)[ \t\n\r\f\v]*$/;
 
 /**
  * A document's data with every salted leaf (OpenAttestation v2's `<uuid4>:<type>:<value>`) back to its
