@@ -126,7 +126,7 @@ TRANSITIONS: dict[type[StrEnum], dict[StrEnum, frozenset[StrEnum]]] = {
     },
     BatchState: {
         BatchState.PENDING: frozenset({BatchState.MINED, BatchState.ANCHORED, BatchState.FAILED}),
-        BatchState.MINED: frozenset({BatchState.ANCHORED, BatchState.PENDING}),
+        BatchState.MINED: frozenset({BatchState.ANCHORED, BatchState.PENDING, BatchState.FAILED}),
         BatchState.ANCHORED: frozenset({BatchState.PENDING}),
         BatchState.FAILED: frozenset(),
     },
@@ -151,7 +151,8 @@ TRANSITIONS: dict[type[StrEnum], dict[StrEnum, frozenset[StrEnum]]] = {
         TransactionState.FAILED: frozenset({TransactionState.SUPERSEDED}),
     },
     ChainStatus: {
-        ChainStatus.NONE: frozenset({ChainStatus.ACTIVE}),
+        # A batch is anchored ACTIVE; a document's own record starts at its first change.
+        ChainStatus.NONE: frozenset({ChainStatus.ACTIVE, ChainStatus.SUSPENDED, ChainStatus.REVOKED}),
         ChainStatus.ACTIVE: frozenset({ChainStatus.SUSPENDED, ChainStatus.REVOKED}),
         ChainStatus.SUSPENDED: frozenset({ChainStatus.ACTIVE, ChainStatus.REVOKED}),
         ChainStatus.REVOKED: frozenset(),

@@ -16,16 +16,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, func, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ledger.domain import (
     LIVE,
+    TRANSITIONS,
     BatchState,
     ChainStatus,
     Fees,
     SignedTransaction,
     TransactionState,
+    allowed,
     require_transition,
 )
 from ledger.errors import ConflictError
@@ -224,10 +227,11 @@ class Outbox:
                 )
             )
             if not others:
+                # Pending, or mined by this very transaction before a reorg put it back reverted.
                 session.execute(
                     update(BatchRow)
-                    .where(BatchRow.root == row.root, BatchRow.state == BatchState.PENDING)
-                    .values(state=BatchState.FAILED, error=error)
+                    .where(BatchRow.root == row.root, BatchRow.state.in_((BatchState.PENDING, BatchState.MINED)))
+                    .values(state=BatchState.FAILED, error=error, block_number=None, anchored_at=None)
                 )
 
 
@@ -249,13 +253,26 @@ def _move(
     what: str,
     values: dict[str, Any],
 ) -> None:
-    """Move the row of `key == value` to `state`, checked against its lifecycle's table."""
+    """Move the row of `key == value` to `state`, checked against its lifecycle's table.
+
+    One conditional UPDATE (from a state that may move to `state`), so two writers cannot both
+    pass the check. A row another writer has already moved past `state` (an observer with an
+    older view marking FINAL's transaction MINED again) is left as it is; any other refused move
+    raises `TransitionError`.
+    """
     table = key.class_
+    sources = [old for old, moves in TRANSITIONS[type(state)].items() if state in moves] + [state]
+    moved: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(table).where(key == value, table.state.in_(sources)).values(state=state, **values)
+    )
+    if moved.rowcount:
+        return
     current = session.scalar(select(table.state).where(key == value))
     if current is None:
         raise ConflictError(f"{what} is not in the store")
+    if allowed(state, type(state)(current)):
+        return  # moved on already, from `state` or past it
     require_transition(type(state)(current), state, what)
-    session.execute(update(table).where(key == value).values(state=state, **values))
 
 
 def _supersede(session: Session, which: ColumnElement[bool]) -> None:

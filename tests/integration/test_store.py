@@ -13,6 +13,7 @@ from ledger.chain.deployment import DeploymentRecord
 from ledger.documents.wrap import wrap_documents
 from ledger.domain import BatchState, Fees, HexHash, ReasonCode, SignedTransaction, TransactionState
 from ledger.errors import ConflictError, TransitionError
+from ledger.store.models import TransactionRow
 from ledger.store.outbox import NewBatch, Outbox
 from ledger.store.repository import NewDocument, Store
 from ledger.usecases.actors import Actor
@@ -121,6 +122,36 @@ def test_a_move_the_lifecycle_does_not_allow_raises_and_changes_nothing(keyed_st
     assert store.get_batch("cc" * 32).state == BatchState.FAILED  # type: ignore[union-attr]
     (stored,) = outbox.transactions_of("cc" * 32)
     assert (stored.state, stored.block_number) == (TransactionState.FAILED, None)
+
+
+def _recorded(outbox: Outbox, root: str) -> TransactionRow:
+    batch = NewBatch(root=root, agency_id="moci", key_address="0x0", expires_at=None, documents=[])
+    signed = SignedTransaction(raw="0x00", tx_hash="0x" + root)
+    return outbox.record_anchor(batch, chain_nonce=0, sign=lambda _nonce: (signed, Fees(2, 1)), now=1.0)
+
+
+def test_an_observer_with_an_older_view_cannot_take_a_final_anchor_back(keyed_store: Store) -> None:
+    """A read path that saw the block before its confirmations (mined) after the worker made it final:
+    nothing moves back, and nothing is refused (the issuance succeeded)."""
+    store, outbox = keyed_store, Outbox(keyed_store)
+    row = _recorded(outbox, "dd" * 32)
+    outbox.mark_mined(row, block_number=7, block_hash="0x" + "ab" * 32, block_time=70, final=True)
+    outbox.mark_mined(row, block_number=7, block_hash="0x" + "ab" * 32, block_time=70, final=False)
+    assert store.get_batch("dd" * 32).state == BatchState.ANCHORED  # type: ignore[union-attr]
+    assert outbox.transactions_of("dd" * 32)[0].state == TransactionState.FINAL
+
+
+def test_an_anchor_mined_then_put_back_reverted_by_a_reorg_fails_its_batch(keyed_store: Store) -> None:
+    """Mined short of its confirmations, then included again reverted: the batch fails (its documents say
+    why), rather than staying mined at a block that no longer holds it."""
+    store, outbox = keyed_store, Outbox(keyed_store)
+    row = _recorded(outbox, "ee" * 32)
+    outbox.mark_mined(row, block_number=7, block_hash="0x" + "ab" * 32, block_time=70, final=False)
+    (mined,) = outbox.transactions_of("ee" * 32)
+    outbox.mark_failed(mined, "mined but reverted")
+    batch = store.get_batch("ee" * 32)
+    assert batch is not None
+    assert (batch.state, batch.block_number, batch.error) == (BatchState.FAILED, None, "mined but reverted")
 
 
 def test_a_pending_batch_settles_from_the_chain(ledger: Ledger) -> None:
