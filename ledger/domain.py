@@ -81,6 +81,9 @@ class TransactionState(StrEnum):
     """Another signature of its nonce was mined, or replaced it with a new nonce."""
     FAILED = "failed"
     """Mined but reverted, or refused for good."""
+    HELD = "held"
+    """Final once, but the chain lost its block after its batch's status had changed: sending it again
+    would bring the batch back without the revocation or suspension, so it waits for an operator."""
 
 
 class DocumentStage(StrEnum):
@@ -146,9 +149,10 @@ TRANSITIONS: dict[type[StrEnum], dict[StrEnum, frozenset[StrEnum]]] = {
         TransactionState.MINED: frozenset(
             {TransactionState.FINAL, TransactionState.SENT, TransactionState.SUPERSEDED, TransactionState.FAILED}
         ),
-        TransactionState.FINAL: frozenset({TransactionState.SENT}),  # its block was lost
+        TransactionState.FINAL: frozenset({TransactionState.SENT, TransactionState.HELD}),  # its block was lost
         TransactionState.SUPERSEDED: frozenset(),
         TransactionState.FAILED: frozenset({TransactionState.SUPERSEDED}),
+        TransactionState.HELD: frozenset(),
     },
     ChainStatus: {
         # A batch is anchored ACTIVE; a document's own record starts at its first change.

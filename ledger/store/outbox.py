@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, case, delete, func, insert, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -32,7 +32,15 @@ from ledger.domain import (
     require_transition,
 )
 from ledger.errors import ConflictError
-from ledger.store.models import BatchRow, DocumentRow, KeyNonceRow, QueuedDocumentRow, TransactionRow, utcnow
+from ledger.store.models import (
+    BatchRow,
+    DocumentRow,
+    KeyNonceRow,
+    QueuedDocumentRow,
+    StatusChangeRow,
+    TransactionRow,
+    utcnow,
+)
 from ledger.store.repository import NewDocument, Store
 
 
@@ -207,6 +215,23 @@ class Outbox:
             _move_transaction(session, row.tx_hash, TransactionState.SENT, block_number=None, block_hash=None)
             if row.root is not None:
                 _move_batch(session, row.root, BatchState.PENDING, block_number=None, anchored_at=None)
+
+    def status_changed(self, root: str) -> bool:
+        """Whether a revocation, suspension or reinstatement was recorded for batch `root` or one of its documents."""
+        with self._store.session() as session:
+            documents = select(DocumentRow.target_hash).where(DocumentRow.batch_root == root)
+            query = select(StatusChangeRow.id).where(
+                or_(StatusChangeRow.hash == root, StatusChangeRow.hash.in_(documents))
+            )
+            return session.scalar(query.limit(1)) is not None
+
+    def hold_lost(self, row: TransactionRow, error: str) -> None:
+        """The chain lost the block of a final anchor whose batch's status had changed since: the
+        transaction is held (not sent again), its batch back to pending with `error` saying why."""
+        with self._store.session() as session:
+            _move_transaction(session, row.tx_hash, TransactionState.HELD)
+            if row.root is not None:
+                _move_batch(session, row.root, BatchState.PENDING, block_number=None, anchored_at=None, error=error)
 
     def mark_failed(self, row: TransactionRow, error: str) -> None:
         """The transaction can never anchor its batch (mined but reverted, or refused for good).

@@ -206,25 +206,37 @@ def _reopen_lost(ledger: Ledger, keys: Sequence[str]) -> int:
 
     A chain restarted from an older state (or a reorg deeper than the confirmations) loses
     blocks that held anchors final already. The latest final one is looked up every time;
-    older ones only while every later one is gone, since a block still there keeps all before it.
+    older ones (up to 1,000 a round) only when it is gone, latest first, until one is still
+    there: a block still there keeps all before it. An anchor whose batch's status changed
+    since is held, not sent: the chain lost the revocation or suspension too, and the batch
+    would come back without it (a revoked document would verify VALID).
     """
     client = ledger.registry.transactions
-    lost, limit = 0, 1
-    while rows := ledger.outbox.final_transactions(keys, limit=limit):
-        inclusions = client.inclusions([row.tx_hash for row in rows])
-        intact = False
-        for row in rows:
-            inclusion = inclusions[row.tx_hash]
-            if inclusion is not None and inclusion.block_hash == row.block_hash:
-                intact = True
-                continue
-            log.warning("transaction %s of a final anchor is gone from the chain; it is sent again", row.tx_hash)
-            ledger.outbox.mark_unmined(row)
-            lost += 1
-        if intact:
+    latest = ledger.outbox.final_transactions(keys, limit=1)
+    if not latest or _still_there(client.inclusions([latest[0].tx_hash])[latest[0].tx_hash], latest[0]):
+        return 0
+    rows = ledger.outbox.final_transactions(keys, limit=1000)
+    inclusions = client.inclusions([row.tx_hash for row in rows])
+    lost = 0
+    for row in rows:
+        if _still_there(inclusions[row.tx_hash], row):
             break
-        limit = 100
+        lost += 1
+        if row.root is not None and ledger.outbox.status_changed(row.root):
+            error = (
+                f"the chain lost anchor {row.tx_hash} and the status changes made after it; sending it again "
+                "would undo them, so it is held: re-anchor the batch and change its status again by hand"
+            )
+            log.error("batch %s: %s", row.root, error)
+            ledger.outbox.hold_lost(row, error)
+            continue
+        log.warning("transaction %s of a final anchor is gone from the chain; it is sent again", row.tx_hash)
+        ledger.outbox.mark_unmined(row)
     return lost
+
+
+def _still_there(inclusion: Inclusion | None, row: TransactionRow) -> bool:
+    return inclusion is not None and inclusion.block_hash == row.block_hash
 
 
 def _record_inclusion(ledger: Ledger, row: TransactionRow, inclusion: Inclusion, head: int, confirmations: int) -> str:

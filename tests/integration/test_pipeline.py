@@ -17,11 +17,12 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.chain.transactions import BroadcastRefusedError
-from ledger.domain import Fees, SignedTransaction
+from ledger.domain import Fees, ReasonCode, SignedTransaction
 from ledger.errors import DocumentNotFoundError, QueueFullError
 from ledger.settings import Settings
 from ledger.store.outbox import NewBatch, Outbox
 from ledger.store.repository import Store
+from ledger.usecases.actors import Actor
 from ledger.usecases.agencies import add_issuer_key, register_agency
 from ledger.usecases.anchoring import settle
 from ledger.usecases.api_keys import create_api_key
@@ -29,8 +30,10 @@ from ledger.usecases.batching import batch_due, close_due_batches
 from ledger.usecases.context import Ledger
 from ledger.usecases.issuance import IssueRequest, accept_documents, issue_documents
 from ledger.usecases.setup import ensure_deployment
-from ledger.usecases.status import get_record
+from ledger.usecases.status import Action, change_status, get_record
+from ledger.usecases.verify import verify_document
 from ledger.usecases.worker import PipelineWorker, lease_name
+from ledger.verification import VerificationStatus
 from tests.integration.conftest import auth, licence
 
 
@@ -320,6 +323,37 @@ def test_a_reorg_that_drops_the_anchor_sends_it_again_once(
         wait_until(lambda: settle(ledger, "moci").final == 1, seconds=15, what="the anchor mined again")
         assert stage(ledger, target) == "ANCHORED"
         assert anchors_on_chain(ledger)[root] == 1
+    finally:
+        ledger.close()
+
+
+def test_a_lost_anchor_whose_document_was_revoked_since_is_held_and_never_verifies_valid(
+    own_chain: tuple[Settings, AnvilProcess],
+) -> None:
+    """The chain loses a final anchor and the revocation after it: sending the anchor again would bring
+    the document back VALID, so it is held for an operator and the document reads NOT_ISSUED, not VALID."""
+    settings, _node = own_chain
+    ledger = Ledger(settings)
+    try:
+        batch = issue_documents(ledger, "moci", requests_for(2))
+        document = batch.documents[0]
+        target, root = document["signature"]["targetHash"], batch.merkle_root
+        wait_until(lambda: settle(ledger, "moci").final == 1, seconds=15, what="the anchor's confirmations")
+        change_status(ledger, Actor("moci"), target, Action.REVOKE, ReasonCode.FRAUD)
+        assert verify_document(ledger, document).status is VerificationStatus.REVOKED
+        rpc(ledger, "evm_setIntervalMining", 0)
+        rpc(ledger, "anvil_reorg", ledger.registry.transactions.head() - batch.receipt.block_number + 1, [])
+        assert settle(ledger, "moci").reorged == 1
+        (row,) = ledger.outbox.transactions_of(root)
+        assert row.state == "held", row.state
+        record = get_record(ledger, target).as_dict()
+        assert (record["stage"], "held" in record["issuance_error"]) == ("PENDING", True)
+        rpc(ledger, "evm_setIntervalMining", 1)
+        settle(ledger, "moci")  # a round of the worker: nothing is sent again
+        head = ledger.registry.transactions.head()
+        wait_until(lambda: ledger.registry.transactions.head() >= head + 2, what="two more blocks")
+        assert anchors_on_chain(ledger).get(root) is None
+        assert verify_document(ledger, document).status is VerificationStatus.NOT_ISSUED
     finally:
         ledger.close()
 
