@@ -91,7 +91,10 @@ class AcceptedDocumentOut(BaseModel):
     """A document accepted into the issuance queue: where to follow it until it is anchored."""
 
     target_hash: str
-    stage: str = Field(description="ACCEPTED, then PENDING (anchor sent), then ANCHORED (confirmed)")
+    stage: str = Field(
+        description="ACCEPTED, then PENDING (anchor sent), then ANCHORED (confirmed); if the registry refuses the "
+        "batch for good (FAILED), the record answers 404 with the reason"
+    )
     status_url: str
     document_url: str = Field(description="the wrapped document, once its batch is anchored")
 

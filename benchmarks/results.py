@@ -5,7 +5,7 @@ and `tests/unit/test_readme_figures.py` requires each line there to be a line th
 benchmark printed in its latest saved run, made with the command the README names. A run that
 fails saves nothing, so the last good run stays on record.
 
-    with Results("pipeline", command="python -m benchmarks.pipeline") as out:
+    with Results("pipeline") as out:       # run as: .venv/bin/python -m benchmarks.pipeline
         out.print("| 1,000 | 952 documents/s |")
 """
 

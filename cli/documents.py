@@ -80,7 +80,11 @@ def issue(
 
 
 def status(hash_hex: HashArgument) -> None:
-    """Where a document is: ACCEPTED, PENDING (anchor sent) or ANCHORED, and its status on chain."""
+    """Where a document is: ACCEPTED, PENDING (anchor sent) or ANCHORED, and its status on chain.
+
+    A document of a FAILED batch (refused by the registry for good) is never issued: this says so
+    and why.
+    """
     with open_ledger() as ledger:
         write_json(get_record(ledger, hash_hex).as_dict(), None)
 

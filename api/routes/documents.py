@@ -19,7 +19,7 @@ from api.schemas import (
     ReasonBody,
     StatusChangeOut,
 )
-from ledger.domain import ReasonCode, normalize_hash
+from ledger.domain import DocumentStage, ReasonCode, normalize_hash
 from ledger.errors import NotFoundError
 from ledger.usecases.actors import Scope
 from ledger.usecases.issuance import IssuedBatch, accept_documents, issue_documents
@@ -56,7 +56,7 @@ def _accepted(request: Request, document: dict[str, Any]) -> AcceptedDocumentOut
     target = document["signature"]["targetHash"]
     return AcceptedDocumentOut(
         target_hash=target,
-        stage="ACCEPTED",
+        stage=DocumentStage.ACCEPTED,
         status_url=str(request.url_for("read", target_hash=target)),
         document_url=str(request.url_for("wrapped", target_hash=target)),
     )

@@ -4,9 +4,11 @@ Everything that must survive a crash is written here before the chain hears of i
 its documents and its signed anchor transaction are recorded in one database transaction,
 with the nonce allocated in that same transaction and the documents taken off the queue, so a
 nonce is never handed out twice and never lost (whatever is recorded gets broadcast, however
-often the process dies). Every change of a batch's or a transaction's state is checked against
-its lifecycle (`ledger.domain.TRANSITIONS`): a move the table does not allow raises
-`TransitionError` and changes nothing.
+often the process dies). Every move of a batch or a transaction made from the chain's answers
+goes through one checked `_move` against its lifecycle (`ledger.domain.TRANSITIONS`): a move the
+table does not allow raises `TransitionError` and changes nothing. The few conditional updates
+(signed to sent, a pending or mined batch to failed, superseding) name in their WHERE clause the
+only states they move from, each a move the table allows.
 """
 
 from __future__ import annotations

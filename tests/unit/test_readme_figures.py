@@ -61,8 +61,19 @@ def test_each_quoted_line_was_printed_by_the_latest_run_of_the_named_command(nam
 def test_a_figure_quoted_in_prose_is_one_a_saved_run_printed(title: str) -> None:
     prose = REGION.sub("", section(title))
     printed = "\n".join(line for path in sorted(RESULTS.glob("*.json")) for line in saved(path.stem)["output"])
-    unknown = [figure for figure in FIGURE.findall(prose) if figure not in printed]
+    unknown = [figure for figure in FIGURE.findall(prose) if not _printed_whole(figure, printed)]
     assert not unknown, f"figures in the {title} section that no saved run printed: {unknown}"
+
+
+def _printed_whole(figure: str, printed: str) -> bool:
+    """Whether `figure` stands in `printed` as a whole figure ("9 ms" is not in "119.4 ms")."""
+    return re.search(rf"(?<![\d.,]){re.escape(figure)}(?!\w)", printed) is not None
+
+
+def test_a_figure_counts_only_where_it_was_printed_whole() -> None:
+    assert _printed_whole("119.4 ms", "check: 119.4 ms")
+    assert not _printed_whole("9.4 ms", "check: 119.4 ms")
+    assert not _printed_whole("4 MB", "484 MB at the start")
 
 
 def test_the_figure_pattern_finds_what_a_reader_would_call_a_figure() -> None:
