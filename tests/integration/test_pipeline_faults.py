@@ -133,7 +133,12 @@ def lose_the_latest_blocks(
     """
     saved = state.stat().st_mtime_ns
     wait_until(lambda: state.stat().st_mtime_ns != saved, seconds=STATE_INTERVAL + 5, what="a save of the state")
-    time.sleep(STATE_INTERVAL * 0.4)  # issuance goes on: anchors mined after the save
+    # Issuance goes on: wait for anchors mined after the save (a restarted service first waits out its
+    # predecessor's lease), but kill well before the next save.
+    _head, at_save = roots_on_chain(settings)
+    deadline = time.monotonic() + STATE_INTERVAL * 0.7
+    while time.monotonic() < deadline and len(roots_on_chain(settings)[1]) < len(at_save) + 3:
+        time.sleep(0.1)
     kill_service(service)
     head_before, roots_before = roots_on_chain(settings)
     node.kill()
