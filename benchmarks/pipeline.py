@@ -312,12 +312,17 @@ def write_bodies(
     """The files of bodies for wrk: each chosen document as its holder has it, and its `inspect` call."""
     headers = {"Authorization": f"Bearer {token}"}
 
-    def fetch(target: str) -> str:
+    def fetch(targets: list[str]) -> list[str]:  # one keep-alive client a thread, not one a document
         with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
-            return json.dumps(client.get(f"/v1/documents/{target}/wrapped").raise_for_status().json())
+            return [
+                json.dumps(client.get(f"/v1/documents/{target}/wrapped").raise_for_status().json())
+                for target in targets
+            ]
 
-    with ThreadPoolExecutor(4) as pool:
-        documents = list(pool.map(fetch, [target for target, _ in chosen], chunksize=100))
+    targets = [target for target, _ in chosen]
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        documents = [body for part in pool.map(fetch, [targets[i::CLIENTS] for i in range(CLIENTS)]) for body in part]
+    chosen = [pair for i in range(CLIENTS) for pair in chosen[i::CLIENTS]]  # the bodies' order
     verify, calls = folder / "verify.jsonl", folder / "inspect.jsonl"
     verify.write_text("\n".join(documents) + "\n")
     registry = ledger.registry
