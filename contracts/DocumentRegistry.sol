@@ -6,30 +6,35 @@ import {AccessControlDefaultAdminRules} from
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IDocumentRegistry} from "./IDocumentRegistry.sol";
-import {AnchorRecord, DocumentRecord, RecordPacking} from "./RecordPacking.sol";
+import {AnchorRecord, DocumentRecord, KeyRecord, RecordPacking} from "./RecordPacking.sol";
 
 /**
  * @title DocumentRegistry
- * @notice One registry shared by every agency: the admin registers agencies and
- * their issuer keys; keys anchor Merkle roots of document batches and revoke,
- * suspend or reinstate their own agency's batches and documents.
+ * @notice One registry shared by every agency. Three kinds of address govern it, and
+ * none of them issues:
+ * - the council (the default admin: in production a timelock whose proposer is the
+ *   agencies' multisig) admits, freezes and removes agencies, names their admins,
+ *   revokes in an emergency, names guardians and unpauses;
+ * - any one guardian pauses at once;
+ * - each agency's admin adds, extends and retires that agency's issuer keys.
+ * Issuer keys anchor Merkle roots of document batches and revoke, suspend or
+ * reinstate their own agency's batches and documents.
  * @dev What an anchor stores fits one storage slot. Agencies and keys get compact
- * 1-based indexes so that anchors can refer to them within that slot.
+ * 1-based indexes so that anchors can refer to them within that slot. A key action
+ * reads its key's record (which carries its agency's freeze) and the pause switch:
+ * two storage reads, whatever the number of keys or agencies.
  */
 contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, Pausable {
+    /// @notice The role of the addresses that may pause the registry.
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+
     struct Agency {
         bytes32 id;
+        address admin;
+        AgencyStatus status;
         string name;
     }
 
-    /// @dev `frozen` mirrors the pause switch in the record every key action reads anyway.
-    struct IssuerKey {
-        uint32 agencyIndex;
-        uint32 keyIndex;
-        uint40 validFrom;
-        uint40 validUntil;
-        bool frozen;
-    }
 
     // The records' bit layouts live in RecordPacking: an anchor and a document's record are one word each.
 
@@ -38,67 +43,111 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     Agency[] private _agencies;
     address[] private _keyAddresses;
     mapping(bytes32 agencyId => uint32 agencyIndex) private _agencyIndexes;
-    mapping(address key => IssuerKey record) private _keys;
+    mapping(address admin => uint32 agencyIndex) private _adminAgencies;
+    mapping(uint32 agencyIndex => address[] keys) private _agencyKeys;
+    /// @dev A key record carries its agency's freeze, so key actions read it with the key.
+    mapping(address key => KeyRecord record) private _keys;
     mapping(bytes32 root => AnchorRecord anchor) private _anchors;
     mapping(bytes32 targetHash => DocumentRecord record) private _documents;
 
     /**
-     * @param adminTransferDelay Seconds a two-step admin transfer must wait.
-     * @param admin The governance admin.
+     * @param councilTransferDelay Seconds a two-step transfer of the council role must wait.
+     * @param council The council: the default admin.
+     * @param guardians The first guardians.
      */
-    constructor(uint48 adminTransferDelay, address admin) AccessControlDefaultAdminRules(adminTransferDelay, admin) {}
-
-    /// @inheritdoc IDocumentRegistry
-    function registerAgency(bytes32 agencyId, string calldata name) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (agencyId == bytes32(0)) revert RegistryInvalidAgencyId();
-        if (bytes(name).length == 0) revert RegistryEmptyAgencyName(agencyId);
-        if (_agencyIndexes[agencyId] != 0) revert RegistryAgencyAlreadyRegistered(agencyId);
-        _agencies.push(Agency({id: agencyId, name: name}));
-        _agencyIndexes[agencyId] = uint32(_agencies.length);
-        emit AgencyRegistered(agencyId, name);
+    constructor(uint48 councilTransferDelay, address council, address[] memory guardians)
+        AccessControlDefaultAdminRules(councilTransferDelay, council)
+    {
+        for (uint256 i = 0; i < guardians.length; ++i) {
+            _grantRole(GUARDIAN_ROLE, guardians[i]);
+        }
     }
 
     /// @inheritdoc IDocumentRegistry
-    function addIssuerKey(bytes32 agencyId, address key, uint40 validFrom, uint40 validUntil)
+    function registerAgency(bytes32 agencyId, string calldata name, address admin)
         external
         onlyRole(DEFAULT_ADMIN_ROLE)
     {
-        uint32 agencyIndex = _agencyIndexes[agencyId];
-        if (agencyIndex == 0) revert RegistryUnknownAgency(agencyId);
+        if (agencyId == bytes32(0)) revert RegistryInvalidAgencyId();
+        if (bytes(name).length == 0) revert RegistryEmptyAgencyName(agencyId);
+        if (_agencyIndexes[agencyId] != 0) revert RegistryAgencyAlreadyRegistered(agencyId);
+        _requireNewGovernor(admin);
+        _agencies.push(Agency({id: agencyId, admin: admin, status: AgencyStatus.Active, name: name}));
+        uint32 index = uint32(_agencies.length);
+        _agencyIndexes[agencyId] = index;
+        _adminAgencies[admin] = index;
+        emit AgencyRegistered(agencyId, name, admin);
+    }
+
+    /// @inheritdoc IDocumentRegistry
+    function setAgencyAdmin(bytes32 agencyId, address admin) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        uint32 index = _agencyIndexOf(agencyId);
+        Agency storage record = _agencies[index - 1];
+        if (record.status == AgencyStatus.Removed) revert RegistryAgencyRemoved(agencyId);
+        _requireNewGovernor(admin);
+        delete _adminAgencies[record.admin];
+        record.admin = admin;
+        _adminAgencies[admin] = index;
+        emit AgencyAdminChanged(agencyId, admin);
+    }
+
+    /**
+     * @inheritdoc IDocumentRegistry
+     * @dev Writes the freeze into each of the agency's key records, which key actions
+     * read anyway: the agency's admin chose how many keys it has.
+     */
+    function setAgencyStatus(bytes32 agencyId, AgencyStatus status) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        uint32 index = _agencyIndexOf(agencyId);
+        Agency storage record = _agencies[index - 1];
+        AgencyStatus current = record.status;
+        if (current == AgencyStatus.Removed || status == current || status == AgencyStatus.None) {
+            revert RegistryInvalidAgencyStatus(agencyId, current, status);
+        }
+        record.status = status;
+        bool frozen = status != AgencyStatus.Active;
+        address[] storage keys = _agencyKeys[index];
+        uint256 count = keys.length;
+        for (uint256 i = 0; i < count; ++i) {
+            _keys[keys[i]] = _keys[keys[i]].withFrozen(frozen);
+        }
+        emit AgencyStatusChanged(agencyId, status);
+    }
+
+    /// @inheritdoc IDocumentRegistry
+    function addIssuerKey(bytes32 agencyId, address key, uint40 validFrom, uint40 validUntil) external {
+        uint32 agencyIndex = _agencyIndexOf(agencyId);
+        _requireAgencyAdmin(agencyIndex);
         if (key == address(0)) revert RegistryInvalidKey();
-        if (_keys[key].keyIndex != 0) revert RegistryKeyAlreadyRegistered(key);
+        if (_keys[key].keyIndex() != 0) revert RegistryKeyAlreadyRegistered(key);
+        if (_isGovernor(key)) revert RegistryGovernorCannotIssue(key);
         uint40 now_ = _time();
         uint40 from = validFrom == 0 ? now_ : validFrom;
         uint40 until = validUntil == 0 ? _NO_END : validUntil;
         if (from < now_ || until <= from) revert RegistryInvalidValidityWindow(from, until, now_);
         _keyAddresses.push(key);
-        _keys[key] = IssuerKey({
-            agencyIndex: agencyIndex,
-            keyIndex: uint32(_keyAddresses.length),
-            validFrom: from,
-            validUntil: until,
-            frozen: paused()
-        });
+        _agencyKeys[agencyIndex].push(key);
+        _keys[key] = RecordPacking.packKey(agencyIndex, uint32(_keyAddresses.length), from, until);
         emit IssuerKeyAdded(agencyId, key, from, until);
     }
 
     /// @inheritdoc IDocumentRegistry
-    function setIssuerKeyValidUntil(address key, uint40 validUntil) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        IssuerKey storage record = _keys[key];
-        if (record.keyIndex == 0) revert RegistryUnknownKey(key);
+    function setIssuerKeyValidUntil(address key, uint40 validUntil) external {
+        KeyRecord record = _keys[key];
+        if (record.keyIndex() == 0) revert RegistryUnknownKey(key);
+        uint32 agencyIndex = record.agencyIndex();
+        _requireAgencyAdmin(agencyIndex);
         uint40 now_ = _time();
         uint40 until = validUntil == 0 ? now_ + 1 : validUntil;
-        if (until <= now_ || until <= record.validFrom) {
-            revert RegistryInvalidValidityWindow(record.validFrom, until, now_);
+        if (until <= now_ || until <= record.validFrom()) {
+            revert RegistryInvalidValidityWindow(record.validFrom(), until, now_);
         }
-        record.validUntil = until;
-        record.frozen = paused();
-        emit IssuerKeyValidUntilChanged(_agencies[record.agencyIndex - 1].id, key, until);
+        _keys[key] = record.withValidUntil(until);
+        emit IssuerKeyValidUntilChanged(_agencies[agencyIndex - 1].id, key, until);
     }
 
     /// @inheritdoc IDocumentRegistry
     function anchor(bytes32 root, uint32 documentCount, uint40 expiresAt) external {
-        IssuerKey memory key = _keys[msg.sender];
+        KeyRecord key = _keys[msg.sender];
         uint40 now_ = _time();
         _requireValidKey(key, now_);
         if (root == bytes32(0)) revert RegistryInvalidRoot();
@@ -106,7 +155,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         if (expiresAt != 0 && expiresAt <= now_) revert RegistryExpiryInPast(expiresAt, now_);
         if (!_anchors[root].isEmpty()) revert RegistryRootAlreadyAnchored(root);
         _anchors[root] = RecordPacking.packAnchor(
-            key.keyIndex, key.agencyIndex, now_, uint40(block.number), expiresAt, documentCount
+            key.keyIndex(), key.agencyIndex(), now_, uint40(block.number), expiresAt, documentCount
         );
         emit Anchored(root, msg.sender, documentCount, expiresAt, now_);
     }
@@ -114,16 +163,16 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     /// @inheritdoc IDocumentRegistry
     function revoke(bytes32 root, uint8 reason) external {
         AnchorRecord record = _anchorOf(root);
-        _requireCanChange(record.agencyIndex(), true);
+        uint40 now_ = _requireCanChange(record.agencyIndex());
         if (record.status() == Status.Revoked) revert RegistryAlreadyRevoked(root);
         _anchors[root] = record.withStatus(Status.Revoked, reason);
-        emit Revoked(root, msg.sender, root, reason, _time());
+        emit Revoked(root, msg.sender, root, reason, now_);
     }
 
     /// @inheritdoc IDocumentRegistry
     function revokeDocument(bytes32 targetHash, bytes32[] calldata proof, uint8 reason) external {
         bytes32 root = MerkleProof.processProofCalldata(proof, targetHash);
-        (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root, true);
+        (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root);
         if (status == Status.Revoked) revert RegistryAlreadyRevoked(targetHash);
         _documents[targetHash] = _documentRecord(agencyIndex, Status.Revoked, reason, claimedAt);
         emit Revoked(targetHash, msg.sender, root, reason, _time());
@@ -132,16 +181,16 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     /// @inheritdoc IDocumentRegistry
     function suspend(bytes32 root, uint8 reason) external {
         AnchorRecord record = _anchorOf(root);
-        _requireCanChange(record.agencyIndex(), false);
-        _requireActive(record.status(), root);
+        uint40 now_ = _requireCanChange(record.agencyIndex());
+        if (record.isInactive()) _requireActive(record.status(), root);
         _anchors[root] = record.withStatus(Status.Suspended, reason);
-        emit Suspended(root, msg.sender, root, reason, _time());
+        emit Suspended(root, msg.sender, root, reason, now_);
     }
 
     /// @inheritdoc IDocumentRegistry
     function suspendDocument(bytes32 targetHash, bytes32[] calldata proof, uint8 reason) external {
         bytes32 root = MerkleProof.processProofCalldata(proof, targetHash);
-        (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root, false);
+        (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root);
         _requireActive(status, targetHash);
         _documents[targetHash] = _documentRecord(agencyIndex, Status.Suspended, reason, claimedAt);
         emit Suspended(targetHash, msg.sender, root, reason, _time());
@@ -150,35 +199,49 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     /// @inheritdoc IDocumentRegistry
     function reinstate(bytes32 root) external {
         AnchorRecord record = _anchorOf(root);
-        _requireCanChange(record.agencyIndex(), false);
+        uint40 now_ = _requireCanChange(record.agencyIndex());
         if (record.status() != Status.Suspended) revert RegistryNotSuspended(root);
         _anchors[root] = record.withStatus(Status.Active, 0);
-        emit Reinstated(root, msg.sender, root, _time());
+        emit Reinstated(root, msg.sender, root, now_);
     }
 
     /// @inheritdoc IDocumentRegistry
     function reinstateDocument(bytes32 targetHash, bytes32[] calldata proof) external {
         bytes32 root = MerkleProof.processProofCalldata(proof, targetHash);
-        (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root, false);
+        (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root);
         if (status != Status.Suspended) revert RegistryNotSuspended(targetHash);
         _documents[targetHash] = _documentRecord(agencyIndex, Status.Active, 0, claimedAt);
         emit Reinstated(targetHash, msg.sender, root, _time());
     }
 
-    /**
-     * @inheritdoc IDocumentRegistry
-     * @dev Also freezes every issuer key that may still act, so key actions learn of
-     * the pause from the key record they read anyway: about 5,000 gas a key.
-     */
-    function pause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+    /// @inheritdoc IDocumentRegistry
+    function emergencyRevoke(bytes32 hash, bytes32[] calldata proof, uint8 reason, string calldata note)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        if (bytes(note).length == 0) revert RegistryEmptyNote(hash);
+        bytes32 root = MerkleProof.processProofCalldata(proof, hash);
+        AnchorRecord record = _anchorOf(root);
+        if (record.status() == Status.Revoked) revert RegistryAlreadyRevoked(root);
+        if (root == hash && proof.length == 0) {
+            _anchors[root] = record.withStatus(Status.Revoked, reason);
+        } else {
+            (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentClaim(hash, record);
+            if (status == Status.Revoked) revert RegistryAlreadyRevoked(hash);
+            _documents[hash] = _documentRecord(agencyIndex, Status.Revoked, reason, claimedAt);
+        }
+        emit Revoked(hash, msg.sender, root, reason, _time());
+        emit EmergencyRevoked(hash, _agencies[record.agencyIndex() - 1].id, note);
+    }
+
+    /// @inheritdoc IDocumentRegistry
+    function pause() external onlyRole(GUARDIAN_ROLE) {
         _pause();
-        _setKeysFrozen(true);
     }
 
     /// @inheritdoc IDocumentRegistry
     function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
         _unpause();
-        _setKeysFrozen(false);
     }
 
     /// @inheritdoc IDocumentRegistry
@@ -205,11 +268,11 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         if (ownerIndex != 0) view_.documentAgencyId = _agencies[ownerIndex - 1].id;
         if (record.isEmpty()) return view_;
         address key = _keyAddresses[record.keyIndex() - 1];
-        IssuerKey memory keyRecord = _keys[key];
+        KeyRecord keyRecord = _keys[key];
         view_.agencyId = _agencies[record.agencyIndex() - 1].id;
         view_.key = key;
-        view_.keyValidFrom = keyRecord.validFrom;
-        view_.keyValidUntil = keyRecord.validUntil;
+        view_.keyValidFrom = keyRecord.validFrom();
+        view_.keyValidUntil = keyRecord.validUntil();
         view_.anchoredAt = record.anchoredAt();
         view_.anchoredBlock = record.anchoredBlock();
         view_.expiresAt = record.expiresAt();
@@ -219,36 +282,27 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     }
 
     /// @inheritdoc IDocumentRegistry
-    function agency(bytes32 agencyId) external view returns (bool registered, string memory name) {
+    function agency(bytes32 agencyId)
+        external
+        view
+        returns (AgencyStatus status, string memory name, address admin, uint256 keyCount)
+    {
         uint32 index = _agencyIndexes[agencyId];
-        if (index == 0) return (false, "");
-        return (true, _agencies[index - 1].name);
+        if (index == 0) return (AgencyStatus.None, "", address(0), 0);
+        Agency storage record = _agencies[index - 1];
+        return (record.status, record.name, record.admin, _agencyKeys[index].length);
     }
 
     /// @inheritdoc IDocumentRegistry
     function issuerKey(address key) external view returns (bytes32 agencyId, uint40 validFrom, uint40 validUntil) {
-        IssuerKey memory record = _keys[key];
-        if (record.keyIndex == 0) return (bytes32(0), 0, 0);
-        return (_agencies[record.agencyIndex - 1].id, record.validFrom, record.validUntil);
+        KeyRecord record = _keys[key];
+        if (record.keyIndex() == 0) return (bytes32(0), 0, 0);
+        return (_agencies[record.agencyIndex() - 1].id, record.validFrom(), record.validUntil());
     }
 
     /// @dev The clock every rule reads; tests may override it.
     function _time() internal view virtual returns (uint40) {
         return uint40(block.timestamp);
-    }
-
-    /**
-     * @dev Sets the frozen flag of every key that may still act. Retired keys are
-     * skipped: they cannot act, and {setIssuerKeyValidUntil} sets the flag afresh if
-     * one is ever extended.
-     */
-    function _setKeysFrozen(bool frozen) private {
-        uint256 count = _keyAddresses.length;
-        uint40 now_ = _time();
-        for (uint256 i = 0; i < count; ++i) {
-            IssuerKey storage key = _keys[_keyAddresses[i]];
-            if (key.validUntil > now_) key.frozen = frozen;
-        }
     }
 
     /// @dev The anchor of `root`, which must exist.
@@ -259,23 +313,36 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
 
     /**
      * @dev Checks that `root` (where the document's proof led) is anchored and not
-     * revoked and that the caller may change documents of its agency. Returns that
-     * agency, the document's status as that agency may see it, and the claim time
-     * to store.
-     *
-     * Two agencies' batches may hold the same target hash (a copy, or an attack):
-     * the record belongs to the agency whose batch was anchored first. A later
-     * agency's changes are refused; the owner's first change discards them.
+     * revoked and that the caller is a valid key of its agency; then as {_documentClaim}.
      */
-    function _documentOf(bytes32 targetHash, bytes32 root, bool adminAllowed)
+    function _documentOf(bytes32 targetHash, bytes32 root)
         private
         view
         returns (uint32 agencyIndex, Status status, uint40 claimedAt)
     {
         AnchorRecord record = _anchorOf(root);
-        agencyIndex = record.agencyIndex();
-        _requireCanChange(agencyIndex, adminAllowed);
+        _requireCanChange(record.agencyIndex());
         if (record.status() == Status.Revoked) revert RegistryAlreadyRevoked(root);
+        return _documentClaim(targetHash, record);
+    }
+
+    /**
+     * @dev The agency that would hold `targetHash`'s record after a change through the
+     * batch `record`, the document's status as that agency may see it, and the claim
+     * time to store.
+     *
+     * Two agencies' batches may hold the same target hash (a copy, or an attack):
+     * the record belongs to the agency whose batch was anchored first. A later
+     * agency's changes are refused; the owner's first change discards them. A
+     * revocation is final whoever claims the document, so no batch anchored by anyone
+     * can make `isRevoked` false again.
+     */
+    function _documentClaim(bytes32 targetHash, AnchorRecord record)
+        private
+        view
+        returns (uint32 agencyIndex, Status status, uint40 claimedAt)
+    {
+        agencyIndex = record.agencyIndex();
         claimedAt = record.anchoredAt();
         DocumentRecord state = _documents[targetHash];
         uint32 ownerIndex = state.agencyIndex();
@@ -288,36 +355,84 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         if (claimedAt >= ownerClaimedAt) {
             revert RegistryDocumentOwnedByOtherAgency(targetHash, _agencies[ownerIndex - 1].id);
         }
+        if (state.status() == Status.Revoked) revert RegistryAlreadyRevoked(targetHash);
         return (agencyIndex, Status.None, claimedAt);
     }
 
-    /// @dev Reverts unless the caller is a valid key of `agencyIndex`, or the admin when `adminAllowed`.
-    function _requireCanChange(uint32 agencyIndex, bool adminAllowed) private view {
-        IssuerKey memory key = _keys[msg.sender];
-        if (key.agencyIndex == agencyIndex) {
-            _requireValidKey(key, _time());
-            return;
-        }
-        if (adminAllowed && msg.sender == defaultAdmin()) {
-            _requireNotPaused();
-            return;
-        }
-        revert RegistryUnauthorized(msg.sender, _agencies[agencyIndex - 1].id);
+    /**
+     * @dev Reverts unless the caller is a key of `agencyIndex` (an anchor's agency, never
+     * 0, so the key exists) that may act now; returns the time it checked.
+     */
+    function _requireCanChange(uint32 agencyIndex) private view returns (uint40 now_) {
+        KeyRecord key = _keys[msg.sender];
+        if (key.agencyIndex() != agencyIndex) revert RegistryUnauthorized(msg.sender, _agencies[agencyIndex - 1].id);
+        now_ = _time();
+        _requireMayAct(key, now_);
     }
 
-    /// @dev Reverts unless `key` is registered, not frozen by a pause, and inside its window at `now_`.
-    function _requireValidKey(IssuerKey memory key, uint40 now_) private view {
-        if (key.keyIndex == 0) revert RegistryUnknownKey(msg.sender);
-        if (key.frozen) revert EnforcedPause();
-        if (now_ < key.validFrom || now_ >= key.validUntil) {
-            revert RegistryKeyNotValid(msg.sender, key.validFrom, key.validUntil, now_);
+    /**
+     * @dev Reverts unless `key` is registered and may act at `now_`, as {_requireMayAct}.
+     */
+    function _requireValidKey(KeyRecord key, uint40 now_) private view {
+        if (key.keyIndex() == 0) revert RegistryUnknownKey(msg.sender);
+        _requireMayAct(key, now_);
+    }
+
+    /**
+     * @dev Reverts unless `key` is inside its window at `now_`, the registry is not
+     * paused and its agency not frozen: in that order, so a key whose window ended is
+     * told so even during a pause.
+     */
+    function _requireMayAct(KeyRecord key, uint40 now_) private view {
+        if (now_ < key.validFrom() || now_ >= key.validUntil()) {
+            revert RegistryKeyNotValid(msg.sender, key.validFrom(), key.validUntil(), now_);
         }
+        _requireNotPaused();
+        if (key.frozen()) revert RegistryAgencyFrozen(_agencies[key.agencyIndex() - 1].id);
+    }
+
+    /// @dev The index of `agencyId`, which must be registered.
+    function _agencyIndexOf(bytes32 agencyId) private view returns (uint32 index) {
+        index = _agencyIndexes[agencyId];
+        if (index == 0) revert RegistryUnknownAgency(agencyId);
+    }
+
+    /// @dev Reverts unless the caller is the admin of the active agency `agencyIndex`.
+    function _requireAgencyAdmin(uint32 agencyIndex) private view {
+        Agency storage record = _agencies[agencyIndex - 1];
+        if (msg.sender != record.admin) revert RegistryNotAgencyAdmin(msg.sender, record.id);
+        if (record.status != AgencyStatus.Active) revert RegistryAgencyFrozen(record.id);
+    }
+
+    /// @dev Reverts unless `account` may become an agency's admin: non-zero, no issuer key, no agency's admin yet.
+    function _requireNewGovernor(address account) private view {
+        if (account == address(0)) revert RegistryInvalidAdmin();
+        if (_keys[account].keyIndex() != 0) revert RegistryGovernorCannotIssue(account);
+        if (_adminAgencies[account] != 0) revert RegistryAdminAlreadyAssigned(account);
+    }
+
+    /// @dev Whether `account` governs: the council (or its pending successor), a guardian, or an agency's admin.
+    function _isGovernor(address account) private view returns (bool) {
+        (address pending,) = pendingDefaultAdmin();
+        return account == defaultAdmin() || account == pending || hasRole(GUARDIAN_ROLE, account)
+            || _adminAgencies[account] != 0;
+    }
+
+    /**
+     * @dev Refuses a role for an issuer key: governing and issuing stay separate addresses.
+     * Every grant passes here, the council's and the guardians'.
+     */
+    function _grantRole(bytes32 role, address account) internal override returns (bool) {
+        if (_keys[account].keyIndex() != 0) revert RegistryGovernorCannotIssue(account);
+        return super._grantRole(role, account);
     }
 
     /// @dev Reverts with {RegistryAlreadyRevoked} or {RegistryAlreadySuspended} unless `status` is active.
     function _requireActive(Status status, bytes32 hash) private pure {
-        if (status == Status.Revoked) revert RegistryAlreadyRevoked(hash);
-        if (status == Status.Suspended) revert RegistryAlreadySuspended(hash);
+        if (status > Status.Active) {
+            if (status == Status.Revoked) revert RegistryAlreadyRevoked(hash);
+            revert RegistryAlreadySuspended(hash);
+        }
     }
 
     /// @dev A document's record stamped with the current time.

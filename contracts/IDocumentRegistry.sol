@@ -19,6 +19,15 @@ interface IDocumentRegistry {
         Revoked
     }
 
+    /// @notice An agency's standing: a frozen agency anchors and changes nothing until the
+    /// council lifts the freeze; a removed one never again. What either issued stays as it was.
+    enum AgencyStatus {
+        None,
+        Active,
+        Frozen,
+        Removed
+    }
+
     /**
      * @notice Everything a verifier needs about one document, read in one call.
      * @dev `batch*` fields describe the anchor of `root`; `document*` fields the
@@ -43,14 +52,37 @@ interface IDocumentRegistry {
     }
 
     /**
-     * @notice Emitted when the admin registers an agency.
+     * @notice Emitted when the council admits an agency.
      * @param agencyId The agency's identifier.
      * @param name The agency's display name.
+     * @param admin The address that manages the agency's issuer keys.
      */
-    event AgencyRegistered(bytes32 indexed agencyId, string name);
+    event AgencyRegistered(bytes32 indexed agencyId, string name, address admin);
 
     /**
-     * @notice Emitted when the admin authorizes an issuer key for an agency.
+     * @notice Emitted when the council names another admin for an agency.
+     * @param agencyId The agency.
+     * @param admin Its new admin.
+     */
+    event AgencyAdminChanged(bytes32 indexed agencyId, address admin);
+
+    /**
+     * @notice Emitted when the council freezes, unfreezes or removes an agency.
+     * @param agencyId The agency.
+     * @param status Its new standing.
+     */
+    event AgencyStatusChanged(bytes32 indexed agencyId, AgencyStatus status);
+
+    /**
+     * @notice Emitted with {Revoked} when the council revokes in an emergency.
+     * @param hash The revoked root or target hash.
+     * @param agencyId The agency whose batch held it.
+     * @param note Why, in words (no personal data).
+     */
+    event EmergencyRevoked(bytes32 indexed hash, bytes32 indexed agencyId, string note);
+
+    /**
+     * @notice Emitted when an agency's admin authorizes an issuer key for an agency.
      * @param agencyId The agency the key acts for.
      * @param key The key's address.
      * @param validFrom First second (unix time) at which the key may act.
@@ -59,7 +91,7 @@ interface IDocumentRegistry {
     event IssuerKeyAdded(bytes32 indexed agencyId, address indexed key, uint40 validFrom, uint40 validUntil);
 
     /**
-     * @notice Emitted when the admin moves the end of a key's validity window.
+     * @notice Emitted when an agency's admin moves the end of a key's validity window.
      * @param agencyId The agency the key acts for.
      * @param key The key's address.
      * @param validUntil The new end of the window.
@@ -81,7 +113,7 @@ interface IDocumentRegistry {
      * @notice Emitted when a batch (`hash` == `root`) or one document of a batch is revoked.
      * @param hash The revoked root or target hash.
      * @param root The root of the batch `hash` belongs to.
-     * @param by The issuer key or admin that revoked it.
+     * @param by The issuer key that revoked it, or the council in an emergency.
      * @param reason Reason code (see the README).
      * @param at The block's time.
      */
@@ -217,19 +249,90 @@ interface IDocumentRegistry {
     error RegistryDocumentOwnedByOtherAgency(bytes32 targetHash, bytes32 owner);
 
     /**
-     * @notice Registers an agency.
-     * @dev Requirements: caller holds the default admin role; `agencyId` is non-zero
-     * and new; `name` is not empty. Emits {AgencyRegistered}.
+     * @notice `account` is not the admin of `agencyId`.
+     * @param account The caller.
+     * @param agencyId The agency whose keys it tried to manage.
+     */
+    error RegistryNotAgencyAdmin(address account, bytes32 agencyId);
+
+    /**
+     * @notice `agencyId` is frozen or removed by the council: it anchors and changes nothing.
+     * @param agencyId The agency.
+     */
+    error RegistryAgencyFrozen(bytes32 agencyId);
+
+    /**
+     * @notice `agencyId` was removed; that is final.
+     * @param agencyId The agency.
+     */
+    error RegistryAgencyRemoved(bytes32 agencyId);
+
+    /**
+     * @notice `agencyId` cannot go from `current` to `requested`.
+     * @param agencyId The agency.
+     * @param current Its standing.
+     * @param requested The standing asked for.
+     */
+    error RegistryInvalidAgencyStatus(bytes32 agencyId, AgencyStatus current, AgencyStatus requested);
+
+    /// @notice An agency's admin must be a non-zero address.
+    error RegistryInvalidAdmin();
+
+    /**
+     * @notice `account` administers an agency already; an admin serves one agency.
+     * @param account The address named as admin.
+     */
+    error RegistryAdminAlreadyAssigned(address account);
+
+    /**
+     * @notice `account` governs and issues at once, which the registry refuses: the
+     * council, guardians and agency admins are never issuer keys, nor the other way round.
+     * @param account The address named.
+     */
+    error RegistryGovernorCannotIssue(address account);
+
+    /**
+     * @notice An emergency revocation of `hash` needs its reason in words.
+     * @param hash The root or target hash.
+     */
+    error RegistryEmptyNote(bytes32 hash);
+
+    /**
+     * @notice Admits an agency, whose `admin` then manages its issuer keys.
+     * @dev Requirements: caller is the council; `agencyId` is non-zero and new; `name`
+     * is not empty; `admin` is non-zero, no issuer key and no other agency's admin.
+     * Emits {AgencyRegistered}.
      * @param agencyId The agency's identifier (e.g. its short name, right-padded).
      * @param name The agency's display name.
+     * @param admin The agency's admin: a key or the agency's own multisig.
      */
-    function registerAgency(bytes32 agencyId, string calldata name) external;
+    function registerAgency(bytes32 agencyId, string calldata name, address admin) external;
+
+    /**
+     * @notice Names another admin for an agency (a lost or rotated admin key).
+     * @dev Requirements: caller is the council; the agency exists and is not removed;
+     * `admin` as for {registerAgency}. Emits {AgencyAdminChanged}.
+     * @param agencyId The agency.
+     * @param admin Its new admin.
+     */
+    function setAgencyAdmin(bytes32 agencyId, address admin) external;
+
+    /**
+     * @notice Freezes, unfreezes or removes an agency.
+     * @dev A frozen or removed agency's keys anchor and change nothing, and its admin
+     * manages no keys; what it issued stays as it was. Removal is final. Requirements:
+     * caller is the council; the agency exists, is not removed, and `status` is another
+     * standing than None. Emits {AgencyStatusChanged}.
+     * @param agencyId The agency.
+     * @param status Active, Frozen or Removed.
+     */
+    function setAgencyStatus(bytes32 agencyId, AgencyStatus status) external;
 
     /**
      * @notice Authorizes `key` to anchor and change documents for `agencyId` during
      * [`validFrom`, `validUntil`).
-     * @dev Requirements: caller holds the default admin role; the agency exists;
-     * `key` is non-zero and was never added; `validFrom` (0 for now) is not in the
+     * @dev Requirements: caller is the agency's admin and the agency is active;
+     * `key` is non-zero, was never added and governs nothing; `validFrom` (0 for now) is not in the
      * past and before `validUntil` (0 for no end). Emits {IssuerKeyAdded}.
      * @param agencyId The agency the key acts for.
      * @param key The key's address.
@@ -241,8 +344,8 @@ interface IDocumentRegistry {
     /**
      * @notice Moves the end of `key`'s validity window, to retire or to extend it.
      * @dev The new end must lie after the current second, so what the key anchored
-     * while it was valid stays valid. Requirements: caller holds the default admin
-     * role; `key` exists; `validUntil` is 0 or after now, and after the key's
+     * while it was valid stays valid. Requirements: caller is the admin of the key's
+     * agency, which is active; `key` exists; `validUntil` is 0 or after now, and after the key's
      * `validFrom`. Emits {IssuerKeyValidUntilChanged}.
      * @param key The key's address.
      * @param validUntil The new end of the window; 0 retires the key after the current second.
@@ -251,8 +354,8 @@ interface IDocumentRegistry {
 
     /**
      * @notice Anchors the Merkle root of a batch of documents for the caller's agency.
-     * @dev Requirements: not paused; the caller is an issuer key inside its validity
-     * window; `root` is non-zero and never anchored; `documentCount` > 0;
+     * @dev Requirements: the caller is an issuer key inside its validity window; not
+     * paused; its agency is active; `root` is non-zero and never anchored; `documentCount` > 0;
      * `expiresAt` is 0 or in the future. Emits {Anchored}.
      * @param root Merkle root of the batch (the target hash for a single document).
      * @param documentCount Number of documents in the batch.
@@ -263,7 +366,7 @@ interface IDocumentRegistry {
     /**
      * @notice Revokes a whole batch (a single document when it was anchored alone).
      * @dev Final. Requirements: not paused; `root` is anchored and not revoked; the
-     * caller is a valid key of the anchoring agency, or the admin. Emits {Revoked}.
+     * caller is a valid key of the anchoring agency, which is active. Emits {Revoked}.
      * @param root The anchored root.
      * @param reason Reason code.
      */
@@ -285,7 +388,7 @@ interface IDocumentRegistry {
     /**
      * @notice Suspends a whole batch until it is reinstated.
      * @dev Requirements: not paused; `root` is anchored and active; the caller is a
-     * valid key of the anchoring agency. Emits {Suspended}.
+     * valid key of the anchoring agency, which is active. Emits {Suspended}.
      * @param root The anchored root.
      * @param reason Reason code.
      */
@@ -319,14 +422,29 @@ interface IDocumentRegistry {
     function reinstateDocument(bytes32 targetHash, bytes32[] calldata proof) external;
 
     /**
-     * @notice Stops every anchor and status change until {unpause}.
-     * @dev Requirements: caller holds the default admin role; not paused. Emits {Paused}.
+     * @notice Revokes a batch (empty `proof`, `hash` its root) or one document, for the
+     * council: a key was stolen, or an agency issued by fraud.
+     * @dev Works during a pause and for a frozen agency. Requirements: caller is the
+     * council; the root `proof` leads to from `hash` is anchored and not revoked; the
+     * document is not revoked and no agency with an earlier batch holding it owns its
+     * record; `note` is not empty. Emits {Revoked} and {EmergencyRevoked}.
+     * @param hash The root, or the document's target hash.
+     * @param proof Sorted-pair keccak256 Merkle proof from `hash` to its batch root; empty for a batch.
+     * @param reason Reason code.
+     * @param note Why, in words, kept on chain (no personal data).
+     */
+    function emergencyRevoke(bytes32 hash, bytes32[] calldata proof, uint8 reason, string calldata note) external;
+
+    /**
+     * @notice Stops every anchor and status change until {unpause}, at a cost that does
+     * not grow with the number of keys.
+     * @dev Requirements: caller is a guardian; not paused. Emits {Paused}.
      */
     function pause() external;
 
     /**
      * @notice Lifts {pause}.
-     * @dev Requirements: caller holds the default admin role; paused. Emits {Unpaused}.
+     * @dev Requirements: caller is the council; paused. Emits {Unpaused}.
      */
     function unpause() external;
 
@@ -361,10 +479,15 @@ interface IDocumentRegistry {
     /**
      * @notice The agency registered as `agencyId`.
      * @param agencyId The agency's identifier.
-     * @return registered Whether it is registered.
+     * @return status Its standing (None when unknown).
      * @return name Its display name.
+     * @return admin The address that manages its keys.
+     * @return keyCount How many issuer keys it was ever given.
      */
-    function agency(bytes32 agencyId) external view returns (bool registered, string memory name);
+    function agency(bytes32 agencyId)
+        external
+        view
+        returns (AgencyStatus status, string memory name, address admin, uint256 keyCount);
 
     /**
      * @notice The agency and validity window of an issuer key.

@@ -17,8 +17,16 @@ type AnchorRecord is uint256;
  */
 type DocumentRecord is uint256;
 
+/**
+ * @notice An issuer key's record in one storage word, low bits first: agencyIndex (32),
+ * keyIndex (32), validFrom (40), validUntil (40), frozen (8: its agency is frozen or
+ * removed). Zero means no such key.
+ */
+type KeyRecord is uint256;
+
 using RecordPacking for AnchorRecord global;
 using RecordPacking for DocumentRecord global;
+using RecordPacking for KeyRecord global;
 
 /**
  * @title RecordPacking
@@ -38,6 +46,10 @@ library RecordPacking {
     uint256 private constant _DOC_REASON_SHIFT = 40;
     uint256 private constant _DOC_UPDATED_SHIFT = 48;
     uint256 private constant _DOC_CLAIM_SHIFT = 88;
+    uint256 private constant _KEY_INDEX_SHIFT = 32;
+    uint256 private constant _KEY_FROM_SHIFT = 64;
+    uint256 private constant _KEY_UNTIL_SHIFT = 104;
+    uint256 private constant _KEY_FROZEN_SHIFT = 144;
 
     /**
      * @notice A new anchor, active.
@@ -101,6 +113,12 @@ library RecordPacking {
     /// @param record An anchor.
     function documentCount(AnchorRecord record) internal pure returns (uint32) {
         return uint32(AnchorRecord.unwrap(record) >> _COUNT_SHIFT);
+    }
+
+    /// @notice Whether the batch is suspended or revoked: the raw bits, without an enum conversion.
+    /// @param record An anchor.
+    function isInactive(AnchorRecord record) internal pure returns (bool) {
+        return uint8(AnchorRecord.unwrap(record) >> _STATUS_SHIFT) > uint8(IDocumentRegistry.Status.Active);
     }
 
     /// @notice The batch's status (None for an empty record).
@@ -178,5 +196,76 @@ library RecordPacking {
     /// @param record A document's record.
     function claimedAt(DocumentRecord record) internal pure returns (uint40) {
         return uint40(DocumentRecord.unwrap(record) >> _DOC_CLAIM_SHIFT);
+    }
+
+    /**
+     * @notice A new key's record, not frozen.
+     * @param agency Its agency's 1-based index.
+     * @param key Its own 1-based index.
+     * @param validFrom First second of its window.
+     * @param validUntil End of its window.
+     * @return The packed record.
+     */
+    function packKey(uint32 agency, uint32 key, uint40 validFrom, uint40 validUntil)
+        internal
+        pure
+        returns (KeyRecord)
+    {
+        return KeyRecord.wrap(
+            uint256(agency) | (uint256(key) << _KEY_INDEX_SHIFT) | (uint256(validFrom) << _KEY_FROM_SHIFT)
+                | (uint256(validUntil) << _KEY_UNTIL_SHIFT)
+        );
+    }
+
+    /// @notice The 1-based index of the key's agency.
+    /// @param record A key's record.
+    function agencyIndex(KeyRecord record) internal pure returns (uint32) {
+        return uint32(KeyRecord.unwrap(record));
+    }
+
+    /// @notice The key's own 1-based index, 0 when there is no such key.
+    /// @param record A key's record.
+    function keyIndex(KeyRecord record) internal pure returns (uint32) {
+        return uint32(KeyRecord.unwrap(record) >> _KEY_INDEX_SHIFT);
+    }
+
+    /// @notice The first second of the key's window.
+    /// @param record A key's record.
+    function validFrom(KeyRecord record) internal pure returns (uint40) {
+        return uint40(KeyRecord.unwrap(record) >> _KEY_FROM_SHIFT);
+    }
+
+    /// @notice The end of the key's window.
+    /// @param record A key's record.
+    function validUntil(KeyRecord record) internal pure returns (uint40) {
+        return uint40(KeyRecord.unwrap(record) >> _KEY_UNTIL_SHIFT);
+    }
+
+    /// @notice Whether the key's agency is frozen or removed.
+    /// @param record A key's record.
+    function frozen(KeyRecord record) internal pure returns (bool) {
+        return uint8(KeyRecord.unwrap(record) >> _KEY_FROZEN_SHIFT) != 0;
+    }
+
+    /**
+     * @notice `record` with another end of its window.
+     * @param record A key's record.
+     * @param until The new end.
+     * @return The packed record.
+     */
+    function withValidUntil(KeyRecord record, uint40 until) internal pure returns (KeyRecord) {
+        uint256 cleared = KeyRecord.unwrap(record) & ~(uint256(type(uint40).max) << _KEY_UNTIL_SHIFT);
+        return KeyRecord.wrap(cleared | (uint256(until) << _KEY_UNTIL_SHIFT));
+    }
+
+    /**
+     * @notice `record` frozen or not.
+     * @param record A key's record.
+     * @param isFrozen Whether its agency is frozen.
+     * @return The packed record.
+     */
+    function withFrozen(KeyRecord record, bool isFrozen) internal pure returns (KeyRecord) {
+        uint256 cleared = KeyRecord.unwrap(record) & ~(uint256(0xff) << _KEY_FROZEN_SHIFT);
+        return KeyRecord.wrap(cleared | (isFrozen ? uint256(1) << _KEY_FROZEN_SHIFT : 0));
     }
 }

@@ -25,6 +25,11 @@ DEV_KEYS = [
     "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
     "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
     "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
 ]
 
 
@@ -50,20 +55,30 @@ def artifact() -> ContractArtifact:
 
 @pytest.fixture(scope="session")
 def accounts() -> list[LocalAccount]:
-    """Funded development accounts: 0 is the admin, the others issuer keys or strangers."""
+    """Funded development accounts: 0 is the council, 9 a guardian, the others agency admins, issuer keys or strangers."""
     return [Account.from_key(key) for key in DEV_KEYS]
 
 
 @pytest.fixture
 def admin(accounts: list[LocalAccount]) -> LocalAccount:
-    """The governance admin."""
+    """The council (the registry's default admin), one key standing in for it in contract tests."""
     return accounts[0]
 
 
 @pytest.fixture
-def deployment(web3: Web3, anvil: AnvilProcess, artifact: ContractArtifact, admin: LocalAccount) -> DeploymentRecord:
+def guardian(accounts: list[LocalAccount]) -> LocalAccount:
+    """The registry's guardian: it may pause."""
+    return accounts[9]
+
+
+@pytest.fixture
+def deployment(
+    web3: Web3, anvil: AnvilProcess, artifact: ContractArtifact, admin: LocalAccount, guardian: LocalAccount
+) -> DeploymentRecord:
     """A fresh registry for this test."""
-    return deploy_registry(web3, artifact, admin, rpc_url=anvil.url, admin_transfer_delay=3600)
+    return deploy_registry(
+        web3, artifact, admin, rpc_url=anvil.url, admin_transfer_delay=3600, guardians=[guardian.address]
+    )
 
 
 def postgres_url() -> str:

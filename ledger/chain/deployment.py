@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,10 @@ from ledger.errors import ConfigurationError, DeploymentError
 
 @dataclass(frozen=True, slots=True)
 class DeploymentRecord:
-    """Where the registry lives: chain, address, block and the ABI it was built with."""
+    """Where the registry lives: chain, address, block, the ABI it was built with, and who governs it.
+
+    `admin` is the council (the registry's default admin); `guardians` may pause it.
+    """
 
     chain_id: int
     address: str
@@ -31,6 +35,7 @@ class DeploymentRecord:
     abi_version: str
     admin: str
     deployed_at: str
+    guardians: tuple[str, ...] = ()
 
     def save(self, path: Path) -> None:
         """Write the record as JSON, atomically."""
@@ -43,7 +48,9 @@ class DeploymentRecord:
     def load(cls, path: Path) -> DeploymentRecord:
         """Read a record. Raises `ConfigurationError` when it is missing or malformed."""
         try:
-            return cls(**json.loads(path.read_text(encoding="utf-8")))
+            fields = json.loads(path.read_text(encoding="utf-8"))
+            fields["guardians"] = tuple(fields.get("guardians", ()))
+            return cls(**fields)
         except FileNotFoundError:
             raise ConfigurationError(f"no deployment record at {path}; run `sijill deploy` first") from None
         except (TypeError, ValueError) as error:
@@ -83,22 +90,30 @@ def check_deployment(web3: Web3, record: DeploymentRecord, artifact: ContractArt
 def deploy_registry(
     web3: Web3,
     artifact: ContractArtifact,
-    admin: Signer,
+    deployer: Signer,
     *,
     rpc_url: str,
     admin_transfer_delay: int,
+    council: str | None = None,
+    guardians: Sequence[str] = (),
     receipt_timeout: float = 30.0,
 ) -> DeploymentRecord:
-    """Deploy a new registry with `admin` as governance admin and return its record."""
+    """Deploy a new registry governed by `council` (the deployer when None) and return its record.
+
+    `guardians` may pause it. The deployer pays for the deployment and holds no role
+    unless it is named.
+    """
     chain_id = chain_id_of(web3, rpc_url)
+    governor = council or deployer.address
+    guardian_addresses = [Web3.to_checksum_address(address) for address in guardians]
     factory = web3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     with translate_errors(rpc_url):
-        tx = factory.constructor(admin_transfer_delay, admin.address).build_transaction(
-            {"from": admin.address, "chainId": chain_id}
+        tx = factory.constructor(admin_transfer_delay, governor, guardian_addresses).build_transaction(
+            {"from": deployer.address, "chainId": chain_id}
         )
     receipt = send_transaction(
         web3,
-        admin,
+        deployer,
         dict(tx),
         chain_id=chain_id,
         lock=threading.Lock(),
@@ -113,8 +128,9 @@ def deploy_registry(
         block_number=receipt.block_number,
         tx_hash=receipt.tx_hash,
         abi_version=artifact.abi_version,
-        admin=admin.address,
+        admin=governor,
         deployed_at=datetime.now(UTC).isoformat(),
+        guardians=tuple(guardian_addresses),
     )
 
 

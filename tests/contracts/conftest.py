@@ -143,22 +143,33 @@ def registry(web3: Web3, deployment: DeploymentRecord, artifact: ContractArtifac
 
 @dataclass
 class Agencies:
-    """Two agencies with one key each, and a stranger."""
+    """Two agencies with their admins and one key each, and a stranger."""
 
     moci: bytes
     uni: bytes
     moci_key: LocalAccount
     uni_key: LocalAccount
     stranger: LocalAccount
+    moci_admin: LocalAccount
+    uni_admin: LocalAccount
 
 
 @pytest.fixture
 def agencies(registry: Registry, accounts: list[LocalAccount]) -> Agencies:
-    """`moci` with key accounts[1], `uni` with key accounts[2]; accounts[3] is a stranger."""
-    admin = accounts[0]
+    """`moci` (admin accounts[5]) with key accounts[1], `uni` (admin accounts[6]) with key
+    accounts[2]; accounts[3] is a stranger. The council, accounts[0], admits both."""
+    council = accounts[0]
     moci, uni = agency_bytes("moci"), agency_bytes("qu")
-    registry.send(admin, "registerAgency", moci, "Ministry of Commerce")
-    registry.send(admin, "registerAgency", uni, "Qatar University")
-    registry.send(admin, "addIssuerKey", moci, accounts[1].address, 0, 0)
-    registry.send(admin, "addIssuerKey", uni, accounts[2].address, 0, 0)
-    return Agencies(moci=moci, uni=uni, moci_key=accounts[1], uni_key=accounts[2], stranger=accounts[3])
+    registry.send(council, "registerAgency", moci, "Ministry of Commerce", accounts[5].address)
+    registry.send(council, "registerAgency", uni, "Qatar University", accounts[6].address)
+    registry.send(accounts[5], "addIssuerKey", moci, accounts[1].address, 0, 0)
+    registry.send(accounts[6], "addIssuerKey", uni, accounts[2].address, 0, 0)
+    return Agencies(
+        moci=moci,
+        uni=uni,
+        moci_key=accounts[1],
+        uni_key=accounts[2],
+        stranger=accounts[3],
+        moci_admin=accounts[5],
+        uni_admin=accounts[6],
+    )

@@ -75,7 +75,7 @@ class TestAnchor:
         self, registry: Registry, agencies: Agencies, admin: LocalAccount, accounts: list[LocalAccount]
     ) -> None:
         start = registry.latest_time() + 1000
-        registry.send(admin, "addIssuerKey", agencies.moci, accounts[4].address, start, 0)
+        registry.send(agencies.moci_admin, "addIssuerKey", agencies.moci, accounts[4].address, start, 0)
         name, args = registry.revert(accounts[4], "anchor", random_hash(), 1, 0)
         assert (name, args["validFrom"]) == ("RegistryKeyNotValid", start)
 
@@ -111,8 +111,11 @@ class TestRevoke:
         assert registry.call("isRevoked", root) is True
         assert registry.call("isIssued", root) is True
 
-    def test_admin_revokes_any(self, registry: Registry, agencies: Agencies, admin: LocalAccount, batch: Any) -> None:
-        registry.send(admin, "revoke", batch[0], 6)
+    def test_the_council_revokes_only_through_an_emergency_revocation(
+        self, registry: Registry, agencies: Agencies, admin: LocalAccount, batch: Any
+    ) -> None:
+        assert registry.revert(admin, "revoke", batch[0], 6)[0] == "RegistryUnauthorized"
+        registry.send(admin, "emergencyRevoke", batch[0], [], 6, "key compromise")
         assert view(registry, batch[0], batch[0])["batchStatus"] == REVOKED
 
     def test_other_agency_and_stranger_revert(self, registry: Registry, agencies: Agencies, batch: Any) -> None:
@@ -137,7 +140,7 @@ class TestRevoke:
     def test_retired_key_cannot_revoke(
         self, registry: Registry, agencies: Agencies, admin: LocalAccount, batch: Any
     ) -> None:
-        receipt = registry.send(admin, "setIssuerKeyValidUntil", agencies.moci_key.address, 0)
+        receipt = registry.send(agencies.moci_admin, "setIssuerKeyValidUntil", agencies.moci_key.address, 0)
         registry.mine_at(registry.block_time(receipt) + 5)
         assert registry.revert(agencies.moci_key, "revoke", batch[0], 1)[0] == "RegistryKeyNotValid"
 
@@ -163,12 +166,13 @@ class TestRevokeDocument:
         assert registry.call("isRevoked", root) is False
         assert view(registry, leaves[1], root)["documentStatus"] == NONE
 
-    def test_admin_may_revoke_a_document(
+    def test_the_council_and_the_agency_admin_may_not_revoke_a_document_directly(
         self, registry: Registry, agencies: Agencies, admin: LocalAccount, batch: Any
     ) -> None:
         _root, leaves, proofs = batch
-        registry.send(admin, "revokeDocument", leaves[0], proofs[0], 6)
-        assert registry.call("isRevoked", leaves[0]) is True
+        for caller in (admin, agencies.moci_admin):
+            assert registry.revert(caller, "revokeDocument", leaves[0], proofs[0], 6)[0] == "RegistryUnauthorized"
+        assert registry.call("isRevoked", leaves[0]) is False
 
     def test_forged_proof_finds_no_anchor(self, registry: Registry, agencies: Agencies, batch: Any) -> None:
         root, _leaves, proofs = batch
@@ -222,15 +226,15 @@ class TestRevokeDocument:
             {"targetHash": shared, "owner": agencies.moci},
         )
 
-    def test_the_first_issuer_takes_its_document_back(self, registry: Registry, agencies: Agencies) -> None:
+    def test_the_first_issuer_takes_a_suspended_document_back(self, registry: Registry, agencies: Agencies) -> None:
         """An agency that copies another's target hash into its own later batch and suspends
-        or revokes it there cannot hold the document: the first issuer's change discards it."""
+        it there cannot hold the document: the first issuer's change discards it."""
         shared = random_hash()
         registry.send(agencies.moci_key, "anchor", shared, 1, 0)  # moci issued it alone, first
         uni_root, uni_proofs = tree([shared, random_hash()])
         registry.set_next_time(registry.latest_time() + 10)
         registry.send(agencies.uni_key, "anchor", uni_root, 2, 0)
-        registry.send(agencies.uni_key, "revokeDocument", shared, uni_proofs[0], 3)
+        registry.send(agencies.uni_key, "suspendDocument", shared, uni_proofs[0], 3)
         assert registry.call("isRevoked", shared) is True
         assert view(registry, shared, shared)["documentAgencyId"] == agencies.uni
         registry.send(agencies.moci_key, "suspendDocument", shared, [], 1)
@@ -241,6 +245,42 @@ class TestRevokeDocument:
         assert registry.revert(agencies.uni_key, "revokeDocument", shared, uni_proofs[0], 3)[0] == (
             "RegistryDocumentOwnedByOtherAgency"
         )
+
+    def test_a_revocation_is_final_whoever_claims_the_document(self, registry: Registry, agencies: Agencies) -> None:
+        """Fail safe: a copy's revocation stays (OpenAttestation's isRevoked reads true; Sijill's
+        verifier reads the document's own agency), and nobody can make isRevoked false again."""
+        shared = random_hash()
+        registry.send(agencies.moci_key, "anchor", shared, 1, 0)
+        uni_root, uni_proofs = tree([shared, random_hash()])
+        registry.set_next_time(registry.latest_time() + 10)
+        registry.send(agencies.uni_key, "anchor", uni_root, 2, 0)
+        registry.send(agencies.uni_key, "revokeDocument", shared, uni_proofs[0], 3)
+        assert registry.revert(agencies.moci_key, "suspendDocument", shared, [], 1) == (
+            "RegistryAlreadyRevoked",
+            {"hash": shared},
+        )
+        assert registry.call("isRevoked", shared) is True
+
+    def test_no_later_copy_undoes_the_first_issuers_revocation(self, registry: Registry, agencies: Agencies) -> None:
+        """The flaw the stateful test found: moci issues L at t1, uni anchors a copy at t2, moci
+        anchors L again at t3 and revokes it through that batch. Uni's earlier claim (t2 < t3)
+        once let it take the record over and make isRevoked(L) false."""
+        document = random_hash()
+        first_root, _ = tree([document, random_hash()])
+        registry.send(agencies.moci_key, "anchor", first_root, 2, 0)
+        registry.set_next_time(registry.latest_time() + 10)
+        uni_root, uni_proofs = tree([document, random_hash()])
+        registry.send(agencies.uni_key, "anchor", uni_root, 2, 0)
+        registry.set_next_time(registry.latest_time() + 10)
+        again_root, again_proofs = tree([document, random_hash()])
+        registry.send(agencies.moci_key, "anchor", again_root, 2, 0)
+        registry.send(agencies.moci_key, "revokeDocument", document, again_proofs[0], 1)
+        for function, args in (("suspendDocument", (1,)), ("reinstateDocument", ()), ("revokeDocument", (2,))):
+            assert registry.revert(agencies.uni_key, function, document, uni_proofs[0], *args) == (
+                "RegistryAlreadyRevoked",
+                {"hash": document},
+            )
+        assert registry.call("isRevoked", document) is True
 
     def test_a_single_document_keeps_batch_and_document_records_apart(
         self, registry: Registry, agencies: Agencies
@@ -253,9 +293,9 @@ class TestRevokeDocument:
         registry.send(agencies.moci_key, "reinstate", lone)
         assert registry.call("isRevoked", lone) is False
 
-    def test_paused_reverts(self, registry: Registry, agencies: Agencies, admin: LocalAccount, batch: Any) -> None:
+    def test_paused_reverts(self, registry: Registry, agencies: Agencies, guardian: LocalAccount, batch: Any) -> None:
         _root, leaves, proofs = batch
-        registry.send(admin, "pause")
+        registry.send(guardian, "pause")
         assert registry.revert(agencies.moci_key, "revokeDocument", leaves[0], proofs[0], 1) == (
             "EnforcedPause",
             {},
@@ -347,10 +387,10 @@ class TestSuspendAndReinstate:
         assert registry.revert(agencies.moci_key, "reinstate", unknown) == ("RegistryNotAnchored", {"root": unknown})
         assert registry.revert(agencies.moci_key, "reinstate", root) == ("RegistryNotSuspended", {"hash": root})
 
-    def test_paused_reverts(self, registry: Registry, agencies: Agencies, admin: LocalAccount, batch: Any) -> None:
+    def test_paused_reverts(self, registry: Registry, agencies: Agencies, guardian: LocalAccount, batch: Any) -> None:
         root, leaves, proofs = batch
         registry.send(agencies.moci_key, "suspend", root, 1)
-        registry.send(admin, "pause")
+        registry.send(guardian, "pause")
         assert registry.revert(agencies.moci_key, "reinstate", root) == ("EnforcedPause", {})
         assert registry.revert(agencies.moci_key, "suspendDocument", leaves[0], proofs[0], 1) == (
             "EnforcedPause",

@@ -1,6 +1,8 @@
 """Gas ceilings of the registry, measured on Anvil. Gas is exact, so these are asserted.
 
 The README's gas table comes from `scripts/gas_report.py`, which measures the same paths.
+The ceilings are the shared-trust bars: a key action now also reads the pause switch (one
+cold storage read, 2,100 gas), and its agency's freeze rides in the key record it reads anyway.
 """
 
 from __future__ import annotations
@@ -10,21 +12,21 @@ import pytest
 from tests.contracts.conftest import Agencies, Registry, random_hash, tree
 
 
-def test_single_anchor_at_most_50k(registry: Registry, agencies: Agencies) -> None:
+def test_single_anchor_at_most_52_5k(registry: Registry, agencies: Agencies) -> None:
     receipt = registry.send(agencies.moci_key, "anchor", random_hash(), 1, 0)
-    assert receipt["gasUsed"] <= 50_000
+    assert receipt["gasUsed"] <= 52_500
 
 
-def test_anchor_with_expiry_at_most_50k(registry: Registry, agencies: Agencies) -> None:
+def test_anchor_with_expiry_at_most_52_5k(registry: Registry, agencies: Agencies) -> None:
     receipt = registry.send(agencies.moci_key, "anchor", random_hash(), 1, registry.latest_time() + 10**7)
-    assert receipt["gasUsed"] <= 50_000
+    assert receipt["gasUsed"] <= 52_500
 
 
-def test_batch_of_1000_at_most_50_gas_per_document(registry: Registry, agencies: Agencies) -> None:
+def test_batch_of_1000_at_most_53_gas_per_document(registry: Registry, agencies: Agencies) -> None:
     leaves = [random_hash() for _ in range(1000)]
     root, _ = tree(leaves)
     receipt = registry.send(agencies.moci_key, "anchor", root, 1000, 0)
-    assert receipt["gasUsed"] / 1000 <= 50
+    assert receipt["gasUsed"] / 1000 <= 53
 
 
 @pytest.mark.parametrize("function", ["revoke", "suspend"])
@@ -36,9 +38,9 @@ def test_whole_batch_change_at_most_35k(registry: Registry, agencies: Agencies, 
 
 
 @pytest.mark.parametrize("size", [2, 100, 1000])
-def test_revoke_one_document_at_most_60k(registry: Registry, agencies: Agencies, size: int) -> None:
+def test_revoke_one_document_at_most_62k(registry: Registry, agencies: Agencies, size: int) -> None:
     leaves = [random_hash() for _ in range(size)]
     root, proofs = tree(leaves)
     registry.send(agencies.moci_key, "anchor", root, size, 0)
     receipt = registry.send(agencies.moci_key, "revokeDocument", leaves[0], proofs[0], 3)
-    assert receipt["gasUsed"] <= 60_000
+    assert receipt["gasUsed"] <= 62_000
