@@ -197,7 +197,7 @@ class DocumentOwnedByOtherAgencyError(ContractRevertError, PermissionDeniedError
 
 
 class RegistryPausedError(ContractRevertError, ServiceUnavailableError):
-    """The admin paused the registry; changes resume when it is unpaused."""
+    """A guardian paused the registry; changes resume when the council unpauses it."""
 
 
 class RegistryNotPausedError(ContractRevertError, ConflictError):
@@ -205,7 +205,19 @@ class RegistryNotPausedError(ContractRevertError, ConflictError):
 
 
 class AdminRequiredError(ContractRevertError, PermissionDeniedError):
-    """Only the governance admin may do this on chain."""
+    """Only a holder of a governance role (the council, a guardian) may do this on chain."""
+
+
+class NotAgencyAdminError(ContractRevertError, PermissionDeniedError):
+    """Only the agency's own admin manages its issuer keys."""
+
+
+class AgencyFrozenError(ContractRevertError, ConflictError):
+    """The council froze or removed the agency: it anchors and changes nothing."""
+
+
+class GovernanceConflictError(ContractRevertError, ConflictError):
+    """The registry refused a governance change: roles would overlap, an admin is taken, a removal is final."""
 
 
 # --- store and use cases ------------------------------------------------------

@@ -55,7 +55,7 @@ def artifact() -> ContractArtifact:
 
 @pytest.fixture(scope="session")
 def accounts() -> list[LocalAccount]:
-    """Funded development accounts: 0 is the council, 9 a guardian, the others agency admins, issuer keys or strangers."""
+    """Funded development accounts: 0 is the council, 9 a guardian, the others admins, keys or strangers."""
     return [Account.from_key(key) for key in DEV_KEYS]
 
 
@@ -75,9 +75,9 @@ def guardian(accounts: list[LocalAccount]) -> LocalAccount:
 def deployment(
     web3: Web3, anvil: AnvilProcess, artifact: ContractArtifact, admin: LocalAccount, guardian: LocalAccount
 ) -> DeploymentRecord:
-    """A fresh registry for this test."""
+    """A fresh registry for this test: `admin` is its council, and a guardian with `guardian`."""
     return deploy_registry(
-        web3, artifact, admin, rpc_url=anvil.url, admin_transfer_delay=3600, guardians=[guardian.address]
+        web3, artifact, admin, rpc_url=anvil.url, admin_transfer_delay=3600, guardians=[admin.address, guardian.address]
     )
 
 

@@ -85,7 +85,7 @@ class LedgerState:
 
     def prefetch(self, events: Sequence[ChainEvent]) -> None:
         """Load the records a page of changes will touch (anchors are new: they are not read)."""
-        changes = [event for event in events if "hash" in event.args]
+        changes = [event for event in events if "hash" in event.args and "root" in event.args]
         self.anchors.prefetch(event.args["root"] for event in changes)
         self.documents.prefetch(event.args["hash"] for event in changes)
 

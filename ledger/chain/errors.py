@@ -45,7 +45,33 @@ _ERRORS: Mapping[str, tuple[type[e.ContractRevertError], str]] = {
         e.DocumentOwnedByOtherAgencyError,
         "the record of {targetHash} belongs to agency '{owner}', whose batch holding it was anchored first",
     ),
-    "EnforcedPause": (e.RegistryPausedError, "the registry is paused by its admin; retry once it is unpaused"),
+    "RegistryNotAgencyAdmin": (
+        e.NotAgencyAdminError,
+        "{account} is not the admin of agency '{agencyId}'; only that admin manages its issuer keys",
+    ),
+    "RegistryAgencyFrozen": (
+        e.AgencyFrozenError,
+        "agency '{agencyId}' is frozen by the council: it anchors and changes nothing until the council lifts it",
+    ),
+    "RegistryAgencyRemoved": (e.GovernanceConflictError, "agency '{agencyId}' was removed; that is final"),
+    "RegistryInvalidAgencyStatus": (
+        e.GovernanceConflictError,
+        "agency '{agencyId}' cannot go from standing {current} to {requested}",
+    ),
+    "RegistryInvalidAdmin": (e.RegistryInvalidInputError, "an agency's admin must be a non-zero address"),
+    "RegistryAdminAlreadyAssigned": (
+        e.GovernanceConflictError,
+        "{account} administers an agency already; an admin serves one agency",
+    ),
+    "RegistryGovernorCannotIssue": (
+        e.GovernanceConflictError,
+        "{account} would both govern and issue; the registry keeps governing and issuing addresses apart",
+    ),
+    "RegistryEmptyNote": (e.RegistryInvalidInputError, "an emergency revocation of {hash} needs its reason in words"),
+    "EnforcedPause": (
+        e.RegistryPausedError,
+        "the registry is paused by a guardian; retry once the council unpauses it",
+    ),
     "ExpectedPause": (e.RegistryNotPausedError, "the registry is not paused"),
     "AccessControlUnauthorizedAccount": (e.AdminRequiredError, "{account} lacks the role {neededRole} on the registry"),
 }

@@ -143,18 +143,27 @@ class RegistryClient:
         return self._read(read)
 
     def is_paused(self) -> bool:
-        """Whether the admin paused the registry."""
+        """Whether a guardian paused the registry."""
         return bool(self._read(lambda: self._contract.functions.paused().call()))
 
     def agency_name(self, agency_id: str) -> str | None:
         """The on-chain name of an agency, None when unregistered. Names never change, so they are cached."""
         if agency_id in self._agency_names:
             return self._agency_names[agency_id]
-        registered, name = self._read(lambda: self._contract.functions.agency(agency_id_to_bytes32(agency_id)).call())
-        result = str(name) if registered else None
-        if registered:
+        status, name, _admin, _keys = self._read(
+            lambda: self._contract.functions.agency(agency_id_to_bytes32(agency_id)).call()
+        )
+        result = str(name) if status else None
+        if status:
             self._agency_names[agency_id] = result
         return result
+
+    def agency_admin(self, agency_id: str) -> str | None:
+        """The address that manages an agency's issuer keys, None when the agency is unregistered."""
+        status, _name, admin, _keys = self._read(
+            lambda: self._contract.functions.agency(agency_id_to_bytes32(agency_id)).call()
+        )
+        return str(admin) if status else None
 
     def issuer_key(self, key: str) -> IssuerKeyInfo:
         """The agency and validity window of an issuer key (agency None when unknown)."""
@@ -261,21 +270,24 @@ class RegistryClient:
 
     # --- writes -----------------------------------------------------------------
 
-    def register_agency(self, signer: Signer, agency_id: str, name: str) -> TxReceipt:
-        """Register an agency (admin)."""
-        return self._transact(signer, self._contract.functions.registerAgency(agency_id_to_bytes32(agency_id), name))
+    def register_agency(self, signer: Signer, agency_id: str, name: str, admin: str) -> TxReceipt:
+        """Admit an agency whose `admin` manages its issuer keys (the council)."""
+        function = self._contract.functions.registerAgency(
+            agency_id_to_bytes32(agency_id), name, to_checksum_address(admin)
+        )
+        return self._transact(signer, function)
 
     def add_issuer_key(
         self, signer: Signer, agency_id: str, key: str, valid_from: int = 0, valid_until: int = 0
     ) -> TxReceipt:
-        """Authorize `key` for `agency_id` (admin); 0 means now / no end."""
+        """Authorize `key` for `agency_id` (the agency's admin); 0 means now / no end."""
         function = self._contract.functions.addIssuerKey(
             agency_id_to_bytes32(agency_id), to_checksum_address(key), valid_from, valid_until
         )
         return self._transact(signer, function)
 
     def set_issuer_key_valid_until(self, signer: Signer, key: str, valid_until: int) -> TxReceipt:
-        """Move the end of a key's validity window (admin)."""
+        """Move the end of a key's validity window (the key's agency's admin)."""
         function = self._contract.functions.setIssuerKeyValidUntil(to_checksum_address(key), valid_until)
         return self._transact(signer, function)
 
@@ -315,12 +327,21 @@ class RegistryClient:
         function = self._contract.functions.reinstateDocument(bytes32(target_hash), [bytes32(p) for p in proof])
         return self._transact(signer, function)
 
+    def emergency_revoke(
+        self, signer: Signer, hash_hex: HexHash, proof: Sequence[str], reason: int, note: str
+    ) -> TxReceipt:
+        """Revoke a batch (empty `proof`) or one document of any agency, with `note` on chain (the council)."""
+        function = self._contract.functions.emergencyRevoke(
+            bytes32(hash_hex), [bytes32(p) for p in proof], reason, note
+        )
+        return self._transact(signer, function)
+
     def pause(self, signer: Signer) -> TxReceipt:
-        """Pause every change (admin)."""
+        """Pause every change (a guardian)."""
         return self._transact(signer, self._contract.functions.pause())
 
     def unpause(self, signer: Signer) -> TxReceipt:
-        """Lift the pause (admin)."""
+        """Lift the pause (the council)."""
         return self._transact(signer, self._contract.functions.unpause())
 
     def send_value(self, signer: Signer, to: str, wei: int) -> TxReceipt:

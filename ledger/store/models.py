@@ -74,6 +74,21 @@ class AccessRow(Base):
     status: Mapped[int] = mapped_column(Integer)
 
 
+class AgencyAdminRow(Base):
+    """The key this installation keeps for an agency's admin, which manages that agency's issuer keys.
+
+    Encrypted at rest like the issuer keys. An agency that holds its own admin key (or
+    its own multisig) has no row here.
+    """
+
+    __tablename__ = "agency_admins"
+
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
+    address: Mapped[str] = mapped_column(String(42), unique=True)
+    encrypted_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class IssuerKeyRow(Base):
     """An issuer key, with its private key encrypted at rest."""
 

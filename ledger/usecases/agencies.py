@@ -1,12 +1,21 @@
-"""Governance: registering agencies, their API keys and their issuer keys."""
+"""Governance: admitting agencies, their admins, their API keys and their issuer keys.
+
+The registry keeps governing and issuing apart: the council admits an agency and names
+its admin; the agency's admin (never the council) adds, extends and retires its issuer
+keys. When the agency does not bring its own admin address, this installation creates
+one and keeps it encrypted, like the issuer keys.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from eth_account.signers.local import LocalAccount
+
+from ledger.chain.signer import Signer
 from ledger.domain import TxReceipt, validate_agency_id
-from ledger.errors import AgencyNotFoundError, ConflictError, InvalidRequestError, NotFoundError
+from ledger.errors import AgencyNotFoundError, ConflictError, InvalidRequestError, NotFoundError, PermissionDeniedError
 from ledger.store.models import AgencyRow, IssuerKeyRow
 from ledger.usecases.api_keys import create_api_key
 from ledger.usecases.context import Ledger
@@ -32,11 +41,11 @@ def register_agency(
     domain: str | None = None,
     token: str | None = None,
 ) -> RegisteredAgency:
-    """Register an agency on chain and in the store, and give it an API token.
+    """Admit an agency on chain and in the store, give it an admin key and an API token.
 
     `domain` is where the agency publishes its OpenAttestation DNS-TXT identity
     record. Raises `InvalidRequestError` for a malformed id, domain or empty name,
-    `AgencyAlreadyRegisteredError` when the chain knows it already, and chain errors.
+    `ConflictError` when the chain knows it already under another name, and chain errors.
     """
     validate_agency_id(agency_id)
     if not name.strip():
@@ -46,15 +55,42 @@ def register_agency(
     if ledger.store.get_agency(agency_id) is not None:
         raise ConflictError(f"agency '{agency_id}' is registered already")
     on_chain = ledger.registry.agency_name(agency_id)
-    if on_chain is None:
-        receipt: TxReceipt | None = ledger.registry.register_agency(ledger.admin, agency_id, name.strip())
-    elif on_chain == name.strip():
-        receipt = None  # registered on chain by an earlier attempt whose store write failed: adopt it
-    else:
+    if on_chain is not None and on_chain != name.strip():
         raise ConflictError(f"agency '{agency_id}' is registered on chain as '{on_chain}'")
+    admin, sealed = _new_admin_key(ledger)
+    receipt: TxReceipt | None = None
+    if on_chain is None:
+        receipt = ledger.registry.register_agency(ledger.admin, agency_id, name.strip(), admin.address)
+    # else: registered on chain by an earlier attempt whose store write failed: adopt it
+    chain_admin = ledger.registry.agency_admin(agency_id)
     row = ledger.store.add_agency(agency_id, name.strip(), name_ar, receipt.tx_hash if receipt else None, domain)
+    if chain_admin == admin.address:
+        ledger.agency_admins.add(agency_id, admin.address, sealed)
     issued = create_api_key(ledger, agency_id=agency_id, token=token)
     return RegisteredAgency(agency=row, token=issued.token, receipt=receipt)
+
+
+def _new_admin_key(ledger: Ledger) -> tuple[LocalAccount, str]:
+    """A fresh agency admin key and its sealed copy, funded for its gas when the settings say so."""
+    account, sealed = ledger.vault.generate()
+    if ledger.settings.fund_new_keys_wei > 0:
+        ledger.registry.send_value(ledger.admin, account.address, ledger.settings.fund_new_keys_wei)
+    return account, sealed
+
+
+def agency_admin_signer(ledger: Ledger, agency_id: str) -> Signer:
+    """The signer of an agency's admin, when this installation holds its key.
+
+    Raises `PermissionDeniedError` when the agency holds its own admin key: its changes
+    to its keys are then signed by that key, outside this service.
+    """
+    row = ledger.agency_admins.get(agency_id)
+    if row is None:
+        raise PermissionDeniedError(
+            f"agency '{agency_id}' holds its own admin key: it manages its issuer keys with that key "
+            "(`sijill key add --admin-key-file`), not through this service"
+        )
+    return ledger.vault.decrypt(row.encrypted_key, row.address)
 
 
 def require_agency(ledger: Ledger, agency_id: str) -> AgencyRow:
@@ -80,7 +116,9 @@ def add_issuer_key(ledger: Ledger, agency_id: str, *, valid_from: int = 0, valid
     ledger.store.add_key(
         address=account.address, agency_id=agency_id, encrypted_key=encrypted, valid_from=0, valid_until=0, tx_hash=None
     )
-    receipt = ledger.registry.add_issuer_key(ledger.admin, agency_id, account.address, valid_from, valid_until)
+    receipt = ledger.registry.add_issuer_key(
+        agency_admin_signer(ledger, agency_id), agency_id, account.address, valid_from, valid_until
+    )
     if ledger.settings.fund_new_keys_wei > 0:
         ledger.registry.send_value(ledger.admin, account.address, ledger.settings.fund_new_keys_wei)
     info = ledger.registry.issuer_key(account.address)
@@ -95,7 +133,7 @@ def set_key_valid_until(ledger: Ledger, address: str, valid_until: int | None = 
     row = ledger.store.get_key(address)
     if row is None:
         raise NotFoundError(f"no issuer key {address} is kept by this service")
-    ledger.registry.set_issuer_key_valid_until(ledger.admin, address, valid_until or 0)
+    ledger.registry.set_issuer_key_valid_until(agency_admin_signer(ledger, row.agency_id), address, valid_until or 0)
     info = ledger.registry.issuer_key(address)
     ledger.store.set_key_valid_until(address, info.valid_until)
     row.valid_until = info.valid_until

@@ -17,6 +17,7 @@ from ledger.domain import Address, Network
 from ledger.errors import ChainUnavailableError, ConfigurationError
 from ledger.keys import KeyVault, account_from_private_key, read_key_file
 from ledger.settings import Settings
+from ledger.store.admins import AgencyAdmins
 from ledger.store.leases import Leases
 from ledger.store.outbox import Outbox
 from ledger.store.queue import Queue
@@ -93,6 +94,11 @@ class Ledger:
     def outbox(self) -> Outbox:
         """Batches, their signed anchor transactions and the keys' nonces, in the store's database."""
         return Outbox(self.store)
+
+    @cached_property
+    def agency_admins(self) -> AgencyAdmins:
+        """The agency admins' keys this installation holds, in the store's database."""
+        return AgencyAdmins(self.store)
 
     @cached_property
     def leases(self) -> Leases:

@@ -37,6 +37,7 @@ def ensure_deployment(ledger: Ledger, *, redeploy_if_lost: bool) -> DeploymentRe
         ledger.admin,
         rpc_url=settings.rpc_url,
         admin_transfer_delay=settings.admin_transfer_delay_seconds,
+        guardians=[ledger.admin.address],
         receipt_timeout=settings.receipt_timeout_seconds,
     )
     record.save(path)

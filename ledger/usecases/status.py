@@ -176,12 +176,19 @@ def change_status(ledger: Ledger, actor: Actor, hash_hex: str, action: Action, r
     batch = reconcile_batch(ledger, batch)
     if batch.state not in ON_CHAIN:
         raise ConflictError(f"batch {batch.root} is {batch.state}, not anchored; there is nothing to change yet")
-    signer = _signer_for(ledger, actor, batch)
     single = document is None or document.target_hash == batch.root
     scope = "batch" if document is None else "document"
     registry = ledger.registry
     root = HexHash(batch.root)
-    if single:
+    if document is not None and not single and root_from_proof(wanted, document.proof) != batch.root:
+        raise ConflictError(f"the stored proof of {wanted} does not lead to its batch root {batch.root}")
+    if actor.is_admin and actor.agency_id != batch.agency_id:
+        # Another agency's document: only the council revokes it, in an emergency, with the reason on chain.
+        proof = [] if single or document is None else document.proof
+        note = f"emergency revocation by the council of agency '{batch.agency_id}' ({reason.name.lower()})"
+        receipt = registry.emergency_revoke(ledger.admin, root if single else wanted, proof, int(reason), note)
+    elif single:
+        signer = _agency_signer(ledger, batch)
         if action is Action.REINSTATE:
             receipt = registry.reinstate(signer, root)
         else:
@@ -189,8 +196,7 @@ def change_status(ledger: Ledger, actor: Actor, hash_hex: str, action: Action, r
             receipt = send(signer, root, int(reason))
     else:
         assert document is not None
-        if root_from_proof(wanted, document.proof) != batch.root:
-            raise ConflictError(f"the stored proof of {wanted} does not lead to its batch root {batch.root}")
+        signer = _agency_signer(ledger, batch)
         if action is Action.REINSTATE:
             receipt = registry.reinstate_document(signer, wanted, document.proof)
         else:
@@ -210,9 +216,7 @@ def change_status(ledger: Ledger, actor: Actor, hash_hex: str, action: Action, r
     return StatusChange(hash=wanted, scope=scope, action=action, status=status, reason=reason, receipt=receipt)
 
 
-def _signer_for(ledger: Ledger, actor: Actor, batch: BatchRow) -> Signer:
-    if actor.is_admin and actor.agency_id != batch.agency_id:
-        return ledger.admin
+def _agency_signer(ledger: Ledger, batch: BatchRow) -> Signer:
     key = ledger.store.active_key(batch.agency_id, ledger.registry.chain_time())
     if key is None:
         raise NoActiveKeyError(f"agency '{batch.agency_id}' has no issuer key valid now")

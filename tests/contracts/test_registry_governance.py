@@ -360,7 +360,7 @@ class TestPause:
         assert registry.revert(guardian, "pause") == ("EnforcedPause", {})
 
     def test_only_guardians_pause(self, registry: Registry, agencies: Agencies, admin: LocalAccount) -> None:
-        for caller in (agencies.moci_key, agencies.moci_admin, admin):
+        for caller in (agencies.moci_key, agencies.moci_admin, agencies.stranger):
             assert registry.revert(caller, "pause") == (
                 "AccessControlUnauthorizedAccount",
                 {"account": caller.address, "neededRole": GUARDIAN_ROLE},

@@ -20,9 +20,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from api.app import create_app
+from ledger.chain.rpc import connect
 from ledger.documents.merkle import MerkleTree
 from ledger.domain import HexHash
-from ledger.errors import ChainUnavailableError
+from ledger.errors import AlreadyRevokedError, ChainUnavailableError
 from ledger.settings import DEV_ADMIN_TOKEN, DEV_KEY_ENCRYPTION_KEY, Settings
 from ledger.store.repository import MIGRATIONS
 from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_agency
@@ -419,8 +420,9 @@ def test_failed_logins_spend_the_address_allowance(limited: TestClient, moci: Re
 
 def test_another_agency_cannot_undo_a_revocation_by_taking_the_record_over(ledger: Ledger) -> None:
     """The registry keeps one record per document: agency B, which anchored the same hash
-    before A's second anchor of it, may take the record over after A revoked through that
-    second batch. A's revocation must still hold for A's document."""
+    before A's second anchor of it, once took the record over after A revoked through that
+    second batch (OpenAttestation's isRevoked then read false). A revocation is now final for
+    every agency: B's changes are refused, and both readers see the revocation."""
     register_agency(ledger, "moci", "Ministry of Commerce and Industry")
     a_row = add_issuer_key(ledger, "moci")
     register_agency(ledger, "qu", "Qatar University")
@@ -444,8 +446,13 @@ def test_another_agency_cannot_undo_a_revocation_by_taking_the_record_over(ledge
     registry.anchor(a, HexHash(again.root), 2)
     registry.revoke_document(a, HexHash(target), again.proof(target), 3)
     assert verify_document(ledger, document).status is VerificationStatus.REVOKED
-    registry.suspend_document(b, HexHash(target), theirs.proof(target), 7)
-    registry.reinstate_document(b, HexHash(target), theirs.proof(target))
-    assert registry.inspect(target, document["signature"]["merkleRoot"]).document_agency_id == "qu"
+    with pytest.raises(AlreadyRevokedError):
+        registry.suspend_document(b, HexHash(target), theirs.proof(target), 7)
+    with pytest.raises(AlreadyRevokedError):
+        registry.reinstate_document(b, HexHash(target), theirs.proof(target))
+    assert registry.inspect(target, document["signature"]["merkleRoot"]).document_agency_id == "moci"
+    _is_issued, is_revoked = registry.open_attestation_calls(target)
+    answer = connect(ledger.settings.rpc_url).eth.call({"to": registry.address, "data": is_revoked})  # type: ignore[typeddict-item]
+    assert answer[-1] == 1  # OpenAttestation's isRevoked(target) reads true
     assert verify_document(ledger, document).status is VerificationStatus.REVOKED
     assert get_record(ledger, target).as_dict()["status"] == "REVOKED"

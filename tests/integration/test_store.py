@@ -29,6 +29,7 @@ TABLES = {
     "key_nonces",
     "leases",
     "agencies",
+    "agency_admins",
     "api_keys",
     "access_log",
     "issuer_keys",

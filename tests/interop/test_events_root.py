@@ -54,6 +54,7 @@ def test_a_node_script_with_only_crypto_recomputes_the_checkpoint_root_from_eth_
     Node script computes from the chain up to the checkpoint's block."""
     ledger, folder = audited_ledger, tmp_path / "audit"
     populate(ledger)
+    issue_documents(ledger, "qu", [IssueRequest("commercial-licence", licence("CL-2026-000900")["fields"])])
     counts = []
     for audit in range(2):
         if audit:
