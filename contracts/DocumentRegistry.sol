@@ -40,6 +40,9 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
 
     uint40 private constant _NO_END = type(uint40).max;
 
+    /// @notice The most issuer keys an agency is ever given, so that freezing it fits well inside a block.
+    uint256 public constant MAX_KEYS_PER_AGENCY = 1000;
+
     Agency[] private _agencies;
     address[] private _keyAddresses;
     mapping(bytes32 agencyId => uint32 agencyIndex) private _agencyIndexes;
@@ -94,7 +97,8 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     /**
      * @inheritdoc IDocumentRegistry
      * @dev Writes the freeze into each of the agency's key records, which key actions
-     * read anyway: the agency's admin chose how many keys it has.
+     * read anyway; {MAX_KEYS_PER_AGENCY} bounds the loop, so no agency admin can make
+     * its agency too costly to freeze.
      */
     function setAgencyStatus(bytes32 agencyId, AgencyStatus status) external onlyRole(DEFAULT_ADMIN_ROLE) {
         uint32 index = _agencyIndexOf(agencyId);
@@ -120,6 +124,9 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         if (key == address(0)) revert RegistryInvalidKey();
         if (_keys[key].keyIndex() != 0) revert RegistryKeyAlreadyRegistered(key);
         if (_isGovernor(key)) revert RegistryGovernorCannotIssue(key);
+        if (_agencyKeys[agencyIndex].length >= MAX_KEYS_PER_AGENCY) {
+            revert RegistryTooManyKeys(agencyId, MAX_KEYS_PER_AGENCY);
+        }
         uint40 now_ = _time();
         uint40 from = validFrom == 0 ? now_ : validFrom;
         uint40 until = validUntil == 0 ? _NO_END : validUntil;

@@ -275,6 +275,13 @@ interface IDocumentRegistry {
      */
     error RegistryInvalidAgencyStatus(bytes32 agencyId, AgencyStatus current, AgencyStatus requested);
 
+    /**
+     * @notice `agencyId` was given `limit` issuer keys already, the most an agency gets.
+     * @param agencyId The agency.
+     * @param limit The limit.
+     */
+    error RegistryTooManyKeys(bytes32 agencyId, uint256 limit);
+
     /// @notice An agency's admin must be a non-zero address.
     error RegistryInvalidAdmin();
 
@@ -331,8 +338,8 @@ interface IDocumentRegistry {
     /**
      * @notice Authorizes `key` to anchor and change documents for `agencyId` during
      * [`validFrom`, `validUntil`).
-     * @dev Requirements: caller is the agency's admin and the agency is active;
-     * `key` is non-zero, was never added and governs nothing; `validFrom` (0 for now) is not in the
+     * @dev Requirements: caller is the agency's admin and the agency is active; it has
+     * fewer than 1,000 keys; `key` is non-zero, was never added and governs nothing; `validFrom` (0 for now) is not in the
      * past and before `validUntil` (0 for no end). Emits {IssuerKeyAdded}.
      * @param agencyId The agency the key acts for.
      * @param key The key's address.

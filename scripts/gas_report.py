@@ -36,7 +36,32 @@ from ledger.domain import HexHash
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 ISSUER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+AGENCY_ADMIN_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+GUARDIAN_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"
+PAUSE_AT_KEYS = (10, 5000)  # over five agencies: an agency gets at most 1,000 keys
+KEYS_PER_AGENCY = 1000
 SIZES = (2, 100, 1000)
+
+
+class Sender:
+    """Sends calls of `contract` signed by `account`, each of which must succeed."""
+
+    def __init__(self, web3: Web3, contract: Any, account: LocalAccount) -> None:
+        self.web3, self.contract, self.account = web3, contract, account
+
+    def send(self, call: Any) -> Any:
+        """The receipt of `call`, mined."""
+        transaction = call.build_transaction(
+            {"from": self.account.address, "nonce": self.web3.eth.get_transaction_count(self.account.address)}
+        )
+        signed = self.account.sign_transaction(transaction)
+        receipt = self.web3.eth.wait_for_transaction_receipt(self.web3.eth.send_raw_transaction(signed.raw_transaction))
+        assert receipt["status"] == 1, receipt
+        return receipt
+
+    def gas(self, function: str, *args: Any) -> int:
+        """The gas of one call of `function`."""
+        return int(self.send(getattr(self.contract.functions, function)(*args))["gasUsed"])
 
 
 class DocumentStore:
@@ -48,24 +73,14 @@ class DocumentStore:
                 ["node", str(ROOT / "benchmarks" / "oa_document_store.js")], capture_output=True, check=True, cwd=ROOT
             ).stdout
         )
-        self.web3, self.owner = web3, owner
         factory = web3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-        receipt = self._send(factory.constructor("Gas report", owner.address))
+        receipt = Sender(web3, None, owner).send(factory.constructor("Gas report", owner.address))
         self.deploy_gas = int(receipt["gasUsed"])
-        self.contract = web3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
-
-    def _send(self, call: Any) -> Any:
-        transaction = call.build_transaction(
-            {"from": self.owner.address, "nonce": self.web3.eth.get_transaction_count(self.owner.address)}
-        )
-        signed = self.owner.sign_transaction(transaction)
-        receipt = self.web3.eth.wait_for_transaction_receipt(self.web3.eth.send_raw_transaction(signed.raw_transaction))
-        assert receipt["status"] == 1, receipt
-        return receipt
+        self._sender = Sender(web3, web3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"]), owner)
 
     def gas(self, function: str, *args: Any) -> int:
         """The gas of one call of `function`."""
-        return int(self._send(getattr(self.contract.functions, function)(*args))["gasUsed"])
+        return self._sender.gas(function, *args)
 
 
 def batch(count: int) -> MerkleTree:
@@ -80,23 +95,47 @@ def per_document(gas: int, count: int, note: str = "") -> str:
     return f"{gas:,} ({', '.join(parts)})" if parts else f"{gas:,}"
 
 
+def add_keys(web3: Web3, registry: Any, agency_admin: LocalAccount, agency: bytes, count: int) -> None:
+    """Add `count` fresh issuer keys for `agency`, 200 transactions a block."""
+    nonce = web3.eth.get_transaction_count(agency_admin.address, "pending")
+    web3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        sent = []
+        for i in range(count):
+            call = registry.functions.addIssuerKey(agency, Account.create().address, 0, 0)
+            fees = {"maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1, "gas": 200_000}
+            transaction = call.build_transaction({"from": agency_admin.address, "nonce": nonce + i, **fees})
+            signed = agency_admin.sign_transaction(transaction)
+            sent.append(web3.eth.send_raw_transaction(signed.raw_transaction))
+            if len(sent) % 200 == 0:
+                web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    finally:
+        web3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    assert all(web3.eth.get_transaction_receipt(tx)["status"] == 1 for tx in sent[-1:])
+
+
 def main() -> None:
     admin: LocalAccount = Account.from_key(ADMIN_KEY)
     issuer: LocalAccount = Account.from_key(ISSUER_KEY)
+    agency_admin: LocalAccount = Account.from_key(AGENCY_ADMIN_KEY)
+    guardian: LocalAccount = Account.from_key(GUARDIAN_KEY)
     artifact = ContractArtifact.load()
     with Results("gas") as out, AnvilProcess(port=free_port()) as node:
         web3 = connect(node.url)
-        record = deploy_registry(web3, artifact, admin, rpc_url=node.url, admin_transfer_delay=0)
+        record = deploy_registry(
+            web3, artifact, admin, rpc_url=node.url, admin_transfer_delay=0, guardians=[guardian.address]
+        )
         registry = RegistryClient(
             web3=web3, address=record.address, abi=artifact.abi, chain_id=record.chain_id, rpc_url=node.url
         )
         store = DocumentStore(web3, admin)
         deploy_gas = int(web3.eth.get_transaction_receipt(record.tx_hash)["gasUsed"])
         rows: list[tuple[str, str, str]] = [("deploy", f"{deploy_gas:,}", f"{store.deploy_gas:,}")]
-        rows.append(
-            ("registerAgency", f"{registry.register_agency(admin, 'moci', 'Ministry of Commerce').gas_used:,}", "-")
-        )
-        rows.append(("addIssuerKey", f"{registry.add_issuer_key(admin, 'moci', issuer.address).gas_used:,}", "-"))
+        admitted = registry.register_agency(admin, "moci", "Ministry of Commerce", agency_admin.address)
+        rows.append(("registerAgency (the council)", f"{admitted.gas_used:,}", "-"))
+        added = registry.add_issuer_key(agency_admin, "moci", issuer.address)
+        rows.append(("addIssuerKey (the agency's admin)", f"{added.gas_used:,}", "-"))
 
         # Issuing: one Merkle root a batch on both sides.
         roots: dict[int, MerkleTree] = {}
@@ -144,6 +183,34 @@ def main() -> None:
                     f"{theirs:,} (`revoke` of its target hash)",
                 )
             )
+
+        # Shared trust: a guardian's pause reads no key; the council unpauses, freezes, revokes in an emergency.
+        contract = web3.eth.contract(address=record.address, abi=artifact.abi)
+        governance = Sender(web3, contract, admin)
+        moci = b"moci".ljust(32, b"\0")
+        admins = {moci: agency_admin}
+        total = 1 + 9  # moci's issuer key and nine more: the first pause's ten keys
+        add_keys(web3, contract, agency_admin, moci, 9)
+        for keys in PAUSE_AT_KEYS:
+            while total < keys:
+                agency = f"agency-{len(admins)}".encode().ljust(32, b"\0")
+                admins[agency] = Account.create()
+                registry.send_value(admin, admins[agency].address, 10**18)
+                governance.gas("registerAgency", agency, agency.decode().rstrip("\0"), admins[agency].address)
+                count = min(KEYS_PER_AGENCY, keys - total)
+                add_keys(web3, contract, admins[agency], agency, count)
+                total += count
+            paused = Sender(web3, contract, guardian).gas("pause")
+            rows.append((f"pause (a guardian), {total:,} issuer keys", f"{paused:,}", "-"))
+            rows.append(("unpause (the council)", f"{governance.gas('unpause'):,}", "-"))
+        stolen = batch(100)
+        registry.anchor(issuer, HexHash(stolen.root), 100, 0)
+        revoked = governance.gas("emergencyRevoke", bytes.fromhex(stolen.root), [], 4, "issuer key stolen")
+        rows.append(("emergency revocation of a batch, 17-byte note (the council)", f"{revoked:,}", "-"))
+        for agency in (moci, list(admins)[1]):
+            keys = contract.functions.agency(agency).call()[3]
+            frozen = governance.gas("setAgencyStatus", agency, 2)
+            rows.append((f"freeze an agency of {keys:,} issuer keys (the council)", f"{frozen:,}", "-"))
 
         out.print("| operation | Sijill gas | OpenAttestation DocumentStore 3.0.0 |")
         out.print("|---|---:|---|")

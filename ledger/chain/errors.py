@@ -58,6 +58,10 @@ _ERRORS: Mapping[str, tuple[type[e.ContractRevertError], str]] = {
         e.GovernanceConflictError,
         "agency '{agencyId}' cannot go from standing {current} to {requested}",
     ),
+    "RegistryTooManyKeys": (
+        e.GovernanceConflictError,
+        "agency '{agencyId}' was given {limit} issuer keys, the most an agency gets",
+    ),
     "RegistryInvalidAdmin": (e.RegistryInvalidInputError, "an agency's admin must be a non-zero address"),
     "RegistryAdminAlreadyAssigned": (
         e.GovernanceConflictError,
