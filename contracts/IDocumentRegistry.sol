@@ -339,7 +339,8 @@ interface IDocumentRegistry {
      * @notice Authorizes `key` to anchor and change documents for `agencyId` during
      * [`validFrom`, `validUntil`).
      * @dev Requirements: caller is the agency's admin and the agency is active; it has
-     * fewer than 1,000 keys; `key` is non-zero, was never added and governs nothing; `validFrom` (0 for now) is not in the
+     * fewer than 1,000 keys; `key` is non-zero, was never added and governs nothing;
+     * `validFrom` (0 for now) is not in the
      * past and before `validUntil` (0 for no end). Emits {IssuerKeyAdded}.
      * @param agencyId The agency the key acts for.
      * @param key The key's address.

@@ -202,18 +202,18 @@ library RecordPacking {
      * @notice A new key's record, not frozen.
      * @param agency Its agency's 1-based index.
      * @param key Its own 1-based index.
-     * @param validFrom First second of its window.
-     * @param validUntil End of its window.
+     * @param windowStart First second of its window.
+     * @param windowEnd End of its window.
      * @return The packed record.
      */
-    function packKey(uint32 agency, uint32 key, uint40 validFrom, uint40 validUntil)
+    function packKey(uint32 agency, uint32 key, uint40 windowStart, uint40 windowEnd)
         internal
         pure
         returns (KeyRecord)
     {
         return KeyRecord.wrap(
-            uint256(agency) | (uint256(key) << _KEY_INDEX_SHIFT) | (uint256(validFrom) << _KEY_FROM_SHIFT)
-                | (uint256(validUntil) << _KEY_UNTIL_SHIFT)
+            uint256(agency) | (uint256(key) << _KEY_INDEX_SHIFT) | (uint256(windowStart) << _KEY_FROM_SHIFT)
+                | (uint256(windowEnd) << _KEY_UNTIL_SHIFT)
         );
     }
 
