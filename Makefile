@@ -6,8 +6,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMPS := .make
 NPM    ?= npm
-# The registry's artifact inside the package (see below).
-REGISTRY_COPY := ledger/chain/compiled/DocumentRegistry.json
+# The contracts' artifacts inside the package (see below): the registry, the council's timelock,
+# and the Safe multisig (from @safe-global/safe-contracts on npm, which ships them built).
+COMPILED      := ledger/chain/compiled
+REGISTRY_COPY := $(COMPILED)/DocumentRegistry.json
+SAFE_BUILD    := node_modules/@safe-global/safe-contracts/build/artifacts/contracts
 
 .PHONY: setup build run test test-deep lint format gas bench clean distclean
 
@@ -29,9 +32,16 @@ $(STAMPS)/contracts: $(STAMPS)/node hardhat.config.js $(wildcard contracts/*.sol
 	npx --no-install hardhat compile --quiet
 	@mkdir -p $(STAMPS) && touch $@
 
-# The registry's artifact as Hardhat wrote it, copied into the package: a wheel carries it.
+# The artifacts as Hardhat (and Safe's build) wrote them, copied into the package: a wheel carries
+# them. The Safe's also go to artifacts/safe/, for SIJILL_ARTIFACTS_DIR=artifacts.
 $(REGISTRY_COPY): $(STAMPS)/contracts
-	@mkdir -p $(@D) && cp artifacts/contracts/DocumentRegistry.sol/DocumentRegistry.json $@
+	@mkdir -p $(COMPILED) artifacts/safe
+	cp artifacts/contracts/CouncilTimelock.sol/CouncilTimelock.json $(COMPILED)/
+	cp $(SAFE_BUILD)/SafeL2.sol/SafeL2.json $(SAFE_BUILD)/proxies/SafeProxyFactory.sol/SafeProxyFactory.json \
+		$(COMPILED)/
+	cp $(SAFE_BUILD)/SafeL2.sol/SafeL2.json $(SAFE_BUILD)/proxies/SafeProxyFactory.sol/SafeProxyFactory.json \
+		artifacts/safe/
+	cp artifacts/contracts/DocumentRegistry.sol/DocumentRegistry.json $@
 
 # The verification page's script: bundled from web/src with its npm QR decoder, nothing fetched at run time.
 $(STAMPS)/web: $(STAMPS)/node $(wildcard web/src/*.js)

@@ -25,6 +25,7 @@ STATUS_BY_ERROR: tuple[tuple[type[e.SijillError], int], ...] = (
     (e.PermissionDeniedError, 403),
     (e.GoneError, 410),
     (e.NotFoundError, 404),
+    (e.ProposalNotReadyError, 425),
     (e.ConflictError, 409),
     (e.PayloadTooLargeError, 413),
     (e.InvalidRequestError, 422),
@@ -65,7 +66,9 @@ def install(app: FastAPI) -> None:
         field = getattr(error, "field", None)
         status = status_for(error)
         headers = None
-        if isinstance(error, e.RateLimitedError):
+        if isinstance(error, e.RateLimitedError) or (
+            isinstance(error, e.ProposalNotReadyError) and error.retry_after is not None
+        ):
             headers = {"Retry-After": str(error.retry_after)}
         elif status == 503:
             headers = {"Retry-After": "5"}

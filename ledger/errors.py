@@ -220,6 +220,41 @@ class GovernanceConflictError(ContractRevertError, ConflictError):
     """The registry refused a governance change: roles would overlap, an admin is taken, a removal is final."""
 
 
+# --- the council -------------------------------------------------------------
+
+
+class NotCouncilMemberError(PermissionDeniedError):
+    """The signer is not a member of the council's Safe."""
+
+
+class ProposalNotFoundError(NotFoundError):
+    """No council proposal has that number."""
+
+
+class ProposalExpiredError(GoneError):
+    """The proposal's time to gather approvals ran out, or another proposal took its Safe nonce."""
+
+
+class AlreadyApprovedError(ConflictError):
+    """This member approved the proposal already."""
+
+
+class ProposalNotReadyError(ConflictError):
+    """The proposal lacks approvals, waits for an earlier one, or its delay has not passed."""
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ProposalPendingError(ConflictError):
+    """The action needs the council: it is proposed and waits for the members' approvals."""
+
+    def __init__(self, message: str, *, proposal_id: int) -> None:
+        super().__init__(message)
+        self.proposal_id = proposal_id
+
+
 # --- store and use cases ------------------------------------------------------
 
 

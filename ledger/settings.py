@@ -17,7 +17,13 @@ DEV_ADMIN_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784
 DEV_ADMIN_TOKEN = "dev-admin-token"  # noqa: S105 (public development default, refused in production)
 DEV_AGENCY_TOKEN = "dev-agency-token"  # noqa: S105 (public development default, refused in production)
 DEV_KEY_ENCRYPTION_KEY = "ZGV2LWtleS1lbmNyeXB0aW9uLWtleS1ub3Qtc2VjcmV0IQ=="
-DEV_SECRETS = {DEV_ADMIN_PRIVATE_KEY, DEV_ADMIN_TOKEN, DEV_AGENCY_TOKEN, DEV_KEY_ENCRYPTION_KEY}
+# Anvil's development accounts 6, 7 and 8: the development council, 2 of 3 (public knowledge too).
+DEV_COUNCIL_KEYS = (
+    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+)
+DEV_SECRETS = {DEV_ADMIN_PRIVATE_KEY, DEV_ADMIN_TOKEN, DEV_AGENCY_TOKEN, DEV_KEY_ENCRYPTION_KEY, *DEV_COUNCIL_KEYS}
 
 
 class Settings(BaseSettings):
@@ -50,6 +56,17 @@ class Settings(BaseSettings):
         description="a file holding the key-encryption key (owner-only permissions); wins over the variable",
     )
     admin_transfer_delay_seconds: int = 3 * 24 * 3600
+
+    # The council: a Safe of `council_members` (M = `council_threshold` approve) proposing to a
+    # timelock of `council_delay_seconds`. The service signs for the members whose keys it is
+    # given, never M of them in production. Unset members: the addresses of the keys given.
+    council_members: list[str] = Field(default=[], description="the council's member addresses (production)")
+    council_member_keys: list[SecretStr] = Field(
+        default=[SecretStr(key) for key in DEV_COUNCIL_KEYS], description="members' keys this service signs with"
+    )
+    council_threshold: int = Field(default=2, ge=1)
+    council_delay_seconds: int = Field(default=2, ge=0, description="how long an approved action waits on chain")
+    council_proposal_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0, description="time to gather approvals")
 
     fund_new_keys_wei: int = 10**18
     rpc_timeout_seconds: float = 10.0
@@ -99,6 +116,7 @@ class Settings(BaseSettings):
             if getattr(self, name).get_secret_value() in DEV_SECRETS
             and not (name == "key_encryption_key" and self.key_encryption_key_file is not None)
         ]
+        used += ["council_member_keys"] * any(k.get_secret_value() in DEV_SECRETS for k in self.council_member_keys)
         if used:
             raise ConfigurationError(
                 "production mode refuses the development defaults of: "
@@ -106,6 +124,13 @@ class Settings(BaseSettings):
             )
         if self.seed_demo:
             raise ConfigurationError("production mode does not seed a demo agency; set SIJILL_SEED_DEMO=false")
+        if len(self.council_member_keys) >= self.council_threshold:
+            raise ConfigurationError(
+                f"production mode refuses {len(self.council_member_keys)} council members' keys for a threshold of "
+                f"{self.council_threshold}: the service must never hold enough keys to decide alone"
+            )
+        if len(self.council_members) < self.council_threshold:
+            raise ConfigurationError("SIJILL_COUNCIL_MEMBERS must name at least SIJILL_COUNCIL_THRESHOLD addresses")
         admin_token = self.admin_token.get_secret_value()
         if len(admin_token) < 32 or not admin_token.isascii() or not admin_token.isprintable():
             raise ConfigurationError(

@@ -30,6 +30,7 @@ from ledger.usecases.agencies import (
 )
 from ledger.usecases.api_keys import create_api_key, list_api_keys, parse_scopes, revoke_api_key
 from ledger.usecases.context import Ledger
+from ledger.usecases.council import enact
 
 public = APIRouter(prefix="/v1/agencies", tags=["agencies"])
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -148,5 +149,5 @@ def pause(_admin: AdminDep, ledger: LedgerDep) -> TxOut:
 @admin.post("/unpause", summary="Lift the pause")
 def unpause(_admin: AdminDep, ledger: LedgerDep) -> TxOut:
     """Changes resume."""
-    receipt = ledger.registry.unpause(ledger.admin)
+    receipt = enact(ledger, "unpause", {})
     return TxOut(transaction=receipt.tx_hash, block_number=receipt.block_number)

@@ -1,8 +1,9 @@
-"""The registry's ABI and bytecode, read from the one Hardhat build.
+"""The contracts' ABIs and bytecode, read from the one Hardhat build.
 
-Hardhat compiles the contracts into `artifacts/`; `make build` copies the registry's
-artifact, unchanged, into this package (`ledger/chain/compiled/`), so that an installed
-wheel carries it. `SIJILL_ARTIFACTS_DIR` reads Hardhat's folder itself instead.
+Hardhat compiles the contracts into `artifacts/`; `make build` copies the registry's and
+the council timelock's artifacts, unchanged, into this package (`ledger/chain/compiled/`),
+with the Safe multisig's (built by its npm package), so that an installed wheel carries
+them. `SIJILL_ARTIFACTS_DIR` reads Hardhat's folder itself instead.
 """
 
 from __future__ import annotations
@@ -20,13 +21,21 @@ from ledger.errors import ConfigurationError
 REGISTRY_ARTIFACT = Path("contracts/DocumentRegistry.sol/DocumentRegistry.json")
 """The registry's artifact inside Hardhat's `artifacts/` folder."""
 
+ARTIFACTS = {
+    "DocumentRegistry": REGISTRY_ARTIFACT,
+    "CouncilTimelock": Path("contracts/CouncilTimelock.sol/CouncilTimelock.json"),
+    "SafeL2": Path("safe/SafeL2.json"),
+    "SafeProxyFactory": Path("safe/SafeProxyFactory.json"),
+}
+"""Each contract's artifact inside Hardhat's `artifacts/` folder (the Safe's copied there by `make build`)."""
+
 PACKAGED_FOLDER = "compiled"
 """The folder of `ledger.chain` that holds the copy of the registry's artifact."""
 
 
-def packaged_artifact() -> Traversable:
-    """The copy of the registry's artifact packaged with `ledger` (made by `make build`)."""
-    return files("ledger.chain").joinpath(PACKAGED_FOLDER, REGISTRY_ARTIFACT.name)
+def packaged_artifact(name: str = "DocumentRegistry") -> Traversable:
+    """The copy of contract `name`'s artifact packaged with `ledger` (made by `make build`)."""
+    return files("ledger.chain").joinpath(PACKAGED_FOLDER, ARTIFACTS[name].name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +53,16 @@ class ContractArtifact:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     @classmethod
-    def load(cls, artifacts_dir: Path | None = None) -> ContractArtifact:
-        """The registry's Hardhat artifact: from Hardhat's `artifacts_dir` when given, else the packaged copy.
+    def load(cls, artifacts_dir: Path | None = None, name: str = "DocumentRegistry") -> ContractArtifact:
+        """Contract `name`'s artifact: from Hardhat's `artifacts_dir` when given, else the packaged copy.
 
         Raises `ConfigurationError`, naming `SIJILL_ARTIFACTS_DIR`, when it is missing or unreadable.
         """
         if artifacts_dir is None:
-            source: Traversable = packaged_artifact()
+            source: Traversable = packaged_artifact(name)
             where = "the copy packaged with Sijill; or set SIJILL_ARTIFACTS_DIR to Hardhat's artifacts/ folder"
         else:
-            source = artifacts_dir / REGISTRY_ARTIFACT
+            source = artifacts_dir / ARTIFACTS[name]
             where = (
                 f"SIJILL_ARTIFACTS_DIR is {artifacts_dir}: Hardhat's artifacts/ folder, or unset for the packaged copy"
             )
@@ -62,7 +71,7 @@ class ContractArtifact:
             return cls(name=artifact["contractName"], abi=artifact["abi"], bytecode=artifact["bytecode"])
         except OSError as error:
             raise ConfigurationError(
-                f"no compiled registry at {source} ({error.strerror}); run `make build` ({where})"
+                f"no compiled {name} at {source} ({error.strerror}); run `make build` ({where})"
             ) from None
         except (ValueError, KeyError, TypeError) as error:
             raise ConfigurationError(

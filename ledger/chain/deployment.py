@@ -36,6 +36,8 @@ class DeploymentRecord:
     admin: str
     deployed_at: str
     guardians: tuple[str, ...] = ()
+    council_safe: str = ""  # the council's Safe and timelock; empty: `admin` is a plain key
+    council_timelock: str = ""
 
     def save(self, path: Path) -> None:
         """Write the record as JSON, atomically."""

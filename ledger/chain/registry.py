@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 
 from eth_abi.abi import decode
 from eth_abi.exceptions import DecodingError
-from eth_typing import ABIEvent
+from eth_typing import ABIEvent, HexStr
 from eth_utils.abi import event_abi_to_log_topic, function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
 from web3 import Web3
@@ -28,6 +28,7 @@ from web3.exceptions import (
 )
 from web3.types import BlockIdentifier
 
+from ledger.chain.council import CouncilClient
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.events import EventReader
 from ledger.chain.inspect import INSPECT_LAYOUT, anchor_view, bytes32, decode_inspect_words
@@ -69,6 +70,7 @@ class RegistryClient:
         self._web3 = web3
         self._contract: Contract = web3.eth.contract(address=to_checksum_address(address), abi=abi)
         self._decoder = ErrorDecoder(abi)
+        self._abi_items = abi
         self._rpc_url = rpc_url
         self._receipt_timeout = receipt_timeout
         self.chain_id = chain_id
@@ -327,6 +329,21 @@ class RegistryClient:
         function = self._contract.functions.reinstateDocument(bytes32(target_hash), [bytes32(p) for p in proof])
         return self._transact(signer, function)
 
+    def send_data(self, signer: Signer, data: bytes) -> TxReceipt:
+        """Send a call of the registry given as calldata (a council action, for a registry a plain key governs)."""
+        with translate_errors(self._rpc_url, self._decoder):
+            self._web3.eth.call({"from": signer.address, "to": self.address, "data": HexStr("0x" + data.hex())})
+        return send_transaction(
+            self._web3,
+            signer,
+            {"to": self.address, "data": "0x" + data.hex()},
+            chain_id=self.chain_id,
+            lock=self._lock_for(signer.address),
+            rpc_url=self._rpc_url,
+            receipt_timeout=self._receipt_timeout,
+            decoder=self._decoder,
+        )
+
     def emergency_revoke(
         self, signer: Signer, hash_hex: HexHash, proof: Sequence[str], reason: int, note: str
     ) -> TxReceipt:
@@ -354,6 +371,19 @@ class RegistryClient:
             lock=self._lock_for(signer.address),
             rpc_url=self._rpc_url,
             receipt_timeout=self._receipt_timeout,
+        )
+
+    def council(self, safe: str, timelock: str, timelock_abi: list[dict[str, Any]]) -> CouncilClient:
+        """A client of the council's Safe and timelock, on this client's connection and send locks."""
+        return CouncilClient(
+            self._web3,
+            safe=safe,
+            timelock=timelock,
+            chain_id=self.chain_id,
+            rpc_url=self._rpc_url,
+            receipt_timeout=self._receipt_timeout,
+            decoder=ErrorDecoder([*self._abi_items, *timelock_abi]),
+            lock_for=self._lock_for,
         )
 
     def send_lock(self, address: str) -> threading.Lock:

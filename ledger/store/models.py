@@ -83,10 +83,37 @@ class AgencyAdminRow(Base):
 
     __tablename__ = "agency_admins"
 
-    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
+    agency_id: Mapped[str] = mapped_column(String(31), primary_key=True)  # kept before the council admits it
     address: Mapped[str] = mapped_column(String(42), unique=True)
     encrypted_key: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProposalRow(Base):
+    """A council proposal: one action, the Safe transaction that schedules it, and how far it got.
+
+    The chain holds the approvals and the schedule; this row holds what is needed to
+    rebuild the calls (target, calldata, salt, Safe nonce) and what was seen of them.
+    """
+
+    __tablename__ = "council_proposals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action: Mapped[str] = mapped_column(String(40))
+    arguments: Mapped[str] = mapped_column(Text)  # sorted JSON
+    words: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(String(42))
+    calldata: Mapped[str] = mapped_column(Text)  # 0x hex
+    salt: Mapped[str] = mapped_column(String(66))
+    delay: Mapped[int] = mapped_column(BigInteger)
+    safe_nonce: Mapped[int] = mapped_column(BigInteger)
+    safe_hash: Mapped[str] = mapped_column(String(66), unique=True)
+    proposed_by: Mapped[str] = mapped_column(String(42))
+    proposed_block: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[int] = mapped_column(BigInteger)  # unix time: no approval after it
+    scheduled_tx: Mapped[str | None] = mapped_column(String(66))
+    executed_tx: Mapped[str | None] = mapped_column(String(66))
 
 
 class IssuerKeyRow(Base):

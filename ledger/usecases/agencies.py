@@ -19,6 +19,7 @@ from ledger.errors import AgencyNotFoundError, ConflictError, InvalidRequestErro
 from ledger.store.models import AgencyRow, IssuerKeyRow
 from ledger.usecases.api_keys import create_api_key
 from ledger.usecases.context import Ledger
+from ledger.usecases.council import enact
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -57,15 +58,16 @@ def register_agency(
     on_chain = ledger.registry.agency_name(agency_id)
     if on_chain is not None and on_chain != name.strip():
         raise ConflictError(f"agency '{agency_id}' is registered on chain as '{on_chain}'")
-    admin, sealed = _new_admin_key(ledger)
+    kept = ledger.agency_admins.get(agency_id)
+    if kept is None:  # the agency's admin key, kept before the council is asked, so it is never lost
+        admin, sealed = _new_admin_key(ledger)
+        kept = ledger.agency_admins.add(agency_id, admin.address, sealed)
     receipt: TxReceipt | None = None
     if on_chain is None:
-        receipt = ledger.registry.register_agency(ledger.admin, agency_id, name.strip(), admin.address)
-    # else: registered on chain by an earlier attempt whose store write failed: adopt it
-    chain_admin = ledger.registry.agency_admin(agency_id)
+        arguments = {"agency_id": agency_id, "name": name.strip(), "admin": kept.address}
+        receipt = enact(ledger, "admit-agency", arguments)
+    # else: admitted on chain by an earlier attempt (or a council proposal) whose store write failed: adopt it
     row = ledger.store.add_agency(agency_id, name.strip(), name_ar, receipt.tx_hash if receipt else None, domain)
-    if chain_admin == admin.address:
-        ledger.agency_admins.add(agency_id, admin.address, sealed)
     issued = create_api_key(ledger, agency_id=agency_id, token=token)
     return RegisteredAgency(agency=row, token=issued.token, receipt=receipt)
 

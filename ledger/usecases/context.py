@@ -9,6 +9,7 @@ from functools import cached_property
 
 from ledger.api_keys import TokenHasher
 from ledger.chain.artifacts import ContractArtifact
+from ledger.chain.council import CouncilClient
 from ledger.chain.deployment import DeploymentRecord, open_registry
 from ledger.chain.registry import RegistryClient
 from ledger.chain.signer import Signer
@@ -20,6 +21,7 @@ from ledger.settings import Settings
 from ledger.store.admins import AgencyAdmins
 from ledger.store.leases import Leases
 from ledger.store.outbox import Outbox
+from ledger.store.proposals import Proposals
 from ledger.store.queue import Queue
 from ledger.store.repository import Store
 
@@ -94,6 +96,25 @@ class Ledger:
     def outbox(self) -> Outbox:
         """Batches, their signed anchor transactions and the keys' nonces, in the store's database."""
         return Outbox(self.store)
+
+    @cached_property
+    def council(self) -> CouncilClient | None:
+        """The council's Safe and timelock, None when a plain key governs the registry."""
+        record = self.deployment
+        if not record.council_safe:
+            return None
+        timelock = ContractArtifact.load(self.settings.artifacts_dir, name="CouncilTimelock")
+        return self.registry.council(record.council_safe, record.council_timelock, timelock.abi)
+
+    @cached_property
+    def council_signers(self) -> list[Signer]:
+        """The council members' signers this service holds (development: all of them)."""
+        return [account_from_private_key(key.get_secret_value()) for key in self.settings.council_member_keys]
+
+    @cached_property
+    def proposals(self) -> Proposals:
+        """The council's proposals, in the store's database."""
+        return Proposals(self.store)
 
     @cached_property
     def agency_admins(self) -> AgencyAdmins:

@@ -24,6 +24,7 @@ from ledger.errors import ConflictError, DocumentNotFoundError, NoActiveKeyError
 from ledger.store.models import BatchRow, DocumentRow
 from ledger.usecases.actors import Actor, Scope
 from ledger.usecases.context import Ledger
+from ledger.usecases.council import enact
 from ledger.usecases.issuance import reconcile_batch
 from ledger.verification import current_status, reason_name
 
@@ -186,7 +187,8 @@ def change_status(ledger: Ledger, actor: Actor, hash_hex: str, action: Action, r
         # Another agency's document: only the council revokes it, in an emergency, with the reason on chain.
         proof = [] if single or document is None else document.proof
         note = f"emergency revocation by the council of agency '{batch.agency_id}' ({reason.name.lower()})"
-        receipt = registry.emergency_revoke(ledger.admin, root if single else wanted, proof, int(reason), note)
+        arguments = {"hash": root if single else wanted, "proof": proof, "reason": int(reason), "note": note}
+        receipt = enact(ledger, "emergency-revoke", arguments)
     elif single:
         signer = _agency_signer(ledger, batch)
         if action is Action.REINSTATE:

@@ -5,18 +5,23 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from eth_account import Account
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
+from web3 import Web3
 
 from api.app import create_app
 from ledger.chain.anvil import AnvilProcess
-from ledger.chain.deployment import DeploymentRecord
-from ledger.settings import Settings
+from ledger.chain.artifacts import ContractArtifact
+from ledger.chain.council import deploy_council
+from ledger.chain.deployment import DeploymentRecord, deploy_registry
+from ledger.settings import DEV_ADMIN_PRIVATE_KEY, DEV_COUNCIL_KEYS, Settings
 from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_agency
 from ledger.usecases.context import Ledger
 from tests.conftest import postgres_required, postgres_url
@@ -68,6 +73,41 @@ def postgres_database(postgres_server: str) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def deploy_with_council(
+    web3: Web3, anvil: AnvilProcess, artifact: ContractArtifact, *, delay: int = 0
+) -> DeploymentRecord:
+    """A registry governed by a development council (2 of Anvil's accounts 6-8, `delay` seconds),
+    deployed by Anvil's first account, which is a guardian: as `sijill up` deploys it."""
+    operator = Account.from_key(DEV_ADMIN_PRIVATE_KEY)
+    members = [Account.from_key(key) for key in DEV_COUNCIL_KEYS]
+    council = deploy_council(
+        web3,
+        operator,
+        members=[member.address for member in members],
+        threshold=2,
+        delay=delay,
+        member_signers=members,
+        rpc_url=anvil.url,
+        receipt_timeout=10,
+    )
+    record = deploy_registry(
+        web3,
+        artifact,
+        operator,
+        rpc_url=anvil.url,
+        admin_transfer_delay=3600,
+        council=council.timelock,
+        guardians=[operator.address],
+    )
+    return replace(record, council_safe=council.safe, council_timelock=council.timelock)
+
+
+@pytest.fixture
+def deployment(web3: Web3, anvil: AnvilProcess, artifact: ContractArtifact) -> DeploymentRecord:
+    """A fresh registry for this test, governed by a development council without delay."""
+    return deploy_with_council(web3, anvil, artifact)
+
+
 def make_settings(tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord, database_url: str) -> Settings:
     """Settings for one installation on the session's chain."""
     deployment.save(tmp_path / "deployment.json")
@@ -77,6 +117,7 @@ def make_settings(tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRec
         database_url=database_url,
         seed_demo=False,
         admin_transfer_delay_seconds=3600,
+        council_delay_seconds=0,
         receipt_timeout_seconds=10,
         rpc_timeout_seconds=5,
     )

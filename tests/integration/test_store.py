@@ -30,6 +30,7 @@ TABLES = {
     "leases",
     "agencies",
     "agency_admins",
+    "council_proposals",
     "api_keys",
     "access_log",
     "issuer_keys",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ledger.documents.types import DocumentTypeCatalog
 from ledger.domain import ReasonCode, agency_id_from_bytes32, agency_id_to_bytes32, normalize_hash
 from ledger.errors import ConfigurationError, InvalidRequestError, SchemaValidationError, UnknownDocumentTypeError
-from ledger.settings import Settings
+from ledger.settings import DEV_COUNCIL_KEYS, Settings
 from tests.unit.documents import licence_data
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -87,23 +88,26 @@ def test_hashes_are_normalized() -> None:
 def test_production_refuses_development_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigurationError, match="SIJILL_ADMIN_PRIVATE_KEY"):
         Settings(mode="production", seed_demo=False)
-    settings = Settings(
-        mode="production",
-        seed_demo=False,
-        admin_private_key="0x" + "11" * 32,
-        admin_token="a" * 40,
-        key_encryption_key="k" * 40,
-        demo_agency_token="t" * 40,
-    )
+    production: dict[str, Any] = {
+        "mode": "production",
+        "seed_demo": False,
+        "admin_private_key": "0x" + "11" * 32,
+        "admin_token": "a" * 40,
+        "key_encryption_key": "k" * 40,
+        "demo_agency_token": "t" * 40,
+        "council_members": [f"0x{n:040x}" for n in (1, 2, 3)],
+        "council_member_keys": ["0x" + "22" * 32],
+    }
+    settings = Settings(**production)
     assert not settings.development
+    with pytest.raises(ConfigurationError, match="SIJILL_COUNCIL_MEMBER_KEYS"):
+        Settings(**{**production, "council_member_keys": list(DEV_COUNCIL_KEYS[:1])})
+    with pytest.raises(ConfigurationError, match="never hold enough keys to decide alone"):
+        Settings(**{**production, "council_member_keys": ["0x" + "22" * 32, "0x" + "33" * 32]})
+    with pytest.raises(ConfigurationError, match="SIJILL_COUNCIL_MEMBERS"):
+        Settings(**{**production, "council_members": []})
     with pytest.raises(ConfigurationError, match="demo"):
-        Settings(
-            mode="production",
-            admin_private_key="0x" + "11" * 32,
-            admin_token="a" * 40,
-            key_encryption_key="k" * 40,
-            demo_agency_token="t" * 40,
-        )
+        Settings(**{**production, "seed_demo": True})
 
 
 def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

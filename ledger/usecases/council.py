@@ -1,0 +1,303 @@
+"""The council's proposals: propose, approve, execute, and what each one stands at.
+
+A proposal is one action (`ledger.council`). Its proposer approves it as it proposes; once M
+members approved, the approval that completes the count also schedules it on the timelock
+(the Safe transaction); after the delay, `execute` (anyone) carries it out. Approvals and the
+schedule live on chain; the store keeps what is needed to rebuild the calls.
+
+A deployment without a council (contract tests, older records) has a plain key as the
+registry's council: `enact` then sends the action with that key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.chain.council import CouncilClient
+from ledger.chain.signer import Signer
+from ledger.council import Target, build_call, canonical_args
+from ledger.domain import TxReceipt
+from ledger.errors import (
+    AlreadyApprovedError,
+    ConflictError,
+    NotCouncilMemberError,
+    ProposalExpiredError,
+    ProposalNotFoundError,
+    ProposalNotReadyError,
+    ProposalPendingError,
+)
+from ledger.store.models import ProposalRow
+from ledger.usecases.context import Ledger
+
+DONE = 1  # the timelock's timestamp of an executed operation
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalView:
+    """A proposal as people read it: the action in words, who approved when, and when it can run."""
+
+    id: int
+    action: str
+    words: str
+    arguments: dict[str, Any]
+    state: str  # proposed | scheduled | executable | executed | expired
+    approvals: dict[str, int]  # member -> unix time of the approval's block
+    threshold: int
+    executable_at: int | None
+    expires_at: int
+    safe_nonce: int
+    safe_hash: str
+    scheduled_tx: str | None
+    executed_tx: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The proposal as JSON-ready data."""
+        return {
+            "id": self.id,
+            "action": self.action,
+            "words": self.words,
+            "arguments": self.arguments,
+            "state": self.state,
+            "approvals": [{"member": member, "at": at} for member, at in sorted(self.approvals.items())],
+            "threshold": self.threshold,
+            "executable_at": self.executable_at,
+            "expires_at": self.expires_at,
+            "safe_nonce": self.safe_nonce,
+            "safe_hash": self.safe_hash,
+            "scheduled_tx": self.scheduled_tx,
+            "executed_tx": self.executed_tx,
+        }
+
+
+def require_council(ledger: Ledger) -> CouncilClient:
+    """The deployment's council. Raises `ConflictError` when its registry is governed by a plain key."""
+    council = ledger.council
+    if council is None:
+        raise ConflictError("this deployment's registry is governed by a single key, not by a council")
+    return council
+
+
+def _target_address(ledger: Ledger, council: CouncilClient, target: Target) -> str:
+    return {Target.REGISTRY: ledger.registry.address, Target.TIMELOCK: council.timelock, Target.SAFE: council.safe}[
+        target
+    ]
+
+
+def _require_member(council: CouncilClient, member: Signer) -> list[str]:
+    members = council.members()
+    if member.address not in members:
+        raise NotCouncilMemberError(f"{member.address} is not a member of the council ({', '.join(members)})")
+    return members
+
+
+def propose(ledger: Ledger, member: Signer, action: str, arguments: dict[str, Any]) -> ProposalView:
+    """Propose `action` and approve it as `member`.
+
+    Raises `NotCouncilMemberError`, `InvalidRequestError` for a bad action, and chain errors.
+    """
+    council = require_council(ledger)
+    members = _require_member(council, member)
+    call = build_call(action, arguments, safe=council.safe, members=members)
+    target = _target_address(ledger, council, call.target)
+    delay = council.min_delay()
+    open_nonce = ledger.proposals.highest_open_nonce()
+    nonce = max(council.safe_nonce(), open_nonce + 1 if open_nonce is not None else 0)
+    salt = os.urandom(32)
+    transaction = council.schedule_transaction(target, call.data, salt, delay, nonce)
+    safe_hash = council.transaction_hash(transaction)
+    now = ledger.registry.chain_time()
+    row = ledger.proposals.add(
+        ProposalRow(
+            action=action,
+            arguments=canonical_args(arguments),
+            words=call.words,
+            target=target,
+            calldata="0x" + call.data.hex(),
+            salt="0x" + salt.hex(),
+            delay=delay,
+            safe_nonce=nonce,
+            safe_hash="0x" + safe_hash.hex(),
+            proposed_by=member.address,
+            proposed_block=ledger.registry.block_number(),
+            expires_at=now + ledger.settings.council_proposal_ttl_seconds,
+        )
+    )
+    return approve(ledger, member, row.id)
+
+
+def _row(ledger: Ledger, proposal_id: int) -> ProposalRow:
+    row = ledger.proposals.get(proposal_id)
+    if row is None:
+        raise ProposalNotFoundError(f"no council proposal #{proposal_id}")
+    return row
+
+
+def _parts(row: ProposalRow, council: CouncilClient) -> tuple[bytes, bytes, Any]:
+    data, salt = bytes.fromhex(row.calldata[2:]), bytes.fromhex(row.salt[2:])
+    return data, salt, council.schedule_transaction(row.target, data, salt, row.delay, row.safe_nonce)
+
+
+def approve(ledger: Ledger, member: Signer, proposal_id: int) -> ProposalView:
+    """`member` approves proposal `proposal_id`; the approval that completes M also schedules it.
+
+    Raises `ProposalNotFoundError`, `NotCouncilMemberError`, `AlreadyApprovedError`,
+    `ProposalExpiredError`, `ConflictError` (scheduled already), and chain errors.
+    """
+    council = require_council(ledger)
+    row = _row(ledger, proposal_id)
+    _require_member(council, member)
+    view = status(ledger, proposal_id)
+    if view.state == "expired":
+        raise ProposalExpiredError(_expired_why(ledger, council, row))
+    if view.state != "proposed":
+        raise ConflictError(f"proposal #{row.id} is {view.state}; approvals are closed")
+    safe_hash = bytes.fromhex(row.safe_hash[2:])
+    if council.has_approved(member.address, safe_hash):
+        raise AlreadyApprovedError(f"{member.address} approved proposal #{row.id} already")
+    council.approve(member, safe_hash)
+    if len(view.approvals) + 1 >= council.threshold() and council.safe_nonce() == row.safe_nonce:
+        _schedule(ledger, council, row, member)
+    return status(ledger, proposal_id)
+
+
+def _schedule(ledger: Ledger, council: CouncilClient, row: ProposalRow, sender: Signer) -> TxReceipt:
+    _data, _salt, transaction = _parts(row, council)
+    safe_hash = bytes.fromhex(row.safe_hash[2:])
+    approvers = [member for member in council.members() if council.has_approved(member, safe_hash)]
+    receipt = council.run_safe_transaction(sender, transaction, approvers)
+    ledger.proposals.mark(row.id, scheduled_tx=receipt.tx_hash)
+    return receipt
+
+
+def execute(ledger: Ledger, sender: Signer, proposal_id: int) -> ProposalView:
+    """Carry out proposal `proposal_id`: schedule it if M approved and it is not yet, then run it once its delay passed.
+
+    Anyone may execute. Raises `ProposalNotReadyError` (too few approvals, an earlier proposal
+    first, or the delay not yet passed: with the time it can run), `ProposalExpiredError`,
+    `ConflictError` (executed already), and chain errors.
+    """
+    _execute(ledger, sender, proposal_id)
+    return status(ledger, proposal_id)
+
+
+def _execute(ledger: Ledger, sender: Signer, proposal_id: int) -> TxReceipt:
+    council = require_council(ledger)
+    row = _row(ledger, proposal_id)
+    view = status(ledger, proposal_id)
+    if view.state == "executed":
+        raise ConflictError(f"proposal #{row.id} was executed already")
+    if view.state == "expired":
+        raise ProposalExpiredError(_expired_why(ledger, council, row))
+    if view.state == "proposed":
+        threshold = council.threshold()
+        if len(view.approvals) < threshold:
+            raise ProposalNotReadyError(
+                f"proposal #{row.id} has {len(view.approvals)} of the {threshold} approvals it needs"
+            )
+        if council.safe_nonce() != row.safe_nonce:
+            raise ProposalNotReadyError(
+                f"proposal #{row.id} waits for the council's earlier proposals (Safe nonce {council.safe_nonce()} "
+                f"is next, this one is {row.safe_nonce})"
+            )
+        _schedule(ledger, council, row, sender)
+        view = status(ledger, proposal_id)
+    now = ledger.registry.chain_time()
+    if view.executable_at is not None and now < view.executable_at:
+        wait = view.executable_at - now
+        raise ProposalNotReadyError(
+            f"proposal #{row.id} can execute at {view.executable_at} (unix time), in {wait} s: the council's delay",
+            retry_after=wait,
+        )
+    data, salt, _transaction = _parts(row, council)
+    receipt = council.execute(sender, row.target, data, salt)
+    ledger.proposals.mark(row.id, executed_tx=receipt.tx_hash)
+    return receipt
+
+
+def status(ledger: Ledger, proposal_id: int) -> ProposalView:
+    """Where proposal `proposal_id` stands, read from the chain. Raises `ProposalNotFoundError`."""
+    council = require_council(ledger)
+    row = _row(ledger, proposal_id)
+    data, salt, _transaction = _parts(row, council)
+    operation = council.operation_time(council.operation_id(row.target, data, salt))
+    approvals = council.approval_times(bytes.fromhex(row.safe_hash[2:]), row.proposed_block)
+    executable_at: int | None = None
+    if operation == DONE:
+        state = "executed"
+    elif operation > DONE:
+        executable_at = operation
+        state = "executable" if ledger.registry.chain_time() >= operation else "scheduled"
+    elif council.safe_nonce() > row.safe_nonce or ledger.registry.chain_time() >= row.expires_at:
+        state = "expired"
+    else:
+        state = "proposed"
+    return ProposalView(
+        id=row.id,
+        action=row.action,
+        words=row.words,
+        arguments=_arguments(row),
+        state=state,
+        approvals=approvals,
+        threshold=council.threshold(),
+        executable_at=executable_at,
+        expires_at=row.expires_at,
+        safe_nonce=row.safe_nonce,
+        safe_hash=row.safe_hash,
+        scheduled_tx=row.scheduled_tx,
+        executed_tx=row.executed_tx,
+    )
+
+
+def _arguments(row: ProposalRow) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(row.arguments)
+    return loaded
+
+
+def _expired_why(ledger: Ledger, council: CouncilClient, row: ProposalRow) -> str:
+    if council.safe_nonce() > row.safe_nonce:
+        return f"proposal #{row.id} expired: another proposal took its place in the council's order (Safe nonce)"
+    return f"proposal #{row.id} expired at {row.expires_at} (unix time) without its approvals; propose it again"
+
+
+def list_proposals(ledger: Ledger, *, limit: int = 100) -> list[ProposalView]:
+    """The latest proposals, newest first, each as it stands."""
+    return [status(ledger, row.id) for row in ledger.proposals.list(limit=limit)]
+
+
+def enact(ledger: Ledger, action: str, arguments: dict[str, Any]) -> TxReceipt:
+    """Carry out a council action with the members' keys this service holds.
+
+    Without a council (a plain key governs the registry) the key sends it. With one, the
+    service proposes and approves with the keys it holds: when they reach M (development),
+    it waits out the delay and executes, and returns the execution's receipt. Otherwise
+    the proposal waits for the other members: raises `ProposalPendingError` with its number.
+    """
+    council = ledger.council
+    if council is None:
+        call = build_call(action, arguments, safe="", members=[])
+        return ledger.registry.send_data(ledger.admin, call.data)
+    held = ledger.council_signers
+    if not held:
+        raise NotCouncilMemberError("this service holds no council member's key; a member must propose this")
+    view = propose(ledger, held[0], action, arguments)
+    for member in held[1:]:
+        if view.state != "proposed":
+            break
+        view = approve(ledger, member, view.id)
+    if view.state == "proposed":
+        raise ProposalPendingError(
+            f"council proposal #{view.id} ({view.words}) waits for {view.threshold - len(view.approvals)} more "
+            "approval(s) by the council's members",
+            proposal_id=view.id,
+        )
+    if view.executable_at is not None:  # the council's delay, waited out here (development: seconds)
+        time.sleep(max(0.0, view.executable_at - ledger.registry.chain_time()))
+    while True:
+        try:
+            return _execute(ledger, held[0], view.id)
+        except ProposalNotReadyError as error:
+            time.sleep(min(1.0, float(error.retry_after or 1)))
