@@ -176,7 +176,7 @@ def _schedule(ledger: Ledger, council: CouncilClient, row: ProposalRow, sender: 
 def execute(ledger: Ledger, sender: Signer, proposal_id: int) -> ProposalView:
     """Carry out proposal `proposal_id`: schedule it if M approved and it is not yet, then run it once its delay passed.
 
-    Anyone may execute. Raises `ProposalNotReadyError` (too few approvals, an earlier proposal
+    Anyone may execute. A call that schedules it returns it scheduled, with the time it can run. Raises `ProposalNotReadyError` (too few approvals, an earlier proposal
     first, or the delay not yet passed: with the time it can run), `ProposalExpiredError`,
     `ConflictError` (executed already), and chain errors.
     """
@@ -184,7 +184,8 @@ def execute(ledger: Ledger, sender: Signer, proposal_id: int) -> ProposalView:
     return status(ledger, proposal_id)
 
 
-def _execute(ledger: Ledger, sender: Signer, proposal_id: int) -> TxReceipt:
+def _execute(ledger: Ledger, sender: Signer, proposal_id: int) -> TxReceipt | None:
+    """The execution's receipt; None when this call only scheduled the proposal and its delay runs."""
     council = require_council(ledger)
     row = _row(ledger, proposal_id)
     view = status(ledger, proposal_id)
@@ -205,6 +206,8 @@ def _execute(ledger: Ledger, sender: Signer, proposal_id: int) -> TxReceipt:
             )
         _schedule(ledger, council, row, sender)
         view = status(ledger, proposal_id)
+        if view.state == "scheduled":
+            return None
     now = ledger.registry.chain_time()
     if view.executable_at is not None and now < view.executable_at:
         wait = view.executable_at - now
@@ -298,6 +301,9 @@ def enact(ledger: Ledger, action: str, arguments: dict[str, Any]) -> TxReceipt:
         time.sleep(max(0.0, view.executable_at - ledger.registry.chain_time()))
     while True:
         try:
-            return _execute(ledger, held[0], view.id)
+            receipt = _execute(ledger, held[0], view.id)
         except ProposalNotReadyError as error:
             time.sleep(min(1.0, float(error.retry_after or 1)))
+            continue
+        if receipt is not None:
+            return receipt

@@ -1,0 +1,154 @@
+"""The council, 2 of 3 on Anvil with a delay: proposals, approvals, the delay, and the refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from ledger.chain.anvil import AnvilProcess
+from ledger.chain.artifacts import ContractArtifact
+from ledger.errors import (
+    AlreadyApprovedError,
+    ConflictError,
+    NotCouncilMemberError,
+    ProposalExpiredError,
+    ProposalNotReadyError,
+    ProposalPendingError,
+)
+from ledger.settings import DEV_COUNCIL_KEYS
+from ledger.usecases.agencies import register_agency
+from ledger.usecases.context import Ledger
+from ledger.usecases.council import approve, enact, execute, list_proposals, propose, status
+from tests.integration.conftest import deploy_with_council, make_settings
+
+DELAY = 600
+MEMBERS = [Account.from_key(key) for key in DEV_COUNCIL_KEYS]
+
+
+@pytest.fixture
+def council_ledger(tmp_path: Path, web3: Web3, anvil: AnvilProcess, artifact: ContractArtifact) -> Iterator[Ledger]:
+    """An installation whose council waits DELAY seconds, and whose service holds one member's key."""
+    deployment = deploy_with_council(web3, anvil, artifact, delay=DELAY)
+    settings = make_settings(tmp_path, anvil, deployment, f"sqlite:///{tmp_path / 'sijill.db'}")
+    settings = settings.model_copy(update={"council_member_keys": settings.council_member_keys[:1]})
+    ledger = Ledger(settings)
+    yield ledger
+    ledger.close()
+
+
+def _later(web3: Web3, seconds: int) -> None:
+    web3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+    web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def admit(ledger: Ledger, agency: str) -> int:
+    return propose(
+        ledger, MEMBERS[0], "admit-agency", {"agency_id": agency, "name": agency.upper(), "admin": _new()}
+    ).id
+
+
+def _new() -> str:
+    return str(Account.create().address)
+
+
+def test_one_approval_does_not_execute_two_wait_for_the_delay_then_it_does(council_ledger: Ledger, web3: Web3) -> None:
+    ledger = council_ledger
+    proposal = admit(ledger, "moci")
+    view = status(ledger, proposal)
+    assert (view.state, list(view.approvals), view.threshold) == ("proposed", [MEMBERS[0].address], 2)
+    assert view.words.startswith("admit agency 'moci' (MOCI) with admin 0x")
+    with pytest.raises(ProposalNotReadyError, match="has 1 of the 2 approvals"):
+        execute(ledger, MEMBERS[2], proposal)
+    assert ledger.registry.agency_name("moci") is None
+
+    view = approve(ledger, MEMBERS[1], proposal)  # the second approval schedules it
+    assert view.state == "scheduled"
+    assert view.executable_at is not None
+    assert view.executable_at >= ledger.registry.chain_time() + DELAY - 5
+    with pytest.raises(ProposalNotReadyError, match="the council's delay") as early:
+        execute(ledger, MEMBERS[2], proposal)
+    assert early.value.retry_after is not None
+    assert early.value.retry_after > DELAY - 10
+    assert ledger.registry.agency_name("moci") is None
+
+    _later(web3, DELAY)
+    view = execute(ledger, MEMBERS[2], proposal)  # anyone may execute: here the third member
+    assert view.state == "executed"
+    assert view.executed_tx
+    assert ledger.registry.agency_name("moci") == "MOCI"
+    assert sorted(view.approvals) == sorted([MEMBERS[0].address, MEMBERS[1].address])
+    with pytest.raises(ConflictError, match="executed already"):
+        execute(ledger, MEMBERS[2], proposal)
+
+
+def test_wrong_member_duplicate_and_closed_approvals_are_refused(council_ledger: Ledger) -> None:
+    ledger = council_ledger
+    proposal = admit(ledger, "qu")
+    stranger = Account.from_key("0x" + "42" * 32)
+    with pytest.raises(NotCouncilMemberError, match="is not a member of the council"):
+        approve(ledger, stranger, proposal)
+    with pytest.raises(NotCouncilMemberError):
+        propose(ledger, stranger, "unpause", {})
+    with pytest.raises(AlreadyApprovedError, match="approved proposal #"):
+        approve(ledger, MEMBERS[0], proposal)
+    approve(ledger, MEMBERS[1], proposal)
+    with pytest.raises(ConflictError, match="approvals are closed"):
+        approve(ledger, MEMBERS[2], proposal)
+
+
+def test_an_approval_after_the_proposal_expired_is_refused(council_ledger: Ledger, web3: Web3) -> None:
+    ledger = council_ledger
+    proposal = admit(ledger, "mme")
+    _later(web3, ledger.settings.council_proposal_ttl_seconds + 1)
+    assert status(ledger, proposal).state == "expired"
+    with pytest.raises(ProposalExpiredError, match="expired at"):
+        approve(ledger, MEMBERS[1], proposal)
+    with pytest.raises(ProposalExpiredError):
+        execute(ledger, MEMBERS[1], proposal)
+
+
+def test_proposals_run_in_the_councils_order(council_ledger: Ledger, web3: Web3) -> None:
+    """The Safe runs its transactions in nonce order: a later proposal waits for the earlier one."""
+    ledger = council_ledger
+    first, second = admit(ledger, "a1"), admit(ledger, "a2")
+    assert status(ledger, second).safe_nonce == status(ledger, first).safe_nonce + 1
+    approve(ledger, MEMBERS[1], second)
+    assert status(ledger, second).state == "proposed"
+    with pytest.raises(ProposalNotReadyError, match="waits for the council's earlier proposals"):
+        execute(ledger, MEMBERS[1], second)
+    approve(ledger, MEMBERS[1], first)
+    execute(ledger, MEMBERS[1], second)  # schedules it now
+    _later(web3, DELAY)
+    for proposal in (first, second):
+        assert execute(ledger, MEMBERS[2], proposal).state == "executed"
+    assert [view.state for view in list_proposals(ledger)] == ["executed", "executed"]
+
+
+def test_a_service_holding_one_key_leaves_the_action_waiting_for_the_members(council_ledger: Ledger) -> None:
+    with pytest.raises(ProposalPendingError, match="waits for 1 more approval") as pending:
+        register_agency(council_ledger, "moci", "Ministry of Commerce")
+    assert status(council_ledger, pending.value.proposal_id).action == "admit-agency"
+    assert council_ledger.store.get_agency("moci") is None
+
+
+def test_the_council_changes_itself_through_the_delay_too(council_ledger: Ledger, web3: Web3) -> None:
+    ledger = council_ledger
+    newcomer = Account.create()
+    proposal = propose(ledger, MEMBERS[0], "add-member", {"address": newcomer.address, "threshold": 3}).id
+    approve(ledger, MEMBERS[1], proposal)
+    assert newcomer.address not in ledger.council.members()  # type: ignore[union-attr]
+    _later(web3, DELAY)
+    execute(ledger, MEMBERS[2], proposal)
+    council = ledger.council
+    assert council is not None
+    assert newcomer.address in council.members()
+    assert council.threshold() == 3
+
+
+def test_without_enough_keys_enact_needs_the_members(council_ledger: Ledger) -> None:
+    with pytest.raises(ProposalPendingError):
+        enact(council_ledger, "unpause", {})
