@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from api import errors
 from api.access import AccessLog
 from api.limits import JsonGuard, RateLimiter
-from api.routes import access, agencies, documents, health, page, verify
+from api.routes import access, agencies, documents, governance, health, page, verify
 from api.schemas import ERROR_RESPONSES
 from api.security import install_security_headers
 from ledger import __version__
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     app.include_router(verify.router)
     app.include_router(agencies.public)
     app.include_router(agencies.admin)
+    app.include_router(governance.router)
     app.include_router(access.router)
     app.include_router(page.router)
     app.mount("/static", page.static_files(context.settings.web_dir), name="static")

@@ -243,3 +243,37 @@ class TxOut(BaseModel):
 
 
 AgencyOut.model_rebuild()
+
+
+class ProposeBody(BaseModel):
+    """A council action and its arguments (see `ledger.council.ACTIONS`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: str = Field(max_length=40, examples=["admit-agency"])
+    arguments: dict[str, Any] = Field(default_factory=dict, examples=[{"agency_id": "moci", "name": "Ministry"}])
+
+
+class ApprovalOut(BaseModel):
+    """One member's approval, as the chain recorded it."""
+
+    member: str
+    at: int
+
+
+class ProposalOut(BaseModel):
+    """A council proposal: its action in words, who approved it when, and when it can run."""
+
+    id: int
+    action: str
+    words: str
+    arguments: dict[str, Any]
+    state: str
+    approvals: list[ApprovalOut]
+    threshold: int
+    executable_at: int | None
+    expires_at: int
+    safe_nonce: int
+    safe_hash: str
+    scheduled_tx: str | None
+    executed_tx: str | None

@@ -99,13 +99,16 @@ class RegistryClient:
 
     def chain_time(self) -> int:
         """The time the next block will carry: the pending block's timestamp (the latest where
-        the node serves no pending block). Key windows are judged by this clock, not the host's."""
+        the node serves no pending block), never before the latest block's (a node mining many
+        blocks a second, as Anvil does, stamps them ahead of the clock). Key windows and the
+        council's delay are judged by this clock, not the host's."""
 
         def read() -> int:
+            latest = int(self._web3.eth.get_block("latest")["timestamp"])
             try:
-                return int(self._web3.eth.get_block("pending")["timestamp"])
+                return max(latest, int(self._web3.eth.get_block("pending")["timestamp"]))
             except (Web3RPCError, KeyError, TypeError):
-                return int(self._web3.eth.get_block("latest")["timestamp"])
+                return latest
 
         return self._read(read)
 

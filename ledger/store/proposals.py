@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from ledger.store.models import ProposalRow
 from ledger.store.repository import Store
@@ -31,12 +31,6 @@ class Proposals:
         """The latest proposals, newest first."""
         with self._store.session() as session:
             return list(session.scalars(select(ProposalRow).order_by(ProposalRow.id.desc()).limit(limit)))
-
-    def highest_open_nonce(self) -> int | None:
-        """The highest Safe nonce of a proposal not yet scheduled, or None."""
-        with self._store.session() as session:
-            value = session.scalar(select(func.max(ProposalRow.safe_nonce)).where(ProposalRow.scheduled_tx.is_(None)))
-            return int(value) if value is not None else None
 
     def mark(self, proposal_id: int, *, scheduled_tx: str | None = None, executed_tx: str | None = None) -> None:
         """Record the transaction that scheduled or executed a proposal."""

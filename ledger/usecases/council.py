@@ -2,7 +2,9 @@
 
 A proposal is one action (`ledger.council`). Its proposer approves it as it proposes; once M
 members approved, the approval that completes the count also schedules it on the timelock
-(the Safe transaction); after the delay, `execute` (anyone) carries it out. Approvals and the
+(the Safe transaction); after the delay, `execute` (anyone) carries it out. The Safe runs
+one transaction per nonce: open proposals share the next one, the first scheduled takes it,
+and the others expire (propose them again). Approvals and the
 schedule live on chain; the store keeps what is needed to rebuild the calls.
 
 A deployment without a council (contract tests, older records) has a plain key as the
@@ -104,8 +106,9 @@ def propose(ledger: Ledger, member: Signer, action: str, arguments: dict[str, An
     call = build_call(action, arguments, safe=council.safe, members=members)
     target = _target_address(ledger, council, call.target)
     delay = council.min_delay()
-    open_nonce = ledger.proposals.highest_open_nonce()
-    nonce = max(council.safe_nonce(), open_nonce + 1 if open_nonce is not None else 0)
+    # Every open proposal takes the Safe's next nonce: the first to gather M approvals is
+    # scheduled and the others turn expired (superseded), so an abandoned one never blocks.
+    nonce = council.safe_nonce()
     salt = os.urandom(32)
     transaction = council.schedule_transaction(target, call.data, salt, delay, nonce)
     safe_hash = council.transaction_hash(transaction)
@@ -159,7 +162,7 @@ def approve(ledger: Ledger, member: Signer, proposal_id: int) -> ProposalView:
     if council.has_approved(member.address, safe_hash):
         raise AlreadyApprovedError(f"{member.address} approved proposal #{row.id} already")
     council.approve(member, safe_hash)
-    if len(view.approvals) + 1 >= council.threshold() and council.safe_nonce() == row.safe_nonce:
+    if len(view.approvals) + 1 >= council.threshold():
         _schedule(ledger, council, row, member)
     return status(ledger, proposal_id)
 
@@ -176,9 +179,10 @@ def _schedule(ledger: Ledger, council: CouncilClient, row: ProposalRow, sender: 
 def execute(ledger: Ledger, sender: Signer, proposal_id: int) -> ProposalView:
     """Carry out proposal `proposal_id`: schedule it if M approved and it is not yet, then run it once its delay passed.
 
-    Anyone may execute. A call that schedules it returns it scheduled, with the time it can run. Raises `ProposalNotReadyError` (too few approvals, an earlier proposal
-    first, or the delay not yet passed: with the time it can run), `ProposalExpiredError`,
-    `ConflictError` (executed already), and chain errors.
+    Anyone may execute. A call that schedules it returns it scheduled, with the time it can
+    run. Raises `ProposalNotReadyError` (too few approvals, an earlier proposal first, or the
+    delay not yet passed: with the time it can run), `ProposalExpiredError`, `ConflictError`
+    (executed already), and chain errors.
     """
     _execute(ledger, sender, proposal_id)
     return status(ledger, proposal_id)
@@ -198,11 +202,6 @@ def _execute(ledger: Ledger, sender: Signer, proposal_id: int) -> TxReceipt | No
         if len(view.approvals) < threshold:
             raise ProposalNotReadyError(
                 f"proposal #{row.id} has {len(view.approvals)} of the {threshold} approvals it needs"
-            )
-        if council.safe_nonce() != row.safe_nonce:
-            raise ProposalNotReadyError(
-                f"proposal #{row.id} waits for the council's earlier proposals (Safe nonce {council.safe_nonce()} "
-                f"is next, this one is {row.safe_nonce})"
             )
         _schedule(ledger, council, row, sender)
         view = status(ledger, proposal_id)
@@ -262,8 +261,31 @@ def _arguments(row: ProposalRow) -> dict[str, Any]:
 
 def _expired_why(ledger: Ledger, council: CouncilClient, row: ProposalRow) -> str:
     if council.safe_nonce() > row.safe_nonce:
-        return f"proposal #{row.id} expired: another proposal took its place in the council's order (Safe nonce)"
+        return (
+            f"proposal #{row.id} expired: another proposal gathered its approvals first and took its place "
+            "in the council's order (the Safe's nonce); propose it again"
+        )
     return f"proposal #{row.id} expired at {row.expires_at} (unix time) without its approvals; propose it again"
+
+
+def held_member(ledger: Ledger, proposal_id: int | None = None) -> Signer:
+    """A member key this service holds: the first, or for `proposal_id` the first that has not approved it.
+
+    Raises `NotCouncilMemberError` when the service holds none (left): members then sign
+    with their own keys, through the CLI's `--key-file` or any Safe tool.
+    """
+    council = require_council(ledger)
+    members = council.members()
+    held = [signer for signer in ledger.council_signers if signer.address in members]
+    if proposal_id is not None:
+        safe_hash = bytes.fromhex(_row(ledger, proposal_id).safe_hash[2:])
+        held = [signer for signer in held if not council.has_approved(signer.address, safe_hash)]
+    if not held:
+        raise NotCouncilMemberError(
+            "this service holds no (further) council member's key; a member signs with their own key "
+            "(`sijill council approve --key-file`)"
+        )
+    return held[0]
 
 
 def list_proposals(ledger: Ledger, *, limit: int = 100) -> list[ProposalView]:

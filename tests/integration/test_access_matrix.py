@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from eth_account import Account
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -27,6 +28,7 @@ from ledger.usecases.agencies import add_issuer_key, register_agency
 from ledger.usecases.api_keys import create_api_key, revoke_api_key
 from ledger.usecases.audit import audit_dir
 from ledger.usecases.context import Ledger
+from ledger.usecases.council import approve, enact, propose
 from ledger.usecases.issuance import IssueRequest, issue_documents
 from ledger.usecases.sharing import verification_link
 from ledger.usecases.status import Action, change_status
@@ -117,6 +119,30 @@ def _revoke_api_key(world: World) -> Request:
     return f"/v1/admin/api-keys/{key.id}/revoke", {}
 
 
+def _guardian_proposal() -> dict[str, Any]:
+    return {"action": "add-guardian", "arguments": {"address": Account.create().address}}
+
+
+def _proposal(world: World, *, approvals: int = 1) -> int:
+    body = _guardian_proposal()
+    view = propose(world.ledger, world.ledger.council_signers[0], body["action"], body["arguments"])
+    for member in world.ledger.council_signers[1:approvals]:
+        approve(world.ledger, member, view.id)
+    return view.id
+
+
+def _approve(world: World) -> Request:
+    return f"/v1/governance/proposals/{_proposal(world)}/approve", {}
+
+
+def _execute(world: World) -> Request:
+    return f"/v1/governance/proposals/{_proposal(world, approvals=2)}/execute", {}
+
+
+def _read_proposal(world: World) -> Request:
+    return f"/v1/governance/proposals/{_proposal(world)}", {}
+
+
 PUBLIC = (200, 200, 200, 200, 200)
 OWNER_OR_ADMIN = (401, 403, 403, 200, 200)
 OWNER_ONLY = (401, 403, 403, 200, 403)
@@ -201,6 +227,17 @@ TABLE = (
     Row("POST", "/v1/admin/api-keys/{key_id}/revoke", None, _revoke_api_key, ADMIN_ONLY),
     Row("POST", "/v1/admin/pause", None, _fixed("/v1/admin/pause"), ADMIN_ONLY),
     Row("POST", "/v1/admin/unpause", None, _fixed("/v1/admin/unpause"), ADMIN_ONLY),
+    Row("GET", "/v1/governance/proposals", None, _fixed("/v1/governance/proposals"), ADMIN_ONLY),
+    Row("GET", "/v1/governance/proposals/{proposal_id}", None, _read_proposal, ADMIN_ONLY),
+    Row(
+        "POST",
+        "/v1/governance/proposals",
+        None,
+        lambda _world: ("/v1/governance/proposals", {"json": _guardian_proposal()}),
+        ADMIN_CREATES,
+    ),
+    Row("POST", "/v1/governance/proposals/{proposal_id}/approve", None, _approve, ADMIN_ONLY),
+    Row("POST", "/v1/governance/proposals/{proposal_id}/execute", None, _execute, ADMIN_ONLY),
 )
 
 
@@ -227,7 +264,7 @@ def world(ledger: Ledger) -> Iterator[World]:
             yield World(ledger=ledger, client=client, tokens=tokens, scoped=scoped)
         finally:
             if ledger.registry.is_paused():
-                ledger.registry.unpause(ledger.admin)
+                enact(ledger, "unpause", {})
 
 
 def test_the_table_names_every_operation(ledger: Ledger) -> None:

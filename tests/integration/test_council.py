@@ -111,21 +111,24 @@ def test_an_approval_after_the_proposal_expired_is_refused(council_ledger: Ledge
         execute(ledger, MEMBERS[1], proposal)
 
 
-def test_proposals_run_in_the_councils_order(council_ledger: Ledger, web3: Web3) -> None:
-    """The Safe runs its transactions in nonce order: a later proposal waits for the earlier one."""
+def test_open_proposals_share_the_next_nonce_and_the_first_scheduled_takes_it(
+    council_ledger: Ledger, web3: Web3
+) -> None:
+    """The Safe runs one transaction per nonce: the proposal that gathers its approvals first
+    takes it, the other expires (to be proposed again), so an abandoned one never blocks."""
     ledger = council_ledger
     first, second = admit(ledger, "a1"), admit(ledger, "a2")
-    assert status(ledger, second).safe_nonce == status(ledger, first).safe_nonce + 1
-    approve(ledger, MEMBERS[1], second)
-    assert status(ledger, second).state == "proposed"
-    with pytest.raises(ProposalNotReadyError, match="waits for the council's earlier proposals"):
-        execute(ledger, MEMBERS[1], second)
-    approve(ledger, MEMBERS[1], first)
-    execute(ledger, MEMBERS[1], second)  # schedules it now
+    assert status(ledger, second).safe_nonce == status(ledger, first).safe_nonce
+    assert approve(ledger, MEMBERS[1], second).state == "scheduled"
+    assert status(ledger, first).state == "expired"
+    with pytest.raises(ProposalExpiredError, match="gathered its approvals first"):
+        approve(ledger, MEMBERS[1], first)
+    again = admit(ledger, "a1")
+    approve(ledger, MEMBERS[1], again)
     _later(web3, DELAY)
-    for proposal in (first, second):
+    for proposal in (second, again):
         assert execute(ledger, MEMBERS[2], proposal).state == "executed"
-    assert [view.state for view in list_proposals(ledger)] == ["executed", "executed"]
+    assert [view.state for view in list_proposals(ledger)] == ["executed", "executed", "expired"]
 
 
 def test_a_service_holding_one_key_leaves_the_action_waiting_for_the_members(council_ledger: Ledger) -> None:
