@@ -1,15 +1,30 @@
-"""`sijill key`: an agency's issuer keys, added, retired and rotated (admin)."""
+"""`sijill key`: an agency's issuer keys, added, extended, retired and rotated by the agency's admin.
+
+The agency's admin signs: with `--admin-key-file` an agency that holds its own admin key signs
+with it; without, the admin key this installation keeps for the agency does.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from cli.common import open_ledger, out
+from ledger.chain.signer import Signer
+from ledger.keys import account_from_private_key, read_key_file
 from ledger.usecases.agencies import add_issuer_key, rotate_issuer_keys, set_key_valid_until
 
-app = typer.Typer(help="Issuer keys (admin).", no_args_is_help=True)
+app = typer.Typer(help="Issuer keys, managed by each agency's admin.", no_args_is_help=True)
+
+AdminKeyFile = Annotated[
+    Path | None, typer.Option(help="The agency admin's private key file (owner-only); unset: the key kept here")
+]
+
+
+def _admin(path: Path | None) -> Signer | None:
+    return account_from_private_key(read_key_file(path, what="agency admin's key")) if path else None
 
 
 @app.command("add")
@@ -17,10 +32,12 @@ def key_add(
     agency_id: str,
     valid_from: Annotated[int, typer.Option(help="Unix time the key starts, 0 for now")] = 0,
     valid_until: Annotated[int, typer.Option(help="Unix time the key ends, 0 for no end")] = 0,
+    admin_key_file: AdminKeyFile = None,
 ) -> None:
     """Create an issuer key for an agency and authorize it on chain."""
     with open_ledger() as ledger:
-        row = add_issuer_key(ledger, agency_id, valid_from=valid_from, valid_until=valid_until)
+        admin = _admin(admin_key_file)
+        row = add_issuer_key(ledger, agency_id, valid_from=valid_from, valid_until=valid_until, admin=admin)
         out.print(f"issuer key {row.address} added for '{agency_id}'")
 
 
@@ -28,10 +45,23 @@ def key_add(
 def key_retire(
     address: str,
     valid_until: Annotated[int | None, typer.Option(help="Unix time the key ends; omitted, now")] = None,
+    admin_key_file: AdminKeyFile = None,
 ) -> None:
     """Retire a key (what it issued stays valid)."""
     with open_ledger() as ledger:
-        row = set_key_valid_until(ledger, address, valid_until)
+        row = set_key_valid_until(ledger, address, valid_until, admin=_admin(admin_key_file))
+        out.print(f"issuer key {row.address} valid until {row.valid_until}")
+
+
+@app.command("extend")
+def key_extend(
+    address: str,
+    until: Annotated[int, typer.Option(help="Unix time the key's window ends now, later than today's end")],
+    admin_key_file: AdminKeyFile = None,
+) -> None:
+    """Move the end of a key's window later."""
+    with open_ledger() as ledger:
+        row = set_key_valid_until(ledger, address, until, admin=_admin(admin_key_file))
         out.print(f"issuer key {row.address} valid until {row.valid_until}")
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import typer
 
-from cli import agency, apikey, audit, documents, key, service
+from cli import agency, apikey, audit, council, documents, key, service
 
 COMMANDS: dict[str, Callable[..., None]] = {
     "up": service.up,
@@ -27,7 +27,13 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "verify": documents.verify,
     "obfuscate": documents.obfuscate,
 }
-GROUPS: dict[str, typer.Typer] = {"agency": agency.app, "key": key.app, "apikey": apikey.app, "audit": audit.app}
+GROUPS: dict[str, typer.Typer] = {
+    "agency": agency.app,
+    "key": key.app,
+    "apikey": apikey.app,
+    "council": council.app,
+    "audit": audit.app,
+}
 
 app = typer.Typer(
     help="Sijill: issue, revoke and verify government documents on a permissioned ledger.",

@@ -42,8 +42,8 @@ def account_from_private_key(private_key: str) -> LocalAccount:
         raise ConfigurationError("the private key is not 32 bytes of hex") from None
 
 
-def read_key_file(path: Path) -> str:
-    """The key-encryption key in `path`, which only its owner may read or write.
+def read_key_file(path: Path, what: str = "key-encryption key") -> str:
+    """The secret (by default the key-encryption key) in `path`, which only its owner may read or write.
 
     Raises `ConfigurationError` for a missing, empty or group- or world-accessible file.
     """
@@ -51,7 +51,7 @@ def read_key_file(path: Path) -> str:
         info = path.stat()
         text = path.read_text(encoding="utf-8").strip()
     except OSError as error:
-        raise ConfigurationError(f"cannot read the key-encryption key file {path}: {error.strerror}") from None
+        raise ConfigurationError(f"cannot read the {what} file {path}: {error.strerror}") from None
     if stat.S_IMODE(info.st_mode) & 0o077:
         raise ConfigurationError(
             f"{path} may be read by others (mode {stat.S_IMODE(info.st_mode):o}); run `chmod 600 {path}`"

@@ -58,12 +58,12 @@ def register_agency(
     on_chain = ledger.registry.agency_name(agency_id)
     if on_chain is not None and on_chain != name.strip():
         raise ConflictError(f"agency '{agency_id}' is registered on chain as '{on_chain}'")
-    kept = ledger.agency_admins.get(agency_id)
-    if kept is None:  # the agency's admin key, kept before the council is asked, so it is never lost
-        admin, sealed = _new_admin_key(ledger)
-        kept = ledger.agency_admins.add(agency_id, admin.address, sealed)
     receipt: TxReceipt | None = None
     if on_chain is None:
+        kept = ledger.agency_admins.get(agency_id)
+        if kept is None:  # the agency's admin key, kept before the council is asked, so it is never lost
+            admin, sealed = _new_admin_key(ledger)
+            kept = ledger.agency_admins.add(agency_id, admin.address, sealed)
         arguments = {"agency_id": agency_id, "name": name.strip(), "admin": kept.address}
         receipt = enact(ledger, "admit-agency", arguments)
     # else: admitted on chain by an earlier attempt (or a council proposal) whose store write failed: adopt it
@@ -87,7 +87,7 @@ def agency_admin_signer(ledger: Ledger, agency_id: str) -> Signer:
     to its keys are then signed by that key, outside this service.
     """
     row = ledger.agency_admins.get(agency_id)
-    if row is None:
+    if row is None or row.address != ledger.registry.agency_admin(agency_id):
         raise PermissionDeniedError(
             f"agency '{agency_id}' holds its own admin key: it manages its issuer keys with that key "
             "(`sijill key add --admin-key-file`), not through this service"
@@ -103,10 +103,14 @@ def require_agency(ledger: Ledger, agency_id: str) -> AgencyRow:
     return row
 
 
-def add_issuer_key(ledger: Ledger, agency_id: str, *, valid_from: int = 0, valid_until: int = 0) -> IssuerKeyRow:
+def add_issuer_key(
+    ledger: Ledger, agency_id: str, *, valid_from: int = 0, valid_until: int = 0, admin: Signer | None = None
+) -> IssuerKeyRow:
     """Create an issuer key for an agency, authorize it on chain, fund its gas and store it encrypted.
 
-    `valid_from` 0 means now, `valid_until` 0 means no end.
+    `valid_from` 0 means now, `valid_until` 0 means no end. The agency's admin signs the
+    authorization: `admin` when given (an agency holding its own admin key), else the
+    admin key this installation keeps for the agency.
     """
     require_agency(ledger, agency_id)
     now = ledger.registry.chain_time()
@@ -118,24 +122,27 @@ def add_issuer_key(ledger: Ledger, agency_id: str, *, valid_from: int = 0, valid
     ledger.store.add_key(
         address=account.address, agency_id=agency_id, encrypted_key=encrypted, valid_from=0, valid_until=0, tx_hash=None
     )
-    receipt = ledger.registry.add_issuer_key(
-        agency_admin_signer(ledger, agency_id), agency_id, account.address, valid_from, valid_until
-    )
+    signer = admin or agency_admin_signer(ledger, agency_id)
+    receipt = ledger.registry.add_issuer_key(signer, agency_id, account.address, valid_from, valid_until)
     if ledger.settings.fund_new_keys_wei > 0:
         ledger.registry.send_value(ledger.admin, account.address, ledger.settings.fund_new_keys_wei)
     info = ledger.registry.issuer_key(account.address)
     return ledger.store.authorize_key(account.address, info.valid_from, info.valid_until, receipt.tx_hash)
 
 
-def set_key_valid_until(ledger: Ledger, address: str, valid_until: int | None = None) -> IssuerKeyRow:
-    """Retire a key now (`valid_until` None) or move the end of its window.
+def set_key_valid_until(
+    ledger: Ledger, address: str, valid_until: int | None = None, *, admin: Signer | None = None
+) -> IssuerKeyRow:
+    """Retire a key now (`valid_until` None) or move the end of its window (to retire later, or extend).
 
-    What the key anchored while it was valid stays valid.
+    What the key anchored while it was valid stays valid. The agency's admin signs, as in
+    `add_issuer_key`.
     """
     row = ledger.store.get_key(address)
     if row is None:
         raise NotFoundError(f"no issuer key {address} is kept by this service")
-    ledger.registry.set_issuer_key_valid_until(agency_admin_signer(ledger, row.agency_id), address, valid_until or 0)
+    signer = admin or agency_admin_signer(ledger, row.agency_id)
+    ledger.registry.set_issuer_key_valid_until(signer, address, valid_until or 0)
     info = ledger.registry.issuer_key(address)
     ledger.store.set_key_valid_until(address, info.valid_until)
     row.valid_until = info.valid_until

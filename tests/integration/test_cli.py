@@ -8,12 +8,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from eth_account import Account
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from cli.main import app
-from ledger.settings import Settings
-from ledger.usecases.agencies import RegisteredAgency
+from ledger.settings import DEV_COUNCIL_KEYS, Settings
+from ledger.usecases.agencies import RegisteredAgency, register_agency
+from ledger.usecases.context import Ledger
+from ledger.usecases.council import enact
 from tests.integration.conftest import EXAMPLES, auth, example, licence
 
 runner = CliRunner()
@@ -139,3 +142,65 @@ def test_audit_help_names_the_real_default_folder() -> None:
     code, output = run("audit", "run", "--help")
     assert code == 0
     assert flat("(default: audit in SIJILL_DATA_DIR, data/audit when unset)") in flat(output)
+
+
+def test_the_council_from_the_command_line(env: Settings, tmp_path: Path) -> None:
+    """A member proposes with their own key file, another approves with theirs, anyone executes."""
+    keys = []
+    for index, key in enumerate(DEV_COUNCIL_KEYS[:2]):
+        path = tmp_path / f"member-{index}.key"
+        path.write_text(key + "\n", encoding="utf-8")
+        path.chmod(0o600)
+        keys.append(str(path))
+    admin = Account.create().address
+    code, output = run(
+        "council", "propose", "admit-agency", "--set", "agency_id=mme", "--set", "name=Ministry", "--set",
+        f"admin={admin}", "--key-file", keys[0],
+    )  # fmt: skip
+    assert code == 0, output
+    assert "#1 proposed: admit agency 'mme' (Ministry)" in output
+    code, output = run("council", "approve", "1", "--key-file", keys[0])
+    assert code == 2
+    assert "approved proposal #1 already" in output
+    code, output = run("council", "approve", "1", "--key-file", keys[1])
+    assert code == 0, output
+    assert "scheduled" in output or "executable" in output
+    code, output = run("council", "execute", "1")
+    assert code == 0, output
+    assert "#1 executed" in output
+    code, output = run("council", "status", "1", "--json")
+    assert json.loads(output)["state"] == "executed"
+    assert "#1 executed: admit agency 'mme'" in run("council", "list")[1]
+    world_readable = tmp_path / "open.key"
+    world_readable.write_text(DEV_COUNCIL_KEYS[2], encoding="utf-8")
+    world_readable.chmod(0o644)
+    code, output = run("council", "approve", "1", "--key-file", str(world_readable))
+    assert code == 2
+    assert "may be read by others" in output
+
+
+def test_an_agency_holding_its_own_admin_key_manages_its_keys_with_it(env: Settings, tmp_path: Path) -> None:
+    own_admin = Account.create()
+    ledger = Ledger(env)
+    try:
+        ledger.registry.send_value(ledger.admin, own_admin.address, 10**18)
+        enact(
+            ledger, "admit-agency", {"agency_id": "qfc", "name": "Qatar Financial Centre", "admin": own_admin.address}
+        )
+        register_agency(ledger, "qfc", "Qatar Financial Centre")  # adopts what the council admitted
+    finally:
+        ledger.close()
+    code, output = run("key", "add", "qfc")
+    assert code == 2
+    assert "holds its own admin key" in output
+    path = tmp_path / "qfc-admin.key"
+    path.write_text("0x" + own_admin.key.hex().removeprefix("0x"), encoding="utf-8")
+    path.chmod(0o600)
+    code, output = run("key", "add", "qfc", "--admin-key-file", str(path))
+    assert code == 0, output
+    address = output.split()[2]
+    code, output = run("key", "extend", address, "--until", str(2**39), "--admin-key-file", str(path))
+    assert code == 0, output
+    assert f"valid until {2**39}" in output
+    code, output = run("key", "retire", address, "--admin-key-file", str(path))
+    assert code == 0, output
