@@ -46,6 +46,7 @@ class CouncilRecord:
     members: tuple[str, ...]
     threshold: int
     delay: int
+    block_number: int  # where the Safe was created
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,4 +309,11 @@ def deploy_council(
         for member in signers:
             client.approve(member, safe_hash)
         client.run_safe_transaction(deployer, enable, [member.address for member in signers])
-    return CouncilRecord(safe=safe, timelock=timelock, members=tuple(owners), threshold=threshold, delay=delay)
+    return CouncilRecord(
+        safe=safe,
+        timelock=timelock,
+        members=tuple(owners),
+        threshold=threshold,
+        delay=delay,
+        block_number=int(created["blockNumber"]),
+    )

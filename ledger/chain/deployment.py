@@ -38,6 +38,7 @@ class DeploymentRecord:
     guardians: tuple[str, ...] = ()
     council_safe: str = ""  # the council's Safe and timelock; empty: `admin` is a plain key
     council_timelock: str = ""
+    council_block: int = 0  # the block the council's Safe was created in
 
     def save(self, path: Path) -> None:
         """Write the record as JSON, atomically."""

@@ -172,9 +172,11 @@ class EventReader:
         """The latest block number."""
         return int(self._request("eth_blockNumber", []), 16)
 
-    def raw_logs(self, from_block: int, to_block: int) -> list[dict[str, Any]]:
-        """The registry's logs in [from_block, to_block], as the node returns them."""
-        query = {"address": self._address, "fromBlock": hex(from_block), "toBlock": hex(to_block)}
+    def raw_logs(self, from_block: int, to_block: int, events: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """The contract's logs in [from_block, to_block] (only `events`, when named), as the node gives them."""
+        query: dict[str, Any] = {"address": self._address, "fromBlock": hex(from_block), "toBlock": hex(to_block)}
+        if events:
+            query["topics"] = [[topic for topic, spec in self._specs.items() if spec.name in events]]
         logs: list[dict[str, Any]] = self._request("eth_getLogs", [query])
         return logs
 

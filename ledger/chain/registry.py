@@ -251,6 +251,14 @@ class RegistryClient:
         """A reader of this registry's event log, on the same connection."""
         return EventReader(web3=self._web3, address=self.address, abi=abi, rpc_url=self._rpc_url)
 
+    def events_of(self, address: str, abi: list[dict[str, Any]]) -> EventReader:
+        """A reader of another contract's event log (the council's), on the same connection."""
+        return EventReader(web3=self._web3, address=to_checksum_address(address), abi=abi, rpc_url=self._rpc_url)
+
+    def block_time(self, block: int) -> int:
+        """The timestamp of block `block`."""
+        return self._read(lambda: int(self._web3.eth.get_block(block)["timestamp"]))
+
     def inspect_call(self, target_hash: str, root: str) -> str:
         """The calldata of `inspect(target_hash, root)`, for batched reads."""
         return "0x" + (self._inspect_selector + bytes32(target_hash) + bytes32(root)).hex()

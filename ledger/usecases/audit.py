@@ -32,6 +32,7 @@ from ledger.audit.tables import AnchorRecord, DocumentStatusRecord, Table, begin
 from ledger.chain.events import LEAF_ENCODING, EventReader
 from ledger.usecases.audit_contract import compare_with_contract
 from ledger.usecases.audit_export import export_events
+from ledger.usecases.audit_governance import audit_governance
 from ledger.usecases.audit_store import reconcile_with_store
 from ledger.usecases.audit_verify import verify_checkpoint
 from ledger.usecases.context import Ledger
@@ -269,8 +270,12 @@ class AuditSession:
         self.findings.extend(self.state.flush(force=True))
 
     def compare(self) -> None:
-        """Step 3: the replayed state against the contract at `to_block` (see `compare_with_contract`)."""
+        """Step 3: the replayed state against the contract at `to_block` (see `compare_with_contract`),
+        and the council's rules over the whole history (see `audit_governance`)."""
         self.findings.extend(compare_with_contract(self.ledger, self.reader, self.state, self.to_block, self.checked))
+        findings, checked = audit_governance(self.ledger, self.to_block)
+        self.findings.extend(findings)
+        self.checked.update(checked)
 
     def reconcile(self) -> None:
         """Step 4: the store against the replayed chain (see `reconcile_with_store`)."""

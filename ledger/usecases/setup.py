@@ -55,7 +55,9 @@ def ensure_deployment(ledger: Ledger, *, redeploy_if_lost: bool) -> DeploymentRe
         guardians=[ledger.admin.address],
         receipt_timeout=settings.receipt_timeout_seconds,
     )
-    record = replace(record, council_safe=council.safe, council_timelock=council.timelock)
+    record = replace(
+        record, council_safe=council.safe, council_timelock=council.timelock, council_block=council.block_number
+    )
     record.save(path)
     for cached in ("deployment", "registry", "network", "council"):
         ledger.__dict__.pop(cached, None)

@@ -99,7 +99,9 @@ def deploy_with_council(
         council=council.timelock,
         guardians=[operator.address],
     )
-    return replace(record, council_safe=council.safe, council_timelock=council.timelock)
+    return replace(
+        record, council_safe=council.safe, council_timelock=council.timelock, council_block=council.block_number
+    )
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ from web3 import Web3
 
 from ledger.chain.anvil import AnvilProcess
 from ledger.chain.artifacts import ContractArtifact
+from ledger.chain.council import SafeTransaction
+from ledger.council import encode_call
 from ledger.errors import (
     AlreadyApprovedError,
     ConflictError,
@@ -21,6 +23,7 @@ from ledger.errors import (
 )
 from ledger.settings import DEV_COUNCIL_KEYS
 from ledger.usecases.agencies import register_agency
+from ledger.usecases.audit import run_audit
 from ledger.usecases.context import Ledger
 from ledger.usecases.council import approve, enact, execute, list_proposals, propose, status
 from tests.integration.conftest import deploy_with_council, make_settings
@@ -155,3 +158,28 @@ def test_the_council_changes_itself_through_the_delay_too(council_ledger: Ledger
 def test_without_enough_keys_enact_needs_the_members(council_ledger: Ledger) -> None:
     with pytest.raises(ProposalPendingError):
         enact(council_ledger, "unpause", {})
+
+
+def test_the_audit_checks_that_governance_came_through_the_council(ledger: Ledger, tmp_path: Path) -> None:
+    """A clean history passes with its governance counted; members changing the Safe directly,
+    around the timelock, are named."""
+    register_agency(ledger, "moci", "Ministry of Commerce")
+    run = run_audit(ledger, folder=tmp_path / "audit")
+    assert run.findings == []
+    assert run.checked["governance events"] >= 3  # the council's role, the guardian, the admission
+    assert run.checked["council executions"] == run.checked["council schedules"] == 1
+
+    council = ledger.council
+    assert council is not None
+    direct = SafeTransaction(
+        to=council.safe,
+        data=encode_call("addOwnerWithThreshold(address,uint256)", ["address", "uint256"], [_new(), 2]),
+        nonce=council.safe_nonce(),
+    )
+    safe_hash = council.transaction_hash(direct)
+    for member in MEMBERS[:2]:
+        council.approve(member, safe_hash)
+    council.run_safe_transaction(MEMBERS[0], direct, [member.address for member in MEMBERS[:2]])
+    run = run_audit(ledger, folder=tmp_path / "audit")
+    assert [(finding.rule, finding.evidence["event"]) for finding in run.findings] == [("council-change", "AddedOwner")]
+    assert "without the timelock's delay" in run.findings[0].message
