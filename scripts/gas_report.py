@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +28,22 @@ from web3 import Web3
 from benchmarks.results import Results
 from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.chain.artifacts import ContractArtifact
+from ledger.chain.council import deploy_council
 from ledger.chain.deployment import deploy_registry
 from ledger.chain.registry import RegistryClient
 from ledger.chain.rpc import connect
+from ledger.council import build_call
 from ledger.documents.merkle import MerkleTree
 from ledger.domain import HexHash
+from ledger.errors import SijillError
+from ledger.settings import DEV_COUNCIL_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 ISSUER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 AGENCY_ADMIN_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
 GUARDIAN_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"
+COUNCIL_DELAY = 2  # seconds: the development council's delay
 PAUSE_AT_KEYS = (10, 5000)  # over five agencies: an agency gets at most 1,000 keys
 KEYS_PER_AGENCY = 1000
 SIZES = (2, 100, 1000)
@@ -205,7 +211,7 @@ def main() -> None:
             rows.append(("unpause (the council)", f"{governance.gas('unpause'):,}", "-"))
         stolen = batch(100)
         registry.anchor(issuer, HexHash(stolen.root), 100, 0)
-        revoked = governance.gas("emergencyRevoke", bytes.fromhex(stolen.root), [], 4, "issuer key stolen")
+        revoked = governance.gas("emergencyRevoke", bytes.fromhex(stolen.root), [], 4, "issuer key stolen")  # 17 bytes
         rows.append(("emergency revocation of a batch, 17-byte note (the council)", f"{revoked:,}", "-"))
         for agency in (moci, list(admins)[1]):
             keys = contract.functions.agency(agency).call()[3]
@@ -222,6 +228,71 @@ def main() -> None:
             f"each proof level costs {(deep_gas - short_gas) / (deep - short):,.0f} gas: "
             f"({deep_gas:,} - {short_gas:,}) / ({deep} - {short}) levels"
         )
+        shared_trust(out, web3, node.url, artifact, admin, admitted.gas_used, revoked)
+
+
+def shared_trust(out: Results, web3: Web3, url: str, artifact: ContractArtifact, operator: LocalAccount,
+                 single_admission: int, single_revocation: int) -> None:  # fmt: skip
+    """The same admission and emergency revocation by one key (above) and through a 2-of-3 council."""
+    members = [Account.from_key(key) for key in DEV_COUNCIL_KEYS]
+    council = deploy_council(
+        web3,
+        operator,
+        members=[member.address for member in members],
+        threshold=2,
+        delay=COUNCIL_DELAY,
+        member_signers=members,
+        rpc_url=url,
+        receipt_timeout=30,
+    )
+    record = deploy_registry(web3, artifact, operator, rpc_url=url, admin_transfer_delay=0, council=council.timelock)
+    registry = RegistryClient(
+        web3=web3, address=record.address, abi=artifact.abi, chain_id=record.chain_id, rpc_url=url
+    )
+    timelock_abi = ContractArtifact.load(name="CouncilTimelock").abi
+    client = registry.council(council.safe, council.timelock, timelock_abi)
+
+    def through_council(data: bytes) -> tuple[int, int, float]:
+        """Propose and approve (2 members), schedule, wait the delay, execute: gas, transactions, seconds."""
+        started = time.perf_counter()
+        salt = os.urandom(32)
+        transaction = client.schedule_transaction(registry.address, data, salt, COUNCIL_DELAY, client.safe_nonce())
+        safe_hash = client.transaction_hash(transaction)
+        receipts = [client.approve(member, safe_hash) for member in members[:2]]
+        receipts.append(client.run_safe_transaction(members[1], transaction, [m.address for m in members[:2]]))
+        time.sleep(max(0.0, client.operation_time(client.operation_id(registry.address, data, salt)) - time.time()))
+        while True:
+            try:
+                receipts.append(client.execute(members[0], registry.address, data, salt))
+                break
+            except SijillError:
+                time.sleep(0.2)  # the chain's next block is not yet past the delay
+        return sum(r.gas_used for r in receipts), len(receipts), time.perf_counter() - started
+
+    agency_admin, issuer = Account.create(), Account.create()
+    for account in (agency_admin, issuer):
+        registry.send_value(operator, account.address, 10**18)
+    admission = build_call(
+        "admit-agency", {"agency_id": "moci", "name": "Ministry of Commerce", "admin": agency_admin.address}, safe="",
+        members=[],
+    )  # fmt: skip
+    admitted_gas, admitted_txs, admitted_time = through_council(admission.data)
+    registry.add_issuer_key(agency_admin, "moci", issuer.address)
+    stolen = batch(100)
+    registry.anchor(issuer, HexHash(stolen.root), 100, 0)
+    revocation = build_call(
+        "emergency-revoke", {"hash": stolen.root, "proof": [], "reason": 4, "note": "issuer key stolen"}, safe="",
+        members=[],
+    )  # fmt: skip
+    revoked_gas, revoked_txs, revoked_time = through_council(revocation.data)
+    out.print()
+    out.print(f"| the price of shared trust | one key | council, 2 of 3, {COUNCIL_DELAY} s delay |")
+    out.print("|---|---:|---|")
+    for name, single, gas, txs, seconds in (
+        ("admit an agency", single_admission, admitted_gas, admitted_txs, admitted_time),
+        ("emergency revocation of a batch", single_revocation, revoked_gas, revoked_txs, revoked_time),
+    ):
+        out.print(f"| {name} | {single:,} gas, 1 transaction | {gas:,} gas, {txs} transactions, {seconds:.1f} s |")
 
 
 if __name__ == "__main__":
