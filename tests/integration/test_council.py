@@ -9,9 +9,10 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from ledger.chain.anvil import AnvilProcess
+from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.council import SafeTransaction
+from ledger.chain.rpc import connect
 from ledger.council import encode_call
 from ledger.errors import (
     AlreadyApprovedError,
@@ -32,15 +33,38 @@ DELAY = 600
 MEMBERS = [Account.from_key(key) for key in DEV_COUNCIL_KEYS]
 
 
+@pytest.fixture(scope="module")
+def own_anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilProcess]:
+    """A chain of this module's own: its tests move the clock by days, which others must not see."""
+    log = tmp_path_factory.mktemp("council-anvil") / "anvil.log"
+    with AnvilProcess(port=free_port(), log_file=log) as node:
+        yield node
+
+
 @pytest.fixture
-def council_ledger(tmp_path: Path, web3: Web3, anvil: AnvilProcess, artifact: ContractArtifact) -> Iterator[Ledger]:
+def web3(own_anvil: AnvilProcess) -> Web3:
+    """A client of this module's chain."""
+    return connect(own_anvil.url)
+
+
+@pytest.fixture
+def council_ledger(tmp_path: Path, web3: Web3, own_anvil: AnvilProcess, artifact: ContractArtifact) -> Iterator[Ledger]:
     """An installation whose council waits DELAY seconds, and whose service holds one member's key."""
-    deployment = deploy_with_council(web3, anvil, artifact, delay=DELAY)
-    settings = make_settings(tmp_path, anvil, deployment, f"sqlite:///{tmp_path / 'sijill.db'}")
+    deployment = deploy_with_council(web3, own_anvil, artifact, delay=DELAY)
+    settings = make_settings(tmp_path, own_anvil, deployment, f"sqlite:///{tmp_path / 'sijill.db'}")
     settings = settings.model_copy(update={"council_member_keys": settings.council_member_keys[:1]})
     ledger = Ledger(settings)
     yield ledger
     ledger.close()
+
+
+@pytest.fixture
+def ledger(tmp_path: Path, web3: Web3, own_anvil: AnvilProcess, artifact: ContractArtifact) -> Iterator[Ledger]:
+    """An installation holding every development member's key, its council without delay."""
+    deployment = deploy_with_council(web3, own_anvil, artifact)
+    context = Ledger(make_settings(tmp_path, own_anvil, deployment, f"sqlite:///{tmp_path / 'sijill.db'}"))
+    yield context
+    context.close()
 
 
 def _later(web3: Web3, seconds: int) -> None:
