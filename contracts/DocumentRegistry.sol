@@ -120,7 +120,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     /// @inheritdoc IDocumentRegistry
     function addIssuerKey(bytes32 agencyId, address key, uint40 validFrom, uint40 validUntil) external {
         uint32 agencyIndex = _agencyIndexOf(agencyId);
-        _requireAgencyAdmin(agencyIndex);
+        _requireAgencyAdmin(agencyIndex, false);
         if (key == address(0)) revert RegistryInvalidKey();
         if (_keys[key].keyIndex() != 0) revert RegistryKeyAlreadyRegistered(key);
         if (_isGovernor(key)) revert RegistryGovernorCannotIssue(key);
@@ -142,11 +142,14 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         KeyRecord record = _keys[key];
         if (record.keyIndex() == 0) revert RegistryUnknownKey(key);
         uint32 agencyIndex = record.agencyIndex();
-        _requireAgencyAdmin(agencyIndex);
         uint40 now_ = _time();
-        uint40 until = validUntil == 0 ? now_ + 1 : validUntil;
-        if (until <= now_ || until <= record.validFrom()) {
-            revert RegistryInvalidValidityWindow(record.validFrom(), until, now_);
+        uint40 from = record.validFrom();
+        uint40 until = validUntil == 0 ? (from > now_ ? from : now_ + 1) : validUntil;
+        // Shortening a window is allowed while the agency is frozen: a stolen key is retired
+        // before the freeze is lifted. A key not yet started retires with an empty window.
+        _requireAgencyAdmin(agencyIndex, until <= record.validUntil());
+        if (until <= now_ || until < from) {
+            revert RegistryInvalidValidityWindow(from, until, now_);
         }
         _keys[key] = record.withValidUntil(until);
         emit IssuerKeyValidUntilChanged(_agencies[agencyIndex - 1].id, key, until);
@@ -179,7 +182,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     /// @inheritdoc IDocumentRegistry
     function revokeDocument(bytes32 targetHash, bytes32[] calldata proof, uint8 reason) external {
         bytes32 root = MerkleProof.processProofCalldata(proof, targetHash);
-        (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root);
+        (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root, true);
         if (status == Status.Revoked) revert RegistryAlreadyRevoked(targetHash);
         _documents[targetHash] = _documentRecord(agencyIndex, Status.Revoked, reason, claimedAt);
         emit Revoked(targetHash, msg.sender, root, reason, _time());
@@ -197,7 +200,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     /// @inheritdoc IDocumentRegistry
     function suspendDocument(bytes32 targetHash, bytes32[] calldata proof, uint8 reason) external {
         bytes32 root = MerkleProof.processProofCalldata(proof, targetHash);
-        (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root);
+        (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root, false);
         _requireActive(status, targetHash);
         _documents[targetHash] = _documentRecord(agencyIndex, Status.Suspended, reason, claimedAt);
         emit Suspended(targetHash, msg.sender, root, reason, _time());
@@ -215,7 +218,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     /// @inheritdoc IDocumentRegistry
     function reinstateDocument(bytes32 targetHash, bytes32[] calldata proof) external {
         bytes32 root = MerkleProof.processProofCalldata(proof, targetHash);
-        (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root);
+        (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentOf(targetHash, root, false);
         if (status != Status.Suspended) revert RegistryNotSuspended(targetHash);
         _documents[targetHash] = _documentRecord(agencyIndex, Status.Active, 0, claimedAt);
         emit Reinstated(targetHash, msg.sender, root, _time());
@@ -233,7 +236,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         if (root == hash && proof.length == 0) {
             _anchors[root] = record.withStatus(Status.Revoked, reason);
         } else {
-            (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentClaim(hash, record);
+            (uint32 agencyIndex, Status status, uint40 claimedAt) = _documentClaim(hash, record, true);
             if (status == Status.Revoked) revert RegistryAlreadyRevoked(hash);
             _documents[hash] = _documentRecord(agencyIndex, Status.Revoked, reason, claimedAt);
         }
@@ -322,7 +325,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
      * @dev Checks that `root` (where the document's proof led) is anchored and not
      * revoked and that the caller is a valid key of its agency; then as {_documentClaim}.
      */
-    function _documentOf(bytes32 targetHash, bytes32 root)
+    function _documentOf(bytes32 targetHash, bytes32 root, bool revoking)
         private
         view
         returns (uint32 agencyIndex, Status status, uint40 claimedAt)
@@ -330,7 +333,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         AnchorRecord record = _anchorOf(root);
         _requireCanChange(record.agencyIndex());
         if (record.status() == Status.Revoked) revert RegistryAlreadyRevoked(root);
-        return _documentClaim(targetHash, record);
+        return _documentClaim(targetHash, record, revoking);
     }
 
     /**
@@ -340,11 +343,12 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
      *
      * Two agencies' batches may hold the same target hash (a copy, or an attack):
      * the record belongs to the agency whose batch was anchored first. A later
-     * agency's changes are refused; the owner's first change discards them. A
-     * revocation is final whoever claims the document, so no batch anchored by anyone
-     * can make `isRevoked` false again.
+     * agency's changes are refused; the owner's first change discards them, except
+     * that a revoked record stays revoked: an earlier claimant may take it over only to
+     * revoke it (`revoking`), so no batch anchored by anyone can make `isRevoked` false
+     * again, and a copy's revocation never keeps the real issuer from revoking its own.
      */
-    function _documentClaim(bytes32 targetHash, AnchorRecord record)
+    function _documentClaim(bytes32 targetHash, AnchorRecord record, bool revoking)
         private
         view
         returns (uint32 agencyIndex, Status status, uint40 claimedAt)
@@ -362,7 +366,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         if (claimedAt >= ownerClaimedAt) {
             revert RegistryDocumentOwnedByOtherAgency(targetHash, _agencies[ownerIndex - 1].id);
         }
-        if (state.status() == Status.Revoked) revert RegistryAlreadyRevoked(targetHash);
+        if (!revoking && state.status() == Status.Revoked) revert RegistryAlreadyRevoked(targetHash);
         return (agencyIndex, Status.None, claimedAt);
     }
 
@@ -404,11 +408,11 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         if (index == 0) revert RegistryUnknownAgency(agencyId);
     }
 
-    /// @dev Reverts unless the caller is the admin of the active agency `agencyIndex`.
-    function _requireAgencyAdmin(uint32 agencyIndex) private view {
+    /// @dev Reverts unless the caller is the admin of agency `agencyIndex`, which is active unless `evenFrozen`.
+    function _requireAgencyAdmin(uint32 agencyIndex, bool evenFrozen) private view {
         Agency storage record = _agencies[agencyIndex - 1];
         if (msg.sender != record.admin) revert RegistryNotAgencyAdmin(msg.sender, record.id);
-        if (record.status != AgencyStatus.Active) revert RegistryAgencyFrozen(record.id);
+        if (!evenFrozen && record.status != AgencyStatus.Active) revert RegistryAgencyFrozen(record.id);
     }
 
     /// @dev Reverts unless `account` may become an agency's admin: non-zero, no issuer key, no agency's admin yet.

@@ -353,10 +353,12 @@ interface IDocumentRegistry {
      * @notice Moves the end of `key`'s validity window, to retire or to extend it.
      * @dev The new end must lie after the current second, so what the key anchored
      * while it was valid stays valid. Requirements: caller is the admin of the key's
-     * agency, which is active; `key` exists; `validUntil` is 0 or after now, and after the key's
-     * `validFrom`. Emits {IssuerKeyValidUntilChanged}.
+     * agency, which is active, or frozen when the window only gets shorter (a stolen key
+     * is retired before the freeze is lifted); `key` exists; `validUntil` is 0 or after
+     * now, and not before the key's `validFrom`. Emits {IssuerKeyValidUntilChanged}.
      * @param key The key's address.
-     * @param validUntil The new end of the window; 0 retires the key after the current second.
+     * @param validUntil The new end of the window; 0 retires the key after the current second
+     * (a key whose window has not started gets an empty one).
      */
     function setIssuerKeyValidUntil(address key, uint40 validUntil) external;
 
@@ -384,7 +386,8 @@ interface IDocumentRegistry {
      * @notice Revokes one document of a batch, proven a member by `proof`.
      * @dev Final. The batch is the root `proof` leads to from `targetHash`, so a
      * wrong proof finds no anchor. When several agencies' batches hold the same
-     * target hash, its record belongs to the agency whose batch was anchored first.
+     * target hash, its record belongs to the agency whose batch was anchored first; a
+     * later copy's revocation stays, and an earlier claimant may revoke it as its own.
      * Requirements: as {revoke} for that root; the document is not revoked; no
      * agency with an earlier batch holding it owns its record. Emits {Revoked}.
      * @param targetHash The document's target hash.

@@ -46,11 +46,27 @@ def encode_call(signature: str, types: list[str], args: list[Any]) -> bytes:
     return function_signature_to_4byte_selector(signature) + encode(types, args)
 
 
-def _agency_bytes(agency_id: str) -> bytes:
-    raw = agency_id.encode("ascii")
-    if not raw or len(raw) > 31:
-        raise InvalidRequestError(f"'{agency_id}' is not an agency id", field="agency_id")
+def _agency_bytes(agency_id: Any) -> bytes:
+    try:
+        raw = str(agency_id).encode("ascii")
+    except UnicodeEncodeError:
+        raw = b""
+    if not raw or len(raw) > 31 or not isinstance(agency_id, str):
+        raise InvalidRequestError(f"'{agency_id}' is not an agency id (1 to 31 ASCII characters)", field="agency_id")
     return raw.ljust(32, b"\0")
+
+
+def _integer(value: Any, field: str, low: int, high: int) -> int:
+    """`value` as an integer in [low, high]. Raises `InvalidRequestError`."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidRequestError(f"'{field}' must be a whole number", field=field)
+    try:
+        number = int(value)
+    except ValueError:
+        raise InvalidRequestError(f"'{field}' must be a whole number, not '{value}'", field=field) from None
+    if not low <= number <= high:
+        raise InvalidRequestError(f"'{field}' must be between {low} and {high}", field=field)
+    return number
 
 
 def _address(value: Any, field: str) -> str:
@@ -87,7 +103,7 @@ def build_call(kind: str, args: dict[str, Any], *, safe: str, members: list[str]
     """
     a = args
     if kind == "admit-agency":
-        agency, name, admin = str(a.get("agency_id", "")), str(a.get("name", "")).strip(), a.get("admin")
+        agency, name, admin = a.get("agency_id", ""), str(a.get("name", "")).strip(), a.get("admin")
         if not name:
             raise InvalidRequestError("an agency needs a name", field="name")
         address = _address(admin, "admin")
@@ -98,7 +114,7 @@ def build_call(kind: str, args: dict[str, Any], *, safe: str, members: list[str]
         )
         return Call(Target.REGISTRY, data, f"admit agency '{agency}' ({name}) with admin {address}")
     if kind in ("freeze-agency", "unfreeze-agency", "remove-agency"):
-        agency = str(a.get("agency_id", ""))
+        agency = a.get("agency_id", "")
         status = {"freeze-agency": "frozen", "unfreeze-agency": "active", "remove-agency": "removed"}[kind]
         data = encode_call(
             "setAgencyStatus(bytes32,uint8)", ["bytes32", "uint8"], [_agency_bytes(agency), AGENCY_STATUS[status]]
@@ -106,17 +122,18 @@ def build_call(kind: str, args: dict[str, Any], *, safe: str, members: list[str]
         verb = {"frozen": "freeze", "active": "lift the freeze of", "removed": "remove (for good)"}[status]
         return Call(Target.REGISTRY, data, f"{verb} agency '{agency}'")
     if kind == "set-agency-admin":
-        agency, address = str(a.get("agency_id", "")), _address(a.get("admin"), "admin")
+        agency, address = a.get("agency_id", ""), _address(a.get("admin"), "admin")
         data = encode_call("setAgencyAdmin(bytes32,address)", ["bytes32", "address"], [_agency_bytes(agency), address])
         return Call(Target.REGISTRY, data, f"make {address} the admin of agency '{agency}'")
     if kind == "emergency-revoke":
         target = _hash(a.get("hash"), "hash")
-        proof = [_hash(node, "proof") for node in a.get("proof", [])]
-        reason, note = int(a.get("reason", 0)), str(a.get("note", "")).strip()
+        nodes = a.get("proof", [])
+        if not isinstance(nodes, list):
+            raise InvalidRequestError("'proof' must be a list of 32-byte hashes", field="proof")
+        proof = [_hash(node, "proof") for node in nodes]
+        reason, note = _integer(a.get("reason", 0), "reason", 0, 255), str(a.get("note", "")).strip()
         if not note:
             raise InvalidRequestError("an emergency revocation needs its reason in words", field="note")
-        if not 0 <= reason <= 255:
-            raise InvalidRequestError(f"reason code {reason} is not one byte", field="reason")
         data = encode_call(
             "emergencyRevoke(bytes32,bytes32[],uint8,string)",
             ["bytes32", "bytes32[]", "uint8", "string"],
@@ -133,16 +150,14 @@ def build_call(kind: str, args: dict[str, Any], *, safe: str, members: list[str]
         verb = "make" if kind == "add-guardian" else "remove"
         return Call(Target.REGISTRY, data, f"{verb} {address} {'a' if kind == 'add-guardian' else 'as'} guardian")
     if kind == "change-delay":
-        seconds = int(a.get("seconds", -1))
-        if seconds < 0:
-            raise InvalidRequestError("the delay is a number of seconds, 0 or more", field="seconds")
+        seconds = _integer(a.get("seconds"), "seconds", 0, 10 * 365 * 24 * 3600)
         data = encode_call("updateDelay(uint256)", ["uint256"], [seconds])
         return Call(Target.TIMELOCK, data, f"make every council action wait {seconds} s")
     return _council_change(kind, a, safe=safe, members=members)
 
 
 def _council_change(kind: str, a: dict[str, Any], *, safe: str, members: list[str]) -> Call:
-    threshold = int(a.get("threshold", 0))
+    threshold = _integer(a.get("threshold", 0), "threshold", 0, 1000) if kind in _COUNCIL_CHANGES else 0
     if kind == "add-member":
         address = _address(a.get("address"), "address")
         if address in members:
@@ -168,6 +183,9 @@ def _council_change(kind: str, a: dict[str, Any], *, safe: str, members: list[st
     else:
         raise InvalidRequestError(f"'{kind}' is not a council action; see ACTIONS", field="action")
     return Call(Target.SAFE, _module_call(inner, safe), words)
+
+
+_COUNCIL_CHANGES = ("add-member", "remove-member", "change-threshold")
 
 
 def _check_threshold(threshold: int, members: int) -> None:

@@ -82,6 +82,11 @@ class CouncilClient:
         self._decoder = decoder
         self._lock_for = lock_for
 
+    @property
+    def decoder(self) -> ErrorDecoder:
+        """Decodes the registry's and the timelock's custom errors."""
+        return self._decoder
+
     # --- reads --------------------------------------------------------------------
 
     def _call(self, to: str, data: bytes, types: list[str]) -> tuple[Any, ...]:

@@ -111,9 +111,9 @@ class TransactionClient:
         priority = int(tip["result"], 16)
         return Fees(max_fee=2 * base + priority, priority_fee=priority)
 
-    def estimate_gas(self, sender: str, to: str, data: str) -> int:
-        """The gas a call needs, with a margin (a revert raises its decoded error)."""
-        with translate_errors(self._rpc_url, self._decoder):
+    def estimate_gas(self, sender: str, to: str, data: str, *, decoder: ErrorDecoder | None = None) -> int:
+        """The gas a call needs, with a margin (a revert raises its error, decoded by `decoder` or the registry's)."""
+        with translate_errors(self._rpc_url, decoder or self._decoder):
             gas = self._web3.eth.estimate_gas({"from": sender, "to": to, "data": data})  # type: ignore[typeddict-item]
         return int(gas * 1.2)
 

@@ -116,13 +116,13 @@ def add_issuer_key(
     now = ledger.registry.chain_time()
     if valid_until and valid_until <= max(valid_from, now):
         raise InvalidRequestError("'valid_until' must be after 'valid_from' and in the future", field="valid_until")
+    signer = admin or agency_admin_signer(ledger, agency_id)  # refused here, before a key is made
     account, encrypted = ledger.vault.generate()
     # Keep the key before it is authorized (with an empty window), so a failure after the
     # chain accepted it never loses the only copy of its private key.
     ledger.store.add_key(
         address=account.address, agency_id=agency_id, encrypted_key=encrypted, valid_from=0, valid_until=0, tx_hash=None
     )
-    signer = admin or agency_admin_signer(ledger, agency_id)
     receipt = ledger.registry.add_issuer_key(signer, agency_id, account.address, valid_from, valid_until)
     if ledger.settings.fund_new_keys_wei > 0:
         ledger.registry.send_value(ledger.admin, account.address, ledger.settings.fund_new_keys_wei)

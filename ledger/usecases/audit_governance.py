@@ -8,8 +8,9 @@ Read from three contracts' logs, independently of the service's store:
   the time, and executed no earlier than that delay after it was scheduled;
 - every schedule came from a Safe transaction (`ExecutionSuccess`) carrying at least the Safe's
   threshold of the time in signatures;
-- every change of the council's members or threshold went through the timelock (the Safe's
-  module), so it waited out the delay too.
+- every change of the council's members, threshold, modules, guard or fallback handler went
+  through the timelock (the Safe's module), so it waited out the delay too; enabling the
+  timelock itself as the module is the one change that puts the others behind the delay.
 """
 
 from __future__ import annotations
@@ -42,7 +43,20 @@ SAFE_EVENTS = (
     "AddedOwner",
     "RemovedOwner",
     "ChangedThreshold",
+    "EnabledModule",
+    "DisabledModule",
+    "ChangedGuard",
+    "ChangedFallbackHandler",
     "ExecutionFromModuleSuccess",
+)
+COUNCIL_CHANGES = (
+    "AddedOwner",
+    "RemovedOwner",
+    "ChangedThreshold",
+    "EnabledModule",
+    "DisabledModule",
+    "ChangedGuard",
+    "ChangedFallbackHandler",
 )
 SIGNATURE_BYTES = 65
 
@@ -78,7 +92,8 @@ def audit_governance(ledger: Ledger, to_block: int) -> tuple[list[Finding], Coun
     safe_abi = ContractArtifact.load(ledger.settings.artifacts_dir, name="SafeL2").abi
     timelock_abi = ContractArtifact.load(ledger.settings.artifacts_dir, name="CouncilTimelock").abi
     governance = _events(registry.events(ledger.artifact.abi), REGISTRY_GOVERNANCE, start, to_block)
-    timelock = _events(registry.events_of(council.timelock, timelock_abi), TIMELOCK_EVENTS, start, to_block)
+    council_start = deployment.council_block or start  # the timelock's first delay is set before the registry
+    timelock = _events(registry.events_of(council.timelock, timelock_abi), TIMELOCK_EVENTS, council_start, to_block)
     safe = _events(registry.events_of(council.safe, safe_abi), SAFE_EVENTS, deployment.council_block, to_block)
     timelock_txs, safe_txs = _by_tx(timelock), _by_tx(safe)
     findings: list[Finding] = []
@@ -87,6 +102,8 @@ def audit_governance(ledger: Ledger, to_block: int) -> tuple[list[Finding], Coun
         checked["governance events"] += 1
         if event.tx_hash == deploy_tx:
             continue  # the constructor's grants: the council's role and the first guardians
+        if event.name == "RoleRevoked" and str(event.args["account"]).lower() == str(event.args["sender"]).lower():
+            continue  # a holder renouncing its own role needs no one's approval
         if not any(e.name == "CallExecuted" for e in timelock_txs.get(event.tx_hash, [])):
             findings.append(_violation(event, "council", f"{event.name} did not come through the council's timelock"))
     findings += _timelock_rules(registry, timelock, safe_txs, checked)
@@ -166,12 +183,14 @@ def _council_changes(safe: list[ChainEvent], timelock: str, checked: Counter[str
     findings: list[Finding] = []
     by_tx = _by_tx(safe)
     for event in safe:
-        if event.name not in ("AddedOwner", "RemovedOwner", "ChangedThreshold"):
+        if event.name not in COUNCIL_CHANGES:
             continue
         checked["council changes"] += 1
         same = by_tx[event.tx_hash]
         if any(e.name == "SafeSetup" for e in same):
             continue  # the Safe's setup
+        if event.name == "EnabledModule" and str(event.args["module"]).lower() == timelock:
+            continue  # enabling the timelock as the Safe's module puts council changes behind the delay
         if not any(e.name == "ExecutionFromModuleSuccess" and str(e.args["module"]).lower() == timelock for e in same):
             findings.append(
                 _violation(event, "council-change", f"{event.name}: the council changed without the timelock's delay")

@@ -25,6 +25,7 @@ from ledger.council import Target, build_call, canonical_args
 from ledger.domain import TxReceipt
 from ledger.errors import (
     AlreadyApprovedError,
+    ConfigurationError,
     ConflictError,
     NotCouncilMemberError,
     ProposalExpiredError,
@@ -105,6 +106,8 @@ def propose(ledger: Ledger, member: Signer, action: str, arguments: dict[str, An
     members = _require_member(council, member)
     call = build_call(action, arguments, safe=council.safe, members=members)
     target = _target_address(ledger, council, call.target)
+    # The action as the timelock will run it, tried now: one that would revert is refused before any approval.
+    ledger.registry.transactions.estimate_gas(council.timelock, target, "0x" + call.data.hex(), decoder=council.decoder)
     delay = council.min_delay()
     # Every open proposal takes the Safe's next nonce: the first to gather M approvals is
     # scheduled and the others turn expired (superseded), so an abandoned one never blocks.
@@ -226,7 +229,12 @@ def status(ledger: Ledger, proposal_id: int) -> ProposalView:
     row = _row(ledger, proposal_id)
     data, salt, _transaction = _parts(row, council)
     operation = council.operation_time(council.operation_id(row.target, data, salt))
-    approvals = council.approval_times(bytes.fromhex(row.safe_hash[2:]), row.proposed_block)
+    members = set(council.members())  # an approval counts while its member still sits on the council
+    approvals = {
+        member: at
+        for member, at in council.approval_times(bytes.fromhex(row.safe_hash[2:]), row.proposed_block).items()
+        if member in members
+    }
     executable_at: int | None = None
     if operation == DONE:
         state = "executed"
@@ -268,6 +276,21 @@ def _expired_why(ledger: Ledger, council: CouncilClient, row: ProposalRow) -> st
     return f"proposal #{row.id} expired at {row.expires_at} (unix time) without its approvals; propose it again"
 
 
+def _held(ledger: Ledger, council: CouncilClient) -> list[Signer]:
+    """The member keys this service holds, one per member. Production refuses to hold M of them, the
+    operator's own key counted when it sits on the council: the service must never decide alone."""
+    members = council.members()
+    held = list({signer.address: signer for signer in ledger.council_signers if signer.address in members}.values())
+    if not ledger.settings.development:
+        seats = {signer.address for signer in held} | ({ledger.admin.address} & set(members))
+        if len(seats) >= council.threshold():
+            raise ConfigurationError(
+                f"this service holds {len(seats)} council members' keys and the council needs {council.threshold()}: "
+                "production never lets one service decide alone; give it fewer keys"
+            )
+    return held
+
+
 def held_member(ledger: Ledger, proposal_id: int | None = None) -> Signer:
     """A member key this service holds: the first, or for `proposal_id` the first that has not approved it.
 
@@ -275,8 +298,7 @@ def held_member(ledger: Ledger, proposal_id: int | None = None) -> Signer:
     with their own keys, through the CLI's `--key-file` or any Safe tool.
     """
     council = require_council(ledger)
-    members = council.members()
-    held = [signer for signer in ledger.council_signers if signer.address in members]
+    held = _held(ledger, council)
     if proposal_id is not None:
         safe_hash = bytes.fromhex(_row(ledger, proposal_id).safe_hash[2:])
         held = [signer for signer in held if not council.has_approved(signer.address, safe_hash)]
@@ -305,7 +327,7 @@ def enact(ledger: Ledger, action: str, arguments: dict[str, Any]) -> TxReceipt:
     if council is None:
         call = build_call(action, arguments, safe="", members=[])
         return ledger.registry.send_data(ledger.admin, call.data)
-    held = ledger.council_signers
+    held = _held(ledger, council)
     if not held:
         raise NotCouncilMemberError("this service holds no council member's key; a member must propose this")
     view = propose(ledger, held[0], action, arguments)

@@ -248,7 +248,8 @@ class TestRevokeDocument:
 
     def test_a_revocation_is_final_whoever_claims_the_document(self, registry: Registry, agencies: Agencies) -> None:
         """Fail safe: a copy's revocation stays (OpenAttestation's isRevoked reads true; Sijill's
-        verifier reads the document's own agency), and nobody can make isRevoked false again."""
+        verifier reads the document's own agency), nobody can make isRevoked false again, and the
+        real issuer can still revoke its document as its own."""
         shared = random_hash()
         registry.send(agencies.moci_key, "anchor", shared, 1, 0)
         uni_root, uni_proofs = tree([shared, random_hash()])
@@ -259,6 +260,10 @@ class TestRevokeDocument:
             "RegistryAlreadyRevoked",
             {"hash": shared},
         )
+        registry.send(agencies.moci_key, "revokeDocument", shared, [], 2)  # the real issuer's own revocation
+        got = view(registry, shared, shared)
+        assert (got["documentAgencyId"], got["documentStatus"], got["documentReason"]) == (agencies.moci, REVOKED, 2)
+        assert registry.revert(agencies.moci_key, "reinstateDocument", shared, [])[0] == "RegistryNotSuspended"
         assert registry.call("isRevoked", shared) is True
 
     def test_no_later_copy_undoes_the_first_issuers_revocation(self, registry: Registry, agencies: Agencies) -> None:
@@ -275,11 +280,15 @@ class TestRevokeDocument:
         again_root, again_proofs = tree([document, random_hash()])
         registry.send(agencies.moci_key, "anchor", again_root, 2, 0)
         registry.send(agencies.moci_key, "revokeDocument", document, again_proofs[0], 1)
-        for function, args in (("suspendDocument", (1,)), ("reinstateDocument", ()), ("revokeDocument", (2,))):
+        for function, args in (("suspendDocument", (1,)), ("reinstateDocument", ())):
             assert registry.revert(agencies.uni_key, function, document, uni_proofs[0], *args) == (
                 "RegistryAlreadyRevoked",
                 {"hash": document},
             )
+        registry.send(agencies.uni_key, "revokeDocument", document, uni_proofs[0], 2)  # may only keep it revoked
+        assert registry.revert(agencies.uni_key, "reinstateDocument", document, uni_proofs[0])[0] == (
+            "RegistryNotSuspended"
+        )
         assert registry.call("isRevoked", document) is True
 
     def test_a_single_document_keeps_batch_and_document_records_apart(

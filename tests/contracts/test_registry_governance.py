@@ -140,12 +140,27 @@ class TestAgencyAdminAndStatus:
         assert registry.revert(agencies.moci_key, "revoke", root, 1) == frozen
         assert registry.revert(agencies.moci_key, "suspend", root, 1) == frozen
         assert registry.revert(agencies.moci_admin, "addIssuerKey", agencies.moci, accounts[4].address, 0, 0) == frozen
-        assert registry.revert(agencies.moci_admin, "setIssuerKeyValidUntil", agencies.moci_key.address, 0) == frozen
+        assert registry.revert(agencies.moci_admin, "addIssuerKey", agencies.moci, accounts[4].address, 0, 0) == frozen
         view = registry.call("inspect", root, root)
         assert view[8] == ACTIVE  # what it issued stays as it was
         registry.send(agencies.uni_key, "anchor", random_hash(), 1, 0)  # others go on
         registry.send(admin, "setAgencyStatus", agencies.moci, ACTIVE)
         registry.send(agencies.moci_key, "anchor", random_hash(), 1, 0)
+
+    def test_a_frozen_agencys_admin_retires_a_stolen_key_before_the_freeze_is_lifted(
+        self, registry: Registry, agencies: Agencies, admin: LocalAccount
+    ) -> None:
+        end = registry.latest_time() + 10**6
+        registry.send(agencies.moci_admin, "setIssuerKeyValidUntil", agencies.moci_key.address, end)
+        registry.send(admin, "setAgencyStatus", agencies.moci, FROZEN)
+        assert registry.revert(agencies.moci_admin, "setIssuerKeyValidUntil", agencies.moci_key.address, end + 1) == (
+            "RegistryAgencyFrozen",
+            {"agencyId": agencies.moci},
+        )  # extending waits for the freeze to be lifted; shortening does not
+        receipt = registry.send(agencies.moci_admin, "setIssuerKeyValidUntil", agencies.moci_key.address, 0)
+        registry.mine_at(registry.block_time(receipt) + 5)
+        registry.send(admin, "setAgencyStatus", agencies.moci, ACTIVE)
+        assert registry.revert(agencies.moci_key, "anchor", random_hash(), 1, 0)[0] == "RegistryKeyNotValid"
 
     def test_removal_is_final(self, registry: Registry, agencies: Agencies, admin: LocalAccount) -> None:
         registry.send(admin, "setAgencyStatus", agencies.moci, REMOVED)
@@ -276,6 +291,16 @@ class TestSetIssuerKeyValidUntil:
             "RegistryUnknownKey",
             {"key": accounts[4].address},
         )
+
+    def test_a_key_not_yet_started_retires_with_an_empty_window(
+        self, registry: Registry, agencies: Agencies, accounts: list[LocalAccount]
+    ) -> None:
+        start = registry.latest_time() + 1000
+        registry.send(agencies.moci_admin, "addIssuerKey", agencies.moci, accounts[4].address, start, 0)
+        registry.send(agencies.moci_admin, "setIssuerKeyValidUntil", accounts[4].address, 0)
+        assert tuple(registry.call("issuerKey", accounts[4].address)) == (agencies.moci, start, start)
+        registry.mine_at(start + 1)
+        assert registry.revert(accounts[4], "anchor", random_hash(), 1, 0)[0] == "RegistryKeyNotValid"
 
     def test_past_end_reverts(self, registry: Registry, agencies: Agencies) -> None:
         name, args = registry.revert(agencies.moci_admin, "setIssuerKeyValidUntil", agencies.moci_key.address, 1)

@@ -310,11 +310,11 @@ class RegistryMachine(RuleBasedStateMachine):
     def unknown_agency(self, agency: bytes) -> Refusal | None:
         return None if agency in self.agencies else ("RegistryUnknownAgency", {"agencyId": agency})
 
-    def admin_refusal(self, caller: str, agency: bytes) -> Refusal | None:
-        """`_requireAgencyAdmin`: the agency's own admin, and the agency active."""
+    def admin_refusal(self, caller: str, agency: bytes, *, even_frozen: bool = False) -> Refusal | None:
+        """`_requireAgencyAdmin`: the agency's own admin, and the agency active (unless `even_frozen`)."""
         if caller != self.agencies[agency].admin:
             return ("RegistryNotAgencyAdmin", {"account": caller, "agencyId": agency})
-        return None if self.active(agency) else ("RegistryAgencyFrozen", {"agencyId": agency})
+        return None if self.active(agency) or even_frozen else ("RegistryAgencyFrozen", {"agencyId": agency})
 
     def new_admin_refusal(self, admin: str) -> Refusal | None:
         """`_requireNewGovernor`: non-zero, no issuer key, no agency's admin yet (a removed agency's included)."""
@@ -578,21 +578,26 @@ class RegistryMachine(RuleBasedStateMachine):
     def set_key_end(self, caller: LocalAccount, address: str, until: int) -> None:
         key = self.keys.get(address)
         unknown: Refusal = ("RegistryUnknownKey", {"key": address})
-        refusal = unknown if key is None else self.admin_refusal(caller.address, key.agency)
+        refusal: Refusal | None = unknown
+        started = key is not None and self.has_passed(key.valid_from)
+        shortening = False
+        if key is not None:
+            # 0 retires now, or a key not yet started with an empty window; a frozen agency's admin may shorten only
+            end = until or (self.clock + 1 if started else key.valid_from)
+            shortening = end <= key.valid_until if until else not self.has_passed(key.valid_until)
+            refusal = self.admin_refusal(caller.address, key.agency, even_frozen=shortening)
         if refusal is None and key is not None:
-            empty = (
-                (self.has_passed(until) or until <= key.valid_from) if until else not self.has_passed(key.valid_from)
-            )
-            window = {"validFrom": key.valid_from} | ({"validUntil": until} if until else {})
+            empty = (self.has_passed(until) or until < key.valid_from) if until else False
+            window = {"validFrom": key.valid_from, "validUntil": until}
             refusal = ("RegistryInvalidValidityWindow", window) if empty else None
-        holders = self.admin_of(key.agency) if key else []
+        holders = ([self.agencies[key.agency].admin] if shortening else self.admin_of(key.agency)) if key else []
         receipt = self.attempt(caller, "setIssuerKeyValidUntil", (address, until), refusal, holders)
         if receipt is None or key is None:
             return
-        key.valid_until = until or self.clock + 1
+        key.valid_until = until or (self.clock + 1 if started else key.valid_from)
         changed = {"agencyId": key.agency, "key": address, "validUntil": key.valid_until}
         self.assert_events(receipt, [("IssuerKeyValidUntilChanged", changed)])
-        if not until:
+        if not until and started:
             self.registry.mine_at(key.valid_until)  # from here on every call sees the key retired
             self.clock = key.valid_until
 
@@ -885,7 +890,7 @@ class RegistryMachine(RuleBasedStateMachine):
             if batch.status == REVOKED:
                 refusal = ("RegistryAlreadyRevoked", {"hash": root})
             elif proof:
-                refusal, status, claimed_at = self.claim(hash_, batch)
+                refusal, status, claimed_at = self.claim(hash_, batch, revoking=True)
                 if refusal is None and status == REVOKED:
                     refusal = ("RegistryAlreadyRevoked", {"hash": hash_})
         receipt = self.attempt(caller, "emergencyRevoke", (hash_, proof, reason, note), refusal, [self.council])
@@ -915,7 +920,8 @@ class RegistryMachine(RuleBasedStateMachine):
         batch = self.batches.get(root)
         document = function.endswith("Document")
         if document:
-            refusal, status, claimed_at = self.document_refusal(caller.address, hash_, root)
+            revoking = function.startswith("revoke")
+            refusal, status, claimed_at = self.document_refusal(caller.address, hash_, root, revoking=revoking)
             args: tuple[Any, ...] = (hash_, proof)
         elif batch is None:
             refusal, status, claimed_at = ("RegistryNotAnchored", {"root": root}), NONE, 0
@@ -955,11 +961,12 @@ class RegistryMachine(RuleBasedStateMachine):
         if proof or not document:  # an empty proof would revoke the batch, not this document
             self.emergency(self.accounts[self.council], hash_, root, proof, reason, "again")
 
-    def claim(self, leaf: bytes, batch: Batch) -> tuple[Refusal | None, int, int]:
+    def claim(self, leaf: bytes, batch: Batch, *, revoking: bool) -> tuple[Refusal | None, int, int]:
         """The contract's `_documentClaim`: the refusal, else the status the batch's agency sees and its claim time.
 
         A record belongs to the agency whose batch holding the document, among those its changes went through,
-        is the earliest; a later claim is refused, an earlier one starts afresh, unless the record is revoked.
+        is the earliest; a later claim is refused, an earlier one starts afresh, except that a revoked record
+        is taken over only to revoke it again (it stays revoked).
         """
         record = self.records.get(leaf)
         if record is None:
@@ -968,11 +975,13 @@ class RegistryMachine(RuleBasedStateMachine):
             return None, record.status, min(record.claimed_at, batch.anchored_at)
         if batch.anchored_at >= record.claimed_at:
             return ("RegistryDocumentOwnedByOtherAgency", {"targetHash": leaf, "owner": record.agency}), NONE, 0
-        if record.status == REVOKED:
+        if record.status == REVOKED and not revoking:
             return ("RegistryAlreadyRevoked", {"hash": leaf}), NONE, 0
         return None, NONE, batch.anchored_at
 
-    def document_refusal(self, caller: str, leaf: bytes, root: bytes) -> tuple[Refusal | None, int, int]:
+    def document_refusal(
+        self, caller: str, leaf: bytes, root: bytes, *, revoking: bool
+    ) -> tuple[Refusal | None, int, int]:
         """The contract's `_documentOf`: the proof's batch, a key of its agency, the batch not revoked, the claim."""
         batch = self.batches.get(root)
         if batch is None:
@@ -982,7 +991,7 @@ class RegistryMachine(RuleBasedStateMachine):
             refusal = ("RegistryAlreadyRevoked", {"hash": root})
         if refusal is not None:
             return refusal, NONE, 0
-        return self.claim(leaf, batch)
+        return self.claim(leaf, batch, revoking=revoking)
 
     @staticmethod
     def status_refusal(function: str, status: int, hash_: bytes) -> Refusal | None:

@@ -62,7 +62,15 @@ def test_a_clean_ledger_passes_and_audits_continue(ledger: Ledger, tmp_path: Pat
     assert any(change["change"] == "valid-until" for change in report["key_changes"])
     assert (tmp_path / "audit" / "latest-report.md").read_text().startswith("# Sijill audit report")
     # Two anchors and two document records, each read three ways; four documents in two batches.
-    assert report["checked"] == {"contract_reads": 12, "store_batches": 2, "store_documents": 4, "chain_anchors": 2}
+    assert report["checked"] == {
+        "contract_reads": 12,
+        "store_batches": 2,
+        "store_documents": 4,
+        "chain_anchors": 2,
+        "governance events": 5,  # the council's role, a guardian, two admissions, an emergency revocation
+        "council schedules": 3,
+        "council executions": 3,
+    }
 
     issue_documents(ledger, "qu", [IssueRequest("commercial-licence", licence("CL-2026-000777")["fields"])])
     second = run_audit(ledger, folder=tmp_path / "audit")

@@ -13,7 +13,8 @@ from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.council import SafeTransaction
 from ledger.chain.rpc import connect
-from ledger.council import encode_call
+from ledger.council import GUARDIAN_ROLE, encode_call
+from ledger.domain import ReasonCode
 from ledger.errors import (
     AlreadyApprovedError,
     ConflictError,
@@ -21,13 +22,17 @@ from ledger.errors import (
     ProposalExpiredError,
     ProposalNotReadyError,
     ProposalPendingError,
+    RegistryNotPausedError,
 )
 from ledger.settings import DEV_COUNCIL_KEYS
-from ledger.usecases.agencies import register_agency
+from ledger.usecases.actors import ADMIN
+from ledger.usecases.agencies import add_issuer_key, register_agency
 from ledger.usecases.audit import run_audit
 from ledger.usecases.context import Ledger
 from ledger.usecases.council import approve, enact, execute, list_proposals, propose, status
-from tests.integration.conftest import deploy_with_council, make_settings
+from ledger.usecases.issuance import IssueRequest, issue_documents
+from ledger.usecases.status import Action, change_status
+from tests.integration.conftest import deploy_with_council, example, make_settings
 
 DELAY = 600
 MEMBERS = [Account.from_key(key) for key in DEV_COUNCIL_KEYS]
@@ -180,6 +185,10 @@ def test_the_council_changes_itself_through_the_delay_too(council_ledger: Ledger
 
 
 def test_without_enough_keys_enact_needs_the_members(council_ledger: Ledger) -> None:
+    with pytest.raises(RegistryNotPausedError):  # tried at once: what would revert is never proposed
+        enact(council_ledger, "unpause", {})
+    assert list_proposals(council_ledger) == []
+    council_ledger.registry.pause(council_ledger.admin)  # the operator is a guardian
     with pytest.raises(ProposalPendingError):
         enact(council_ledger, "unpause", {})
 
@@ -207,3 +216,25 @@ def test_the_audit_checks_that_governance_came_through_the_council(ledger: Ledge
     run = run_audit(ledger, folder=tmp_path / "audit")
     assert [(finding.rule, finding.evidence["event"]) for finding in run.findings] == [("council-change", "AddedOwner")]
     assert "without the timelock's delay" in run.findings[0].message
+
+
+def test_the_audit_accepts_an_emergency_revocation_during_a_pause_and_a_renounced_role(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """The documented incident flow: a guardian pauses, the council revokes, then unpauses; a guardian
+    renouncing its own role needs no council. Neither is a finding."""
+    register_agency(ledger, "moci", "Ministry of Commerce")
+    add_issuer_key(ledger, "moci")
+    request = example("commercial-licence")
+    batch = issue_documents(ledger, "moci", [IssueRequest(request["document_type"], request["fields"])])
+    ledger.registry.pause(ledger.admin)
+    change_status(ledger, ADMIN, batch.merkle_root, Action.REVOKE, ReasonCode.KEY_COMPROMISE)
+    enact(ledger, "unpause", {})
+    guardian = Account.create()
+    ledger.registry.send_value(ledger.admin, guardian.address, 10**17)
+    enact(ledger, "add-guardian", {"address": guardian.address})
+    renounce = encode_call("renounceRole(bytes32,address)", ["bytes32", "address"], [GUARDIAN_ROLE, guardian.address])
+    ledger.registry.send_data(guardian, renounce)
+    run = run_audit(ledger, folder=tmp_path / "audit")
+    assert run.findings == []
+    assert run.checked["council executions"] == 4  # admission, revocation, unpause, guardian
