@@ -28,8 +28,7 @@ from web3 import Web3
 from benchmarks.results import Results
 from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.chain.artifacts import ContractArtifact
-from ledger.chain.council import deploy_council
-from ledger.chain.deployment import deploy_registry
+from ledger.chain.deployment import deploy_governed_registry, deploy_registry
 from ledger.chain.registry import RegistryClient
 from ledger.chain.rpc import connect
 from ledger.council import build_call
@@ -235,22 +234,22 @@ def shared_trust(out: Results, web3: Web3, url: str, artifact: ContractArtifact,
                  single_admission: int, single_revocation: int) -> None:  # fmt: skip
     """The same admission and emergency revocation by one key (above) and through a 2-of-3 council."""
     members = [Account.from_key(key) for key in DEV_COUNCIL_KEYS]
-    council = deploy_council(
+    record = deploy_governed_registry(
         web3,
+        artifact,
         operator,
         members=[member.address for member in members],
         threshold=2,
         delay=COUNCIL_DELAY,
         member_signers=members,
         rpc_url=url,
-        receipt_timeout=30,
+        admin_transfer_delay=0,
     )
-    record = deploy_registry(web3, artifact, operator, rpc_url=url, admin_transfer_delay=0, council=council.timelock)
     registry = RegistryClient(
         web3=web3, address=record.address, abi=artifact.abi, chain_id=record.chain_id, rpc_url=url
     )
     timelock_abi = ContractArtifact.load(name="CouncilTimelock").abi
-    client = registry.council(council.safe, council.timelock, timelock_abi)
+    client = registry.council(record.council_safe, record.council_timelock, timelock_abi)
 
     def through_council(data: bytes) -> tuple[int, int, float]:
         """Propose and approve (2 members), schedule, wait the delay, execute: gas, transactions, seconds."""

@@ -6,7 +6,7 @@ import json
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from eth_typing import HexStr
 from web3 import Web3
 
 from ledger.chain.artifacts import ContractArtifact
+from ledger.chain.council import deploy_council
 from ledger.chain.registry import RegistryClient
 from ledger.chain.rpc import connect, translate_errors
 from ledger.chain.signer import Signer
@@ -134,6 +135,46 @@ def deploy_registry(
         admin=governor,
         deployed_at=datetime.now(UTC).isoformat(),
         guardians=tuple(guardian_addresses),
+    )
+
+
+def deploy_governed_registry(
+    web3: Web3,
+    artifact: ContractArtifact,
+    operator: Signer,
+    *,
+    members: Sequence[str],
+    threshold: int,
+    delay: int,
+    member_signers: Sequence[Signer],
+    rpc_url: str,
+    admin_transfer_delay: int,
+    receipt_timeout: float = 30.0,
+) -> DeploymentRecord:
+    """The council first (a Safe of `members`, `threshold` to approve, proposing to a timelock of
+    `delay` seconds), then the registry it governs, with `operator` as its guardian."""
+    council = deploy_council(
+        web3,
+        operator,
+        members=members,
+        threshold=threshold,
+        delay=delay,
+        member_signers=member_signers,
+        rpc_url=rpc_url,
+        receipt_timeout=receipt_timeout,
+    )
+    record = deploy_registry(
+        web3,
+        artifact,
+        operator,
+        rpc_url=rpc_url,
+        admin_transfer_delay=admin_transfer_delay,
+        council=council.timelock,
+        guardians=[operator.address],
+        receipt_timeout=receipt_timeout,
+    )
+    return replace(
+        record, council_safe=council.safe, council_timelock=council.timelock, council_block=council.block_number
     )
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
-from ledger.chain.council import deploy_council
-from ledger.chain.deployment import DeploymentRecord, check_deployment, deploy_registry
+from ledger.chain.deployment import DeploymentRecord, check_deployment, deploy_governed_registry
 from ledger.chain.rpc import connect
 from ledger.errors import ConfigurationError, DeploymentError
 from ledger.usecases.agencies import add_issuer_key, register_agency
@@ -35,28 +33,17 @@ def ensure_deployment(ledger: Ledger, *, redeploy_if_lost: bool) -> DeploymentRe
             log.warning("the recorded registry is gone from the chain; deploying a new one")
     # The council first (a Safe of its members proposing to a timelock), then the registry it governs.
     signers = ledger.council_signers
-    council = deploy_council(
+    record = deploy_governed_registry(
         web3,
+        ledger.artifact,
         ledger.admin,
         members=settings.council_members or [signer.address for signer in signers],
         threshold=settings.council_threshold,
         delay=settings.council_delay_seconds,
         member_signers=signers,
         rpc_url=settings.rpc_url,
-        receipt_timeout=settings.receipt_timeout_seconds,
-    )
-    record = deploy_registry(
-        web3,
-        ledger.artifact,
-        ledger.admin,
-        rpc_url=settings.rpc_url,
         admin_transfer_delay=settings.admin_transfer_delay_seconds,
-        council=council.timelock,
-        guardians=[ledger.admin.address],
         receipt_timeout=settings.receipt_timeout_seconds,
-    )
-    record = replace(
-        record, council_safe=council.safe, council_timelock=council.timelock, council_block=council.block_number
     )
     record.save(path)
     for cached in ("deployment", "registry", "network", "council"):

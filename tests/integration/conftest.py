@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,7 @@ from web3 import Web3
 from api.app import create_app
 from ledger.chain.anvil import AnvilProcess
 from ledger.chain.artifacts import ContractArtifact
-from ledger.chain.council import deploy_council
-from ledger.chain.deployment import DeploymentRecord, deploy_registry
+from ledger.chain.deployment import DeploymentRecord, deploy_governed_registry
 from ledger.settings import DEV_ADMIN_PRIVATE_KEY, DEV_COUNCIL_KEYS, Settings
 from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_agency
 from ledger.usecases.context import Ledger
@@ -78,29 +76,18 @@ def deploy_with_council(
 ) -> DeploymentRecord:
     """A registry governed by a development council (2 of Anvil's accounts 6-8, `delay` seconds),
     deployed by Anvil's first account, which is a guardian: as `sijill up` deploys it."""
-    operator = Account.from_key(DEV_ADMIN_PRIVATE_KEY)
     members = [Account.from_key(key) for key in DEV_COUNCIL_KEYS]
-    council = deploy_council(
+    return deploy_governed_registry(
         web3,
-        operator,
+        artifact,
+        Account.from_key(DEV_ADMIN_PRIVATE_KEY),
         members=[member.address for member in members],
         threshold=2,
         delay=delay,
         member_signers=members,
         rpc_url=anvil.url,
-        receipt_timeout=10,
-    )
-    record = deploy_registry(
-        web3,
-        artifact,
-        operator,
-        rpc_url=anvil.url,
         admin_transfer_delay=3600,
-        council=council.timelock,
-        guardians=[operator.address],
-    )
-    return replace(
-        record, council_safe=council.safe, council_timelock=council.timelock, council_block=council.block_number
+        receipt_timeout=10,
     )
 
 
