@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +13,11 @@ from eth_hash.auto import keccak
 from web3 import Web3
 from web3.exceptions import ContractCustomError
 
+from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.deployment import DeploymentRecord
 from ledger.chain.errors import ErrorDecoder
+from ledger.chain.rpc import connect
 
 NO_END = 2**40 - 1
 ZERO32 = b"\0" * 32
@@ -129,6 +131,21 @@ class Registry:
     def latest_time(self) -> int:
         """The latest block's timestamp."""
         return int(self.web3.eth.get_block("latest")["timestamp"])
+
+
+@pytest.fixture(scope="session")
+def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilProcess]:
+    """The contract tests' own chain: they move its clock by hours and days (windows, delays), which
+    the service's tests, judging times against the host's clock, must not inherit."""
+    log = tmp_path_factory.mktemp("contracts-anvil") / "anvil.log"
+    with AnvilProcess(port=free_port(), log_file=log) as node:
+        yield node
+
+
+@pytest.fixture(scope="session")
+def web3(anvil: AnvilProcess) -> Web3:
+    """A lean client of the contract tests' chain."""
+    return connect(anvil.url)
 
 
 @pytest.fixture

@@ -70,6 +70,7 @@ def test_a_clean_ledger_passes_and_audits_continue(ledger: Ledger, tmp_path: Pat
         "governance events": 5,  # the council's role, a guardian, two admissions, an emergency revocation
         "council schedules": 3,
         "council executions": 3,
+        "council changes": 1,  # the Safe enabling the timelock as its module, at deployment
     }
 
     issue_documents(ledger, "qu", [IssueRequest("commercial-licence", licence("CL-2026-000777")["fields"])])
