@@ -37,7 +37,7 @@ from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.chain.events import EventReader, collector_paused
 from ledger.settings import Settings
 from ledger.store.models import BatchRow
-from ledger.usecases.agencies import register_agency
+from ledger.usecases.agencies import agency_admin_signer, register_agency
 from ledger.usecases.audit import run_audit
 from ledger.usecases.context import Ledger
 from ledger.usecases.setup import ensure_deployment
@@ -92,7 +92,7 @@ def build(ledger: Ledger, count: int) -> int:
     """
     provider = ledger.registry._web3.provider
     register_agency(ledger, "moci", "Ministry of Commerce")
-    ledger.registry.add_issuer_key(ledger.admin, "moci", ISSUER)
+    ledger.registry.add_issuer_key(agency_admin_signer(ledger, "moci"), "moci", ISSUER)  # the agency's own admin
     provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
     select = {
         name: "0x" + function_signature_to_4byte_selector(name).hex()
