@@ -33,12 +33,16 @@ DEV_KEYS = [
 ]
 
 
+def anvil_node(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[AnvilProcess]:
+    """An Anvil node on a free port of 127.0.0.1, logging into a temporary folder named `name`."""
+    with AnvilProcess(port=free_port(), log_file=tmp_path_factory.mktemp(name) / "anvil.log") as node:
+        yield node
+
+
 @pytest.fixture(scope="session")
 def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilProcess]:
-    """One Anvil node for the session, on a free port of 127.0.0.1."""
-    log = tmp_path_factory.mktemp("anvil") / "anvil.log"
-    with AnvilProcess(port=free_port(), log_file=log) as node:
-        yield node
+    """One Anvil node for the session."""
+    yield from anvil_node(tmp_path_factory, "anvil")
 
 
 @pytest.fixture(scope="session")

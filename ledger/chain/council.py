@@ -28,7 +28,7 @@ from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.rpc import translate_errors
 from ledger.chain.signer import Signer
-from ledger.chain.transactions import send_transaction
+from ledger.chain.transactions import deploy_contract, send_transaction
 from ledger.council import encode_call
 from ledger.domain import TxReceipt
 from ledger.errors import DeploymentError
@@ -254,14 +254,18 @@ def deploy_council(
 
     def create(name: str, args: list[Any]) -> str:
         artifact = ContractArtifact.load(name=name)
-        factory = web3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-        with translate_errors(rpc_url):
-            tx = factory.constructor(*args).build_transaction({"from": deployer.address, "chainId": chain_id})
-        receipt = send_transaction(
-            web3, deployer, dict(tx), chain_id=chain_id, lock=lock, rpc_url=rpc_url, receipt_timeout=receipt_timeout
+        address, _receipt = deploy_contract(
+            web3,
+            deployer,
+            artifact.abi,
+            artifact.bytecode,
+            args,
+            chain_id=chain_id,
+            lock=lock,
+            rpc_url=rpc_url,
+            receipt_timeout=receipt_timeout,
         )
-        with translate_errors(rpc_url):
-            return str(web3.eth.get_transaction_receipt(HexStr(receipt.tx_hash))["contractAddress"])
+        return address
 
     def send(to: str, data: bytes) -> Any:
         receipt = send_transaction(

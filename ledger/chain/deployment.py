@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from eth_typing import HexStr
 from web3 import Web3
 
 from ledger.chain.artifacts import ContractArtifact
@@ -18,7 +17,7 @@ from ledger.chain.council import deploy_council
 from ledger.chain.registry import RegistryClient
 from ledger.chain.rpc import connect, translate_errors
 from ledger.chain.signer import Signer
-from ledger.chain.transactions import send_transaction
+from ledger.chain.transactions import deploy_contract
 from ledger.errors import ConfigurationError, DeploymentError
 
 
@@ -110,25 +109,20 @@ def deploy_registry(
     chain_id = chain_id_of(web3, rpc_url)
     governor = council or deployer.address
     guardian_addresses = [Web3.to_checksum_address(address) for address in guardians]
-    factory = web3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    with translate_errors(rpc_url):
-        tx = factory.constructor(admin_transfer_delay, governor, guardian_addresses).build_transaction(
-            {"from": deployer.address, "chainId": chain_id}
-        )
-    receipt = send_transaction(
+    address, receipt = deploy_contract(
         web3,
         deployer,
-        dict(tx),
+        artifact.abi,
+        artifact.bytecode,
+        [admin_transfer_delay, governor, guardian_addresses],
         chain_id=chain_id,
         lock=threading.Lock(),
         rpc_url=rpc_url,
         receipt_timeout=receipt_timeout,
     )
-    with translate_errors(rpc_url):
-        address = web3.eth.get_transaction_receipt(HexStr(receipt.tx_hash))["contractAddress"]
     return DeploymentRecord(
         chain_id=chain_id,
-        address=str(address),
+        address=address,
         block_number=receipt.block_number,
         tx_hash=receipt.tx_hash,
         abi_version=artifact.abi_version,

@@ -257,3 +257,27 @@ def send_transaction(
             block_timestamp=int(block["timestamp"]),
             gas_used=int(receipt["gasUsed"]),
         )
+
+
+def deploy_contract(
+    web3: Web3,
+    deployer: Signer,
+    abi: list[dict[str, Any]],
+    bytecode: str,
+    args: Sequence[Any],
+    *,
+    chain_id: int,
+    lock: threading.Lock,
+    rpc_url: str,
+    receipt_timeout: float,
+) -> tuple[str, TxReceipt]:
+    """Deploy a contract from `deployer` with constructor `args`: its address and the deployment's receipt."""
+    factory = web3.eth.contract(abi=abi, bytecode=bytecode)
+    with translate_errors(rpc_url):
+        tx = factory.constructor(*args).build_transaction({"from": deployer.address, "chainId": chain_id})
+    receipt = send_transaction(
+        web3, deployer, dict(tx), chain_id=chain_id, lock=lock, rpc_url=rpc_url, receipt_timeout=receipt_timeout
+    )
+    with translate_errors(rpc_url):
+        address = web3.eth.get_transaction_receipt(HexStr(receipt.tx_hash))["contractAddress"]
+    return str(address), receipt

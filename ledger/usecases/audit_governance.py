@@ -36,19 +36,6 @@ REGISTRY_GOVERNANCE = (
     "DefaultAdminDelayChangeScheduled",
 )
 TIMELOCK_EVENTS = ("CallScheduled", "CallExecuted", "MinDelayChange")
-SAFE_EVENTS = (
-    "SafeSetup",
-    "SafeMultiSigTransaction",
-    "ExecutionSuccess",
-    "AddedOwner",
-    "RemovedOwner",
-    "ChangedThreshold",
-    "EnabledModule",
-    "DisabledModule",
-    "ChangedGuard",
-    "ChangedFallbackHandler",
-    "ExecutionFromModuleSuccess",
-)
 COUNCIL_CHANGES = (
     "AddedOwner",
     "RemovedOwner",
@@ -57,6 +44,13 @@ COUNCIL_CHANGES = (
     "DisabledModule",
     "ChangedGuard",
     "ChangedFallbackHandler",
+)
+SAFE_EVENTS = (
+    "SafeSetup",
+    "SafeMultiSigTransaction",
+    "ExecutionSuccess",
+    "ExecutionFromModuleSuccess",
+    *COUNCIL_CHANGES,
 )
 SIGNATURE_BYTES = 65
 

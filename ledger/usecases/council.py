@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.chain.council import CouncilClient
+from ledger.chain.council import CouncilClient, SafeTransaction
 from ledger.chain.signer import Signer
 from ledger.council import Target, build_call, canonical_args
 from ledger.domain import TxReceipt
@@ -142,7 +142,7 @@ def _row(ledger: Ledger, proposal_id: int) -> ProposalRow:
     return row
 
 
-def _parts(row: ProposalRow, council: CouncilClient) -> tuple[bytes, bytes, Any]:
+def _parts(row: ProposalRow, council: CouncilClient) -> tuple[bytes, bytes, SafeTransaction]:
     data, salt = bytes.fromhex(row.calldata[2:]), bytes.fromhex(row.salt[2:])
     return data, salt, council.schedule_transaction(row.target, data, salt, row.delay, row.safe_nonce)
 
@@ -165,7 +165,7 @@ def approve(ledger: Ledger, member: Signer, proposal_id: int) -> ProposalView:
     if council.has_approved(member.address, safe_hash):
         raise AlreadyApprovedError(f"{member.address} approved proposal #{row.id} already")
     council.approve(member, safe_hash)
-    if len(view.approvals) + 1 >= council.threshold():
+    if len(view.approvals) + 1 >= view.threshold:
         _schedule(ledger, council, row, member)
     return status(ledger, proposal_id)
 
@@ -201,10 +201,9 @@ def _execute(ledger: Ledger, sender: Signer, proposal_id: int) -> TxReceipt | No
     if view.state == "expired":
         raise ProposalExpiredError(_expired_why(ledger, council, row))
     if view.state == "proposed":
-        threshold = council.threshold()
-        if len(view.approvals) < threshold:
+        if len(view.approvals) < view.threshold:
             raise ProposalNotReadyError(
-                f"proposal #{row.id} has {len(view.approvals)} of the {threshold} approvals it needs"
+                f"proposal #{row.id} has {len(view.approvals)} of the {view.threshold} approvals it needs"
             )
         _schedule(ledger, council, row, sender)
         view = status(ledger, proposal_id)

@@ -13,11 +13,12 @@ from eth_hash.auto import keccak
 from web3 import Web3
 from web3.exceptions import ContractCustomError
 
-from ledger.chain.anvil import AnvilProcess, free_port
+from ledger.chain.anvil import AnvilProcess
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.deployment import DeploymentRecord
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.rpc import connect
+from tests.conftest import anvil_node
 
 NO_END = 2**40 - 1
 ZERO32 = b"\0" * 32
@@ -137,9 +138,7 @@ class Registry:
 def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilProcess]:
     """The contract tests' own chain: they move its clock by hours and days (windows, delays), which
     the service's tests, judging times against the host's clock, must not inherit."""
-    log = tmp_path_factory.mktemp("contracts-anvil") / "anvil.log"
-    with AnvilProcess(port=free_port(), log_file=log) as node:
-        yield node
+    yield from anvil_node(tmp_path_factory, "contracts-anvil")
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from ledger.chain.anvil import AnvilProcess, free_port
+from ledger.chain.anvil import AnvilProcess
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.council import SafeTransaction
 from ledger.chain.rpc import connect
@@ -32,6 +32,7 @@ from ledger.usecases.context import Ledger
 from ledger.usecases.council import approve, enact, execute, list_proposals, propose, status
 from ledger.usecases.issuance import IssueRequest, issue_documents
 from ledger.usecases.status import Action, change_status
+from tests.conftest import anvil_node
 from tests.integration.conftest import deploy_with_council, example, make_settings
 
 DELAY = 600
@@ -41,9 +42,7 @@ MEMBERS = [Account.from_key(key) for key in DEV_COUNCIL_KEYS]
 @pytest.fixture(scope="module")
 def own_anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilProcess]:
     """A chain of this module's own: its tests move the clock by days, which others must not see."""
-    log = tmp_path_factory.mktemp("council-anvil") / "anvil.log"
-    with AnvilProcess(port=free_port(), log_file=log) as node:
-        yield node
+    yield from anvil_node(tmp_path_factory, "council-anvil")
 
 
 @pytest.fixture
