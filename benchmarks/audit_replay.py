@@ -40,6 +40,7 @@ from ledger.store.models import BatchRow
 from ledger.usecases.agencies import agency_admin_signer, register_agency
 from ledger.usecases.audit import run_audit
 from ledger.usecases.context import Ledger
+from ledger.usecases.sending import send_call
 from ledger.usecases.setup import ensure_deployment
 
 ISSUER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # Anvil's second development account (unlocked)
@@ -92,7 +93,9 @@ def build(ledger: Ledger, count: int) -> int:
     """
     provider = ledger.registry._web3.provider
     register_agency(ledger, "moci", "Ministry of Commerce")
-    ledger.registry.add_issuer_key(agency_admin_signer(ledger, "moci"), "moci", ISSUER)  # the agency's own admin
+    registry = ledger.registry
+    adding = registry.add_issuer_key_call("moci", ISSUER)
+    send_call(ledger, agency_admin_signer(ledger, "moci"), registry.address, adding)  # the agency's own admin
     provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
     select = {
         name: "0x" + function_signature_to_4byte_selector(name).hex()

@@ -147,7 +147,13 @@ TRANSITIONS: dict[type[StrEnum], dict[StrEnum, frozenset[StrEnum]]] = {
             {TransactionState.MINED, TransactionState.FINAL, TransactionState.SUPERSEDED, TransactionState.FAILED}
         ),
         TransactionState.MINED: frozenset(
-            {TransactionState.FINAL, TransactionState.SENT, TransactionState.SUPERSEDED, TransactionState.FAILED}
+            {
+                TransactionState.FINAL,
+                TransactionState.SENT,
+                TransactionState.SUPERSEDED,
+                TransactionState.FAILED,
+                TransactionState.HELD,  # its block was lost, behind a held anchor of its key
+            }
         ),
         TransactionState.FINAL: frozenset({TransactionState.SENT, TransactionState.HELD}),  # its block was lost
         TransactionState.SUPERSEDED: frozenset(),

@@ -30,7 +30,7 @@ from ledger.usecases.agencies import (
 )
 from ledger.usecases.api_keys import create_api_key, list_api_keys, parse_scopes, revoke_api_key
 from ledger.usecases.context import Ledger
-from ledger.usecases.council import enact
+from ledger.usecases.council import enact, pause_registry
 
 public = APIRouter(prefix="/v1/agencies", tags=["agencies"])
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -142,7 +142,7 @@ def revoke_key(key_id: str, _admin: AdminDep, ledger: LedgerDep) -> ApiKeyOut:
 @admin.post("/pause", summary="Pause every change on the registry")
 def pause(_admin: AdminDep, ledger: LedgerDep) -> TxOut:
     """Emergency stop: no anchor, revocation or suspension until unpaused."""
-    receipt = ledger.registry.pause(ledger.admin)
+    receipt = pause_registry(ledger)
     return TxOut(transaction=receipt.tx_hash, block_number=receipt.block_number)
 
 

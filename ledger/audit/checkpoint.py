@@ -30,12 +30,19 @@ class Checkpoint:
     previous: str | None = None
     # How events were hashed into `events_root`; checkpoints signed before the field existed used the first.
     leaf_encoding: str = "sijill-event-leaf/1"
+    # The council's Safe and timelock events up to `block_number`, hashed alike; "" without a council.
+    council_event_count: int = 0
+    council_events_root: str = ""
     signature: str = ""
 
     def payload(self) -> bytes:
-        """The canonical bytes that are signed: every field but the signature."""
+        """The canonical bytes that are signed: every field but the signature (and the council's two
+        when there is no council root: checkpoints signed before they existed verify as they were)."""
         fields = asdict(self)
         fields.pop("signature")
+        if not self.council_events_root:
+            fields.pop("council_event_count")
+            fields.pop("council_events_root")
         return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
     def digest(self) -> str:

@@ -30,7 +30,6 @@ from ledger.chain.rpc import translate_errors
 from ledger.chain.signer import Signer
 from ledger.chain.transactions import deploy_contract, send_transaction
 from ledger.council import encode_call
-from ledger.domain import TxReceipt
 from ledger.errors import DeploymentError
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -59,7 +58,7 @@ class SafeTransaction:
 
 
 class CouncilClient:
-    """Reads and sends of the council's two contracts, for one chain."""
+    """Reads of the council's two contracts, and the calldata of the calls sent to them."""
 
     def __init__(
         self,
@@ -67,20 +66,14 @@ class CouncilClient:
         *,
         safe: str,
         timelock: str,
-        chain_id: int,
         rpc_url: str,
-        receipt_timeout: float,
         decoder: ErrorDecoder,
-        lock_for: Any,
     ) -> None:
         self._web3 = web3
         self.safe = to_checksum_address(safe)
         self.timelock = to_checksum_address(timelock)
-        self._chain_id = chain_id
         self._rpc_url = rpc_url
-        self._receipt_timeout = receipt_timeout
         self._decoder = decoder
-        self._lock_for = lock_for
 
     @property
     def decoder(self) -> ErrorDecoder:
@@ -169,65 +162,40 @@ class CouncilClient:
                 times.setdefault(owner, int(block["timestamp"]))
         return times
 
-    # --- writes -------------------------------------------------------------------
+    # --- calls to send (each sent through the outbox: `ledger.usecases.sending`) ---------------
 
-    def _send(self, signer: Signer, to: str, data: bytes, *, gas: int | None = None) -> TxReceipt:
-        if gas is not None:  # estimated by the caller: no simulation here
-            return self._transmit(signer, to, data, gas)
-        call = {"from": signer.address, "to": to_checksum_address(to), "data": HexStr("0x" + data.hex())}
-        # Simulate on the pending block (now, not the latest block's time): a refusal surfaces decoded.
-        with translate_errors(self._rpc_url, self._decoder):
-            self._web3.eth.call(call, "pending")  # type: ignore[arg-type]
-        return self._transmit(signer, to, data, None)
+    def approve_call(self, safe_hash: bytes) -> bytes:
+        """`approveHash` of the Safe: the sender approves `safe_hash`."""
+        return encode_call("approveHash(bytes32)", ["bytes32"], [safe_hash])
 
-    def _transmit(self, signer: Signer, to: str, data: bytes, gas: int | None) -> TxReceipt:
-        transaction: dict[str, Any] = {"to": to_checksum_address(to), "data": "0x" + data.hex()}
-        if gas is not None:
-            transaction["gas"] = gas
-        return send_transaction(
-            self._web3,
-            signer,
-            transaction,
-            chain_id=self._chain_id,
-            lock=self._lock_for(signer.address),
-            rpc_url=self._rpc_url,
-            receipt_timeout=self._receipt_timeout,
-            decoder=self._decoder,
-        )
-
-    def approve(self, member: Signer, safe_hash: bytes) -> TxReceipt:
-        """`member` approves `safe_hash` on the Safe."""
-        return self._send(member, self.safe, encode_call("approveHash(bytes32)", ["bytes32"], [safe_hash]))
-
-    def run_safe_transaction(self, sender: Signer, transaction: SafeTransaction, approvers: Sequence[str]) -> TxReceipt:
-        """Execute the Safe transaction on the approvals of `approvers` (pre-approved hashes, in address order)."""
+    def safe_transaction_call(self, transaction: SafeTransaction, approvers: Sequence[str]) -> bytes:
+        """`execTransaction` of the Safe, on the approvals of `approvers` (pre-approved hashes, in address order)."""
         signatures = b"".join(
             bytes.fromhex(owner[2:].lower()).rjust(32, b"\0") + ZERO_WORD + b"\x01"
             for owner in sorted(approvers, key=lambda address: int(address, 16))
         )
-        call = encode_call(
+        return encode_call(
             "execTransaction(address,uint256,bytes,uint8,uint256,uint256,uint256,address,address,bytes)",
             ["address", "uint256", "bytes", "uint8", "uint256", "uint256", "uint256", "address", "address", "bytes"],
             [transaction.to, 0, transaction.data, 0, 0, 0, 0, ZERO_ADDRESS, ZERO_ADDRESS, signatures],
         )
-        return self._send(sender, self.safe, call)
 
-    def execute(self, sender: Signer, target: str, data: bytes, salt: bytes) -> TxReceipt:
-        """Execute a scheduled operation whose delay has passed (anyone may).
-
-        The gas is that of the timelock's own call of `target`, simulated as the timelock,
-        plus the timelock's share: a node that mines on demand (Anvil) has no block yet at
-        the time the delay ends, so simulating the execution itself would see it early.
-        """
-        inner = {"from": self.timelock, "to": to_checksum_address(target), "data": HexStr("0x" + data.hex())}
-        with translate_errors(self._rpc_url, self._decoder):
-            gas = int(self._web3.eth.estimate_gas(inner)) + 60_000  # type: ignore[arg-type]
-        call = encode_call(
+    def execute_call(self, target: str, data: bytes, salt: bytes) -> bytes:
+        """`execute` of the timelock: run a scheduled operation whose delay has passed (anyone may)."""
+        return encode_call(
             "execute(address,uint256,bytes,bytes32,bytes32)",
             ["address", "uint256", "bytes", "bytes32", "bytes32"],
             [to_checksum_address(target), 0, data, ZERO_WORD, salt],
         )
-        return self._send(sender, self.timelock, call, gas=gas)
+
+    def execute_gas(self, target: str, data: bytes) -> int:
+        """The gas of `execute_call`: the timelock's own call of `target`, simulated as the timelock, plus
+        the timelock's share, with a margin. A node that mines on demand (Anvil) has no block yet at the
+        time the delay ends, so simulating the execution itself would see it early."""
+        inner = {"from": self.timelock, "to": to_checksum_address(target), "data": HexStr("0x" + data.hex())}
+        with translate_errors(self._rpc_url, self._decoder):
+            gas = int(self._web3.eth.estimate_gas(inner)) + 60_000  # type: ignore[arg-type]
+        return int(gas * 1.2)
 
 
 def deploy_council(
@@ -267,10 +235,10 @@ def deploy_council(
         )
         return address
 
-    def send(to: str, data: bytes) -> Any:
+    def send(to: str, data: bytes, sender: Signer = deployer) -> Any:
         receipt = send_transaction(
             web3,
-            deployer,
+            sender,
             {"to": to, "data": "0x" + data.hex()},
             chain_id=chain_id,
             lock=lock,
@@ -301,23 +269,19 @@ def deploy_council(
     )
     timelock = create("CouncilTimelock", [delay, [safe], [ZERO_ADDRESS], ZERO_ADDRESS])
     if len(member_signers) >= threshold:
-        decoder = ErrorDecoder(ContractArtifact.load(name="CouncilTimelock").abi)
         client = CouncilClient(
             web3,
             safe=safe,
             timelock=timelock,
-            chain_id=chain_id,
             rpc_url=rpc_url,
-            receipt_timeout=receipt_timeout,
-            decoder=decoder,
-            lock_for=lambda _address: threading.Lock(),
+            decoder=ErrorDecoder(ContractArtifact.load(name="CouncilTimelock").abi),
         )
         enable = SafeTransaction(to=safe, data=encode_call("enableModule(address)", ["address"], [timelock]), nonce=0)
         safe_hash = client.transaction_hash(enable)
         signers = list(member_signers)[:threshold]
         for member in signers:
-            client.approve(member, safe_hash)
-        client.run_safe_transaction(deployer, enable, [member.address for member in signers])
+            send(safe, client.approve_call(safe_hash), member)
+        send(safe, client.safe_transaction_call(enable, [member.address for member in signers]))
     return CouncilRecord(
         safe=safe,
         timelock=timelock,

@@ -178,7 +178,6 @@ def open_registry(
     artifact: ContractArtifact,
     *,
     timeout: float = 10.0,
-    receipt_timeout: float = 30.0,
     check: bool = True,
 ) -> RegistryClient:
     """A client for the registry in `record`, checked against the live chain when `check`."""
@@ -191,6 +190,5 @@ def open_registry(
         abi=artifact.abi,
         chain_id=record.chain_id,
         rpc_url=rpc_url,
-        receipt_timeout=receipt_timeout,
         rpc_timeout=timeout,
     )

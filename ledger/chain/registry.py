@@ -1,28 +1,26 @@
-"""`RegistryClient`: every read of the registry contract, and its governance and status writes.
+"""`RegistryClient`: every read of the registry contract, and the calldata of the calls sent to it.
 
 Verification's hot path (`inspect_latest`: the block number and `inspect` in one batch) goes
 through `JsonRpcClient`, a keep-alive JSON-RPC client encoding calls without web3's contract
 layer; other reads go through one lean `Web3` (no middleware: each default layer costs
-milliseconds a call). Anchors are not sent from here: the outbox (`ledger.store.outbox`) takes
-their nonces from the database and `ledger.usecases.anchoring` broadcasts the signed bytes.
-Governance and status changes are signed locally and sent under one lock per sending key in
-this process (`send_lock`), with the nonce the node counts as pending.
+milliseconds a call). Nothing is sent from here: every transaction (anchors, status changes,
+governance, key changes) is recorded in the outbox with a nonce the database allocates, and
+broadcast from there (`ledger.usecases.anchoring`, `ledger.usecases.sending`).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar, cast
 
 from eth_abi.abi import decode
 from eth_abi.exceptions import DecodingError
-from eth_typing import ABIEvent, HexStr
+from eth_typing import ABIEvent
 from eth_utils.abi import event_abi_to_log_topic, function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
 from web3 import Web3
-from web3.contract.contract import Contract, ContractFunction
+from web3.contract.contract import Contract
 from web3.types import BlockIdentifier
 
 from ledger.chain.council import CouncilClient
@@ -30,15 +28,13 @@ from ledger.chain.errors import ErrorDecoder
 from ledger.chain.events import EventReader
 from ledger.chain.inspect import INSPECT_LAYOUT, anchor_view, bytes32, decode_inspect_words
 from ledger.chain.rpc import JsonRpcClient, translate_errors
-from ledger.chain.signer import Signer
-from ledger.chain.transactions import TransactionClient, send_transaction
+from ledger.chain.transactions import TransactionClient
 from ledger.domain import (
     Address,
     AnchorView,
     ChainStatus,
     HexHash,
     IssuerKeyInfo,
-    TxReceipt,
     agency_id_from_bytes32,
     agency_id_to_bytes32,
 )
@@ -51,7 +47,7 @@ T = TypeVar("T")
 
 
 class RegistryClient:
-    """Reads and writes one deployed registry."""
+    """Reads one deployed registry, and encodes the calls sent to it."""
 
     def __init__(
         self,
@@ -61,7 +57,6 @@ class RegistryClient:
         abi: list[dict[str, Any]],
         chain_id: int,
         rpc_url: str,
-        receipt_timeout: float = 30.0,
         rpc_timeout: float = 10.0,
     ) -> None:
         self._web3 = web3
@@ -69,11 +64,8 @@ class RegistryClient:
         self._decoder = ErrorDecoder(abi)
         self._abi_items = abi
         self._rpc_url = rpc_url
-        self._receipt_timeout = receipt_timeout
         self.chain_id = chain_id
         self.address = Address(to_checksum_address(address))
-        self._send_locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
         self._agency_names: dict[str, str | None] = {}
         anchored = next(item for item in abi if item.get("type") == "event" and item["name"] == "Anchored")
         self._anchored_topic = "0x" + event_abi_to_log_topic(cast(ABIEvent, anchored)).hex()
@@ -284,142 +276,59 @@ class RegistryClient:
         except (DecodingError, ValueError) as error:
             raise DeploymentError(f"the contract at {self.address} is not a Sijill registry ({error})") from error
 
-    # --- writes -----------------------------------------------------------------
+    # --- calls to send ----------------------------------------------------------
+    # The calldata of each registry function the service sends. Nothing is sent from here:
+    # every transaction goes through the outbox (`ledger.usecases.sending`, `ledger.usecases.anchoring`).
 
-    def register_agency(self, signer: Signer, agency_id: str, name: str, admin: str) -> TxReceipt:
-        """Admit an agency whose `admin` manages its issuer keys (the council)."""
-        function = self._contract.functions.registerAgency(
-            agency_id_to_bytes32(agency_id), name, to_checksum_address(admin)
-        )
-        return self._transact(signer, function)
+    def _encode(self, function: str, *args: Any) -> bytes:
+        return bytes.fromhex(self._contract.encode_abi(function, args=args)[2:])
 
-    def add_issuer_key(
-        self, signer: Signer, agency_id: str, key: str, valid_from: int = 0, valid_until: int = 0
-    ) -> TxReceipt:
-        """Authorize `key` for `agency_id` (the agency's admin); 0 means now / no end."""
-        function = self._contract.functions.addIssuerKey(
-            agency_id_to_bytes32(agency_id), to_checksum_address(key), valid_from, valid_until
-        )
-        return self._transact(signer, function)
+    def register_agency_call(self, agency_id: str, name: str, admin: str) -> bytes:
+        """`registerAgency`: admit an agency whose `admin` manages its issuer keys (the council)."""
+        return self._encode("registerAgency", agency_id_to_bytes32(agency_id), name, to_checksum_address(admin))
 
-    def set_issuer_key_valid_until(self, signer: Signer, key: str, valid_until: int) -> TxReceipt:
-        """Move the end of a key's validity window (the key's agency's admin)."""
-        function = self._contract.functions.setIssuerKeyValidUntil(to_checksum_address(key), valid_until)
-        return self._transact(signer, function)
-
-    def anchor_calldata(self, root: str, document_count: int, expires_at: int = 0) -> str:
-        """The calldata of `anchor(root, documentCount, expiresAt)`, for a transaction signed by hand."""
-        call = self._contract.functions.anchor(bytes32(root), document_count, expires_at)
-        return str(call._encode_transaction_data())
-
-    def anchor(self, signer: Signer, root: HexHash, document_count: int, expires_at: int = 0) -> TxReceipt:
-        """Anchor a batch root with an issuer key."""
-        return self._transact(signer, self._contract.functions.anchor(bytes32(root), document_count, expires_at))
-
-    def revoke(self, signer: Signer, root: HexHash, reason: int) -> TxReceipt:
-        """Revoke a whole batch (or a document anchored alone)."""
-        return self._transact(signer, self._contract.functions.revoke(bytes32(root), reason))
-
-    def revoke_document(self, signer: Signer, target_hash: HexHash, proof: Sequence[str], reason: int) -> TxReceipt:
-        """Revoke one document of a batch (the batch is the root its proof leads to)."""
-        function = self._contract.functions.revokeDocument(bytes32(target_hash), [bytes32(p) for p in proof], reason)
-        return self._transact(signer, function)
-
-    def suspend(self, signer: Signer, root: HexHash, reason: int) -> TxReceipt:
-        """Suspend a whole batch."""
-        return self._transact(signer, self._contract.functions.suspend(bytes32(root), reason))
-
-    def suspend_document(self, signer: Signer, target_hash: HexHash, proof: Sequence[str], reason: int) -> TxReceipt:
-        """Suspend one document of a batch (the batch is the root its proof leads to)."""
-        function = self._contract.functions.suspendDocument(bytes32(target_hash), [bytes32(p) for p in proof], reason)
-        return self._transact(signer, function)
-
-    def reinstate(self, signer: Signer, root: HexHash) -> TxReceipt:
-        """Reinstate a suspended batch."""
-        return self._transact(signer, self._contract.functions.reinstate(bytes32(root)))
-
-    def reinstate_document(self, signer: Signer, target_hash: HexHash, proof: Sequence[str]) -> TxReceipt:
-        """Reinstate one suspended document of a batch."""
-        function = self._contract.functions.reinstateDocument(bytes32(target_hash), [bytes32(p) for p in proof])
-        return self._transact(signer, function)
-
-    def send_data(self, signer: Signer, data: bytes) -> TxReceipt:
-        """Send a call of the registry given as calldata (a council action, for a registry a plain key governs)."""
-        with translate_errors(self._rpc_url, self._decoder):
-            self._web3.eth.call({"from": signer.address, "to": self.address, "data": HexStr("0x" + data.hex())})
-        return send_transaction(
-            self._web3,
-            signer,
-            {"to": self.address, "data": "0x" + data.hex()},
-            chain_id=self.chain_id,
-            lock=self._lock_for(signer.address),
-            rpc_url=self._rpc_url,
-            receipt_timeout=self._receipt_timeout,
-            decoder=self._decoder,
+    def add_issuer_key_call(self, agency_id: str, key: str, valid_from: int = 0, valid_until: int = 0) -> bytes:
+        """`addIssuerKey`: authorize `key` for `agency_id` (the agency's admin); 0 means now / no end."""
+        return self._encode(
+            "addIssuerKey", agency_id_to_bytes32(agency_id), to_checksum_address(key), valid_from, valid_until
         )
 
-    def emergency_revoke(
-        self, signer: Signer, hash_hex: HexHash, proof: Sequence[str], reason: int, note: str
-    ) -> TxReceipt:
-        """Revoke a batch (empty `proof`) or one document of any agency, with `note` on chain (the council)."""
-        function = self._contract.functions.emergencyRevoke(
-            bytes32(hash_hex), [bytes32(p) for p in proof], reason, note
-        )
-        return self._transact(signer, function)
+    def set_valid_until_call(self, key: str, valid_until: int) -> bytes:
+        """`setIssuerKeyValidUntil`: move the end of a key's window (the key's agency's admin)."""
+        return self._encode("setIssuerKeyValidUntil", to_checksum_address(key), valid_until)
 
-    def pause(self, signer: Signer) -> TxReceipt:
-        """Pause every change (a guardian)."""
-        return self._transact(signer, self._contract.functions.pause())
+    def anchor_call(self, root: str, document_count: int, expires_at: int = 0) -> bytes:
+        """`anchor`: anchor a batch root (an issuer key)."""
+        return self._encode("anchor", bytes32(root), document_count, expires_at)
 
-    def unpause(self, signer: Signer) -> TxReceipt:
-        """Lift the pause (the council)."""
-        return self._transact(signer, self._contract.functions.unpause())
+    def status_call(self, action: str, hash_hex: HexHash, proof: Sequence[str] | None, reason: int = 0) -> bytes:
+        """`revoke`, `suspend` or `reinstate` (`action`) a whole batch (`proof` None) or one document of it."""
+        if action not in ("revoke", "suspend", "reinstate"):
+            raise ValueError(f"no status action '{action}'")
+        tail = () if action == "reinstate" else (reason,)
+        if proof is None:
+            return self._encode(action, bytes32(hash_hex), *tail)
+        return self._encode(f"{action}Document", bytes32(hash_hex), [bytes32(p) for p in proof], *tail)
 
-    def send_value(self, signer: Signer, to: str, wei: int) -> TxReceipt:
-        """Send `wei` to `to`, e.g. to fund a new issuer key's gas."""
-        return send_transaction(
-            self._web3,
-            signer,
-            {"to": to_checksum_address(to), "value": wei, "gas": 21_000},
-            chain_id=self.chain_id,
-            lock=self._lock_for(signer.address),
-            rpc_url=self._rpc_url,
-            receipt_timeout=self._receipt_timeout,
-        )
+    def emergency_revoke_call(self, hash_hex: HexHash, proof: Sequence[str], reason: int, note: str) -> bytes:
+        """`emergencyRevoke`: a batch (empty `proof`) or one document of any agency, with `note` (the council)."""
+        return self._encode("emergencyRevoke", bytes32(hash_hex), [bytes32(p) for p in proof], reason, note)
+
+    def pause_call(self) -> bytes:
+        """`pause`: stop every change (a guardian)."""
+        return self._encode("pause")
+
+    @property
+    def decoder(self) -> ErrorDecoder:
+        """Decodes the registry's custom errors."""
+        return self._decoder
 
     def council(self, safe: str, timelock: str, timelock_abi: list[dict[str, Any]]) -> CouncilClient:
-        """A client of the council's Safe and timelock, on this client's connection and send locks."""
+        """A client of the council's Safe and timelock, on this client's connection."""
         return CouncilClient(
             self._web3,
             safe=safe,
             timelock=timelock,
-            chain_id=self.chain_id,
             rpc_url=self._rpc_url,
-            receipt_timeout=self._receipt_timeout,
             decoder=ErrorDecoder([*self._abi_items, *timelock_abi]),
-            lock_for=self._lock_for,
-        )
-
-    def send_lock(self, address: str) -> threading.Lock:
-        """The lock every transaction of `address` is signed and sent under, in this process."""
-        return self._lock_for(address)
-
-    def _lock_for(self, address: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._send_locks.setdefault(address, threading.Lock())
-
-    def _transact(self, signer: Signer, function: ContractFunction) -> TxReceipt:
-        with translate_errors(self._rpc_url, self._decoder):
-            # Simulate first: a revert surfaces here, decoded, before anything is sent.
-            function.call({"from": signer.address})
-            tx = function.build_transaction({"from": signer.address, "chainId": self.chain_id})
-        return send_transaction(
-            self._web3,
-            signer,
-            dict(tx),
-            chain_id=self.chain_id,
-            lock=self._lock_for(signer.address),
-            rpc_url=self._rpc_url,
-            receipt_timeout=self._receipt_timeout,
-            decoder=self._decoder,
         )

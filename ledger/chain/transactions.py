@@ -1,10 +1,11 @@
 """Signed transactions handled by hand: sign with a given nonce, broadcast, look up, replace.
 
-The issuance pipeline records every transaction it signs before broadcasting it, and later
-settles it from what the chain says. This module is its only way to the chain for that: raw
-JSON-RPC, batched where a question concerns many transactions. `send_transaction` is the other
-way, for governance and status changes: sign with the node's pending nonce under a lock, send,
-and wait for the receipt.
+Every transaction the service sends (anchors, status changes, governance, key changes,
+funding) is recorded in the outbox before it is broadcast, and settled later from what the
+chain says. This module is the outbox's only way to the chain for that: raw JSON-RPC, batched
+where a question concerns many transactions. `send_transaction` and `deploy_contract` are for
+deploying a registry and its council, before any store exists: they sign with the node's
+pending nonce under a lock, send, and wait for the receipt.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class SignedCall:
     to: str
     data: str
     gas: int
+    value: int = 0
 
 
 class BroadcastRefusedError(TransactionFailedError):
@@ -75,6 +77,14 @@ class TransactionClient:
         self._chain_id = chain_id
         self._rpc_url = rpc_url
         self._decoder = decoder
+        self._send_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def send_lock(self, address: str) -> threading.Lock:
+        """The lock `address` reads its pending nonce and records and broadcasts under, in this process,
+        so that its nonces reach the node in order (the database allocates them across processes)."""
+        with self._locks_guard:
+            return self._send_locks.setdefault(address, threading.Lock())
 
     def _call(self, method: str, params: list[Any]) -> Any:
         with translate_errors(self._rpc_url, self._decoder):
@@ -111,14 +121,30 @@ class TransactionClient:
         priority = int(tip["result"], 16)
         return Fees(max_fee=2 * base + priority, priority_fee=priority)
 
-    def estimate_gas(self, sender: str, to: str, data: str, *, decoder: ErrorDecoder | None = None) -> int:
-        """The gas a call needs, with a margin (a revert raises its error, decoded by `decoder` or the registry's)."""
+    def estimate_gas(
+        self,
+        sender: str,
+        to: str,
+        data: str,
+        *,
+        value: int = 0,
+        block: str | None = None,
+        decoder: ErrorDecoder | None = None,
+    ) -> int:
+        """The gas a call needs, with a margin: the simulation that surfaces a revert before anything is
+        signed (raised decoded by `decoder` or the registry's). `block` "pending" judges it at the next
+        block's time (a node mining on demand stamps the latest block in the past)."""
+        call: dict[str, Any] = {"from": sender, "to": to, "data": data}
+        if value:
+            call["value"] = value
         with translate_errors(self._rpc_url, decoder or self._decoder):
-            gas = self._web3.eth.estimate_gas({"from": sender, "to": to, "data": data})  # type: ignore[typeddict-item]
+            gas = self._web3.eth.estimate_gas(call, block)  # type: ignore[arg-type]
         return int(gas * 1.2)
 
-    def sign(self, signer: Signer, *, to: str, data: str, nonce: int, gas: int, fees: Fees) -> SignedTransaction:
-        """Sign a call of `to` (pure: nothing is sent)."""
+    def sign(
+        self, signer: Signer, *, to: str, data: str, nonce: int, gas: int, fees: Fees, value: int = 0
+    ) -> SignedTransaction:
+        """Sign a call of `to` sending `value` wei (pure: nothing is sent)."""
         signed = signer.sign_transaction(
             {
                 "type": 2,
@@ -127,7 +153,7 @@ class TransactionClient:
                 "to": HexStr(to),
                 "data": HexStr(data),
                 "gas": gas,
-                "value": 0,
+                "value": value,
                 "maxFeePerGas": fees.max_fee,
                 "maxPriorityFeePerGas": fees.priority_fee,
             }
@@ -141,7 +167,10 @@ class TransactionClient:
         """The call inside signed transaction bytes (to sign it again with other fees or nonce)."""
         fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
         return SignedCall(
-            to=to_checksum_address(fields["to"]), data="0x" + bytes(fields["data"]).hex(), gas=int(fields["gas"])
+            to=to_checksum_address(fields["to"]),
+            data="0x" + bytes(fields["data"]).hex(),
+            gas=int(fields["gas"]),
+            value=int(fields["value"]),
         )
 
     def broadcast(self, raw: str) -> None:
@@ -210,7 +239,8 @@ def send_transaction(
     receipt_timeout: float,
     decoder: ErrorDecoder | None = None,
 ) -> TxReceipt:
-    """Sign and send `tx` from `signer`, holding `lock` until it is mined.
+    """Sign and send `tx` from `signer`, holding `lock` until it is mined (deployment only: the service
+    sends through the outbox, `ledger.usecases.sending`).
 
     Raises `ChainUnavailableError` when nothing was sent, `TransactionOutcomeUnknownError`
     when it was sent but no receipt came within `receipt_timeout`, and

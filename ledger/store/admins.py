@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ledger.errors import ConflictError
@@ -29,3 +30,8 @@ class AgencyAdmins:
         """The admin key kept for `agency_id`, or None when the agency holds its own."""
         with self._store.session() as session:
             return session.get(AgencyAdminRow, agency_id)
+
+    def by_address(self, address: str) -> AgencyAdminRow | None:
+        """The admin key kept with address `address`, or None."""
+        with self._store.session() as session:
+            return session.scalars(select(AgencyAdminRow).where(AgencyAdminRow.address == address)).first()

@@ -1,12 +1,16 @@
-"""The outbox: batches and their signed anchor transactions, from signature to final.
+"""The outbox: every transaction the service signs, from signature to final.
 
 Everything that must survive a crash is written here before the chain hears of it: a batch,
 its documents and its signed anchor transaction are recorded in one database transaction,
 with the nonce allocated in that same transaction and the documents taken off the queue, so a
 nonce is never handed out twice and never lost (whatever is recorded gets broadcast, however
-often the process dies). Every move of a batch or a transaction made from the chain's answers
-goes through one checked `_move` against its lifecycle (`ledger.domain.TRANSITIONS`): a move the
-table does not allow raises `TransitionError` and changes nothing. The few conditional updates
+often the process dies). Every other transaction (a status change, a council member's approval,
+an agency admin's key change, a transfer) is recorded the same way, with no batch (`root`
+None), so that every sender's nonces come from one counter, across processes.
+
+Every move of a batch or a transaction made from the chain's answers goes through one checked
+`_move` against its lifecycle (`ledger.domain.TRANSITIONS`): a move the table does not allow
+raises `TransitionError` and changes nothing. The few conditional updates
 (signed to sent, a pending or mined batch to failed, superseding) name in their WHERE clause the
 only states they move from, each a move the table allows.
 """
@@ -18,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -37,6 +43,7 @@ from ledger.errors import ConflictError
 from ledger.store.models import (
     BatchRow,
     DocumentRow,
+    IssuerKeyRow,
     KeyNonceRow,
     QueuedDocumentRow,
     StatusChangeRow,
@@ -44,6 +51,10 @@ from ledger.store.models import (
     utcnow,
 )
 from ledger.store.repository import NewDocument, Store
+
+
+class _KeptError(Exception):
+    """A release that must change nothing (raised inside its database transaction to roll it back)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +75,65 @@ class Outbox:
         self._store = store
 
     def agencies(self) -> set[str]:
-        """Agencies with transactions not yet final."""
+        """Agencies whose issuer keys have transactions not yet final (anchors or status changes)."""
         with self._store.session() as session:
-            live = (
-                select(BatchRow.agency_id)
-                .join(TransactionRow, TransactionRow.root == BatchRow.root)
-                .where(TransactionRow.state.in_(LIVE))
+            live = select(TransactionRow.key_address).where(TransactionRow.state.in_(LIVE))
+            query = select(IssuerKeyRow.agency_id).where(IssuerKeyRow.address.in_(live)).distinct()
+            return set(session.scalars(query))
+
+    def other_senders(self) -> set[str]:
+        """Senders other than issuer keys (admins, council members, the operator) with transactions not yet final."""
+        with self._store.session() as session:
+            query = (
+                select(TransactionRow.key_address)
+                .where(TransactionRow.state.in_(LIVE), TransactionRow.key_address.not_in(select(IssuerKeyRow.address)))
                 .distinct()
             )
-            return set(session.scalars(live))
+            return set(session.scalars(query))
+
+    def record_call(
+        self, sender: str, *, chain_nonce: int, sign: Callable[[int], tuple[SignedTransaction, Fees]], now: float
+    ) -> TransactionRow:
+        """Record a signed transaction of `sender` that anchors no batch, with the sender's next nonce
+        (never below `chain_nonce`, the node's count) allocated in the same database transaction."""
+        with self._store.session() as session:
+            nonce = _allocate_nonce(session, sender, chain_nonce, create=True)
+            signed, fees = sign(nonce)
+            row = _transaction_row(sender, nonce, None, signed, fees, now)
+            session.add(row)
+        return row
+
+    def release(self, row: TransactionRow) -> bool:
+        """Forget a recorded transaction the node never received and give its nonce back; False (nothing
+        changed) when a later nonce of its sender was allocated meanwhile or it was broadcast after all:
+        a gap in a sender's nonces would hold back everything it sends after it."""
+        try:
+            with self._store.session() as session:
+                deleted: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+                    delete(TransactionRow).where(
+                        TransactionRow.tx_hash == row.tx_hash, TransactionRow.state == TransactionState.SIGNED
+                    )
+                )
+                given_back: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+                    update(KeyNonceRow)
+                    .where(KeyNonceRow.key_address == row.key_address, KeyNonceRow.next_nonce == row.nonce + 1)
+                    .values(next_nonce=row.nonce)
+                )
+                if deleted.rowcount != 1 or given_back.rowcount != 1:
+                    raise _KeptError  # rolls the delete back
+        except _KeptError:
+            return False
+        return True
+
+    def signatures(self, key_address: str, nonce: int) -> list[TransactionRow]:
+        """Every transaction signed with one nonce of one sender, oldest first."""
+        with self._store.session() as session:
+            query = (
+                select(TransactionRow)
+                .where(TransactionRow.key_address == key_address, TransactionRow.nonce == nonce)
+                .order_by(TransactionRow.created_at)
+            )
+            return list(session.scalars(query))
 
     def record_anchor(
         self,
@@ -167,6 +228,16 @@ class Outbox:
                 .limit(limit)
             )
             return list(session.scalars(query))
+
+    def held_from(self, key_addresses: Sequence[str]) -> dict[str, int]:
+        """For each of these keys with a held transaction, the lowest held nonce."""
+        with self._store.session() as session:
+            query = (
+                select(TransactionRow.key_address, func.min(TransactionRow.nonce))
+                .where(TransactionRow.key_address.in_(key_addresses), TransactionRow.state == TransactionState.HELD)
+                .group_by(TransactionRow.key_address)
+            )
+            return {key: int(nonce) for key, nonce in session.execute(query)}
 
     def transactions_of(self, root: str) -> list[TransactionRow]:
         """Every transaction signed for a batch, oldest first."""
@@ -356,13 +427,20 @@ def _add_batch(
         session.execute(delete(QueuedDocumentRow).where(QueuedDocumentRow.position.in_(queued)))
 
 
-def _allocate_nonce(session: Session, key_address: str, chain_nonce: int) -> int:
+def _allocate_nonce(session: Session, key_address: str, chain_nonce: int, *, create: bool = False) -> int:
     """The key's next nonce: the stored next one, or the node's count if that is higher.
 
     One UPDATE ... RETURNING reads and moves the counter, so its write lock serialises every
     allocator, on SQLite as on PostgreSQL (a SELECT first would let two processes read the same
-    value). Every key gets its row when it is added (`Store.add_key`).
+    value). Every issuer key gets its row when it is added (`Store.add_key`); other senders
+    (`create`) get theirs on their first transaction, by an insert that a concurrent one cannot fail.
     """
+    if create:
+        dialect = session.get_bind().dialect.name
+        new_row = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(KeyNonceRow).values(
+            key_address=key_address, next_nonce=chain_nonce
+        )
+        session.execute(new_row.on_conflict_do_nothing(index_elements=[KeyNonceRow.key_address]))
     stored = KeyNonceRow.next_nonce
     allocated = session.execute(
         update(KeyNonceRow)

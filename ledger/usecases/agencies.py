@@ -20,6 +20,7 @@ from ledger.store.models import AgencyRow, IssuerKeyRow
 from ledger.usecases.api_keys import create_api_key
 from ledger.usecases.context import Ledger
 from ledger.usecases.council import enact
+from ledger.usecases.sending import send_call
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -76,7 +77,7 @@ def _new_admin_key(ledger: Ledger) -> tuple[LocalAccount, str]:
     """A fresh agency admin key and its sealed copy, funded for its gas when the settings say so."""
     account, sealed = ledger.vault.generate()
     if ledger.settings.fund_new_keys_wei > 0:
-        ledger.registry.send_value(ledger.admin, account.address, ledger.settings.fund_new_keys_wei)
+        send_call(ledger, ledger.admin, account.address, value=ledger.settings.fund_new_keys_wei)
     return account, sealed
 
 
@@ -123,9 +124,11 @@ def add_issuer_key(
     ledger.store.add_key(
         address=account.address, agency_id=agency_id, encrypted_key=encrypted, valid_from=0, valid_until=0, tx_hash=None
     )
-    receipt = ledger.registry.add_issuer_key(signer, agency_id, account.address, valid_from, valid_until)
+    registry = ledger.registry
+    call = registry.add_issuer_key_call(agency_id, account.address, valid_from, valid_until)
+    receipt = send_call(ledger, signer, registry.address, call)
     if ledger.settings.fund_new_keys_wei > 0:
-        ledger.registry.send_value(ledger.admin, account.address, ledger.settings.fund_new_keys_wei)
+        send_call(ledger, ledger.admin, account.address, value=ledger.settings.fund_new_keys_wei)
     info = ledger.registry.issuer_key(account.address)
     return ledger.store.authorize_key(account.address, info.valid_from, info.valid_until, receipt.tx_hash)
 
@@ -142,7 +145,7 @@ def set_key_valid_until(
     if row is None:
         raise NotFoundError(f"no issuer key {address} is kept by this service")
     signer = admin or agency_admin_signer(ledger, row.agency_id)
-    ledger.registry.set_issuer_key_valid_until(signer, address, valid_until or 0)
+    send_call(ledger, signer, ledger.registry.address, ledger.registry.set_valid_until_call(address, valid_until or 0))
     info = ledger.registry.issuer_key(address)
     ledger.store.set_key_valid_until(address, info.valid_until)
     row.valid_until = info.valid_until

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -59,11 +59,11 @@ def anchor_batch(ledger: Ledger, batch: NewBatch, signer: Signer, *, queued: tup
     """
     registry = ledger.registry
     client = registry.transactions
-    data = registry.anchor_calldata(batch.root, len(batch.documents), batch.expires_at or 0)
+    data = "0x" + registry.anchor_call(batch.root, len(batch.documents), batch.expires_at or 0).hex()
     # 1. Ask the chain first: a revert (key not valid, root anchored, paused) surfaces here, decoded.
     gas = client.estimate_gas(signer.address, registry.address, data)
     fees = client.fees()
-    with registry.send_lock(signer.address):  # in this process, nonces reach the node in order
+    with client.send_lock(signer.address):  # in this process, nonces reach the node in order
         chain_nonce = client.pending_nonce(signer.address)
 
         # 2. Record the batch, its documents and the signed transaction: one database transaction.
@@ -105,7 +105,7 @@ def observe(ledger: Ledger, rows: Sequence[TransactionRow]) -> None:
     for row in live:
         inclusion = inclusions[row.tx_hash]
         if inclusion is not None:
-            _record_inclusion(ledger, row, inclusion, head, ledger.settings.confirmations)
+            record_inclusion(ledger, row, inclusion, head, ledger.settings.confirmations)
 
 
 def wait_for_anchor(ledger: Ledger, row: TransactionRow, *, timeout: float) -> TxReceipt:
@@ -143,17 +143,33 @@ def wait_for_anchor(ledger: Ledger, row: TransactionRow, *, timeout: float) -> T
 
 
 def settle(ledger: Ledger, agency_id: str) -> Settled:
-    """Bring the agency's unsettled transactions in line with the chain (see the module's steps).
+    """Bring the transactions of the agency's issuer keys (anchors and status changes) in line with the chain.
 
     Raises `ChainUnavailableError` when the chain cannot be asked; nothing is changed then.
     """
+
+    def signer_for(address: str) -> Signer | None:
+        row = ledger.store.get_key(address)
+        return ledger.vault.decrypt(row.encrypted_key, row.address) if row is not None else None
+
     keys = [key.address for key in ledger.store.keys_of(agency_id)]
+    return settle_keys(ledger, keys, signer_for)
+
+
+def settle_keys(ledger: Ledger, keys: Sequence[str], signer_for: Callable[[str], Signer | None]) -> Settled:
+    """Bring the unsettled transactions of `keys` in line with the chain (see the module's steps).
+
+    `signer_for` gives the signer of a key this service holds, to sign a call again (higher
+    fees, or a new nonce); a key it does not hold only has its signed bytes sent again.
+    Raises `ChainUnavailableError` when the chain cannot be asked; nothing is changed then.
+    """
     if not keys:
         return Settled()
     lost = _reopen_lost(ledger, keys)
     rows = ledger.outbox.live_transactions(keys)
     if not rows:
         return Settled(reorged=lost)
+    held: dict[str, int] | None = None  # read at the first reorg
     client = ledger.registry.transactions
     inclusions = client.inclusions([row.tx_hash for row in rows])
     head = client.head()
@@ -169,12 +185,18 @@ def settle(ledger: Ledger, agency_id: str) -> Settled:
         if mined is not None:
             row, inclusion = mined
             assert inclusion is not None
-            counts[_record_inclusion(ledger, row, inclusion, head, confirmations)] += 1
+            counts[record_inclusion(ledger, row, inclusion, head, confirmations)] += 1
             continue
-        for row in group:
-            if row.state == TransactionState.MINED:  # its block is gone: a reorg
-                ledger.outbox.mark_unmined(row)
-                counts["reorged"] += 1
+        if any(row.state == TransactionState.MINED for row in group):  # its block is gone: a reorg
+            counts["reorged"] += 1
+            held = ledger.outbox.held_from(keys) if held is None else held
+            if group[0].nonce > held.get(group[0].key_address, group[0].nonce):
+                for row in group:  # behind a held anchor of its key: it could never land
+                    ledger.outbox.hold_lost(row, f"lost with the held anchor of key {row.key_address}")
+                continue
+            for row in group:
+                if row.state == TransactionState.MINED:
+                    ledger.outbox.mark_unmined(row)
         unmined.append(group)
     if not unmined:
         return Settled(**counts)
@@ -182,22 +204,24 @@ def settle(ledger: Ledger, agency_id: str) -> Settled:
     now = time.time()
     for group in unmined:
         newest = group[-1]  # signatures of one nonce, oldest first
-        signer_row = ledger.store.get_key(newest.key_address)
-        if signer_row is None:
-            continue
+        signer = signer_for(newest.key_address)
         if not any(row.tx_hash in known for row in group):
             # The node holds no signature of this nonce: send the newest again (the same bytes).
             if _broadcast(ledger, newest):
                 counts["broadcast"] += 1
-            elif _nonce_taken(ledger, newest):  # something else took the nonce: the same call, a new nonce
-                counts["replaced"] += _resign(ledger, group, signer_row.encrypted_key, new_nonce=True)
+            elif signer is not None and _nonce_taken(ledger, newest):  # something else took it: a new nonce
+                counts["replaced"] += _resign(ledger, group, signer, new_nonce=True)
             continue
         if newest.tx_hash not in known:
             continue  # an older signature of this nonce is pending; the node refused the newer one
         if newest.sent_at is None:  # sent before a crash, and the record never heard: it is sent
             ledger.outbox.mark_sent(newest.tx_hash, now=now)
-        elif now - newest.sent_at > ledger.settings.replace_after_seconds and len(group) < MAX_SIGNATURES:
-            counts["replaced"] += _resign(ledger, group, signer_row.encrypted_key, new_nonce=False)
+        elif (
+            signer is not None
+            and now - newest.sent_at > ledger.settings.replace_after_seconds
+            and len(group) < MAX_SIGNATURES
+        ):
+            counts["replaced"] += _resign(ledger, group, signer, new_nonce=False)
     return Settled(**counts)
 
 
@@ -209,7 +233,8 @@ def _reopen_lost(ledger: Ledger, keys: Sequence[str]) -> int:
     older ones (up to 1,000 a round) only when it is gone, latest first, until one is still
     there: a block still there keeps all before it. An anchor whose batch's status changed
     since is held, not sent: the chain lost the revocation or suspension too, and the batch
-    would come back without it (a revoked document would verify VALID).
+    would come back without it (a revoked document would verify VALID), or with it only a
+    block later. The key's lost transactions after a held one are held with it.
     """
     client = ledger.registry.transactions
     latest = ledger.outbox.final_transactions(keys, limit=1)
@@ -217,29 +242,39 @@ def _reopen_lost(ledger: Ledger, keys: Sequence[str]) -> int:
         return 0
     rows = ledger.outbox.final_transactions(keys, limit=1000)
     inclusions = client.inclusions([row.tx_hash for row in rows])
-    lost = 0
+    gone: list[TransactionRow] = []
     for row in rows:
         if _still_there(inclusions[row.tx_hash], row):
             break
-        lost += 1
+        gone.append(row)
+    held_from: dict[str, int] = {}  # per key, the nonce of its first held transaction
+    for row in sorted(gone, key=lambda row: (row.key_address, row.nonce)):
         if row.root is not None and ledger.outbox.status_changed(row.root):
             error = (
                 f"the chain lost anchor {row.tx_hash} and the status changes made after it; sending it again "
-                "would undo them, so it is held: re-anchor the batch and change its status again by hand"
+                "would undo them, so it is held: re-anchor the batch with a new key (`sijill key rotate`: "
+                "this key's later transactions wait behind the held one) and change its status again by hand"
             )
             log.error("batch %s: %s", row.root, error)
             ledger.outbox.hold_lost(row, error)
-            continue
-        log.warning("transaction %s of a final anchor is gone from the chain; it is sent again", row.tx_hash)
-        ledger.outbox.mark_unmined(row)
-    return lost
+            held_from.setdefault(row.key_address, row.nonce)
+        elif row.nonce > held_from.get(row.key_address, row.nonce):
+            # After a held anchor of its key (its revocation, say): it could never land, and it would
+            # act on a state the chain lost.
+            log.error("transaction %s was lost with a held anchor of its key; it is held too", row.tx_hash)
+            ledger.outbox.hold_lost(row, f"lost with the held anchor of key {row.key_address}")
+        else:
+            log.warning("transaction %s, final, is gone from the chain; it is sent again", row.tx_hash)
+            ledger.outbox.mark_unmined(row)
+    return len(gone)
 
 
 def _still_there(inclusion: Inclusion | None, row: TransactionRow) -> bool:
     return inclusion is not None and inclusion.block_hash == row.block_hash
 
 
-def _record_inclusion(ledger: Ledger, row: TransactionRow, inclusion: Inclusion, head: int, confirmations: int) -> str:
+def record_inclusion(ledger: Ledger, row: TransactionRow, inclusion: Inclusion, head: int, confirmations: int) -> str:
+    """Record where `row` was mined (final at `confirmations`), or that it reverted: "mined" or "final"."""
     if not inclusion.succeeded:
         ledger.outbox.mark_failed(row, f"transaction {row.tx_hash} was mined but reverted")
         return "mined"
@@ -258,7 +293,7 @@ def _nonce_taken(ledger: Ledger, row: TransactionRow) -> bool:
     return ledger.registry.transactions.pending_nonce(row.key_address) > row.nonce
 
 
-def _resign(ledger: Ledger, group: list[TransactionRow], encrypted_key: str, *, new_nonce: bool) -> int:
+def _resign(ledger: Ledger, group: list[TransactionRow], signer: Signer, *, new_nonce: bool) -> int:
     """Sign the call of a nonce's signatures (`group`, oldest first) again; 1 if a signature was recorded.
 
     Same nonce: higher fees than the newest. New nonce (something else took this one): every
@@ -268,15 +303,17 @@ def _resign(ledger: Ledger, group: list[TransactionRow], encrypted_key: str, *, 
     registry = ledger.registry
     client = registry.transactions
     newest = group[-1]
-    signer = ledger.vault.decrypt(encrypted_key, newest.key_address)
     current = client.fees()
     fees = current if new_nonce else Fees(int(newest.max_fee), int(newest.priority_fee)).bumped(floor=current)
     call = client.decode_call(newest.raw)
-    with registry.send_lock(signer.address):
+    with client.send_lock(signer.address):
         chain_nonce = client.pending_nonce(newest.key_address) if new_nonce else None
 
         def sign(nonce: int) -> tuple[SignedTransaction, Fees]:
-            return client.sign(signer, to=call.to, data=call.data, nonce=nonce, gas=call.gas, fees=fees), fees
+            signed = client.sign(
+                signer, to=call.to, data=call.data, nonce=nonce, gas=call.gas, fees=fees, value=call.value
+            )
+            return signed, fees
 
         replacement = ledger.outbox.record_replacement(group, sign=sign, chain_nonce=chain_nonce, now=time.time())
         if replacement is None:

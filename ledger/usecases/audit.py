@@ -177,6 +177,7 @@ class AuditSession:
         self.events_replayed = 0
         self._with_store = False
         self._previous: Checkpoint | None = None
+        self._council_events: tuple[int, str] = (0, "")  # set by step 3
         self._afresh = True
 
     def __enter__(self) -> AuditSession:
@@ -273,9 +274,10 @@ class AuditSession:
         """Step 3: the replayed state against the contract at `to_block` (see `compare_with_contract`),
         and the council's rules over the whole history (see `audit_governance`)."""
         self.findings.extend(compare_with_contract(self.ledger, self.reader, self.state, self.to_block, self.checked))
-        findings, checked = audit_governance(self.ledger, self.to_block)
-        self.findings.extend(findings)
-        self.checked.update(checked)
+        governance = audit_governance(self.ledger, self.to_block, self._previous)
+        self.findings.extend(governance.findings)
+        self.checked.update(governance.checked)
+        self._council_events = (governance.event_count, governance.events_root)
 
     def reconcile(self) -> None:
         """Step 4: the store against the replayed chain (see `reconcile_with_store`)."""
@@ -303,6 +305,8 @@ class AuditSession:
                 auditor="",
                 previous=previous.digest() if previous else None,
                 leaf_encoding=LEAF_ENCODING,
+                council_event_count=self._council_events[0],
+                council_events_root=self._council_events[1],
             ),
             key,
         )

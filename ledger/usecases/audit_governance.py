@@ -11,14 +11,20 @@ Read from three contracts' logs, independently of the service's store:
 - every change of the council's members, threshold, modules, guard or fallback handler went
   through the timelock (the Safe's module), so it waited out the delay too; enabling the
   timelock itself as the module is the one change that puts the others behind the delay.
+
+The council's events are hashed like the registry's into a second accumulator, whose root the
+signed checkpoint carries: a later audit or `sijill audit verify` finds any rewrite of them.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from ledger.audit.accumulator import Accumulator
+from ledger.audit.checkpoint import Checkpoint
 from ledger.audit.replay import Finding, evidence
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.events import ChainEvent, EventReader
@@ -73,22 +79,53 @@ def _violation(event: ChainEvent, rule: str, message: str) -> Finding:
     return Finding("violation", rule, message, evidence(event))
 
 
-def audit_governance(ledger: Ledger, to_block: int) -> tuple[list[Finding], Counter[str]]:
-    """The findings of the council's rules from the deployment block to `to_block`, and what was checked.
+@dataclass(frozen=True, slots=True)
+class GovernanceAudit:
+    """The council's findings, what was checked, and the council's events the checkpoint signs."""
+
+    findings: list[Finding]
+    checked: Counter[str]
+    event_count: int = 0
+    events_root: str = ""  # "" without a council
+
+
+def council_events(ledger: Ledger, to_block: int) -> tuple[list[ChainEvent], list[ChainEvent]]:
+    """The council's timelock events and Safe events up to `to_block` (empty without a council)."""
+    council, deployment, registry = ledger.council, ledger.deployment, ledger.registry
+    if council is None:
+        return [], []
+    safe_abi = ContractArtifact.load(ledger.settings.artifacts_dir, name="SafeL2").abi
+    timelock_abi = ContractArtifact.load(ledger.settings.artifacts_dir, name="CouncilTimelock").abi
+    council_start = deployment.council_block or deployment.block_number  # its first delay precedes the registry
+    timelock = _events(registry.events_of(council.timelock, timelock_abi), TIMELOCK_EVENTS, council_start, to_block)
+    safe = _events(registry.events_of(council.safe, safe_abi), SAFE_EVENTS, council_start, to_block)
+    return timelock, safe
+
+
+def council_history(events: Iterable[ChainEvent], up_to: int) -> tuple[int, str]:
+    """How many of the council's events came up to block `up_to`, and the root of their accumulator
+    (in the chain's order), as a checkpoint signs them beside the registry's."""
+    accumulator = Accumulator()
+    for event in sorted(events, key=lambda e: (e.block_number, e.log_index)):
+        if event.block_number > up_to:
+            break
+        accumulator.add(event.leaf)
+    return accumulator.count, accumulator.root().hex()
+
+
+def audit_governance(ledger: Ledger, to_block: int, previous: Checkpoint | None = None) -> GovernanceAudit:
+    """The findings of the council's rules from the deployment block to `to_block`, what was checked,
+    and the council's events for the checkpoint. A `previous` checkpoint's council events must still
+    hash to its root (else a 'rewrite' finding).
 
     A deployment without a council (its registry governed by one key) has nothing to check here.
     """
     council, checked = ledger.council, Counter[str]()
     if council is None:
-        return [], checked
+        return GovernanceAudit([], checked)
     deployment, registry = ledger.deployment, ledger.registry
-    start = deployment.block_number
-    safe_abi = ContractArtifact.load(ledger.settings.artifacts_dir, name="SafeL2").abi
-    timelock_abi = ContractArtifact.load(ledger.settings.artifacts_dir, name="CouncilTimelock").abi
-    governance = _events(registry.events(ledger.artifact.abi), REGISTRY_GOVERNANCE, start, to_block)
-    council_start = deployment.council_block or start  # the timelock's first delay is set before the registry
-    timelock = _events(registry.events_of(council.timelock, timelock_abi), TIMELOCK_EVENTS, council_start, to_block)
-    safe = _events(registry.events_of(council.safe, safe_abi), SAFE_EVENTS, deployment.council_block, to_block)
+    governance = _events(registry.events(ledger.artifact.abi), REGISTRY_GOVERNANCE, deployment.block_number, to_block)
+    timelock, safe = council_events(ledger, to_block)
     timelock_txs, safe_txs = _by_tx(timelock), _by_tx(safe)
     findings: list[Finding] = []
     deploy_tx = deployment.tx_hash.removeprefix("0x").lower()
@@ -102,7 +139,27 @@ def audit_governance(ledger: Ledger, to_block: int) -> tuple[list[Finding], Coun
             findings.append(_violation(event, "council", f"{event.name} did not come through the council's timelock"))
     findings += _timelock_rules(registry, timelock, safe_txs, checked)
     findings += _council_changes(safe, council.timelock.lower(), checked)
-    return findings, checked
+    if previous is not None and previous.council_events_root:
+        findings += council_rewrite(previous, [*timelock, *safe])
+    count, root = council_history([*timelock, *safe], to_block)
+    checked["council events"] += count
+    return GovernanceAudit(findings, checked, count, root)
+
+
+def council_rewrite(checkpoint: Checkpoint, events: Iterable[ChainEvent]) -> list[Finding]:
+    """A 'rewrite' finding when the council's events up to `checkpoint`'s block no longer hash to its root."""
+    count, root = council_history(events, checkpoint.block_number)
+    if (count, root) == (checkpoint.council_event_count, checkpoint.council_events_root):
+        return []
+    return [
+        Finding(
+            "rewrite",
+            "council-history",
+            f"the council's {count} events up to block {checkpoint.block_number} hash to {root}, the checkpoint "
+            f"says {checkpoint.council_event_count} events with root {checkpoint.council_events_root}",
+            {"block": checkpoint.block_number, "checkpoint_root": checkpoint.council_events_root},
+        )
+    ]
 
 
 def _timelock_rules(

@@ -7,11 +7,13 @@ from ledger.audit.checkpoint import Checkpoint, signature_valid
 from ledger.audit.replay import Finding
 from ledger.chain.events import LEAF_ENCODING
 from ledger.errors import InvalidRequestError
+from ledger.usecases.audit_governance import council_events, council_rewrite
 from ledger.usecases.context import Ledger
 
 
 def verify_checkpoint(ledger: Ledger, checkpoint: Checkpoint, *, expected_auditor: str | None = None) -> list[Finding]:
-    """Check a checkpoint's signature, and replay the chain up to it: same block hash, count and root.
+    """Check a checkpoint's signature, and replay the chain up to it: same block hash, count and root,
+    for the registry's events and (when it has their root) the council's.
 
     Returns the problems found; an empty list means the checkpoint holds. Raises
     `InvalidRequestError` if the checkpoint hashes events otherwise than this auditor, or is for
@@ -52,4 +54,7 @@ def verify_checkpoint(ledger: Ledger, checkpoint: Checkpoint, *, expected_audito
                 f"{checkpoint.events_root}",
             )
         )
+    if checkpoint.council_events_root:
+        timelock, safe = council_events(ledger, checkpoint.block_number)
+        problems += council_rewrite(checkpoint, [*timelock, *safe])
     return problems

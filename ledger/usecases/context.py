@@ -67,7 +67,6 @@ class Ledger:
                 self.deployment,
                 self.artifact,
                 timeout=settings.rpc_timeout_seconds,
-                receipt_timeout=settings.receipt_timeout_seconds,
                 check=check,
             )
 

@@ -35,6 +35,7 @@ from ledger.errors import (
 )
 from ledger.store.models import ProposalRow
 from ledger.usecases.context import Ledger
+from ledger.usecases.sending import send_call
 
 DONE = 1  # the timelock's timestamp of an executed operation
 
@@ -88,6 +89,12 @@ def _target_address(ledger: Ledger, council: CouncilClient, target: Target) -> s
     return {Target.REGISTRY: ledger.registry.address, Target.TIMELOCK: council.timelock, Target.SAFE: council.safe}[
         target
     ]
+
+
+def _on_council(council: CouncilClient) -> dict[str, Any]:
+    """How a call of the Safe is simulated: on the pending block (now, not the latest block's time),
+    its refusals decoded with the timelock's and the registry's errors."""
+    return {"simulate_on": "pending", "decoder": council.decoder}
 
 
 def _require_member(council: CouncilClient, member: Signer) -> list[str]:
@@ -164,7 +171,7 @@ def approve(ledger: Ledger, member: Signer, proposal_id: int) -> ProposalView:
     safe_hash = bytes.fromhex(row.safe_hash[2:])
     if council.has_approved(member.address, safe_hash):
         raise AlreadyApprovedError(f"{member.address} approved proposal #{row.id} already")
-    council.approve(member, safe_hash)
+    send_call(ledger, member, council.safe, council.approve_call(safe_hash), **_on_council(council))
     if len(view.approvals) + 1 >= view.threshold:
         _schedule(ledger, council, row, member)
     return status(ledger, proposal_id)
@@ -174,7 +181,8 @@ def _schedule(ledger: Ledger, council: CouncilClient, row: ProposalRow, sender: 
     _data, _salt, transaction = _parts(row, council)
     safe_hash = bytes.fromhex(row.safe_hash[2:])
     approvers = [member for member in council.members() if council.has_approved(member, safe_hash)]
-    receipt = council.run_safe_transaction(sender, transaction, approvers)
+    call = council.safe_transaction_call(transaction, approvers)
+    receipt = send_call(ledger, sender, council.safe, call, **_on_council(council))
     ledger.proposals.mark(row.id, scheduled_tx=receipt.tx_hash)
     return receipt
 
@@ -217,7 +225,10 @@ def _execute(ledger: Ledger, sender: Signer, proposal_id: int) -> TxReceipt | No
             retry_after=wait,
         )
     data, salt, _transaction = _parts(row, council)
-    receipt = council.execute(sender, row.target, data, salt)
+    gas = council.execute_gas(row.target, data)  # not simulated: see `execute_gas`
+    receipt = send_call(
+        ledger, sender, council.timelock, council.execute_call(row.target, data, salt), gas=gas, decoder=council.decoder
+    )
     ledger.proposals.mark(row.id, executed_tx=receipt.tx_hash)
     return receipt
 
@@ -325,7 +336,7 @@ def enact(ledger: Ledger, action: str, arguments: dict[str, Any]) -> TxReceipt:
     council = ledger.council
     if council is None:
         call = build_call(action, arguments, safe="", members=[])
-        return ledger.registry.send_data(ledger.admin, call.data)
+        return send_call(ledger, ledger.admin, ledger.registry.address, call.data)
     held = _held(ledger, council)
     if not held:
         raise NotCouncilMemberError("this service holds no council member's key; a member must propose this")
@@ -350,3 +361,12 @@ def enact(ledger: Ledger, action: str, arguments: dict[str, Any]) -> TxReceipt:
             continue
         if receipt is not None:
             return receipt
+
+
+def pause_registry(ledger: Ledger) -> TxReceipt:
+    """Pause every change on the registry at once, as a guardian (this service's operator key).
+
+    No council approval and no delay: stopping is fast, and only the council unpauses (`enact`).
+    Raises the registry's error when the operator is no guardian or the registry is paused already.
+    """
+    return send_call(ledger, ledger.admin, ledger.registry.address, ledger.registry.pause_call())

@@ -26,6 +26,7 @@ from ledger.usecases.actors import Actor, Scope
 from ledger.usecases.context import Ledger
 from ledger.usecases.council import enact
 from ledger.usecases.issuance import reconcile_batch
+from ledger.usecases.sending import send_call
 from ledger.verification import current_status, reason_name
 
 
@@ -189,21 +190,10 @@ def change_status(ledger: Ledger, actor: Actor, hash_hex: str, action: Action, r
         note = f"emergency revocation by the council of agency '{batch.agency_id}' ({reason.name.lower()})"
         arguments = {"hash": root if single else wanted, "proof": proof, "reason": int(reason), "note": note}
         receipt = enact(ledger, "emergency-revoke", arguments)
-    elif single:
-        signer = _agency_signer(ledger, batch)
-        if action is Action.REINSTATE:
-            receipt = registry.reinstate(signer, root)
-        else:
-            send = registry.revoke if action is Action.REVOKE else registry.suspend
-            receipt = send(signer, root, int(reason))
     else:
-        assert document is not None
-        signer = _agency_signer(ledger, batch)
-        if action is Action.REINSTATE:
-            receipt = registry.reinstate_document(signer, wanted, document.proof)
-        else:
-            send_document = registry.revoke_document if action is Action.REVOKE else registry.suspend_document
-            receipt = send_document(signer, wanted, document.proof, int(reason))
+        of_document = None if single or document is None else document.proof
+        call = registry.status_call(action.value, root if single else wanted, of_document, int(reason))
+        receipt = send_call(ledger, _agency_signer(ledger, batch), registry.address, call)
     status = _NEW_STATUS[action]
     stored_reason = 0 if action is Action.REINSTATE else int(reason)
     ledger.store.record_status_change(

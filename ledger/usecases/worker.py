@@ -1,8 +1,9 @@
-"""The pipeline's worker: for each agency it holds the lease of, settle transactions and close batches.
+"""The pipeline's worker: for each agency it holds the lease of, settle transactions and close batches;
+and the transactions of every other sender (agency admins, council members, the operator).
 
 Any number of service processes may run a worker on one database: an agency's lease (a row
 renewed on every round) lets one of them at a time batch and send for it, and a worker that
-dies hands the agency over when its lease runs out.
+dies hands the agency over when its lease runs out. The other senders share one lease.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ from ledger.errors import SijillError
 from ledger.usecases.anchoring import settle
 from ledger.usecases.batching import close_due_batches
 from ledger.usecases.context import Ledger
+from ledger.usecases.sending import settle_senders
 
 log = logging.getLogger(__name__)
+
+
+SENDERS_LEASE = "senders"
 
 
 def lease_name(agency_id: str) -> str:
@@ -29,7 +34,7 @@ def lease_name(agency_id: str) -> str:
 
 
 def agencies_with_work(ledger: Ledger) -> list[str]:
-    """Agencies with documents waiting in the queue or anchors not yet final in the outbox."""
+    """Agencies with documents waiting in the queue or transactions not yet final in the outbox."""
     return sorted(ledger.queue.agencies() | ledger.outbox.agencies())
 
 
@@ -66,6 +71,22 @@ class PipelineWorker:
                 log.warning("pipeline: agency %s waits: %s", agency_id, error.message)
             except Exception:  # one agency's trouble must not starve the others
                 log.exception("pipeline: agency %s failed this round", agency_id)
+        self._settle_senders()
+
+    def _settle_senders(self) -> None:
+        ledger = self._ledger
+        if not ledger.outbox.other_senders():
+            return
+        if not ledger.leases.acquire(SENDERS_LEASE, self.owner, seconds=ledger.settings.lease_seconds, now=time.time()):
+            self._held.discard(SENDERS_LEASE)
+            return
+        self._held.add(SENDERS_LEASE)
+        try:
+            settle_senders(ledger)
+        except SijillError as error:
+            log.warning("pipeline: other senders' transactions wait: %s", error.message)
+        except Exception:
+            log.exception("pipeline: settling other senders' transactions failed this round")
 
     def run(self) -> None:
         """Rounds until `stop`; a failure of one round is logged and the next one comes."""

@@ -26,6 +26,7 @@ from ledger.usecases.agencies import add_issuer_key, register_agency, set_key_va
 from ledger.usecases.audit import compare_with_contract, export_events, run_audit, verify_checkpoint
 from ledger.usecases.context import Ledger
 from ledger.usecases.issuance import IssueRequest, issue_documents
+from ledger.usecases.sending import send_call
 from ledger.usecases.setup import ensure_deployment
 from ledger.usecases.status import Action, change_status
 from tests.integration.conftest import auth, licence
@@ -71,6 +72,9 @@ def test_a_clean_ledger_passes_and_audits_continue(ledger: Ledger, tmp_path: Pat
         "council schedules": 3,
         "council executions": 3,
         "council changes": 1,  # the Safe enabling the timelock as its module, at deployment
+        # The Safe's and the timelock's events the checkpoint signs: the Safe's setup, its module enabled
+        # (3 events), the first delay, and per council action a Safe run (2), a schedule and an execution.
+        "council events": 17,
     }
 
     issue_documents(ledger, "qu", [IssueRequest("commercial-licence", licence("CL-2026-000777")["fields"])])
@@ -140,9 +144,8 @@ def test_a_revocation_the_store_never_saw_is_a_difference(ledger: Ledger, tmp_pa
     # Revoked straight on chain with the agency's key, bypassing the service.
     key = ledger.store.active_key("moci", ledger.registry.chain_time())
     assert key is not None
-    ledger.registry.revoke_document(
-        ledger.vault.decrypt(key.encrypted_key, key.address), HexHash(targets[2]), record.proof, 3
-    )
+    revocation = ledger.registry.status_call("revoke", HexHash(targets[2]), record.proof, 3)
+    send_call(ledger, ledger.vault.decrypt(key.encrypted_key, key.address), ledger.registry.address, revocation)
     run = run_audit(ledger, folder=tmp_path / "audit")
     assert [(f.rule, f.evidence["chain"]) for f in run.findings] == [("store-document", "REVOKED")]
     # The chain is consistent with itself: only the store is behind.

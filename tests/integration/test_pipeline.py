@@ -331,7 +331,7 @@ def test_a_lost_anchor_whose_document_was_revoked_since_is_held_and_never_verifi
     own_chain: tuple[Settings, AnvilProcess],
 ) -> None:
     """The chain loses a final anchor and the revocation after it: sending the anchor again would bring
-    the document back VALID, so it is held for an operator and the document reads NOT_ISSUED, not VALID."""
+    the document back VALID, so both are held for an operator and the document reads NOT_ISSUED, not VALID."""
     settings, _node = own_chain
     ledger = Ledger(settings)
     try:
@@ -343,9 +343,11 @@ def test_a_lost_anchor_whose_document_was_revoked_since_is_held_and_never_verifi
         assert verify_document(ledger, document).status is VerificationStatus.REVOKED
         rpc(ledger, "evm_setIntervalMining", 0)
         rpc(ledger, "anvil_reorg", ledger.registry.transactions.head() - batch.receipt.block_number + 1, [])
-        assert settle(ledger, "moci").reorged == 1
+        assert settle(ledger, "moci").reorged == 2  # the anchor, and the revocation after it
         (row,) = ledger.outbox.transactions_of(root)
         assert row.state == "held", row.state
+        (revocation,) = ledger.outbox.signatures(row.key_address, row.nonce + 1)
+        assert revocation.state == "held"  # it could not land without the anchor, and must not after it
         record = get_record(ledger, target).as_dict()
         assert (record["stage"], "held" in record["issuance_error"]) == ("PENDING", True)
         rpc(ledger, "evm_setIntervalMining", 1)

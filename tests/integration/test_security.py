@@ -30,6 +30,7 @@ from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_
 from ledger.usecases.api_keys import authenticate
 from ledger.usecases.context import Ledger
 from ledger.usecases.issuance import IssueRequest, issue_documents
+from ledger.usecases.sending import send_call
 from ledger.usecases.status import get_record
 from ledger.usecases.verify import verify_document
 from ledger.verification import VerificationStatus
@@ -440,16 +441,18 @@ def test_another_agency_cannot_undo_a_revocation_by_taking_the_record_over(ledge
 
     time.sleep(1.1)  # each batch claims a later second
     theirs = batch_with_target()
-    registry.anchor(b, HexHash(theirs.root), 2)
+    send_call(ledger, b, registry.address, registry.anchor_call(theirs.root, 2))
     time.sleep(1.1)
     again = batch_with_target()
-    registry.anchor(a, HexHash(again.root), 2)
-    registry.revoke_document(a, HexHash(target), again.proof(target), 3)
+    send_call(ledger, a, registry.address, registry.anchor_call(again.root, 2))
+    send_call(ledger, a, registry.address, registry.status_call("revoke", HexHash(target), again.proof(target), 3))
     assert verify_document(ledger, document).status is VerificationStatus.REVOKED
     with pytest.raises(AlreadyRevokedError):
-        registry.suspend_document(b, HexHash(target), theirs.proof(target), 7)
+        send_call(
+            ledger, b, registry.address, registry.status_call("suspend", HexHash(target), theirs.proof(target), 7)
+        )
     with pytest.raises(AlreadyRevokedError):
-        registry.reinstate_document(b, HexHash(target), theirs.proof(target))
+        send_call(ledger, b, registry.address, registry.status_call("reinstate", HexHash(target), theirs.proof(target)))
     assert registry.inspect(target, document["signature"]["merkleRoot"]).document_agency_id == "moci"
     _is_issued, is_revoked = registry.open_attestation_calls(target)
     answer = connect(ledger.settings.rpc_url).eth.call({"to": registry.address, "data": is_revoked})  # type: ignore[typeddict-item]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -112,6 +112,43 @@ def test_a_batch_and_its_signed_anchor_are_recorded_once_with_one_nonce(keyed_st
     assert [row.nonce for row in outbox.live_transactions(["0x0"])] == [4, 5]
 
 
+def test_every_sender_takes_its_nonces_from_one_counter_and_an_unsent_call_gives_its_nonce_back(
+    keyed_store: Store,
+) -> None:
+    """Status changes and governance calls are recorded like anchors: an issuer key's status change takes
+    the nonce after its recorded anchor, whatever the node counts; another sender gets its counter on its
+    first call; a call the node never received is forgotten only while no later nonce was taken."""
+    outbox = Outbox(keyed_store)
+
+    def signer(sender: str) -> Callable[[int], tuple[SignedTransaction, Fees]]:
+        def sign(nonce: int) -> tuple[SignedTransaction, Fees]:
+            return SignedTransaction(raw="0x01", tx_hash="0x" + f"{sender}{nonce:062x}"[-64:]), Fees(2, 1)
+
+        return sign
+
+    document = NewDocument(target_hash="aa" * 32, document_type="commercial-licence", proof=[], wrapped={})
+    batch = NewBatch(root="aa" * 32, agency_id="moci", key_address="0x0", expires_at=None, documents=[document])
+    anchor = outbox.record_anchor(batch, chain_nonce=3, sign=signer("0"), now=1.0)
+    revocation = outbox.record_call("0x0", chain_nonce=3, sign=signer("0"), now=2.0)  # the node still counts 3
+    assert (anchor.nonce, revocation.nonce, revocation.root) == (3, 4, None)
+    assert outbox.agencies() == {"moci"}
+
+    first = outbox.record_call("0xA", chain_nonce=7, sign=signer("a"), now=3.0)  # a council member, say
+    second = outbox.record_call("0xA", chain_nonce=0, sign=signer("a"), now=4.0)
+    assert (first.nonce, second.nonce) == (7, 8)
+    assert outbox.other_senders() == {"0xA"}
+    assert not outbox.release(first)  # nonce 8 is taken: a gap at 7 would hold it back for ever
+    assert [row.tx_hash for row in outbox.signatures("0xA", 7)] == [first.tx_hash]
+    assert outbox.release(second)
+    assert outbox.signatures("0xA", 8) == []
+    third = outbox.record_call("0xA", chain_nonce=0, sign=signer("a"), now=5.0)
+    assert third.nonce == 8  # given back
+    outbox.mark_sent(third.tx_hash, now=6.0)
+    assert not outbox.release(third)  # broadcast: it may land, so it stays, and its nonce with it
+    assert [row.state for row in outbox.signatures("0xA", 8)] == ["sent"]
+    assert outbox.record_call("0xA", chain_nonce=0, sign=signer("b"), now=7.0).nonce == 9
+
+
 def test_a_move_the_lifecycle_does_not_allow_raises_and_changes_nothing(keyed_store: Store) -> None:
     """A batch refused for good (failed) is never anchored: marking its transaction mined raises."""
     store, outbox = keyed_store, Outbox(keyed_store)
@@ -166,7 +203,7 @@ def test_a_pending_batch_settles_from_the_chain(ledger: Ledger) -> None:
     root = HexHash(document["signature"]["merkleRoot"])
     signer = ledger.vault.decrypt(key.encrypted_key, key.address)
     client = ledger.registry.transactions
-    calldata = ledger.registry.anchor_calldata(root, 1)
+    calldata = "0x" + ledger.registry.anchor_call(root, 1).hex()
     fees = client.fees()
     row = ledger.outbox.record_anchor(
         NewBatch(

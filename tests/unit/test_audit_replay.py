@@ -137,6 +137,16 @@ def test_checkpoints_are_signed_by_their_auditor(tmp_path: Any) -> None:
     assert load_or_create_key(tmp_path / "auditor.pem").public_key() is not None
 
 
+def test_a_checkpoint_signs_the_councils_events_and_one_signed_before_them_still_verifies(tmp_path: Any) -> None:
+    key = load_or_create_key(tmp_path / "auditor.pem")
+    before = sign(Checkpoint(1, "0x1", 5, "aa", 3, "bb", "now", ""), key)  # no council root: as signed before
+    assert "council" not in before.payload().decode()
+    governed = sign(replace(before, council_event_count=4, council_events_root="cc" * 32), key)
+    assert signature_valid(governed)
+    assert not signature_valid(replace(governed, council_events_root="dd" * 32))
+    assert not signature_valid(replace(governed, council_event_count=3))
+
+
 def anchor_record(at: int, status: str = "ACTIVE") -> AnchorRecord:
     return AnchorRecord("moci", KEY_A, at, 7, 2, 0, status, 0)
 

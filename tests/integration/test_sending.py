@@ -1,0 +1,113 @@
+"""Every write goes through the outbox: status changes, transfers and governance calls take their nonces
+from the database like anchors, on a real chain."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from eth_account import Account
+
+from ledger.documents.wrap import wrap_documents
+from ledger.domain import HexHash, ReasonCode, TransactionState
+from ledger.errors import TransactionFailedError
+from ledger.store.outbox import NewBatch
+from ledger.store.repository import NewDocument
+from ledger.usecases.actors import Actor
+from ledger.usecases.agencies import RegisteredAgency
+from ledger.usecases.anchoring import settle
+from ledger.usecases.context import Ledger
+from ledger.usecases.issuance import IssueRequest, build_document_data, issue_documents
+from ledger.usecases.sending import send_call, settle_senders
+from ledger.usecases.status import Action, change_status, get_record
+from tests.integration.conftest import example
+from tests.integration.test_pipeline import wait_until
+
+
+def test_a_status_change_takes_the_nonce_after_an_anchor_another_process_recorded(
+    ledger: Ledger, moci: RegisteredAgency
+) -> None:
+    """Another process has recorded an anchor of the same key and not yet broadcast it. The node's pending
+    count does not know that nonce; the database does. The revocation signs the next nonce, waits for the
+    anchor to be sent, and both land."""
+    request = example("commercial-licence")
+    issued = issue_documents(ledger, "moci", [IssueRequest(request["document_type"], request["fields"])])
+    other = Ledger(ledger.settings)  # a second service process on the same database: its own send locks
+    try:
+        key = other.store.active_key("moci", other.registry.chain_time())
+        assert key is not None
+        signer = other.vault.decrypt(key.encrypted_key, key.address)
+        data = [build_document_data(other, other.store.get_agency("moci"), IssueRequest(**request))]  # type: ignore[arg-type]
+        document = wrap_documents(data)[0]
+        root = HexHash(document["signature"]["merkleRoot"])
+        client = other.registry.transactions
+        calldata = "0x" + other.registry.anchor_call(root, 1).hex()
+        fees = client.fees()
+        node_count = client.pending_nonce(key.address)
+        anchor = other.outbox.record_anchor(
+            NewBatch(
+                root=root,
+                agency_id="moci",
+                key_address=key.address,
+                expires_at=None,
+                documents=[NewDocument(target_hash=root, document_type="commercial-licence", proof=[], wrapped={})],
+            ),
+            chain_nonce=node_count,
+            sign=lambda nonce: (
+                client.sign(signer, to=other.registry.address, data=calldata, nonce=nonce, gas=200_000, fees=fees),
+                fees,
+            ),
+            now=0.0,
+        )
+        assert anchor.nonce == node_count  # recorded, not broadcast: the process "paused" here
+        sender = threading.Timer(0.5, settle, args=(other, "moci"))  # the other process's worker sends it
+        sender.start()
+        try:
+            change = change_status(ledger, Actor("moci"), issued.merkle_root, Action.REVOKE, ReasonCode.SUPERSEDED)
+        finally:
+            sender.join()
+        revocation = ledger.outbox.signatures(key.address, node_count + 1)
+        assert [row.tx_hash for row in revocation] == [change.receipt.tx_hash]
+        assert get_record(ledger, issued.merkle_root).as_dict()["status"] == "REVOKED"
+        settle(ledger, "moci")
+        assert get_record(ledger, root).as_dict()["stage"] == "ANCHORED"
+    finally:
+        other.close()
+
+
+def test_a_transfer_the_node_refuses_is_forgotten_with_its_nonce(ledger: Ledger) -> None:
+    """An empty account's transfer: the node refuses it, the caller hears why, and nothing stays recorded."""
+    empty = Account.create()
+    with pytest.raises(TransactionFailedError, match="refused"):
+        send_call(ledger, empty, ledger.admin.address, value=10**18)
+    assert ledger.outbox.signatures(empty.address, 0) == []
+    assert ledger.outbox.other_senders() == set()
+
+
+def test_a_call_recorded_before_a_crash_is_sent_by_the_worker(ledger: Ledger) -> None:
+    """The operator's transfer was recorded and the process died before broadcasting: the worker's round
+    over senders that are not issuer keys sends it, and it settles final."""
+    recipient = Account.create().address
+    client = ledger.registry.transactions
+    fees = client.fees()
+    operator = ledger.admin
+    row = ledger.outbox.record_call(
+        operator.address,
+        chain_nonce=client.pending_nonce(operator.address),
+        sign=lambda nonce: (
+            client.sign(operator, to=recipient, data="0x", nonce=nonce, gas=21_000, fees=fees, value=5 * 10**17),
+            fees,
+        ),
+        now=0.0,
+    )
+    assert ledger.outbox.other_senders() == {operator.address}
+    assert settle_senders(ledger).broadcast == 1
+
+    def final() -> bool:
+        settle_senders(ledger)
+        (settled,) = ledger.outbox.signatures(operator.address, row.nonce)
+        return settled.state == TransactionState.FINAL
+
+    wait_until(final, what="the transfer's confirmations")
+    assert ledger.registry.balance(recipient) == 5 * 10**17
+    assert ledger.outbox.other_senders() == set()
