@@ -108,6 +108,7 @@ bench: setup $(STAMPS)/wrk
 	$(PY) -m benchmarks.verify_and_issue
 	$(PY) -m benchmarks.audit_replay --breakdown
 	$(PY) -m benchmarks.security_costs
+	$(PY) -m benchmarks.ledger_reads
 
 clean:
 	rm -rf artifacts cache $(REGISTRY_COPY) $(STAMPS) .pytest_cache .mypy_cache .ruff_cache

@@ -26,6 +26,8 @@ module.exports = {
       optimizer: { enabled: true, runs: 10000 },
       viaIR: true,
       evmVersion: "cancun",
+      // The storage layout too: proof mode reads the registry's slots, checked against it in the tests.
+      outputSelection: { "*": { "*": ["storageLayout"] } },
     },
   },
   paths: {

@@ -50,11 +50,15 @@ def error_code(error: Exception) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def error_body(code: str, message: str, field: str | None = None) -> dict[str, dict[str, str]]:
-    """The JSON body of an error response."""
-    body = {"code": code, "message": message}
+def error_body(
+    code: str, message: str, field: str | None = None, nodes: list[dict[str, object]] | None = None
+) -> dict[str, dict[str, object]]:
+    """The JSON body of an error response (with each endpoint's answer when the ledger's nodes disagree)."""
+    body: dict[str, object] = {"code": code, "message": message}
     if field:
         body["field"] = field
+    if nodes is not None:
+        body["nodes"] = nodes
     return {"error": body}
 
 
@@ -72,7 +76,9 @@ def install(app: FastAPI) -> None:
             headers = {"Retry-After": str(error.retry_after)}
         elif status == 503:
             headers = {"Retry-After": "5"}
-        return JSONResponse(error_body(error_code(error), error.message, field), status_code=status, headers=headers)
+        nodes = error.answers if isinstance(error, e.LedgerNodesDisagreeError) else None
+        body = error_body(error_code(error), error.message, field, nodes)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:

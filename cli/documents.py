@@ -10,12 +10,15 @@ import typer
 from rich.table import Table
 
 from cli.common import err, failed, open_ledger, out, read_file, read_json, write_file, write_json
+from ledger.audit.checkpoint import Checkpoint
 from ledger.documents.wrap import obfuscate as obfuscate_document
 from ledger.domain import ReasonCode, normalize_hash
 from ledger.errors import InvalidRequestError, SijillError
 from ledger.usecases.actors import ADMIN, Actor
+from ledger.usecases.health import chain_health
 from ledger.usecases.issuance import IssueRequest, accept_documents, issue_documents
 from ledger.usecases.issue_input import IssueInput
+from ledger.usecases.relying_party import TrustedLedger, check_independently
 from ledger.usecases.sharing import certificate_pdf, erase_document, verification_qr, verify_file
 from ledger.usecases.status import Action, change_status, get_record
 from ledger.verification import Outcome, VerificationResult, VerificationStatus
@@ -31,6 +34,9 @@ STATUS_STYLE = {
 }
 
 HashArgument = Annotated[str, typer.Argument(metavar="HASH", help="A target hash, or a batch root")]
+OptionalHash = Annotated[
+    str | None, typer.Argument(metavar="[HASH]", help="A target hash or batch root; none: the chain's endpoints")
+]
 TargetHash = Annotated[str, typer.Argument(help="The document's target hash")]
 IssuingAgency = Annotated[str, typer.Option(help="The issuing agency")]
 
@@ -79,14 +85,15 @@ def issue(
             write_json(document, target / f"{path.stem}.wrapped.json")
 
 
-def status(hash_hex: HashArgument) -> None:
+def status(hash_hex: OptionalHash = None) -> None:
     """Where a document is: ACCEPTED, PENDING (anchor sent) or ANCHORED, and its status on chain.
+    Without a hash: the chain, each endpoint's height, lag and last error.
 
     A document of a FAILED batch (refused by the registry for good) is never issued: this says so
     and why.
     """
     with open_ledger() as ledger:
-        write_json(get_record(ledger, hash_hex).as_dict(), None)
+        write_json(get_record(ledger, hash_hex).as_dict() if hash_hex else chain_health(ledger), None)
 
 
 def _actor(agency: str | None, admin: bool) -> Actor:
@@ -165,16 +172,46 @@ def _print_verdict(result: VerificationResult) -> None:
 def verify(
     file: Annotated[Path, typer.Argument(help="A wrapped document (JSON) or a Sijill PDF")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON")] = False,
+    rpc: Annotated[
+        list[str] | None,
+        typer.Option("--rpc", help="A chain node of your choosing (repeat): no service, no database needed"),
+    ] = None,
+    quorum: Annotated[int, typer.Option(min=1, help="With --rpc: how many nodes must agree")] = 1,
+    proof: Annotated[bool, typer.Option("--proof", help="With --rpc: check the answer with eth_getProof")] = False,
+    registry: Annotated[str | None, typer.Option(help="With --rpc: the registry you trust")] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="With --rpc: an auditor's signed checkpoint: its chain, registry and block")
+    ] = None,
+    auditor: Annotated[str | None, typer.Option(help="The public key (hex) the checkpoint must be signed by")] = None,
 ) -> None:
-    """Verify a wrapped document against the chain. Exit code 0 only for VALID."""
-    with open_ledger() as ledger:
-        result = verify_file(ledger, read_file(file)).result
-        if as_json:
-            write_json(result.as_dict(), None)
-        else:
-            _print_verdict(result)
-        if not result.valid:
-            raise typer.Exit(1)
+    """Verify a wrapped document against the chain. Exit code 0 only for VALID.
+
+    With --rpc, a relying party's own check: the nodes it names (--quorum of them agreeing,
+    --proof to check the registry's answer against the block's state root), the registry it
+    trusts or an auditor's checkpoint, and nothing of the installation.
+    """
+    if rpc:
+        try:
+            trusted = TrustedLedger(
+                rpc_urls=tuple(rpc),
+                quorum=quorum,
+                proofs=proof,
+                registry=registry,
+                checkpoint=Checkpoint.load(checkpoint) if checkpoint else None,
+                auditor=auditor,
+            )
+            result = check_independently(read_file(file), trusted)
+        except SijillError as error:
+            raise failed(error) from error
+    else:
+        with open_ledger() as ledger:
+            result = verify_file(ledger, read_file(file)).result
+    if as_json:
+        write_json(result.as_dict(), None)
+    else:
+        _print_verdict(result)
+    if not result.valid:
+        raise typer.Exit(1)
 
 
 def obfuscate(

@@ -13,9 +13,10 @@ Four lifecycles, one word and one enum each, with the moves each allows:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from typing import NewType
+from typing import Any, NewType
 
 from ledger.errors import InvalidRequestError, TransitionError
 
@@ -273,6 +274,7 @@ class ChainEvidence:
     agency_name: str | None
     anchor_tx: str | None
     read_at_block: int
+    read: Mapping[str, Any] | None = None  # how no single node decided (quorum, proofs), when one did not
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,20 +303,24 @@ BUMP_NUMERATOR, BUMP_DENOMINATOR = 1125, 1000
 
 @dataclass(frozen=True, slots=True)
 class Fees:
-    """EIP-1559 fees, in wei."""
+    """A transaction's fees, in wei: EIP-1559's, or one gas price on a chain without a base fee
+    (`legacy`, where `max_fee` and `priority_fee` both hold the gas price)."""
 
     max_fee: int
     priority_fee: int
+    legacy: bool = False
 
     def bumped(self, floor: Fees | None = None) -> Fees:
         """Fees a node accepts as a replacement of a transaction paying `self` (and at least `floor`)."""
+        legacy = self.legacy or (floor is not None and floor.legacy)
         bumped = Fees(
             max_fee=-(-self.max_fee * BUMP_NUMERATOR // BUMP_DENOMINATOR) + 1,
             priority_fee=-(-self.priority_fee * BUMP_NUMERATOR // BUMP_DENOMINATOR) + 1,
+            legacy=legacy,
         )
         if floor is None:
             return bumped
-        return Fees(max(bumped.max_fee, floor.max_fee), max(bumped.priority_fee, floor.priority_fee))
+        return Fees(max(bumped.max_fee, floor.max_fee), max(bumped.priority_fee, floor.priority_fee), legacy)
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,15 @@ class ServiceUnavailableError(SijillError):
     """A dependency (the chain, the registry) cannot serve now; retry later."""
 
 
+class LedgerNodesDisagreeError(ServiceUnavailableError):
+    """The chain's endpoints do not agree on the block or the registry's answer (or none gave an answer
+    its proof bears out), so no verdict can rest on them now. Never a verdict on the document."""
+
+    def __init__(self, message: str, *, answers: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.answers = answers
+
+
 class ConfigurationError(SijillError):
     """The settings are incomplete or unsafe for the chosen mode."""
 

@@ -5,10 +5,10 @@ production mode refuses every one of them."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ledger.errors import ConfigurationError
 
@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     mode: Literal["development", "production"] = "development"
     data_dir: Path = Path("data")
     rpc_url: str = "http://127.0.0.1:8545"
+    rpc_urls: Annotated[list[str], NoDecode] = Field(
+        default=[], description="several endpoints of the chain, comma-separated; wins over SIJILL_RPC_URL"
+    )
+    verify_quorum: int = Field(default=1, ge=1, description="endpoints that must agree on a verdict's block")
+    verify_proofs: bool = Field(default=False, description="check the registry's answer with eth_getProof")
     expected_chain_id: int | None = Field(default=None, description="refuse a node serving another chain")
     deployment_file: Path | None = None
     database_url: str | None = None
@@ -68,7 +73,10 @@ class Settings(BaseSettings):
     council_delay_seconds: int = Field(default=2, ge=0, description="how long an approved action waits on chain")
     council_proposal_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0, description="time to gather approvals")
 
-    fund_new_keys_wei: int = 10**18
+    fund_new_keys_wei: int = Field(default=10**18, ge=0, description="gas money sent to each new key (0: none)")
+    free_gas: bool = Field(
+        default=False, description="the network takes transactions for nothing (Besu --min-gas-price=0): pay no fees"
+    )
     rpc_timeout_seconds: float = 10.0
     receipt_timeout_seconds: float = 30.0
     max_batch_size: int = 1000
@@ -105,6 +113,27 @@ class Settings(BaseSettings):
     demo_agency_id: str = "demo-ministry"
     demo_agency_name: str = "Demo Ministry of Commerce"
     demo_agency_token: SecretStr = SecretStr(DEV_AGENCY_TOKEN)
+
+    @field_validator("rpc_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [url.strip() for url in value.replace(" ", ",").split(",") if url.strip()]
+        return value
+
+    @property
+    def endpoints(self) -> list[str]:
+        """The chain's JSON-RPC endpoints: `rpc_urls`, else the one `rpc_url`."""
+        return list(self.rpc_urls) or [self.rpc_url]
+
+    @model_validator(mode="after")
+    def _quorum_within_endpoints(self) -> Settings:
+        if self.verify_quorum > len(self.endpoints):
+            raise ConfigurationError(
+                f"SIJILL_VERIFY_QUORUM={self.verify_quorum} needs at least that many endpoints; "
+                f"SIJILL_RPC_URLS names {len(self.endpoints)}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_development_defaults(self) -> Settings:

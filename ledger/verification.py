@@ -7,7 +7,7 @@ overall status and each check with its evidence. The use case in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -157,6 +157,17 @@ def network_check(claims: dict[str, Any], network: Network) -> Check:
     return Check("network", Outcome.PASSED, "the document names the trusted chain and registry", evidence)
 
 
+def ledger_read_check(read: Mapping[str, Any]) -> Check:
+    """The check that says how the chain was read when no single node decided (quorum, proofs, a pin)."""
+    agreed, block = read["agreed"], read["block_number"]
+    how = [f"{len(agreed)} of the ledger's endpoints agree on block {block} ({read['block_hash']})"]
+    if read["pinned_to_checkpoint"]:
+        how.append("the block an auditor's signed checkpoint vouches for")
+    if read["proof"]:
+        how.append(f"the registry's answer is proven against its state root ({read['proven_by']}'s proofs)")
+    return Check("ledger_read", Outcome.PASSED, "; ".join(how), dict(read))
+
+
 def evaluate(
     document: WrappedDocument,
     *,
@@ -185,6 +196,8 @@ def evaluate(
         return _result(VerificationStatus.UNKNOWN_ISSUER, checks, base, network_result.message)
     evidence = fetch_evidence()
     view = evidence.view
+    if evidence.read is not None:
+        checks.append(ledger_read_check(evidence.read))
 
     # 3. The root must be anchored.
     anchored = view.batch_status is not ChainStatus.NONE

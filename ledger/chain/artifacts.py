@@ -16,6 +16,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from eth_hash.auto import keccak
+
 from ledger.errors import ConfigurationError
 
 REGISTRY_ARTIFACT = Path("contracts/DocumentRegistry.sol/DocumentRegistry.json")
@@ -40,11 +42,18 @@ def packaged_artifact(name: str = "DocumentRegistry") -> Traversable:
 
 @dataclass(frozen=True, slots=True)
 class ContractArtifact:
-    """A compiled contract: its ABI, creation bytecode and ABI version."""
+    """A compiled contract: its ABI, creation bytecode, runtime bytecode and ABI version."""
 
     name: str
     abi: list[dict[str, Any]]
     bytecode: str
+    deployed_bytecode: str = "0x"
+
+    @property
+    def code_hash(self) -> bytes:
+        """The keccak-256 of the runtime code: the code hash of an account that runs this contract
+        (it has no immutables, so every deployment runs the same bytes)."""
+        return keccak(bytes.fromhex(self.deployed_bytecode.removeprefix("0x")))
 
     @property
     def abi_version(self) -> str:
@@ -68,7 +77,12 @@ class ContractArtifact:
             )
         try:
             artifact = json.loads(source.read_text(encoding="utf-8"))
-            return cls(name=artifact["contractName"], abi=artifact["abi"], bytecode=artifact["bytecode"])
+            return cls(
+                name=artifact["contractName"],
+                abi=artifact["abi"],
+                bytecode=artifact["bytecode"],
+                deployed_bytecode=artifact.get("deployedBytecode", "0x"),
+            )
         except OSError as error:
             raise ConfigurationError(
                 f"no compiled {name} at {source} ({error.strerror}); run `make build` ({where})"

@@ -14,8 +14,9 @@ from web3 import Web3
 
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.council import deploy_council
+from ledger.chain.nodes import NodePool, connect_pool
 from ledger.chain.registry import RegistryClient
-from ledger.chain.rpc import connect, translate_errors
+from ledger.chain.rpc import translate_errors
 from ledger.chain.signer import Signer
 from ledger.chain.transactions import deploy_contract
 from ledger.errors import ConfigurationError, DeploymentError
@@ -173,22 +174,26 @@ def deploy_governed_registry(
 
 
 def open_registry(
-    rpc_url: str,
+    nodes: NodePool,
     record: DeploymentRecord,
     artifact: ContractArtifact,
     *,
-    timeout: float = 10.0,
     check: bool = True,
+    free_gas: bool = False,
 ) -> RegistryClient:
-    """A client for the registry in `record`, checked against the live chain when `check`."""
-    web3 = connect(rpc_url, timeout=timeout)
+    """A client for the registry in `record` over the chain's endpoints `nodes` (failing over between
+    them), checked against the live chain when `check`; `free_gas`: its transactions pay nothing."""
+    web3 = connect_pool(nodes)
+    label = ", ".join(nodes.urls)  # for messages: "the node at ..."
     if check:
-        check_deployment(web3, record, artifact, rpc_url)
+        check_deployment(web3, record, artifact, label)
     return RegistryClient(
         web3=web3,
         address=record.address,
         abi=artifact.abi,
         chain_id=record.chain_id,
-        rpc_url=rpc_url,
-        rpc_timeout=timeout,
+        rpc_url=label,
+        rpc_timeout=nodes.timeout,
+        nodes=nodes,
+        free_gas=free_gas,
     )

@@ -27,7 +27,8 @@ from ledger.chain.council import CouncilClient
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.events import EventReader
 from ledger.chain.inspect import INSPECT_LAYOUT, anchor_view, bytes32, decode_inspect_words
-from ledger.chain.rpc import JsonRpcClient, translate_errors
+from ledger.chain.nodes import NodePool
+from ledger.chain.rpc import translate_errors
 from ledger.chain.transactions import TransactionClient
 from ledger.domain import (
     Address,
@@ -58,6 +59,8 @@ class RegistryClient:
         chain_id: int,
         rpc_url: str,
         rpc_timeout: float = 10.0,
+        nodes: NodePool | None = None,
+        free_gas: bool = False,
     ) -> None:
         self._web3 = web3
         self._contract: Contract = web3.eth.contract(address=to_checksum_address(address), abi=abi)
@@ -77,8 +80,12 @@ class RegistryClient:
         self._is_revoked_selector = function_signature_to_4byte_selector("isRevoked(bytes32)")
         self._inspect_output = "(" + ",".join(field["type"] for field in inspect_abi["outputs"][0]["components"]) + ")"
         self._anchor_tx_cache: dict[tuple[str, int], str] = {}
-        self._hot = JsonRpcClient(rpc_url, timeout=rpc_timeout)
-        self.transactions = TransactionClient(web3=web3, chain_id=chain_id, rpc_url=rpc_url, decoder=self._decoder)
+        # Every endpoint of the chain (one unless given): the hot path's reads fail over between them.
+        self.nodes = nodes or NodePool([rpc_url], timeout=rpc_timeout)
+        self._hot = self.nodes
+        self.transactions = TransactionClient(
+            web3=web3, chain_id=chain_id, rpc_url=rpc_url, decoder=self._decoder, free_gas=free_gas
+        )
 
     # --- reads ------------------------------------------------------------------
 
@@ -94,7 +101,7 @@ class RegistryClient:
 
         def read() -> int:
             # Both blocks in one round trip of the lean client: accepting documents reads this clock.
-            latest, pending = self._hot.batch(
+            latest, pending = self._hot.call(
                 [("eth_getBlockByNumber", ["latest", False]), ("eth_getBlockByNumber", ["pending", False])]
             )
             if "error" in latest or not latest.get("result"):
@@ -127,7 +134,7 @@ class RegistryClient:
         data = "0x" + (self._inspect_selector + bytes32(target_hash) + bytes32(root)).hex()
 
         def read() -> tuple[int, AnchorView]:
-            responses = self._hot.batch(
+            responses = self._hot.call(
                 [("eth_blockNumber", []), ("eth_call", [{"to": self.address, "data": data}, "latest"])]
             )
             if any("error" in response for response in responses):

@@ -31,6 +31,11 @@ from ledger.errors import (
 _RETRY = ExceptionRetryConfiguration(errors=(requests.exceptions.ConnectionError,), retries=2, backoff_factor=0)
 
 
+def retry_configuration() -> ExceptionRetryConfiguration:
+    """How web3 retries a request: a failed connection once more, a read timeout never."""
+    return _RETRY
+
+
 def connect(rpc_url: str, *, timeout: float = 10.0) -> Web3:
     """A lean `Web3` for `rpc_url` (HTTP JSON-RPC, keep-alive, no middleware; `timeout` per read, not retried)."""
     provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=_RETRY)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+import rlp
 from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from eth_typing import HexStr
 from eth_utils.address import to_checksum_address
@@ -72,8 +73,11 @@ _UNDERPRICED = ("underpriced", "fee too low", "replacement transaction", "less t
 class TransactionClient:
     """Raw transaction operations for one chain."""
 
-    def __init__(self, *, web3: Web3, chain_id: int, rpc_url: str, decoder: ErrorDecoder | None = None) -> None:
+    def __init__(
+        self, *, web3: Web3, chain_id: int, rpc_url: str, decoder: ErrorDecoder | None = None, free_gas: bool = False
+    ) -> None:
         self._web3 = web3
+        self._free_gas = free_gas
         self._chain_id = chain_id
         self._rpc_url = rpc_url
         self._decoder = decoder
@@ -113,13 +117,22 @@ class TransactionClient:
         return int(self._call("eth_getTransactionCount", [address, "pending"]), 16)
 
     def fees(self) -> Fees:
-        """Fees for a transaction sent now: twice the latest base fee plus the node's suggested tip."""
+        """Fees for a transaction sent now: twice the latest base fee plus the node's suggested tip; on a
+        chain whose blocks carry no base fee (before London, or a network configured so), the node's gas
+        price, for a legacy transaction; nothing at all on a free-gas network."""
         block, tip = self._batch([("eth_getBlockByNumber", ["latest", False]), ("eth_maxPriorityFeePerGas", [])])
-        if "error" in block or "error" in tip:
+        if "error" in block or not isinstance(block.get("result"), dict):
+            raise NodeAnswerError("the chain node did not give its latest block")
+        base_fee = block["result"].get("baseFeePerGas")
+        if self._free_gas:  # a network whose validators take transactions for nothing (`--min-gas-price=0`)
+            return Fees(max_fee=0, priority_fee=0, legacy=base_fee is None)
+        if base_fee is None:
+            price = int(self._call("eth_gasPrice", []), 16)
+            return Fees(max_fee=price, priority_fee=price, legacy=True)
+        if "error" in tip:
             raise NodeAnswerError("the chain node did not tell its fees")
-        base = int(block["result"].get("baseFeePerGas") or "0x0", 16)
         priority = int(tip["result"], 16)
-        return Fees(max_fee=2 * base + priority, priority_fee=priority)
+        return Fees(max_fee=2 * int(base_fee, 16) + priority, priority_fee=priority)
 
     def estimate_gas(
         self,
@@ -145,19 +158,19 @@ class TransactionClient:
         self, signer: Signer, *, to: str, data: str, nonce: int, gas: int, fees: Fees, value: int = 0
     ) -> SignedTransaction:
         """Sign a call of `to` sending `value` wei (pure: nothing is sent)."""
-        signed = signer.sign_transaction(
-            {
-                "type": 2,
-                "chainId": self._chain_id,
-                "nonce": nonce,
-                "to": HexStr(to),
-                "data": HexStr(data),
-                "gas": gas,
-                "value": value,
-                "maxFeePerGas": fees.max_fee,
-                "maxPriorityFeePerGas": fees.priority_fee,
-            }
-        )
+        transaction: dict[str, Any] = {
+            "chainId": self._chain_id,
+            "nonce": nonce,
+            "to": HexStr(to),
+            "data": HexStr(data),
+            "gas": gas,
+            "value": value,
+        }
+        if fees.legacy:
+            transaction["gasPrice"] = fees.max_fee
+        else:
+            transaction.update(type=2, maxFeePerGas=fees.max_fee, maxPriorityFeePerGas=fees.priority_fee)
+        signed = signer.sign_transaction(transaction)
         return SignedTransaction(
             raw="0x" + bytes(signed.raw_transaction).hex(), tx_hash="0x" + bytes(signed.hash).hex()
         )
@@ -165,7 +178,16 @@ class TransactionClient:
     @staticmethod
     def decode_call(raw: str) -> SignedCall:
         """The call inside signed transaction bytes (to sign it again with other fees or nonce)."""
-        fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+        encoded = HexBytes(raw)
+        if encoded and encoded[0] >= 0xC0:  # a legacy transaction: [nonce, gasPrice, gas, to, value, data, v, r, s]
+            _nonce, _price, gas, to, value, data, *_signature = rlp.decode(bytes(encoded))
+            return SignedCall(
+                to=to_checksum_address(to),
+                data="0x" + bytes(data).hex(),
+                gas=int.from_bytes(gas, "big"),
+                value=int.from_bytes(value, "big"),
+            )
+        fields = TypedTransaction.from_bytes(encoded).as_dict()
         return SignedCall(
             to=to_checksum_address(fields["to"]),
             data="0x" + bytes(fields["data"]).hex(),
@@ -228,6 +250,16 @@ class TransactionClient:
         return int(block["timestamp"], 16)
 
 
+def fee_fields(web3: Web3) -> dict[str, int]:
+    """The fee fields of a transaction sent now through `web3`: EIP-1559's from the latest base fee, or a
+    legacy gas price on a chain whose blocks carry none."""
+    base_fee = web3.eth.get_block("latest").get("baseFeePerGas")
+    if base_fee is None:
+        return {"gasPrice": int(web3.eth.gas_price)}
+    priority = int(web3.eth.max_priority_fee)
+    return {"maxPriorityFeePerGas": priority, "maxFeePerGas": 2 * int(base_fee) + priority}
+
+
 def send_transaction(
     web3: Web3,
     signer: Signer,
@@ -255,10 +287,7 @@ def send_transaction(
             else:
                 tx["gas"] = int(tx["gas"] * 1.2) if tx.get("data") else tx["gas"]
             if "maxFeePerGas" not in tx and "gasPrice" not in tx:
-                base_fee = int(web3.eth.get_block("latest")["baseFeePerGas"])
-                priority = int(web3.eth.max_priority_fee)
-                tx["maxPriorityFeePerGas"] = priority
-                tx["maxFeePerGas"] = 2 * base_fee + priority
+                tx.update(fee_fields(web3))
             signed = signer.sign_transaction(tx)
         tx_hash = signed.hash
         hex_hash = "0x" + bytes(tx_hash).hex()
@@ -304,7 +333,8 @@ def deploy_contract(
     """Deploy a contract from `deployer` with constructor `args`: its address and the deployment's receipt."""
     factory = web3.eth.contract(abi=abi, bytecode=bytecode)
     with translate_errors(rpc_url):
-        tx = factory.constructor(*args).build_transaction({"from": deployer.address, "chainId": chain_id})
+        fees: dict[str, Any] = fee_fields(web3)
+        tx = factory.constructor(*args).build_transaction({"from": deployer.address, "chainId": chain_id, **fees})
     receipt = send_transaction(
         web3, deployer, dict(tx), chain_id=chain_id, lock=lock, rpc_url=rpc_url, receipt_timeout=receipt_timeout
     )

@@ -76,9 +76,14 @@ def register_agency(
 def _new_admin_key(ledger: Ledger) -> tuple[LocalAccount, str]:
     """A fresh agency admin key and its sealed copy, funded for its gas when the settings say so."""
     account, sealed = ledger.vault.generate()
-    if ledger.settings.fund_new_keys_wei > 0:
-        send_call(ledger, ledger.admin, account.address, value=ledger.settings.fund_new_keys_wei)
+    _fund(ledger, account.address)
     return account, sealed
+
+
+def _fund(ledger: Ledger, address: str) -> None:
+    """Send a new key its gas money, unless the settings send none or the network's gas is free."""
+    if ledger.settings.fund_new_keys_wei > 0 and not ledger.settings.free_gas:
+        send_call(ledger, ledger.admin, address, value=ledger.settings.fund_new_keys_wei)
 
 
 def agency_admin_signer(ledger: Ledger, agency_id: str) -> Signer:
@@ -127,8 +132,7 @@ def add_issuer_key(
     registry = ledger.registry
     call = registry.add_issuer_key_call(agency_id, account.address, valid_from, valid_until)
     receipt = send_call(ledger, signer, registry.address, call)
-    if ledger.settings.fund_new_keys_wei > 0:
-        send_call(ledger, ledger.admin, account.address, value=ledger.settings.fund_new_keys_wei)
+    _fund(ledger, account.address)
     info = ledger.registry.issuer_key(account.address)
     return ledger.store.authorize_key(account.address, info.valid_from, info.valid_until, receipt.tx_hash)
 

@@ -11,6 +11,8 @@ from ledger.api_keys import TokenHasher
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.council import CouncilClient
 from ledger.chain.deployment import DeploymentRecord, open_registry
+from ledger.chain.nodes import NodePool
+from ledger.chain.quorum import QuorumReader
 from ledger.chain.registry import RegistryClient
 from ledger.chain.signer import Signer
 from ledger.documents.types import DocumentTypeCatalog
@@ -36,9 +38,18 @@ def utc_now() -> datetime:
 class Ledger:
     """Settings and the parts built from them, each made on first use."""
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        deployment: DeploymentRecord | None = None,
+    ) -> None:
+        """`deployment` given: the registry to read, instead of the deployment file (a relying party's check)."""
         self.settings = settings
         self.clock = clock
+        if deployment is not None:
+            self.__dict__["deployment"] = deployment  # what the cached property would otherwise load
 
     @cached_property
     def artifact(self) -> ContractArtifact:
@@ -57,24 +68,37 @@ class Ledger:
         return record
 
     @cached_property
+    def nodes(self) -> NodePool:
+        """The chain's JSON-RPC endpoints (`SIJILL_RPC_URLS`, else `SIJILL_RPC_URL`): reads fail over."""
+        return NodePool(self.settings.endpoints, timeout=self.settings.rpc_timeout_seconds)
+
+    @cached_property
     def registry(self) -> RegistryClient:
         """The registry client; the deployment is checked against the chain when it answers."""
-        settings = self.settings
-
-        def open_client(check: bool) -> RegistryClient:
-            return open_registry(
-                settings.rpc_url,
-                self.deployment,
-                self.artifact,
-                timeout=settings.rpc_timeout_seconds,
-                check=check,
-            )
-
+        free_gas = self.settings.free_gas
         try:
-            return open_client(check=True)
+            return open_registry(self.nodes, self.deployment, self.artifact, check=True, free_gas=free_gas)
         except ChainUnavailableError:
-            log.warning("the chain at %s does not answer; continuing unchecked", settings.rpc_url)
-            return open_client(check=False)
+            log.warning("%s does not answer; continuing unchecked", self.nodes.describe())
+            return open_registry(self.nodes, self.deployment, self.artifact, check=False, free_gas=free_gas)
+
+    @cached_property
+    def quorum(self) -> QuorumReader | None:
+        """How verdicts read the registry when one node is not to be believed (`SIJILL_VERIFY_QUORUM` over
+        1, or `SIJILL_VERIFY_PROOFS`); None: from the first endpoint that answers."""
+        settings = self.settings
+        if settings.verify_quorum == 1 and not settings.verify_proofs:
+            return None
+        registry = self.registry
+        return QuorumReader(
+            self.nodes,
+            registry=registry.address,
+            quorum=settings.verify_quorum,
+            proofs=settings.verify_proofs,
+            code_hash=self.artifact.code_hash,
+            inspect_call=registry.inspect_call,
+            decode=registry.decode_inspect,
+        )
 
     @cached_property
     def network(self) -> Network:
@@ -155,3 +179,5 @@ class Ledger:
         """Release the store's connections."""
         if "store" in self.__dict__:
             self.store.close()
+        if "nodes" in self.__dict__:
+            self.nodes.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from ledger.chain.deployment import DeploymentRecord, check_deployment, deploy_governed_registry
-from ledger.chain.rpc import connect
+from ledger.chain.nodes import connect_pool
 from ledger.errors import ConfigurationError, DeploymentError
 from ledger.usecases.agencies import add_issuer_key, register_agency
 from ledger.usecases.context import Ledger
@@ -20,12 +20,13 @@ def ensure_deployment(ledger: Ledger, *, redeploy_if_lost: bool) -> DeploymentRe
     `redeploy_if_lost`, else `DeploymentError` is raised.
     """
     settings = ledger.settings
-    web3 = connect(settings.rpc_url, timeout=settings.rpc_timeout_seconds)
+    web3 = connect_pool(ledger.nodes)
+    label = ", ".join(ledger.nodes.urls)
     path = settings.deployment_path
     if path.exists():
         record = DeploymentRecord.load(path)
         try:
-            check_deployment(web3, record, ledger.artifact, settings.rpc_url)
+            check_deployment(web3, record, ledger.artifact, label)
             return record
         except DeploymentError:
             if not redeploy_if_lost:
@@ -41,7 +42,7 @@ def ensure_deployment(ledger: Ledger, *, redeploy_if_lost: bool) -> DeploymentRe
         threshold=settings.council_threshold,
         delay=settings.council_delay_seconds,
         member_signers=signers,
-        rpc_url=settings.rpc_url,
+        rpc_url=label,
         admin_transfer_delay=settings.admin_transfer_delay_seconds,
         receipt_timeout=settings.receipt_timeout_seconds,
     )

@@ -4,29 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
+from ledger.chain.quorum import PinnedBlock
 from ledger.documents.wrap import WrappedDocument
 from ledger.domain import ChainEvidence
 from ledger.usecases.context import Ledger
 from ledger.verification import VerificationResult, evaluate
 
 
-def verify_document(ledger: Ledger, document: Any) -> VerificationResult:
-    """Verify a wrapped document (parsed JSON).
+def verify_document(ledger: Ledger, document: Any, *, pinned: PinnedBlock | None = None) -> VerificationResult:
+    """Verify a wrapped document (parsed JSON), at the block of a signed checkpoint when `pinned`
+    (with the settings' quorum or proof mode).
 
     Raises `InvalidDocumentError` when it is not a wrapped document at all;
     `ChainUnavailableError` when the chain cannot be reached or does not answer in time;
     `NodeAnswerError` when the node answers, but not usably (a refused read, a malformed
-    event); `ConfigurationError` when the installation has no registry to read. Every other
-    problem is a verdict in the result (TAMPERED, NOT_ISSUED, ...).
+    event); `LedgerNodesDisagreeError` when, in quorum or proof mode, the endpoints do not
+    agree or none gives an answer its proof bears out; `ConfigurationError` when the
+    installation has no registry to read. Every other problem is a verdict in the result
+    (TAMPERED, NOT_ISSUED, ...).
     """
     wrapped = WrappedDocument.parse(document)
 
     def fetch() -> ChainEvidence:
-        registry = ledger.registry
-        read_at, view = registry.inspect_latest(wrapped.target_hash, wrapped.merkle_root)
+        registry, quorum = ledger.registry, ledger.quorum
+        read = None
+        if quorum is None:
+            read_at, view = registry.inspect_latest(wrapped.target_hash, wrapped.merkle_root)
+        else:  # no single node decides: a quorum of endpoints, proofs against the state root, or both
+            read = quorum.inspect(wrapped.target_hash, wrapped.merkle_root, pinned=pinned)
+            read_at, view = read.block_number, read.view
         view = registry.with_own_revocation(wrapped.target_hash, view)
         tx = registry.anchor_transaction(wrapped.merkle_root, view.anchored_block) if view.anchored_block else None
         name = registry.agency_name(view.agency_id) if view.agency_id else None
-        return ChainEvidence(view=view, agency_name=name, anchor_tx=tx, read_at_block=read_at)
+        return ChainEvidence(
+            view=view, agency_name=name, anchor_tx=tx, read_at_block=read_at, read=read.evidence() if read else None
+        )
 
     return evaluate(wrapped, network=ledger.network, fetch_evidence=fetch, now=ledger.clock())

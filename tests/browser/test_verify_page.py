@@ -19,6 +19,7 @@ from ledger.usecases.agencies import RegisteredAgency
 from ledger.usecases.context import Ledger
 from tests.browser.conftest import CHROMIUM_FLAGS, ROOT, ServerThread, Service, chromium_path, serve
 from tests.integration.conftest import auth, example
+from tests.rpc_proxy import RpcProxy
 
 VERDICT = "#verdict"
 
@@ -134,6 +135,41 @@ def test_a_chain_that_is_down_is_said_plainly(
         expect(page.locator("#message")).to_contain_text("does not mean it is invalid")
         expect(page.locator(VERDICT)).to_be_hidden()
     down.close()
+
+
+def test_nodes_that_disagree_are_said_plainly_and_never_as_invalid(
+    page: Page, tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord, service: Service,
+    moci: RegisteredAgency,
+) -> None:  # fmt: skip
+    """Three endpoints, a quorum of three, and one that lies: the page says the nodes disagree, in
+    both languages, and shows no verdict."""
+    document = issue(service, moci.token)["document"]
+    (tmp_path / "licence.json").write_text(json.dumps(document), encoding="utf-8")
+    proxies = [RpcProxy(anvil.url) for _ in range(3)]
+    proxies[2].rewrite["eth_call"] = lambda _params, result: result[:-64] + "1".rjust(64, "0")  # "paused"
+    settings, port = serve(tmp_path / "split", anvil.url, deployment)
+    settings = settings.model_copy(
+        update={
+            "database_url": service.ledger.settings.database,
+            "rpc_urls": [p.url for p in proxies],
+            "verify_quorum": 3,
+        }
+    )
+    split = Ledger(settings)
+    try:
+        with ServerThread(split, port):
+            page.goto(f"{settings.public_base_url}/verify")
+            page.set_input_files("#file", str(tmp_path / "licence.json"))
+            expect(page.locator("#message")).to_contain_text("nodes disagree")
+            expect(page.locator("#message")).to_contain_text("not a verdict on the document")
+            expect(page.locator("#message")).not_to_contain_text("cannot reach")
+            expect(page.locator(VERDICT)).to_be_hidden()
+            page.locator("#language").click()
+            expect(page.locator("#message")).to_contain_text("غير متفقة")
+    finally:
+        split.close()
+        for proxy in proxies:
+            proxy.close()
 
 
 def test_page_is_keyboard_usable_and_self_contained(page: Page, service: Service) -> None:

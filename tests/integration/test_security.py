@@ -320,11 +320,18 @@ def _strings(value: Any) -> Iterator[str]:
 # --- forged proofs against the real chain ---------------------------------------------------------
 
 
-def test_every_single_bit_change_of_a_proof_fails_against_the_chain(ledger: Ledger, moci: RegisteredAgency) -> None:
+@pytest.mark.parametrize("proofs", [False, True], ids=["plain", "proof-mode"])
+def test_every_single_bit_change_of_a_proof_fails_against_the_chain(
+    ledger: Ledger, moci: RegisteredAgency, proofs: bool
+) -> None:
     add_issuer_key(ledger, "moci")
     requests = [example("commercial-licence")] * 4
     batch = issue_documents(ledger, "moci", [IssueRequest(r["document_type"], r["fields"]) for r in requests])
     document = batch.documents[1]
+    if proofs:  # the registry's answers checked with eth_getProof against each block's state root
+        ledger = Ledger(ledger.settings.model_copy(update={"verify_proofs": True}))
+        verdict = verify_document(ledger, document)
+        assert any(check.name == "ledger_read" and check.evidence["proof"] for check in verdict.checks)
     assert verify_document(ledger, document).status is VerificationStatus.VALID
     signature = document["signature"]
     places: list[tuple[str, int | None]] = [("targetHash", None), ("merkleRoot", None)]
@@ -342,6 +349,8 @@ def test_every_single_bit_change_of_a_proof_fails_against_the_chain(ledger: Ledg
             status = verify_document(ledger, forged).status.value
             verdicts[status] = verdicts.get(status, 0) + 1
     assert verdicts == {"TAMPERED": 256 * len(places)}
+    if proofs:
+        ledger.close()
 
 
 # --- erasure -----------------------------------------------------------------------------------------

@@ -292,7 +292,15 @@ async function loadTypes() {
 }
 
 async function explain(response, forLink = false) {
-  if (response.status === 503) return () => t().chainDown;
+  if (response.status === 503) {
+    let code = "";
+    try {
+      code = (await response.clone().json()).error.code;
+    } catch {
+      code = "";
+    }
+    return code === "ledger_nodes_disagree" ? () => t().nodesDisagree : () => t().chainDown;
+  }
   if (response.status === 429) {
     const seconds = Number.parseInt(response.headers.get("Retry-After") || "60", 10) || 60;
     return () => t().tooMany(seconds);

@@ -1,0 +1,28 @@
+"""Proof mode reads the registry's storage slots by number: they must be the compiler's layout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ledger.chain import layout
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _storage_layout() -> dict[str, int]:
+    for build in sorted((ROOT / "artifacts" / "build-info").glob("*.json")):
+        output = json.loads(build.read_text(encoding="utf-8"))["output"]["contracts"]
+        registry = output.get("contracts/DocumentRegistry.sol", {}).get("DocumentRegistry")
+        if registry is not None:
+            return {item["label"]: int(item["slot"]) for item in registry["storageLayout"]["storage"]}
+    raise AssertionError("no build of DocumentRegistry with its storage layout: run `make build`")
+
+
+def test_the_slots_proof_mode_reads_are_the_compilers() -> None:
+    slots = _storage_layout()
+    assert slots["_paused"] == layout.PAUSED_SLOT
+    assert slots["_agencyIndexes"] == layout.AGENCY_INDEXES_SLOT
+    assert slots["_keys"] == layout.KEYS_SLOT
+    assert slots["_anchors"] == layout.ANCHORS_SLOT
+    assert slots["_documents"] == layout.DOCUMENTS_SLOT

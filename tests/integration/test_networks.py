@@ -1,0 +1,78 @@
+"""Networks that behave as a permissioned Besu network may: blocks without a base fee (legacy
+transactions at the node's gas price) and free gas (validators that take transactions for nothing).
+Each on a real Anvil set up that way, or behind the proxy where Anvil has no such setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ledger.chain.anvil import AnvilProcess, free_port
+from ledger.chain.rpc import JsonRpcClient
+from ledger.domain import ReasonCode
+from ledger.settings import Settings
+from ledger.usecases.actors import Actor
+from ledger.usecases.agencies import add_issuer_key, register_agency
+from ledger.usecases.context import Ledger
+from ledger.usecases.issuance import IssueRequest, issue_documents
+from ledger.usecases.setup import ensure_deployment
+from ledger.usecases.status import Action, change_status
+from ledger.usecases.verify import verify_document
+from ledger.verification import VerificationStatus
+from tests.integration.conftest import example
+from tests.rpc_proxy import RpcProxy
+
+
+def _issue_revoke_verify(ledger: Ledger) -> tuple[str, str, str]:
+    """Deploy, admit an agency, add its key, issue and revoke a licence, and verify it: the anchor's and
+    the revocation's transaction hashes, and the key."""
+    ensure_deployment(ledger, redeploy_if_lost=False)
+    register_agency(ledger, "moci", "Ministry of Commerce")
+    key = add_issuer_key(ledger, "moci")
+    request = example("commercial-licence")
+    batch = issue_documents(ledger, "moci", [IssueRequest(request["document_type"], request["fields"])])
+    change = change_status(ledger, Actor("moci"), batch.merkle_root, Action.REVOKE, ReasonCode.SUPERSEDED)
+    assert verify_document(ledger, batch.documents[0]).status is VerificationStatus.REVOKED
+    return batch.receipt.tx_hash, change.receipt.tx_hash, key.address
+
+
+def _transaction(url: str, tx_hash: str) -> dict[str, Any]:
+    answer = JsonRpcClient(url).batch([("eth_getTransactionByHash", [tx_hash])])[0]["result"]
+    assert isinstance(answer, dict)
+    return answer
+
+
+def _no_base_fee(_params: list[Any], block: Any) -> Any:
+    if isinstance(block, dict):
+        block.pop("baseFeePerGas", None)
+    return block
+
+
+def test_blocks_without_a_base_fee_get_legacy_transactions_at_the_nodes_gas_price(tmp_path: Path) -> None:
+    with AnvilProcess(port=free_port()) as node:
+        proxy = RpcProxy(node.url)
+        proxy.rewrite["eth_getBlockByNumber"] = _no_base_fee  # a network without London's fee market
+        try:
+            ledger = Ledger(Settings(data_dir=tmp_path, rpc_url=proxy.url, seed_demo=False, council_delay_seconds=0))
+            anchor, revocation, _key = _issue_revoke_verify(ledger)
+            ledger.close()
+            for tx_hash in (anchor, revocation):  # type 0, at the price the node asked for then
+                transaction = _transaction(node.url, tx_hash)
+                assert transaction["type"] == "0x0"
+                assert int(transaction["gasPrice"], 16) > 0
+        finally:
+            proxy.close()
+
+
+def test_a_free_gas_network_issues_from_keys_that_hold_nothing(tmp_path: Path) -> None:
+    with AnvilProcess(port=free_port(), extra_args=("--base-fee", "0", "--gas-price", "0")) as node:
+        settings = Settings(
+            data_dir=tmp_path, rpc_url=node.url, seed_demo=False, council_delay_seconds=0, free_gas=True
+        )
+        ledger = Ledger(settings)
+        anchor, revocation, key = _issue_revoke_verify(ledger)
+        assert ledger.registry.balance(key) == 0  # never funded: SIJILL_FREE_GAS sends no gas money
+        ledger.close()
+        for tx_hash in (anchor, revocation):
+            transaction = _transaction(node.url, tx_hash)
+            assert int(transaction["maxFeePerGas"], 16) == int(transaction["maxPriorityFeePerGas"], 16) == 0
