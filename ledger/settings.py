@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     council_proposal_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0, description="time to gather approvals")
 
     fund_new_keys_wei: int = Field(default=10**18, ge=0, description="gas money sent to each new key (0: none)")
+    clock_margin_seconds: int = Field(
+        default=0, ge=0, description="a key signs only if valid this long past the chain's clock (Besu: a block period)"
+    )
     free_gas: bool = Field(
         default=False, description="the network takes transactions for nothing (Besu --min-gas-price=0): pay no fees"
     )

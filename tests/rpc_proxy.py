@@ -6,7 +6,9 @@ Tests start one per endpoint they need, each in front of the same Anvil, and set
 - `delay`: seconds to wait before answering (a slow node);
 - `stale_by`: report a block number this many blocks behind (a node that lags);
 - `rewrite[method]`: a function of (params, result) that returns the result to give instead (a
-  liar: a forged `eth_call`, forged `eth_getProof` values, a forged header).
+  liar: a forged `eth_call`, forged `eth_getProof` values, a forged header);
+- `refuse[method]`: a function of params that returns a JSON-RPC error to give instead, or None
+  (a node with limits: Besu's capped log ranges).
 
 Only 127.0.0.1; one daemon thread per connection; `close` stops it.
 """
@@ -35,6 +37,7 @@ class RpcProxy:
         self.delay = 0.0
         self.stale_by = 0
         self.rewrite: dict[str, Rewrite] = {}
+        self.refuse: dict[str, Callable[[list[Any]], dict[str, Any] | None]] = {}
         self.requests = 0
         self._local = threading.local()
         proxy = self
@@ -73,7 +76,7 @@ class RpcProxy:
 
     def honest(self) -> None:
         """Stop every lie, lag and failure."""
-        self.down, self.delay, self.stale_by, self.rewrite = False, 0.0, 0, {}
+        self.down, self.delay, self.stale_by, self.rewrite, self.refuse = False, 0.0, 0, {}, {}
 
     def _forward(self, payload: Any) -> Any:
         connection = getattr(self._local, "connection", None)
@@ -98,6 +101,11 @@ class RpcProxy:
             if answer is None or "result" not in answer:
                 continue
             method, params = request.get("method"), request.get("params") or []
+            refusal = self.refuse[method](params) if method in self.refuse else None
+            if refusal is not None:
+                answer.pop("result")
+                answer["error"] = refusal
+                continue
             if method == "eth_blockNumber" and self.stale_by:
                 answer["result"] = hex(max(0, int(answer["result"], 16) - self.stale_by))
             if method in self.rewrite:

@@ -148,6 +148,16 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _capped(error: Any) -> bool:
+    """Whether a node refused a log query for its size (too many blocks or logs), not for its content."""
+    if not isinstance(error, Mapping):
+        return False
+    message = str(error.get("message", "")).lower()
+    return error.get("code") == -32005 or any(
+        words in message for words in ("exceeds max", "too many", "range", "limit exceeded", "query returned more")
+    )
+
+
 class EventReader:
     """Pages through a registry's logs over raw JSON-RPC."""
 
@@ -173,11 +183,23 @@ class EventReader:
         return int(self._request("eth_blockNumber", []), 16)
 
     def raw_logs(self, from_block: int, to_block: int, events: Sequence[str] = ()) -> list[dict[str, Any]]:
-        """The contract's logs in [from_block, to_block] (only `events`, when named), as the node gives them."""
+        """The contract's logs in [from_block, to_block] (only `events`, when named), as the node gives them.
+
+        A node that caps a query (Besu's `--rpc-max-logs-range`, error -32005) is asked again for each
+        half of the range, down to single blocks.
+        """
         query: dict[str, Any] = {"address": self._address, "fromBlock": hex(from_block), "toBlock": hex(to_block)}
         if events:
             query["topics"] = [[topic for topic, spec in self._specs.items() if spec.name in events]]
-        logs: list[dict[str, Any]] = self._request("eth_getLogs", [query])
+        with translate_errors(self._rpc_url):
+            response = self._web3.provider.make_request(RPCEndpoint("eth_getLogs"), [query])
+        error = response.get("error")
+        if error is not None and from_block < to_block and _capped(error):
+            middle = (from_block + to_block) // 2
+            return self.raw_logs(from_block, middle, events) + self.raw_logs(middle + 1, to_block, events)
+        if error is not None:
+            raise NodeAnswerError(f"the chain node refused eth_getLogs: {error}")
+        logs: list[dict[str, Any]] = response["result"]
         return logs
 
     def decode(self, log: Mapping[str, Any]) -> ChainEvent:

@@ -67,6 +67,20 @@ def inspect_slots(target_hash: bytes, root: bytes, claimed: ClaimedNames) -> lis
     return list(dict.fromkeys(slots))
 
 
+def with_document_agency(
+    claimed: ClaimedNames, target_hash: bytes, root: bytes, words: dict[int, int]
+) -> ClaimedNames | None:
+    """`claimed` (an anchor's agency and key, known from an earlier proven read of `root`) completed with
+    the document record's agency from the proven `words`: none, or the anchor's own; None when it is
+    another agency's, which only the node's answer can name."""
+    document = words[mapping_slot(target_hash, DOCUMENTS_SLOT)] & _MASK32
+    if document == 0:
+        return ClaimedNames(claimed.agency, claimed.key, None)
+    if document == (words[mapping_slot(root, ANCHORS_SLOT)] >> 32) & _MASK32:
+        return ClaimedNames(claimed.agency, claimed.key, claimed.agency)
+    return None
+
+
 def proven_view(target_hash: bytes, root: bytes, claimed: ClaimedNames, words: dict[int, int]) -> AnchorView:
     """`inspect(target_hash, root)` rebuilt from proven storage `words` (slot -> value).
 

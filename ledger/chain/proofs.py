@@ -9,22 +9,13 @@ raises `ProofError`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import rlp
 from eth_hash.auto import keccak
-from trie.exceptions import (
-    BadTrieProof,
-    InvalidKeyError,
-    InvalidNibbles,
-    InvalidNode,
-    MissingTraversalNode,
-    MissingTrieNode,
-    TraversedPartialPath,
-)
-from trie.exceptions import ValidationError as TrieValidationError
+from trie import exceptions as trie_errors
 from trie.hexary import HexaryTrie
 
 # The header's fields in the order its RLP list holds them; the last ones exist from a fork on.
@@ -56,15 +47,9 @@ _FORK_FIELDS: tuple[tuple[str, str], ...] = (
 
 
 # What the trie library raises for nodes that are not a trie's (or not this root's).
+_TRIE_ERRORS = "BadTrieProof InvalidKeyError InvalidNibbles InvalidNode MissingTraversalNode MissingTrieNode"
 _MALFORMED = (
-    BadTrieProof,
-    InvalidKeyError,
-    InvalidNibbles,
-    InvalidNode,
-    MissingTraversalNode,
-    MissingTrieNode,
-    TraversedPartialPath,
-    TrieValidationError,
+    *(getattr(trie_errors, name) for name in f"{_TRIE_ERRORS} TraversedPartialPath ValidationError".split()),
     rlp.DecodingError,
     rlp.DeserializationError,
     ValueError,
@@ -130,34 +115,38 @@ def header_from_json(block: Mapping[str, Any]) -> ProvenHeader:
     return ProvenHeader(number=number, hash=computed, state_root=state_root, timestamp=timestamp)
 
 
-def _nodes(proof: Sequence[str]) -> tuple[Any, ...]:
-    return tuple(rlp.decode(_unhex(node)) for node in proof)
+def _database(proofs: Iterable[Sequence[str]]) -> dict[bytes, bytes]:
+    """The proofs' nodes by their hash, as the trie library keeps nodes: a node can only be found under
+    the hash of its own bytes, so no node of a hostile answer can stand in for another."""
+    nodes: dict[bytes, bytes] = {}
+    for proof in proofs:
+        for node in proof:
+            raw = _unhex(node)
+            nodes[keccak(raw)] = raw
+    return nodes
 
 
-def _get(root: bytes, key: bytes, proof: Sequence[str], what: str) -> bytes:
+def _read(root: bytes, key: bytes, nodes: dict[bytes, bytes], what: str) -> bytes:
+    """The value under `keccak(key)` in the trie of root `root`, walked through `nodes` alone."""
     try:
-        value: bytes = HexaryTrie.get_from_proof(root, keccak(key), _nodes(proof))  # type: ignore[no-untyped-call]
+        value: bytes = HexaryTrie(nodes, root_hash=root).get(keccak(key))
     except _MALFORMED as error:  # a hostile node's bytes: whatever the library makes of them, a refusal
         raise ProofError(f"the proof of {what} does not lead to its root ({error})") from error
     return value
 
 
-def proven_storage(
-    state_root: bytes, address: str, answer: Mapping[str, Any], slots: Sequence[int], *, code_hash: bytes | None = None
-) -> dict[int, int]:
-    """The values of `slots` of contract `address`, read out of `answer` (an `eth_getProof` result)
-    under `state_root`. With `code_hash`, the account must also run that code.
+def proven_account(state_root: bytes, address: str, account_proof: Any, *, code_hash: bytes | None = None) -> bytes:
+    """The storage root of contract `address` under `state_root`, read out of its account proof (an
+    `eth_getProof` answer's `accountProof`). With `code_hash`, the account must run that code.
 
-    Raises `ProofError` when the account's proof or a slot's does not lead to its root, the
-    answer lacks a slot asked for, or the account is not the expected contract.
+    Raises `ProofError` when the proof does not lead to the root, the account does not exist, or it
+    is not the expected contract.
     """
     try:
-        account_proof, storage = answer["accountProof"], answer["storageProof"]
-        given = {int(entry["key"], 16): entry["proof"] for entry in storage}
-        claimed = {int(entry["key"], 16): int(entry.get("value") or "0x0", 16) for entry in storage}
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise ProofError(f"the node's proof answer is malformed ({error})") from error
-    encoded = _get(state_root, _unhex(address), account_proof, f"account {address}")
+        nodes = _database([account_proof])
+    except _MALFORMED as error:
+        raise ProofError(f"the node's account proof is malformed ({error})") from error
+    encoded = _read(state_root, _unhex(address), nodes, f"account {address}")
     if not encoded:
         raise ProofError(f"account {address} does not exist in this block's state")
     try:
@@ -166,11 +155,27 @@ def proven_storage(
         raise ProofError(f"account {address}'s record is malformed ({error})") from error
     if code_hash is not None and bytes(account_code) != code_hash:
         raise ProofError(f"account {address} does not run the registry's code")
+    return bytes(storage_root)
+
+
+def proven_slots(storage_root: bytes, storage_proof: Any, slots: Sequence[int]) -> dict[int, int]:
+    """The values of `slots` under a contract's `storage_root`, read out of an `eth_getProof` answer's
+    `storageProof`; each value the node states must be the one its proof proves.
+
+    Raises `ProofError` when a slot asked for has no proof, a proof does not lead to the root, or
+    the node's stated value is not the proven one.
+    """
+    try:
+        given = {int(entry["key"], 16): entry for entry in storage_proof}
+        claimed = {slot: int(entry.get("value") or "0x0", 16) for slot, entry in given.items()}
+        nodes = _database(entry["proof"] for entry in given.values())
+    except _MALFORMED as error:
+        raise ProofError(f"the node's storage proof is malformed ({error})") from error
     values: dict[int, int] = {}
     for slot in slots:
         if slot not in given:
             raise ProofError(f"the node gave no proof of storage slot {slot:#x}")
-        raw = _get(bytes(storage_root), slot.to_bytes(32, "big"), given[slot], f"storage slot {slot:#x}")
+        raw = _read(storage_root, slot.to_bytes(32, "big"), nodes, f"storage slot {slot:#x}")
         try:
             values[slot] = int.from_bytes(rlp.decode(raw), "big") if raw else 0
         except _MALFORMED as error:
@@ -178,3 +183,18 @@ def proven_storage(
         if claimed[slot] != values[slot]:
             raise ProofError(f"the node says slot {slot:#x} holds {claimed[slot]:#x}, its proof says {values[slot]:#x}")
     return values
+
+
+def proven_storage(
+    state_root: bytes, address: str, answer: Mapping[str, Any], slots: Sequence[int], *, code_hash: bytes | None = None
+) -> dict[int, int]:
+    """The values of `slots` of contract `address`, read out of `answer` (an `eth_getProof` result)
+    under `state_root`: `proven_account`, then `proven_slots`.
+
+    Raises `ProofError` as they do, and when the answer is not an `eth_getProof` result.
+    """
+    try:
+        account_proof, storage = answer["accountProof"], answer["storageProof"]
+    except (KeyError, TypeError) as error:
+        raise ProofError(f"the node's proof answer is malformed ({error})") from error
+    return proven_slots(proven_account(state_root, address, account_proof, code_hash=code_hash), storage, slots)

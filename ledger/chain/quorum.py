@@ -18,16 +18,26 @@ never made from it.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ledger.chain.layout import ClaimedNames, LayoutMismatchError, inspect_slots, proven_view
+from ledger.chain.layout import (
+    ClaimedNames,
+    LayoutMismatchError,
+    inspect_slots,
+    proven_view,
+    with_document_agency,
+)
 from ledger.chain.nodes import NodePool
-from ledger.chain.proofs import ProofError, header_from_json, proven_storage
+from ledger.chain.proofs import ProofError, header_from_json, proven_account, proven_slots
 from ledger.domain import AnchorView
 from ledger.errors import ChainUnavailableError, DeploymentError, LedgerNodesDisagreeError
+
+KNOWN_BLOCKS = 64  # agreed headers remembered
+KNOWN_ROOTS = 20_000  # anchored roots whose agency and key are remembered (about 300 bytes each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +103,18 @@ class _Answer:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class _Agreed:
+    """A block header enough endpoints agree on."""
+
+    number: int
+    hash: str
+    state_root: bytes
+    agreed: tuple[str, ...]
+    answers: tuple[_Answer, ...]
+    needed: int
+
+
 class QuorumReader:
     """Reads `inspect` of one registry through a pool's endpoints (see the module's rules)."""
 
@@ -116,6 +138,10 @@ class QuorumReader:
         self._code_hash = code_hash
         self._inspect_call = inspect_call
         self._decode = decode
+        self._lock = threading.Lock()
+        self._blocks: dict[tuple[int, str | None], _Agreed] = {}
+        self._storage_roots: dict[bytes, bytes] = {}  # state root -> the registry's storage root, proven
+        self._names: dict[str, ClaimedNames] = {}  # anchored root -> its agency and key, proven
 
     def inspect(self, target_hash: str, root: str, *, pinned: PinnedBlock | None = None) -> LedgerRead:
         """`inspect(target_hash, root)` as the network, not one node, says it.
@@ -125,6 +151,8 @@ class QuorumReader:
         answer is borne out by its proof.
         """
         number, candidates = self._height(pinned)
+        if self.proofs or pinned is not None:
+            return self._proven(target_hash, root, self._agreed_block(number, candidates, pinned), pinned)
         data = self._inspect_call(target_hash, root)
         block = hex(number)
         asked = self._nodes.ask_each(
@@ -138,15 +166,7 @@ class QuorumReader:
         by_hash: dict[str, list[_Answer]] = defaultdict(list)
         for answer in answers:
             if answer.error is None and answer.block_hash is not None:
-                if pinned is not None and answer.block_hash != pinned.hash:
-                    answer.error = (
-                        f"its block {number} has hash {answer.block_hash}, the checkpoint signed {pinned.hash}"
-                    )
-                    self._nodes.note_error(answer.url, ChainUnavailableError(answer.error))
-                    continue
                 by_hash[answer.block_hash].append(answer)
-        if self.proofs or pinned is not None:
-            return self._proven(target_hash, root, number, by_hash, answers, pinned)
         groups: dict[tuple[str, bytes], list[_Answer]] = defaultdict(list)
         for block_hash, same in by_hash.items():
             for answer in same:
@@ -171,6 +191,8 @@ class QuorumReader:
         )
 
     def _height(self, pinned: PinnedBlock | None) -> tuple[int, list[str]]:
+        """The block to read at (the highest `quorum` endpoints have, or the pin's) and the endpoints that
+        have it, asked of every endpoint for each verdict: a revocation mined a moment ago is seen."""
         heights = self._nodes.heights()
         reached = {url: height for url, height in heights.items() if isinstance(height, int)}
         if pinned is not None:
@@ -187,6 +209,69 @@ class QuorumReader:
         number = sorted(reached.values(), reverse=True)[self.quorum - 1]  # the highest block `quorum` have
         return number, [url for url, height in reached.items() if height >= number]
 
+    def _agreed_block(self, number: int, candidates: Sequence[str], pinned: PinnedBlock | None) -> _Agreed:
+        """Block `number`'s header as enough endpoints give it (each one's hash recomputed from its fields),
+        or the one that hashes to the pin's; remembered per block, since a block's header never changes.
+
+        Raises `LedgerNodesDisagreeError` when too few give the same header.
+        """
+        key = (number, pinned.hash if pinned else None)
+        with self._lock:
+            known = self._blocks.get(key)
+        if known is not None:
+            return known
+        block = hex(number)
+        asked = self._nodes.ask_each(lambda _url: [("eth_getBlockByNumber", [block, False])], candidates)
+        answers = [self._parse_header(url, reply, number) for url, reply in asked.items()]
+        by_hash: dict[str, list[_Answer]] = defaultdict(list)
+        for answer in answers:
+            if answer.error is None and answer.block_hash is not None:
+                if pinned is not None and answer.block_hash != pinned.hash:
+                    answer.error = (
+                        f"its block {number} has hash {answer.block_hash}, the checkpoint signed {pinned.hash}"
+                    )
+                    self._nodes.note_error(answer.url, ChainUnavailableError(answer.error))
+                    continue
+                by_hash[answer.block_hash].append(answer)
+        needed = 1 if pinned is not None else self.quorum  # a pin vouches for the block by itself
+        agreed = max(by_hash.values(), key=len, default=[])
+        if len(agreed) < needed:
+            raise self._disagree(number, answers, "the same block")
+        first = agreed[0]
+        assert first.block_hash is not None
+        assert first.state_root is not None
+        found = _Agreed(
+            number=number,
+            hash=first.block_hash,
+            state_root=first.state_root,
+            agreed=tuple(answer.url for answer in agreed),
+            answers=tuple(answers),
+            needed=needed,
+        )
+        with self._lock:
+            if len(self._blocks) >= KNOWN_BLOCKS:
+                self._blocks.pop(next(iter(self._blocks)))
+            self._blocks[key] = found
+        return found
+
+    def _parse_header(self, url: str, reply: Any, number: int) -> _Answer:
+        answer = _Answer(url)
+        if isinstance(reply, ChainUnavailableError):
+            answer.error = reply.message
+            return answer
+        block = reply[0].get("result")
+        if "error" in reply[0] or not isinstance(block, dict):
+            answer.error = f"gave no block {number}: {reply[0].get('error')}"
+            return answer
+        try:
+            proven = header_from_json(block)
+        except ProofError as error:
+            answer.error = str(error)
+            self._nodes.note_error(url, error)
+            return answer
+        answer.block_hash, answer.state_root = proven.hash, proven.state_root
+        return answer
+
     def _parse(self, url: str, reply: Any, number: int) -> _Answer:
         answer = _Answer(url)
         if isinstance(reply, ChainUnavailableError):
@@ -198,67 +283,113 @@ class QuorumReader:
             answer.error = f"gave no block {number}: {header.get('error')}"
             return answer
         try:
-            if self.proofs:
-                proven = header_from_json(block)
-                answer.block_hash, answer.state_root = proven.hash, proven.state_root
-            else:
-                answer.block_hash = str(block["hash"]).lower()
+            answer.block_hash = str(block["hash"]).lower()
             if "error" in call or not isinstance(call.get("result"), str):
                 answer.error = f"refused the registry read: {call.get('error')}"
                 return answer
             answer.result = bytes.fromhex(call["result"][2:])
             answer.view = self._decode(answer.result)
-        except (ProofError, DeploymentError, KeyError, ValueError) as error:
+        except (DeploymentError, KeyError, ValueError, TypeError, AttributeError) as error:
             answer.error = str(error)
             self._nodes.note_error(url, error)
         return answer
 
-    def _proven(
-        self,
-        target_hash: str,
-        root: str,
-        number: int,
-        by_hash: dict[str, list[_Answer]],
-        answers: Sequence[_Answer],
-        pinned: PinnedBlock | None,
-    ) -> LedgerRead:
-        needed = 1 if pinned is not None else self.quorum  # a pin vouches for the block by itself
-        agreed = max(by_hash.values(), key=len, default=[])
-        if len(agreed) < needed:
-            raise self._disagree(number, answers, "the same block")
+    def _proven(self, target_hash: str, root: str, block: _Agreed, pinned: PinnedBlock | None) -> LedgerRead:
+        """`inspect` at `block`, rebuilt from the storage proofs of the first agreeing endpoint whose
+        answer they bear out (its own claim only names which agency and key to look up)."""
         target, anchor_root = bytes.fromhex(target_hash.removeprefix("0x")), bytes.fromhex(root.removeprefix("0x"))
-        for answer in agreed:
-            if answer.view is None or answer.state_root is None or answer.result is None:
-                continue
-            try:
-                claimed = ClaimedNames.from_inspect(answer.result)
-                keys = ["0x" + slot.to_bytes(32, "big").hex() for slot in inspect_slots(target, anchor_root, claimed)]
+        data, number = self._inspect_call(target_hash, root), hex(block.number)
+        answers = {answer.url: replace(answer) for answer in block.answers}
+        for url in block.agreed:
+            answer = answers[url]
+            known = self._names.get(root)
+            if known is not None:  # an anchor's agency and key never change: one round trip, no claim needed
                 try:
-                    reply = self._nodes.ask(answer.url, [("eth_getProof", [self._registry, keys, hex(number)])])
-                except ChainUnavailableError as error:
-                    raise ProofError(error.message) from error
-                result = reply[0].get("result")
+                    view = self._proven_by_names(target, anchor_root, known, block, url)
+                except (ProofError, LayoutMismatchError) as error:
+                    answer.error = f"its proof does not bear out the registry's records: {error}"
+                    self._nodes.note_error(url, error)
+                    continue
+                if view is not None:
+                    return self._read(view, block, url, pinned, answers)
+            try:
+                try:
+                    (call,) = self._nodes.ask(url, [("eth_call", [{"to": self._registry, "data": data}, number])])
+                    if not isinstance(call.get("result"), str):
+                        raise ProofError(f"it refused the registry read: {call.get('error')}")
+                    answer.result = bytes.fromhex(call["result"][2:])
+                    answer.view = self._decode(answer.result)
+                    claimed = ClaimedNames.from_inspect(answer.result)
+                    slots = inspect_slots(target, anchor_root, claimed)
+                    keys = ["0x" + slot.to_bytes(32, "big").hex() for slot in slots]
+                    (proof,) = self._nodes.ask(url, [("eth_getProof", [self._registry, keys, number])])
+                except (ChainUnavailableError, DeploymentError, ValueError) as error:
+                    raise ProofError(str(error)) from error
+                result = proof.get("result")
                 if not isinstance(result, dict):
-                    raise ProofError(f"it gave no proof: {reply[0].get('error')}")
-                slots = [int(key, 16) for key in keys]
-                words = proven_storage(answer.state_root, self._registry, result, slots, code_hash=self._code_hash)
+                    raise ProofError(f"it gave no proof: {proof.get('error')}")
+                words = proven_slots(self._storage_root(block, result), result.get("storageProof"), slots)
                 view = proven_view(target, anchor_root, claimed, words)
             except (ProofError, LayoutMismatchError) as error:
                 answer.error = f"its answer is not borne out by its proof: {error}"
-                self._nodes.note_error(answer.url, error)
+                self._nodes.note_error(url, error)
                 continue
-            return LedgerRead(
-                view=view,
-                block_number=number,
-                block_hash=str(answer.block_hash),
-                state_root="0x" + answer.state_root.hex(),
-                agreed=tuple(other.url for other in agreed),
-                proven_by=answer.url,
-                quorum=needed,
-                pinned=pinned is not None,
-                answers=tuple(other.as_dict() for other in answers),
-            )
-        raise self._disagree(number, answers, "an answer its proof bears out")
+            if view.agency_id is not None:  # proven: remembered for the root's next documents
+                with self._lock:
+                    if len(self._names) >= KNOWN_ROOTS:
+                        self._names.pop(next(iter(self._names)))
+                    self._names[root] = ClaimedNames(claimed.agency, claimed.key, None)
+            return self._read(view, block, url, pinned, answers)
+        raise self._disagree(block.number, list(answers.values()), "an answer its proof bears out")
+
+    def _proven_by_names(
+        self, target: bytes, root: bytes, known: ClaimedNames, block: _Agreed, url: str
+    ) -> AnchorView | None:
+        """`inspect` from one `eth_getProof` of the slots `known` names; None when the document's record
+        belongs to another agency than the anchor's (only the node's answer can name it)."""
+        guess = ClaimedNames(known.agency, known.key, known.agency)
+        slots = inspect_slots(target, root, guess)
+        keys = ["0x" + slot.to_bytes(32, "big").hex() for slot in slots]
+        try:
+            (proof,) = self._nodes.ask(url, [("eth_getProof", [self._registry, keys, hex(block.number)])])
+        except ChainUnavailableError as error:
+            raise ProofError(error.message) from error
+        result = proof.get("result")
+        if not isinstance(result, dict):
+            raise ProofError(f"it gave no proof: {proof.get('error')}")
+        words = proven_slots(self._storage_root(block, result), result.get("storageProof"), slots)
+        claimed = with_document_agency(known, target, root, words)
+        return None if claimed is None else proven_view(target, root, claimed, words)
+
+    def _read(
+        self, view: AnchorView, block: _Agreed, url: str, pinned: PinnedBlock | None, answers: dict[str, _Answer]
+    ) -> LedgerRead:
+        return LedgerRead(
+            view=view,
+            block_number=block.number,
+            block_hash=block.hash,
+            state_root="0x" + block.state_root.hex(),
+            agreed=block.agreed,
+            proven_by=url,
+            quorum=block.needed,
+            pinned=pinned is not None,
+            answers=tuple(other.as_dict() for other in answers.values()),
+        )
+
+    def _storage_root(self, block: _Agreed, proof: dict[str, Any]) -> bytes:
+        """The registry's storage root at `block`: proven from the account proof once a block, then remembered."""
+        with self._lock:
+            known = self._storage_roots.get(block.state_root)
+        if known is not None:
+            return known
+        storage_root = proven_account(
+            block.state_root, self._registry, proof.get("accountProof"), code_hash=self._code_hash
+        )
+        with self._lock:
+            if len(self._storage_roots) >= KNOWN_BLOCKS:
+                self._storage_roots.pop(next(iter(self._storage_roots)))
+            self._storage_roots[block.state_root] = storage_root
+        return storage_root
 
     def _disagree(self, number: int, answers: Sequence[_Answer], what: str) -> LedgerNodesDisagreeError:
         for answer in answers:

@@ -65,9 +65,17 @@ class BroadcastRefusedError(TransactionFailedError):
         self.nonce_used = nonce_used
 
 
+BATCH_LIMIT = 500  # calls in one JSON-RPC batch: under Besu's cap of 1,024 (`--rpc-http-max-batch-size`)
 _KNOWN = ("already known", "known transaction", "already imported", "already in pool")
 _NONCE_USED = ("nonce too low", "nonce has already been used", "oldnonce")
-_UNDERPRICED = ("underpriced", "fee too low", "replacement transaction", "less than block base fee", "fee cap")
+_UNDERPRICED = (
+    "underpriced",
+    "fee too low",
+    "replacement transaction",
+    "less than block base fee",
+    "fee cap",
+    "below configured minimum gas price",  # Besu's --min-gas-price
+)
 
 
 class TransactionClient:
@@ -98,15 +106,18 @@ class TransactionClient:
         return response["result"]
 
     def _batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
-        if not calls:
-            return []
-        with translate_errors(self._rpc_url, self._decoder):
-            responses: list[dict[str, Any]] = self._web3.provider.make_batch_request(  # type: ignore[attr-defined]
-                [(RPCEndpoint(method), params) for method, params in calls]
-            )
-        if not isinstance(responses, list):
-            raise ChainUnavailableError(f"the chain at {self._rpc_url} answered a batch request with an error")
-        return responses
+        """`calls` in JSON-RPC batches of at most `BATCH_LIMIT` (Besu takes 1,024), the answers in order."""
+        answers: list[dict[str, Any]] = []
+        for offset in range(0, len(calls), BATCH_LIMIT):
+            chunk = calls[offset : offset + BATCH_LIMIT]
+            with translate_errors(self._rpc_url, self._decoder):
+                responses = self._web3.provider.make_batch_request(  # type: ignore[attr-defined]
+                    [(RPCEndpoint(method), params) for method, params in chunk]
+                )
+            if not isinstance(responses, list):
+                raise ChainUnavailableError(f"the chain at {self._rpc_url} answered a batch request with an error")
+            answers += responses
+        return answers
 
     def head(self) -> int:
         """The latest block number."""

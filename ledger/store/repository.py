@@ -214,10 +214,14 @@ class Store:
             query = select(IssuerKeyRow).where(IssuerKeyRow.agency_id == agency_id)
             return list(session.scalars(query.order_by(IssuerKeyRow.created_at.desc())))
 
-    def active_key(self, agency_id: str, now: int) -> IssuerKeyRow | None:
-        """The newest key of an agency that is valid at `now`, or None."""
+    def active_key(self, agency_id: str, now: int, margin: int = 0) -> IssuerKeyRow | None:
+        """The newest key of an agency that is valid from `now` to `margin` seconds after it, or None.
+
+        The margin covers a chain whose clock lags: the block a transaction lands in may carry a
+        later time than the one it was judged by (Besu reads `pending` as `latest`).
+        """
         for row in self.keys_of(agency_id):
-            if row.valid_from <= now < row.valid_until:
+            if row.valid_from <= now and now + margin < row.valid_until:
                 return row
         return None
 

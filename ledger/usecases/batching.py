@@ -42,7 +42,7 @@ def close_due_batches(
             len(rows), (now - rows[0].accepted_at) * 1000, size=settings.batch_documents, wait_ms=settings.batch_wait_ms
         ):
             return roots
-        key_row = ledger.store.active_key(agency_id, ledger.registry.chain_time())
+        key_row = ledger.store.active_key(agency_id, ledger.registry.chain_time(), ledger.settings.clock_margin_seconds)
         if key_row is None:
             log.warning("agency %s has documents queued but no issuer key valid now", agency_id)
             return roots

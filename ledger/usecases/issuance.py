@@ -147,7 +147,7 @@ def issue_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequ
     batch_expiry = expiries.pop()
 
     # 2. Pick the signing key.
-    key_row = ledger.store.active_key(agency_id, ledger.registry.chain_time())
+    key_row = ledger.store.active_key(agency_id, ledger.registry.chain_time(), ledger.settings.clock_margin_seconds)
     if key_row is None:
         raise _no_key(agency_id)
     signer = ledger.vault.decrypt(key_row.encrypted_key, key_row.address)
@@ -193,7 +193,7 @@ def accept_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueReq
         now = ledger.registry.chain_time()  # key windows are judged by the chain's clock...
     except ChainUnavailableError:
         now = ledger.now()  # ...and, while the chain is down, by ours: accepting must not need the chain
-    if ledger.store.active_key(agency_id, now) is None:
+    if ledger.store.active_key(agency_id, now, ledger.settings.clock_margin_seconds) is None:
         raise _no_key(agency_id)
     limit = ledger.settings.queue_limit
     waiting = ledger.queue.depth(agency_id)

@@ -209,7 +209,7 @@ def change_status(ledger: Ledger, actor: Actor, hash_hex: str, action: Action, r
 
 
 def _agency_signer(ledger: Ledger, batch: BatchRow) -> Signer:
-    key = ledger.store.active_key(batch.agency_id, ledger.registry.chain_time())
+    key = ledger.store.active_key(batch.agency_id, ledger.registry.chain_time(), ledger.settings.clock_margin_seconds)
     if key is None:
         raise NoActiveKeyError(f"agency '{batch.agency_id}' has no issuer key valid now")
     return ledger.vault.decrypt(key.encrypted_key, key.address)

@@ -13,6 +13,7 @@ from ledger.domain import ReasonCode
 from ledger.settings import Settings
 from ledger.usecases.actors import Actor
 from ledger.usecases.agencies import add_issuer_key, register_agency
+from ledger.usecases.audit import run_audit
 from ledger.usecases.context import Ledger
 from ledger.usecases.issuance import IssueRequest, issue_documents
 from ledger.usecases.setup import ensure_deployment
@@ -76,3 +77,36 @@ def test_a_free_gas_network_issues_from_keys_that_hold_nothing(tmp_path: Path) -
         for tx_hash in (anchor, revocation):
             transaction = _transaction(node.url, tx_hash)
             assert int(transaction["maxFeePerGas"], 16) == int(transaction["maxPriorityFeePerGas"], 16) == 0
+
+
+def test_a_node_that_caps_log_ranges_is_asked_for_smaller_ones(tmp_path: Path) -> None:
+    """Besu refuses `eth_getLogs` over more blocks than `--rpc-max-logs-range` (-32005): the audit and the
+    verifier halve the range until it answers, and find every event."""
+    with AnvilProcess(port=free_port()) as node:
+        proxy = RpcProxy(node.url)
+        refused: list[int] = []
+
+        def cap(params: list[Any]) -> dict[str, Any] | None:
+            query = params[0]
+            ends = (str(query.get("fromBlock", "")), str(query.get("toBlock", "")))
+            if not all(end.startswith("0x") for end in ends):
+                return None  # a tag ("latest"): not a query the audit pages
+            span = int(ends[1], 16) - int(ends[0], 16) + 1
+            if span <= 4:
+                return None
+            refused.append(span)
+            return {"code": -32005, "message": "Exceeds max range of 4 blocks"}
+
+        proxy.refuse["eth_getLogs"] = cap
+        try:
+            ledger = Ledger(Settings(data_dir=tmp_path, rpc_url=proxy.url, seed_demo=False, council_delay_seconds=0))
+            _issue_revoke_verify(ledger)
+            run = run_audit(ledger, folder=tmp_path / "audit")
+            assert run.findings == []
+            assert refused  # the node did refuse, and smaller ranges were asked for
+            direct = Ledger(Settings(data_dir=tmp_path, rpc_url=node.url, seed_demo=False))
+            assert run.checkpoint.event_count == run_audit(direct, folder=tmp_path / "direct").checkpoint.event_count
+            direct.close()
+            ledger.close()
+        finally:
+            proxy.close()

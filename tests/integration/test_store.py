@@ -233,3 +233,19 @@ def test_a_pending_batch_settles_from_the_chain(ledger: Ledger) -> None:
     assert (record["issuance_state"], record["stage"], record["status"]) == ("anchored", "ANCHORED", "ACTIVE")
     assert record["anchor"]["transaction"] == row.tx_hash
     change_status(ledger, Actor("moci"), root, Action.REVOKE, ReasonCode.SUPERSEDED)
+
+
+def test_a_key_signs_only_while_it_stays_valid_past_the_clock_margin(keyed_store: Store) -> None:
+    """On a chain whose clock lags (Besu reads `pending` as `latest`), a key about to expire is passed over
+    for one that stays valid past the margin: the block its transaction lands in may be later."""
+    for address, until in (("0x1", 1000), ("0x2", 998)):
+        keyed_store.add_key(
+            address=address, agency_id="moci", encrypted_key="-", valid_from=0, valid_until=until, tx_hash=None
+        )
+    newest = keyed_store.active_key("moci", 995)
+    assert newest is not None
+    assert newest.address == "0x2"  # the newest key valid now
+    later = keyed_store.active_key("moci", 995, margin=4)
+    assert later is not None
+    assert later.address == "0x1"  # the newest ends within the margin
+    assert keyed_store.active_key("moci", 995, margin=5) is None
