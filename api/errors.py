@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.security import strict_headers
 from ledger import errors as e
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,9 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body("too_deeply_nested", "the JSON body nests too deeply"), status_code=422)
 
     @app.exception_handler(Exception)
-    async def unexpected(_request: Request, error: Exception) -> JSONResponse:
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=error)
         message = "an unexpected error occurred; it was logged, and nothing was changed by this request"
-        return JSONResponse(error_body("internal_error", message), status_code=500)
+        # Starlette answers this outside every middleware: the strict headers are set here.
+        headers = strict_headers(request.url.path)
+        return JSONResponse(error_body("internal_error", message), status_code=500, headers=headers)

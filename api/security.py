@@ -23,6 +23,14 @@ _EVERY_RESPONSE = {
 }
 
 
+def strict_headers(path: str) -> dict[str, str]:
+    """The headers every answer to `path` carries: for answers made outside the middleware (a 500)."""
+    headers = dict(_EVERY_RESPONSE)
+    if path.startswith("/v1/"):
+        headers["Content-Security-Policy"] = API_POLICY
+    return headers
+
+
 class SecurityHeaders:
     """Adds the headers above to each response; the API's JSON answers also get `API_POLICY`."""
 

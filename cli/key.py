@@ -14,7 +14,7 @@ import typer
 from cli.common import open_ledger, out
 from ledger.chain.signer import Signer
 from ledger.keys import account_from_private_key, read_key_file
-from ledger.usecases.agencies import add_issuer_key, rotate_issuer_keys, set_key_valid_until
+from ledger.usecases.agencies import add_issuer_key, reseal_keys, rotate_issuer_keys, set_key_valid_until
 
 app = typer.Typer(help="Issuer keys, managed by each agency's admin.", no_args_is_help=True)
 
@@ -76,3 +76,14 @@ def key_rotate(
         out.print(f"issuer key {rotated.new_key.address} added for '{agency_id}'")
         for row in rotated.retired:
             out.print(f"issuer key {row.address} valid until {row.valid_until}")
+
+
+@app.command("reseal")
+def key_reseal() -> None:
+    """Seal again, in the current form, every kept key an earlier version sealed (safe to run twice)."""
+    with open_ledger() as ledger:
+        done = reseal_keys(ledger)
+        out.print(
+            f"sealed anew: {done.issuer_keys} issuer key(s), {done.admin_keys} agency admin key(s); "
+            f"{done.current} already current"
+        )

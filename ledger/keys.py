@@ -84,6 +84,11 @@ class KeyVault:
         sealed = self._aead.encrypt(nonce, bytes(account.key), account.address.lower().encode("ascii"))
         return SEALED_PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
 
+    @staticmethod
+    def sealed_the_old_way(encrypted: str) -> bool:
+        """Whether a stored key is still in the form earlier versions wrote (Fernet, not bound to its address)."""
+        return not encrypted.startswith(SEALED_PREFIX)
+
     def decrypt(self, encrypted: str, address: str) -> LocalAccount:
         """The signer behind the sealed key of `address`.
 

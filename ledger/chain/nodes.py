@@ -108,7 +108,7 @@ class NodePool:
         """Endpoint indexes to try: the settings' order, those that failed lately last."""
         now = time.monotonic()
         with self._lock:
-            recent = [node.failed_at is not None and now - node.failed_at < RETRY_AFTER_SECONDS for node in self._nodes]
+            recent = [node.resting(now) for node in self._nodes]
         return [index for index in range(len(self._nodes)) if not recent[index]] + [
             index for index in range(len(self._nodes)) if recent[index]
         ]
@@ -203,14 +203,20 @@ class NodePool:
                 found[url] = answer
                 continue
             result = answer[0].get("result")
-            if not isinstance(result, str):
-                refused = ChainUnavailableError(f"{url} did not give its block number: {answer[0].get('error')}")
+            try:
+                height = int(result, 16) if isinstance(result, str) else -1
+            except ValueError:
+                height = -1
+            if height < 0:
+                refused = ChainUnavailableError(
+                    f"{url} did not give its block number: {answer[0].get('error', result)}"
+                )
                 self.note_error(url, refused)
                 found[url] = refused
                 continue
-            found[url] = int(result, 16)
+            found[url] = height
             with self._lock:
-                self._nodes[self.urls.index(url)].height = int(result, 16)
+                self._nodes[self.urls.index(url)].height = height
         return found
 
     def note_error(self, url: str, error: BaseException) -> None:
@@ -237,9 +243,11 @@ class NodePool:
             ]
 
     def close(self) -> None:
-        """Stop the threads that ask endpoints at once."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
+        """Stop the threads that ask endpoints at once (a later call starts them again)."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False)
 
 
 class FailoverProvider(HTTPProvider):

@@ -86,15 +86,17 @@ def header_hash(block: Mapping[str, Any]) -> str:
     """
     try:
         fields: list[bytes | int] = []
-        for name, kind in _HEADER_FIELDS:
-            fields.append(int(block[name], 16) if kind == "int" else _unhex(block[name]))
-        for name, kind in _FORK_FIELDS:
-            if block.get(name) is None:
+        for name, kind in (*_HEADER_FIELDS, *_FORK_FIELDS):
+            if name not in dict(_HEADER_FIELDS) and block.get(name) is None:
                 break  # a fork's fields come all together, in order
-            fields.append(int(block[name], 16) if kind == "int" else _unhex(block[name]))
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
+            value = int(block[name], 16) if kind == "int" else _unhex(block[name])
+            if isinstance(value, int) and value < 0:
+                raise ValueError(f"{name} is negative")
+            fields.append(value)
+        encoded = rlp.encode(fields)
+    except (*_MALFORMED, rlp.EncodingError) as error:
         raise ProofError(f"the node's block header is malformed ({error})") from error
-    return "0x" + keccak(rlp.encode(fields)).hex()
+    return "0x" + keccak(encoded).hex()
 
 
 def header_from_json(block: Mapping[str, Any]) -> ProvenHeader:

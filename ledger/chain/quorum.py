@@ -265,6 +265,8 @@ class QuorumReader:
             return answer
         try:
             proven = header_from_json(block)
+            if proven.number != number:
+                raise ProofError(f"it gave block {proven.number} when asked for block {number}")
         except ProofError as error:
             answer.error = str(error)
             self._nodes.note_error(url, error)
@@ -306,10 +308,16 @@ class QuorumReader:
             if known is not None:  # an anchor's agency and key never change: one round trip, no claim needed
                 try:
                     view = self._proven_by_names(target, anchor_root, known, block, url)
-                except (ProofError, LayoutMismatchError) as error:
+                except ProofError as error:
                     answer.error = f"its proof does not bear out the registry's records: {error}"
                     self._nodes.note_error(url, error)
                     continue
+                except LayoutMismatchError:
+                    # The proven records are not what was remembered (a block before the anchor, a root
+                    # anchored again after a reorg): forget it and read the node's claim, below.
+                    with self._lock:
+                        self._names.pop(root, None)
+                    view = None
                 if view is not None:
                     return self._read(view, block, url, pinned, answers)
             try:

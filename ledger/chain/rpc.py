@@ -68,6 +68,9 @@ def translate_errors(rpc_url: str, decoder: ErrorDecoder | None = None) -> Itera
         raise NodeAnswerError(f"the chain call failed: {error}") from error
 
 
+MAX_ANSWER_BYTES = 64 * 1024 * 1024  # a node's answer larger than this is refused, not read into memory
+
+
 class JsonRpcClient:
     """A lean JSON-RPC client for hot paths: one keep-alive connection per thread, plain JSON.
 
@@ -112,7 +115,11 @@ class JsonRpcClient:
             try:
                 connection.request("POST", self._path, body, {"Content-Type": "application/json"})
                 response = connection.getresponse()
-                payload = response.read()
+                payload = response.read(MAX_ANSWER_BYTES + 1)
+                if len(payload) > MAX_ANSWER_BYTES:
+                    raise ChainUnavailableError(
+                        f"the chain at {self._url} answered more than {MAX_ANSWER_BYTES:,} bytes"
+                    )
                 break
             except (OSError, http.client.HTTPException) as error:
                 connection.close()
@@ -124,10 +131,12 @@ class JsonRpcClient:
         try:
             answers = json.loads(payload)
             ordered = sorted(answers, key=lambda answer: answer["id"])
-        except (ValueError, TypeError, KeyError) as error:
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:  # a node's nonsense
             raise ChainUnavailableError(
                 f"the chain at {self._url} answered a batch request with {payload[:200]!r}"
             ) from error
+        if not all(isinstance(answer, dict) for answer in ordered):
+            raise ChainUnavailableError(f"the chain at {self._url} answered a batch request with {payload[:200]!r}")
         if len(ordered) != len(calls):
             raise ChainUnavailableError(f"the chain at {self._url} answered {len(ordered)} of {len(calls)} calls")
         return ordered

@@ -220,7 +220,8 @@ class TransactionClient:
         message = str(error.get("message", error)).lower()
         if any(text in message for text in _KNOWN):
             return
-        if any(text in message for text in _NONCE_USED):
+        if any(text in message for text in _NONCE_USED) or "replacement transaction" in message:
+            # A replacement refused: a transaction with this nonce is pending already.
             raise BroadcastRefusedError(f"the node refused the transaction: {message}", nonce_used=True)
         if any(text in message for text in _UNDERPRICED):
             raise BroadcastRefusedError(f"the node refused the transaction: {message}", nonce_used=False)

@@ -35,3 +35,11 @@ class AgencyAdmins:
         """The admin key kept with address `address`, or None."""
         with self._store.session() as session:
             return session.scalars(select(AgencyAdminRow).where(AgencyAdminRow.address == address)).first()
+
+    def sealed_keys(self) -> list[tuple[str, str]]:
+        """Every agency admin key kept here, as (address, sealed private key)."""
+        return self._store.sealed_keys(AgencyAdminRow)
+
+    def reseal_key(self, address: str, old: str, new: str) -> bool:
+        """Replace the sealed form `old` of an admin key by `new`; False when it changed meanwhile."""
+        return self._store.reseal_key(address, old, new, AgencyAdminRow)

@@ -14,7 +14,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +22,7 @@ from ledger.domain import BatchState, ChainStatus, TxReceipt
 from ledger.errors import ConflictError, DocumentNotFoundError, ServiceUnavailableError
 from ledger.store.models import (
     AccessRow,
+    AgencyAdminRow,
     AgencyRow,
     ApiKeyRow,
     BatchRow,
@@ -33,6 +34,14 @@ from ledger.store.models import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class _ErasedMeanwhileError(Exception):
+    """A share whose document was erased: raised inside its database transaction to roll it back."""
+
+
+SealedTable = type[IssuerKeyRow] | type[AgencyAdminRow]
+"""A table of keys kept sealed: issuer keys, or agency admin keys."""
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -203,6 +212,20 @@ class Store:
             row.valid_from, row.valid_until, row.tx_hash = valid_from, valid_until, tx_hash
             return row
 
+    def sealed_keys(self, table: SealedTable = IssuerKeyRow) -> list[tuple[str, str]]:
+        """Every key kept in `table` (issuer keys, or agency admin keys) as (address, sealed private key)."""
+        with self.session() as session:
+            rows = session.execute(select(table.address, table.encrypted_key))
+            return [(str(address), str(sealed)) for address, sealed in rows]
+
+    def reseal_key(self, address: str, old: str, new: str, table: SealedTable = IssuerKeyRow) -> bool:
+        """Replace the sealed form `old` of a key by `new`; False when it changed meanwhile (nothing written)."""
+        with self.session() as session:
+            moved: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+                update(table).where(table.address == address, table.encrypted_key == old).values(encrypted_key=new)
+            )
+            return bool(moved.rowcount)
+
     def get_key(self, address: str) -> IssuerKeyRow | None:
         """The issuer key at `address`, or None."""
         with self.session() as session:
@@ -342,14 +365,30 @@ class Store:
                 )
             )
 
-    def put_share(self, reference: str, blob: bytes) -> None:
-        """Keep a sealed document under its reference (once: the same document seals the same way)."""
+    def put_share(self, reference: str, blob: bytes, *, target_hash: str) -> bool:
+        """Keep the sealed copy of document `target_hash` under its reference (once: the same document
+        seals the same way), if the document still holds its content; False (nothing kept) once it
+        was erased.
+
+        The copy is written first and the document's row then read under a lock, in one
+        transaction, so an erasure running at the same time either sees the copy and deletes it,
+        or has erased the document first and this keeps nothing: no copy outlives an erasure.
+        """
         try:
             with self.session() as session:
                 if session.get(ShareRow, reference) is None:
                     session.add(ShareRow(reference=reference, blob=blob))
+                    session.flush()
+                content = session.scalar(
+                    select(DocumentRow.wrapped).where(DocumentRow.target_hash == target_hash).with_for_update()
+                )
+                if not content:
+                    raise _ErasedMeanwhileError  # rolls the copy back
+        except _ErasedMeanwhileError:
+            return False
         except IntegrityError:
             pass  # a concurrent request stored the same sealed copy first
+        return True
 
     def erase_document(self, target_hash: str, share_reference: str) -> bool:
         """Forget a document's content and salts, and its shared copy, in one transaction.

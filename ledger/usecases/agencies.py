@@ -179,3 +179,33 @@ def rotate_issuer_keys(ledger: Ledger, agency_id: str, *, overlap_seconds: int =
         if row.address != new_key.address and row.valid_until > (ends or now)
     ]
     return RotatedKeys(new_key=new_key, retired=retired)
+
+
+@dataclass(frozen=True, slots=True)
+class Resealed:
+    """How many stored keys `reseal_keys` sealed anew, and how many were current already."""
+
+    issuer_keys: int
+    admin_keys: int
+    current: int
+
+
+def reseal_keys(ledger: Ledger) -> Resealed:
+    """Seal again, in the current form (AES-256-GCM bound to the key's address), every issuer key and
+    agency admin key this installation keeps that an earlier version sealed (Fernet).
+
+    Each key is opened and checked against its address first, and replaced only if nobody changed it
+    meanwhile: running it twice, or beside a running service, is safe. Raises `ConfigurationError`
+    when a key does not open under the key-encryption key (nothing after it is changed).
+    """
+    vault = ledger.vault
+    counts = {"issuer": 0, "admin": 0, "current": 0}
+    for kind, table in (("issuer", ledger.store), ("admin", ledger.agency_admins)):
+        for address, sealed in table.sealed_keys():
+            if not vault.sealed_the_old_way(sealed):
+                counts["current"] += 1
+                continue
+            account = vault.decrypt(sealed, address)  # checked against its address
+            if table.reseal_key(address, sealed, vault.encrypt(account)):
+                counts[kind] += 1
+    return Resealed(issuer_keys=counts["issuer"], admin_keys=counts["admin"], current=counts["current"])

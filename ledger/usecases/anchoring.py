@@ -202,8 +202,11 @@ def settle_keys(ledger: Ledger, keys: Sequence[str], signer_for: Callable[[str],
         return Settled(**counts)
     known = client.known([row.tx_hash for group in unmined for row in group])
     now = time.time()
+    grace = 2 * ledger.settings.rpc_timeout_seconds
     for group in unmined:
         newest = group[-1]  # signatures of one nonce, oldest first
+        if newest.root is None and newest.state == TransactionState.SIGNED and now - newest.created_at < grace:
+            continue  # a call its sender is still handing over (it may forget it and give its nonce back)
         signer = signer_for(newest.key_address)
         if not any(row.tx_hash in known for row in group):
             # The node holds no signature of this nonce: send the newest again (the same bytes).

@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.signer import Signer
@@ -77,8 +78,7 @@ def _hand_over(ledger: Ledger, row: TransactionRow) -> None:
     try:
         ledger.registry.transactions.broadcast(row.raw)
     except ChainUnavailableError as error:
-        received = isinstance(error.__cause__, requests.exceptions.ReadTimeout)  # it may have arrived
-        if not received and ledger.outbox.release(row):
+        if _never_sent(error) and ledger.outbox.release(row):
             raise
         raise TransactionOutcomeUnknownError(
             f"transaction {row.tx_hash} is recorded but the chain did not confirm it received it ({error.message}); "
@@ -94,6 +94,22 @@ def _hand_over(ledger: Ledger, row: TransactionRow) -> None:
             tx_hash=row.tx_hash,
         ) from error
     ledger.outbox.mark_sent(row.tx_hash, now=time.time())
+
+
+def _never_sent(error: BaseException) -> bool:
+    """Whether the request surely never reached a node: every endpoint refused the connection (or could
+    not be connected to in time). A reset, a read timeout or a proxy's 502 may follow a request that arrived."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError | requests.exceptions.ConnectTimeout | NewConnectionError):
+            return True
+        reason = getattr(seen.args[0], "reason", None) if seen.args else None  # urllib3's MaxRetryError
+        if isinstance(reason, NewConnectionError | ConnectTimeoutError):
+            return True
+        if isinstance(seen, requests.exceptions.RequestException | OSError):
+            return False  # reached the transport and failed there: it may have been sent
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def wait_for_transaction(ledger: Ledger, row: TransactionRow, *, timeout: float) -> TxReceipt:

@@ -37,12 +37,16 @@ def _own_document(ledger: Ledger, actor: Actor, target_hash: str) -> tuple[Batch
     return batch, document
 
 
+def _erased(target_hash: str) -> GoneError:
+    return GoneError(
+        f"the service's copy of {target_hash} was erased at the issuing agency's request; "
+        "the holder's copy still verifies"
+    )
+
+
 def _content(document: DocumentRow) -> dict[str, Any]:
     if not document.wrapped:
-        raise GoneError(
-            f"the service's copy of {document.target_hash} was erased at the issuing agency's request; "
-            "the holder's copy still verifies"
-        )
+        raise _erased(document.target_hash)
     return document.wrapped
 
 
@@ -80,7 +84,8 @@ def wrapped_document(ledger: Ledger, actor: Actor, target_hash: str) -> dict[str
 def _link(ledger: Ledger, document: DocumentRow) -> str:
     """Seal the document, keep the sealed copy for the page, and return its link."""
     sealed = seal(_content(document))
-    ledger.store.put_share(sealed.reference, sealed.blob)
+    if not ledger.store.put_share(sealed.reference, sealed.blob, target_hash=document.target_hash):
+        raise _erased(document.target_hash)  # erased between the read and the copy: nothing is kept
     network = ledger.network
     return share_link(
         ledger.settings.public_base_url, chain_id=network.chain_id, registry=network.registry, sealed=sealed

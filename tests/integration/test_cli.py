@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import shutil
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
 from eth_account import Account
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from cli.main import app
 from ledger.settings import DEV_COUNCIL_KEYS, Settings
-from ledger.usecases.agencies import RegisteredAgency, register_agency
+from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_agency
 from ledger.usecases.context import Ledger
 from ledger.usecases.council import enact
 from ledger.usecases.sending import send_call
@@ -205,3 +208,33 @@ def test_an_agency_holding_its_own_admin_key_manages_its_keys_with_it(env: Setti
     assert f"valid until {2**39}" in output
     code, output = run("key", "retire", address, "--admin-key-file", str(path))
     assert code == 0, output
+
+
+def test_keys_sealed_the_old_way_are_sealed_anew_and_still_sign(env: Settings) -> None:
+    """`sijill key reseal`: an issuer key and an admin key an earlier version sealed (Fernet, not bound to
+    the address) come out in the current form, open to the same address, and the agency still issues."""
+    ledger = Ledger(env)
+    try:
+        register_agency(ledger, "moci", "Ministry of Commerce")
+        key = add_issuer_key(ledger, "moci")
+        admin = ledger.agency_admins.get("moci")
+        assert admin is not None
+        secret = env.key_encryption_key.get_secret_value().encode()
+        legacy = Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret).digest()))
+        for table, address, sealed in (
+            (ledger.store, key.address, key.encrypted_key),
+            (ledger.agency_admins, admin.address, admin.encrypted_key),
+        ):
+            private = bytes(ledger.vault.decrypt(sealed, address).key)
+            assert table.reseal_key(address, sealed, legacy.encrypt(private).decode())  # as an old version kept it
+        code, output = run("key", "reseal")
+        assert code == 0, output
+        assert "sealed anew: 1 issuer key(s), 1 agency admin key(s)" in output
+        for address, sealed in [*ledger.store.sealed_keys(), *ledger.agency_admins.sealed_keys()]:
+            assert sealed.startswith("v2:")
+            assert ledger.vault.decrypt(sealed, address).address == address
+        assert "sealed anew: 0 issuer key(s), 0 agency admin key(s); 2 already current" in run("key", "reseal")[1]
+        code, output = run("issue", str(EXAMPLES / "commercial-licence.json"), "--agency", "moci")
+        assert code == 0, output
+    finally:
+        ledger.close()

@@ -350,3 +350,45 @@ def test_a_relying_party_checks_a_document_against_nodes_of_its_choosing(
     wrong = runner.invoke(app, ["verify", *own, "--checkpoint", str(checkpoint), "--auditor", "00" * 32])
     assert wrong.exit_code == 2
     assert "not signed by auditor" in " ".join(wrong.output.split())
+
+
+def test_an_endpoint_that_answers_nonsense_is_set_aside_and_never_crashes_a_verdict(
+    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord,
+    proxies: list[RpcProxy],
+) -> None:  # fmt: skip
+    """A height that is no number, a header with a negative field: the endpoint is noted and left out, and
+    the two others give the verdict."""
+    document = issued(ledger, "revoked")
+    reader = verifier(tmp_path, anvil, deployment, proxies, verify_quorum=2, verify_proofs=True)
+    try:
+        proxies[0].rewrite["eth_blockNumber"] = lambda _params, _result: "0xzz"
+        assert verify_document(reader, document).status is VerificationStatus.REVOKED
+        proxies[0].honest()
+        proxies[1].rewrite["eth_getBlockByNumber"] = lambda _params, block: {**block, "difficulty": "-0x1"}
+        reader.quorum._blocks.clear()  # type: ignore[union-attr]  # the header asked again, of each endpoint
+        result = verify_document(reader, document)
+        assert result.status is VerificationStatus.REVOKED
+        read = next(check for check in result.checks if check.name == "ledger_read").evidence
+        assert proxies[1].url not in read["agreed"]
+        assert {node.url: node.last_error for node in reader.nodes.health()}[proxies[1].url]
+    finally:
+        reader.close()
+
+
+def test_a_remembered_anchor_never_outlives_what_the_block_read_says(
+    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord,
+    proxies: list[RpcProxy],
+) -> None:  # fmt: skip
+    """The agency and key of a root, remembered from a read at the head, do not hold at a block before the
+    root was anchored: pinned there, the read says NOT_ISSUED, and no endpoint is blamed."""
+    before = ledger.registry.block_number()
+    before_hash = ledger.registry.events(ledger.artifact.abi).block_hashes([before])[before]
+    document = issued(ledger, "valid")
+    reader = verifier(tmp_path, anvil, deployment, proxies, verify_quorum=2, verify_proofs=True)
+    try:
+        assert verify_document(reader, document).status is VerificationStatus.VALID  # remembered now
+        pinned = PinnedBlock(number=before, hash="0x" + str(before_hash))
+        assert verify_document(reader, document, pinned=pinned).status is VerificationStatus.NOT_ISSUED
+        assert all(node.last_error is None for node in reader.nodes.health())
+    finally:
+        reader.close()

@@ -274,6 +274,8 @@ def test_the_access_log_names_who_did_what_and_nothing_personal(
     target = issued["target_hash"]
     client.get(f"/v1/documents/{target}/wrapped", headers=auth(moci.token))
     client.get(f"/v1/documents/{target}/wrapped", headers=auth(qu.token))  # refused, and recorded
+    guessed = moci.token[: moci.token.rindex("_") + 1] + "not-the-secret"  # moci's key id, a wrong secret
+    assert client.get(f"/v1/documents/{target}/wrapped", headers=auth(guessed)).status_code == 401
     client.post(f"/v1/documents/{target}/revoke", json={"reason": "fraud"}, headers=auth(moci.token))
 
     everything = client.get("/v1/access-log", headers=ADMIN).json()
@@ -281,9 +283,10 @@ def test_the_access_log_names_who_did_what_and_nothing_personal(
     assert [(e["actor"], e["action"], e["target"], e["status"]) for e in everything if e["target"] == target] == [
         ("agency:moci", "wrapped", target, 200),
         ("agency:qu", "wrapped", target, 403),
+        ("unauthenticated", "wrapped", target, 401),  # the key id it claimed, never the token
         ("agency:moci", "revoke", target, 200),
     ]
-    assert {e["key_id"] for e in everything if e["actor"] == "agency:moci"} == {moci_key}
+    assert {e["key_id"] for e in everything if e["actor"] in ("agency:moci", "unauthenticated")} == {moci_key}
     own = client.get("/v1/access-log", headers=auth(qu.token)).json()
     assert own
     assert {e["agency_id"] for e in own} == {"qu"}
@@ -303,6 +306,7 @@ def test_the_access_log_names_who_did_what_and_nothing_personal(
     for value in personal:
         assert value not in log_text
     assert "127.0.0.1" not in log_text
+    assert "not-the-secret" not in log_text
     assert "testclient" not in log_text
 
 
@@ -468,3 +472,25 @@ def test_another_agency_cannot_undo_a_revocation_by_taking_the_record_over(ledge
     assert answer[-1] == 1  # OpenAttestation's isRevoked(target) reads true
     assert verify_document(ledger, document).status is VerificationStatus.REVOKED
     assert get_record(ledger, target).as_dict()["status"] == "REVOKED"
+
+
+def test_an_unexpected_error_is_a_plain_500_with_the_strict_headers(
+    ledger: Ledger, moci: RegisteredAgency, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug (here one injected into the registry read) answers 500 with no trace, and its answer carries
+    the same strict headers as every other: Starlette makes it outside the middleware that adds them."""
+    request = example("commercial-licence")
+    document = issue_documents(ledger, "moci", [IssueRequest(request["document_type"], request["fields"])]).documents[0]
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a bug in the registry read")
+
+    monkeypatch.setattr(ledger.registry, "inspect_latest", broken)
+    with TestClient(create_app(ledger=ledger), raise_server_exceptions=False) as client:
+        answer = client.post("/v1/verify", json=document)
+    assert answer.status_code == 500
+    assert answer.json()["error"]["code"] == "internal_error"
+    assert "a bug" not in answer.text  # nothing of the failure leaks
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert answer.headers["content-security-policy"].startswith("default-src 'none'")

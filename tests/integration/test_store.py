@@ -10,9 +10,10 @@ from sqlalchemy import create_engine, inspect
 
 from ledger.chain.anvil import AnvilProcess
 from ledger.chain.deployment import DeploymentRecord
+from ledger.documents.share import seal
 from ledger.documents.wrap import wrap_documents
 from ledger.domain import BatchState, Fees, HexHash, ReasonCode, SignedTransaction, TransactionState
-from ledger.errors import ConflictError, TransitionError
+from ledger.errors import ConflictError, GoneError, TransitionError
 from ledger.store.models import TransactionRow
 from ledger.store.outbox import NewBatch, Outbox
 from ledger.store.repository import NewDocument, Store
@@ -20,6 +21,7 @@ from ledger.usecases.actors import Actor
 from ledger.usecases.agencies import add_issuer_key, register_agency
 from ledger.usecases.context import Ledger
 from ledger.usecases.issuance import IssueRequest, build_document_data, issue_documents
+from ledger.usecases.sharing import erase_document, verification_link
 from ledger.usecases.status import Action, change_status, get_record
 from tests.integration.conftest import example, make_settings
 
@@ -249,3 +251,33 @@ def test_a_key_signs_only_while_it_stays_valid_past_the_clock_margin(keyed_store
     assert later is not None
     assert later.address == "0x1"  # the newest ends within the margin
     assert keyed_store.active_key("moci", 995, margin=5) is None
+
+
+def test_no_shared_copy_outlives_an_erasure_whatever_the_order(
+    tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord, database_url: str
+) -> None:
+    """A link made while the document is erased: the copy written before the erasure is deleted with it;
+    one written after the erasure read the content is refused (410) and nothing is kept."""
+    ledger = Ledger(make_settings(tmp_path, anvil, deployment, database_url))
+    try:
+        register_agency(ledger, "moci", "Ministry of Commerce")
+        add_issuer_key(ledger, "moci")
+        request = example("commercial-licence")
+        batch = issue_documents(ledger, "moci", [IssueRequest(request["document_type"], request["fields"])] * 2)
+        first, second = (document["signature"]["targetHash"] for document in batch.documents)
+        moci = Actor("moci")
+
+        verification_link(ledger, moci, first)  # the copy is written, then the erasure comes
+        sealed = seal(ledger.store.get_document(first).wrapped)  # type: ignore[union-attr]
+        assert ledger.store.get_share(sealed.reference) is not None
+        erase_document(ledger, moci, first)
+        assert ledger.store.get_share(sealed.reference) is None
+
+        late = seal(ledger.store.get_document(second).wrapped)  # read for a link, and then the erasure wins
+        erase_document(ledger, moci, second)
+        assert ledger.store.put_share(late.reference, late.blob, target_hash=second) is False
+        assert ledger.store.get_share(late.reference) is None
+        with pytest.raises(GoneError):
+            verification_link(ledger, moci, second)
+    finally:
+        ledger.close()
