@@ -328,15 +328,9 @@ class QuorumReader:
                     answer.result = bytes.fromhex(call["result"][2:])
                     answer.view = self._decode(answer.result)
                     claimed = ClaimedNames.from_inspect(answer.result)
-                    slots = inspect_slots(target, anchor_root, claimed)
-                    keys = ["0x" + slot.to_bytes(32, "big").hex() for slot in slots]
-                    (proof,) = self._nodes.ask(url, [("eth_getProof", [self._registry, keys, number])])
                 except (ChainUnavailableError, DeploymentError, ValueError) as error:
                     raise ProofError(str(error)) from error
-                result = proof.get("result")
-                if not isinstance(result, dict):
-                    raise ProofError(f"it gave no proof: {proof.get('error')}")
-                words = proven_slots(self._storage_root(block, result), result.get("storageProof"), slots)
+                words = self._proven_words(url, inspect_slots(target, anchor_root, claimed), block)
                 view = proven_view(target, anchor_root, claimed, words)
             except (ProofError, LayoutMismatchError) as error:
                 answer.error = f"its answer is not borne out by its proof: {error}"
@@ -356,7 +350,13 @@ class QuorumReader:
         """`inspect` from one `eth_getProof` of the slots `known` names; None when the document's record
         belongs to another agency than the anchor's (only the node's answer can name it)."""
         guess = ClaimedNames(known.agency, known.key, known.agency)
-        slots = inspect_slots(target, root, guess)
+        words = self._proven_words(url, inspect_slots(target, root, guess), block)
+        claimed = with_document_agency(known, target, root, words)
+        return None if claimed is None else proven_view(target, root, claimed, words)
+
+    def _proven_words(self, url: str, slots: Sequence[int], block: _Agreed) -> dict[int, int]:
+        """The registry's `slots` at `block`, from endpoint `url`'s `eth_getProof`, proven against the
+        block's state root. Raises `ProofError` when it gives no proof or one that does not hold."""
         keys = ["0x" + slot.to_bytes(32, "big").hex() for slot in slots]
         try:
             (proof,) = self._nodes.ask(url, [("eth_getProof", [self._registry, keys, hex(block.number)])])
@@ -365,9 +365,7 @@ class QuorumReader:
         result = proof.get("result")
         if not isinstance(result, dict):
             raise ProofError(f"it gave no proof: {proof.get('error')}")
-        words = proven_slots(self._storage_root(block, result), result.get("storageProof"), slots)
-        claimed = with_document_agency(known, target, root, words)
-        return None if claimed is None else proven_view(target, root, claimed, words)
+        return proven_slots(self._storage_root(block, result), result.get("storageProof"), slots)
 
     def _read(
         self, view: AnchorView, block: _Agreed, url: str, pinned: PinnedBlock | None, answers: dict[str, _Answer]
