@@ -65,8 +65,14 @@ $(STAMPS)/browser:
 	@$(call apt_install,chromium,chromium)
 	@mkdir -p $(STAMPS) && touch $@
 
+# The chain tests run twice: on Anvil, then on Hardhat's node (a second JSON-RPC implementation:
+# its own RPC layer, mempool, miner, error format and headers), all but those that need Anvil
+# itself (marked anvil_only). The store is the same either way: SQLite only the second time.
+NODE_TESTS := tests/contracts tests/integration tests/interop/test_events_root.py
+
 test: setup $(STAMPS)/browser
 	$(PY) -m pytest
+	SIJILL_TEST_NODE=hardhat $(PY) -m pytest -m "not anvil_only and not postgres" $(NODE_TESTS)
 
 # The property tests searching harder (tests/profile.py): the stateful registry test 200 examples
 # of 50 steps, the Merkle proof property 200 examples, schemathesis 100 per operation.

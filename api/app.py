@@ -11,8 +11,9 @@ from fastapi import FastAPI
 
 from api import errors
 from api.access import AccessLog
-from api.limits import JsonGuard, RateLimiter
-from api.routes import access, agencies, documents, governance, health, page, verify
+from api.limits import JsonGuard
+from api.rate_limits import BucketTable, RateLimiter
+from api.routes import access, agencies, documents, governance, health, metrics, page, verify
 from api.schemas import ERROR_RESPONSES
 from api.security import install_security_headers
 from ledger import __version__
@@ -26,6 +27,18 @@ RECURSION_LIMIT = 5000
 def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None) -> FastAPI:
     """The service for `settings` (or an already built `ledger`)."""
     context = ledger or Ledger(settings or Settings())
+    run_dir, counts = context.settings.run_dir, context.metrics
+    # Shared by every service process of this host: a client gets its rate once, not once per process.
+    key_limiter = RateLimiter(
+        context.settings.api_key_requests_per_minute,
+        table=BucketTable(run_dir / "rate-api-keys"),
+        on_refusal=lambda: counts.refused("api_key"),
+    )
+    client_limiter = RateLimiter(
+        context.settings.public_requests_per_minute,
+        table=BucketTable(run_dir / "rate-addresses"),
+        on_refusal=lambda: counts.refused("address"),
+    )
     # A dependency (py_ecc) raises the recursion limit to 100,000 at import; that deep, a
     # parser can overflow the C stack and kill the process before Python raises anything.
     sys.setrecursionlimit(min(sys.getrecursionlimit(), RECURSION_LIMIT))
@@ -40,6 +53,8 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         yield
         if worker is not None:
             worker.stop()
+        key_limiter.close()
+        client_limiter.close()
         context.close()
 
     app = FastAPI(
@@ -50,13 +65,14 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         responses=ERROR_RESPONSES,
     )
     app.state.ledger = context
-    app.state.key_limiter = RateLimiter(context.settings.api_key_requests_per_minute)
-    app.state.client_limiter = RateLimiter(context.settings.public_requests_per_minute)
+    app.state.key_limiter = key_limiter
+    app.state.client_limiter = client_limiter
     errors.install(app)
     app.add_middleware(JsonGuard)
     install_security_headers(app, context.settings.cors_origins)
     app.add_middleware(AccessLog, ledger=context)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(documents.router)
     app.include_router(verify.router)
     app.include_router(agencies.public)

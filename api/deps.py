@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.limits import RateLimiter
+from api.rate_limits import RateLimiter
 from ledger.errors import AuthenticationError
 from ledger.usecases.actors import Actor, Scope
 from ledger.usecases.api_keys import authenticate
@@ -70,4 +70,5 @@ IssuerDep = Annotated[Actor, Depends(_scoped(Scope.ISSUE))]
 RevokerDep = Annotated[Actor, Depends(_scoped(Scope.REVOKE))]
 AuditorDep = Annotated[Actor, Depends(_scoped(Scope.AUDIT))]
 AdminDep = Annotated[Actor, Depends(_scoped(Scope.ADMIN))]
+MonitorDep = Annotated[Actor, Depends(_scoped(Scope.MONITOR))]
 PublicLimit = Depends(client_within_limit)

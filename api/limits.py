@@ -1,18 +1,15 @@
-"""Limits on what one request and one client may ask: body size, nesting, and request rates."""
+"""Limits on what one request may carry: body size, nesting, and JSON that parsers read alike
+(request rates per client are in `api.rate_limits`)."""
 
 from __future__ import annotations
 
 import json
-import math
-import time
-from collections.abc import Callable
-from threading import Lock
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.documents.jsonsafe import MAX_NESTING, MalformedJsonError, TooDeeplyNestedError, loads
-from ledger.errors import InvalidDocumentError, RateLimitedError
+from ledger.errors import InvalidDocumentError
 
 MAX_BODY_BYTES = 6 * 1024 * 1024
 
@@ -99,47 +96,3 @@ async def _refuse(send: Send, status: int, code: str, message: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": payload})
-
-
-class RateLimiter:
-    """A token bucket per client (an API key, an address): `per_minute` requests, in bursts of as many.
-
-    State lives in this process only; with several service processes each allows its
-    share again, so set the limit per process. `per_minute` 0 turns the limit off. At
-    most `max_clients` buckets are kept: full ones (idle clients) are dropped first.
-    """
-
-    def __init__(
-        self, per_minute: int, *, max_clients: int = 100_000, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.per_minute = per_minute
-        self._rate = per_minute / 60.0
-        self._max_clients = max_clients
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, at)
-        self._lock = Lock()
-
-    def take(self, client: str, who: str) -> None:
-        """Spend one request of `client`'s allowance. Raises `RateLimitedError` when none is left."""
-        if self.per_minute <= 0:
-            return
-        now = self._clock()
-        with self._lock:
-            tokens, at = self._buckets.get(client, (float(self.per_minute), now))
-            tokens = min(float(self.per_minute), tokens + (now - at) * self._rate)
-            if tokens < 1.0:
-                self._buckets[client] = (tokens, now)
-                wait = math.ceil((1.0 - tokens) / self._rate)
-                raise RateLimitedError(
-                    f"too many requests from {who}: {self.per_minute} a minute are allowed; retry in {wait} s",
-                    retry_after=wait,
-                )
-            self._buckets[client] = (tokens - 1.0, now)
-            if len(self._buckets) > self._max_clients:
-                self._forget_idle(now)
-
-    def _forget_idle(self, now: float) -> None:
-        # A bucket untouched for a minute is full again: forgetting it changes nothing.
-        idle = [client for client, (_tokens, at) in self._buckets.items() if now - at >= 60.0]
-        for client in idle or list(self._buckets)[: len(self._buckets) // 2]:
-            del self._buckets[client]

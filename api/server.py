@@ -5,6 +5,9 @@ kernel spreads new connections across them. (With one socket shared by all, as u
 workers have it, whichever process is quickest to accept may take every connection: a load
 of 16 kept-alive connections then ran on one process in half of the runs measured.)
 
+They share their request-rate buckets (a file in shared memory, `api.rate_limits`) and add
+their metrics up (prometheus-client's multiprocess mode, `ledger.metrics`).
+
 Every connection has Nagle's algorithm off: asyncio sets TCP_NODELAY only on sockets it
 recognises as TCP, and a response written in two parts otherwise waits for the client's
 delayed acknowledgement (40 ms a request).
@@ -19,11 +22,14 @@ import signal
 import socket
 import threading
 import time
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from ledger.metrics import prepare_multiprocess_dir
 
 
 class NoDelayH11Protocol(H11Protocol):
@@ -49,11 +55,16 @@ def uvicorn_options(forwarded_allow_ips: str) -> dict[str, Any]:
     }
 
 
-def serve(*, host: str, port: int, workers: int, forwarded_allow_ips: str, log_level: str = "info") -> None:
+def serve(
+    *, host: str, port: int, workers: int, forwarded_allow_ips: str, run_dir: Path, log_level: str = "info"
+) -> None:
     """Serve ``api.main:service`` (built from ``SIJILL_*``) in `workers` processes on one port.
 
-    Returns when they have all stopped; SIGTERM or Ctrl-C stops them all.
+    The processes add their metrics up through files in `run_dir`/metrics, emptied first (their
+    rate limits are shared through `run_dir` too: `api.rate_limits`). Returns when they have
+    all stopped; SIGTERM or Ctrl-C stops them all.
     """
+    prepare_multiprocess_dir(run_dir / "metrics")
     context = multiprocessing.get_context("spawn")  # a fresh interpreter each: no threads forked
     processes = [
         context.Process(

@@ -47,6 +47,7 @@ def up(
                     port=settings.api_port,
                     workers=settings.api_workers,
                     forwarded_allow_ips=settings.forwarded_allow_ips,
+                    run_dir=settings.run_dir,
                 )
             else:
                 uvicorn.run(

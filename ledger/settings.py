@@ -182,6 +182,11 @@ class Settings(BaseSettings):
         return self.deployment_file or self.data_dir / "deployment.json"
 
     @property
+    def run_dir(self) -> Path:
+        """What the service processes of this host share while they run: rate-limit buckets, metrics."""
+        return self.data_dir / "run"
+
+    @property
     def database(self) -> str:
         """The SQLAlchemy URL of the store (SQLite in the data folder by default)."""
         return self.database_url or f"sqlite:///{(self.data_dir / 'sijill.db').resolve()}"

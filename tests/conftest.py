@@ -1,4 +1,4 @@
-"""Session fixtures: one real Anvil chain for the whole run, fresh registries per test."""
+"""Session fixtures: one real chain node for the whole run, fresh registries per test."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.deployment import DeploymentRecord, deploy_registry
 from ledger.chain.rpc import connect
+from tests.nodes import ChainNode, start_node
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,22 +33,26 @@ DEV_KEYS = [
 ]
 
 
-def anvil_node(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[AnvilProcess]:
-    """An Anvil node on a free port of 127.0.0.1, logging into a temporary folder named `name`."""
-    with AnvilProcess(port=free_port(), log_file=tmp_path_factory.mktemp(name) / "anvil.log") as node:
+def chain_node_for(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[ChainNode]:
+    """A node of the session's kind (`tests.nodes`) on a free port of 127.0.0.1, logging into a
+    temporary folder named `name`."""
+    node = start_node(tmp_path_factory.mktemp(name))
+    try:
         yield node
+    finally:
+        node.stop()
 
 
 @pytest.fixture(scope="session")
-def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilProcess]:
-    """One Anvil node for the session."""
-    yield from anvil_node(tmp_path_factory, "anvil")
+def chain_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainNode]:
+    """One chain node for the session (Anvil, or Hardhat's node under SIJILL_TEST_NODE=hardhat)."""
+    yield from chain_node_for(tmp_path_factory, "chain")
 
 
 @pytest.fixture(scope="session")
-def web3(anvil: AnvilProcess) -> Web3:
+def web3(chain_node: ChainNode) -> Web3:
     """A lean client of the session's chain."""
-    return connect(anvil.url)
+    return connect(chain_node.url)
 
 
 @pytest.fixture(scope="session")
@@ -77,11 +81,16 @@ def guardian(accounts: list[LocalAccount]) -> LocalAccount:
 
 @pytest.fixture
 def deployment(
-    web3: Web3, anvil: AnvilProcess, artifact: ContractArtifact, admin: LocalAccount, guardian: LocalAccount
+    web3: Web3, chain_node: ChainNode, artifact: ContractArtifact, admin: LocalAccount, guardian: LocalAccount
 ) -> DeploymentRecord:
     """A fresh registry for this test: `admin` is its council, and a guardian with `guardian`."""
     return deploy_registry(
-        web3, artifact, admin, rpc_url=anvil.url, admin_transfer_delay=3600, guardians=[admin.address, guardian.address]
+        web3,
+        artifact,
+        admin,
+        rpc_url=chain_node.url,
+        admin_transfer_delay=3600,
+        guardians=[admin.address, guardian.address],
     )
 
 

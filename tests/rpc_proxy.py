@@ -8,7 +8,8 @@ Tests start one per endpoint they need, each in front of the same Anvil, and set
 - `rewrite[method]`: a function of (params, result) that returns the result to give instead (a
   liar: a forged `eth_call`, forged `eth_getProof` values, a forged header);
 - `refuse[method]`: a function of params that returns a JSON-RPC error to give instead, or None
-  (a node with limits: Besu's capped log ranges).
+  (a node with limits: Besu's capped log ranges, its refusal of a distant nonce); a refused
+  request is not forwarded.
 
 Only 127.0.0.1; one daemon thread per connection; `close` stops it.
 """
@@ -94,18 +95,19 @@ class RpcProxy:
     def handle(self, payload: Any) -> Any:
         """The answer to one request or batch, as this endpoint gives it."""
         requests = payload if isinstance(payload, list) else [payload]
-        answers = self._forward(requests)
-        by_id = {answer.get("id"): answer for answer in answers}
+        refused = {}  # a refused request never reaches the node (a refused transaction is not sent)
         for request in requests:
-            answer = by_id.get(request.get("id"))
-            if answer is None or "result" not in answer:
-                continue
             method, params = request.get("method"), request.get("params") or []
             refusal = self.refuse[method](params) if method in self.refuse else None
             if refusal is not None:
-                answer.pop("result")
-                answer["error"] = refusal
+                refused[request.get("id")] = {"jsonrpc": "2.0", "id": request.get("id"), "error": refusal}
+        forwarded = [request for request in requests if request.get("id") not in refused]
+        by_id = {answer.get("id"): answer for answer in (self._forward(forwarded) if forwarded else [])}
+        answers = [refused.get(request.get("id")) or by_id.get(request.get("id")) for request in requests]
+        for request, answer in zip(requests, answers, strict=True):
+            if answer is None or "result" not in answer:
                 continue
+            method, params = request.get("method"), request.get("params") or []
             if method == "eth_blockNumber" and self.stale_by:
                 answer["result"] = hex(max(0, int(answer["result"], 16) - self.stale_by))
             if method in self.rewrite:

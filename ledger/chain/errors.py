@@ -94,6 +94,10 @@ class ErrorDecoder:
             selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
             self._by_selector[selector] = (item["name"], types, names)
 
+    def known(self, data: str) -> bool:
+        """Whether revert `data` (``0x`` + selector + ...) is one of the ABI's custom errors."""
+        return bytes.fromhex(data[2:10]) in self._by_selector if len(data) >= 10 else False
+
     def decode_raw(self, data: str | bytes) -> tuple[str, dict[str, Any]] | None:
         """The error name and its arguments as the ABI decodes them, or None for an unknown error."""
         raw = bytes.fromhex(data[2:] if data.startswith("0x") else data) if isinstance(data, str) else data

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import requests
 from web3 import Web3
@@ -54,6 +54,16 @@ class NodeHealth:
         }
 
 
+class NodeObserver(Protocol):
+    """Told of every endpoint's answers (the service's metrics)."""
+
+    def node_answered(self, endpoint: str, seconds: float, error: BaseException | None) -> None:
+        """A request to `endpoint` ended after `seconds`, answered or failing with `error`."""
+
+    def node_wrong(self, endpoint: str) -> None:
+        """`endpoint` answered, and its answer was set aside (a disagreement, a failed proof)."""
+
+
 class _Node:
     def __init__(self, url: str, timeout: float) -> None:
         self.url = url
@@ -83,7 +93,8 @@ def _failure(error: BaseException) -> str:
 class NodePool:
     """The chain's endpoints, in the order the settings give them."""
 
-    def __init__(self, urls: Sequence[str], *, timeout: float = 10.0) -> None:
+    def __init__(self, urls: Sequence[str], *, timeout: float = 10.0, observer: NodeObserver | None = None) -> None:
+        """`observer`, when given, is told of every request's time and outcome and of every wrong answer."""
         if not urls:
             raise ConfigurationError("no JSON-RPC endpoint is configured (SIJILL_RPC_URLS)")
         if len(set(urls)) != len(urls):
@@ -91,6 +102,7 @@ class NodePool:
         self._nodes = [_Node(url, timeout) for url in urls]
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
+        self._observer = observer
         self.timeout = timeout
 
     @property
@@ -114,9 +126,11 @@ class NodePool:
         ]
 
     def _record(self, index: int, started: float, error: BaseException | None, height: int | None = None) -> None:
-        node = self._nodes[index]
+        node, seconds = self._nodes[index], time.perf_counter() - started
+        if self._observer is not None:
+            self._observer.node_answered(node.url, seconds, error)
         with self._lock:
-            node.latency_ms = (time.perf_counter() - started) * 1000
+            node.latency_ms = seconds * 1000
             if error is None:
                 node.failed_at, node.failures = None, 0
                 if height is not None:
@@ -221,6 +235,8 @@ class NodePool:
 
     def note_error(self, url: str, error: BaseException) -> None:
         """Record that `url` answered wrongly (disagreed, or failed a proof): shown by `health`."""
+        if self._observer is not None:
+            self._observer.node_wrong(url)
         with self._lock:
             node = self._nodes[self.urls.index(url)]
             node.last_error = str(error)

@@ -49,11 +49,12 @@ def translate_errors(rpc_url: str, decoder: ErrorDecoder | None = None) -> Itera
         yield
     except SijillError:
         raise
-    except ContractCustomError as error:
-        if decoder is None:
-            raise TransactionFailedError(f"the contract refused the call: {error.data}") from error
-        raise decoder.decode(str(error.data)) from error
     except ContractLogicError as error:
+        data = revert_data(error)
+        if decoder is not None and data is not None and (decoder.known(data) or isinstance(error, ContractCustomError)):
+            raise decoder.decode(data) from error
+        if isinstance(error, ContractCustomError):
+            raise TransactionFailedError(f"the contract refused the call: {data}") from error
         raise TransactionFailedError(f"the contract refused the call: {error.message}") from error
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
         raise ChainUnavailableError(
@@ -66,6 +67,21 @@ def translate_errors(rpc_url: str, decoder: ErrorDecoder | None = None) -> Itera
         raise NodeAnswerError(f"the chain node refused the request: {error.message}") from error
     except Web3Exception as error:
         raise NodeAnswerError(f"the chain call failed: {error}") from error
+
+
+def revert_data(error: ContractLogicError) -> str | None:
+    """The custom error's data (``0x`` + selector + arguments) a revert carried, or None.
+
+    Anvil and Besu answer ``error.data`` as the hex string itself (web3 raises
+    `ContractCustomError`); Hardhat's node wraps it, ``error.data = {message, data}``, and web3
+    raises a plain `ContractLogicError` holding the object.
+    """
+    data = error.data
+    if isinstance(data, dict):
+        data = data.get("data")
+    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+        return data
+    return None
 
 
 MAX_ANSWER_BYTES = 64 * 1024 * 1024  # a node's answer larger than this is refused, not read into memory

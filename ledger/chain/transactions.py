@@ -58,16 +58,20 @@ class SignedCall:
 
 
 class BroadcastRefusedError(TransactionFailedError):
-    """The node refused a transaction for good (not for a passing reason)."""
+    """The node refused a transaction: its nonce is taken (`nonce_used`), or ahead of what the node
+    holds for the sender (`nonce_ahead`: an earlier nonce it has not received; a node mining on
+    demand, such as Hardhat's, or Besu past its distance, keeps no gap), or for good."""
 
-    def __init__(self, message: str, *, nonce_used: bool) -> None:
+    def __init__(self, message: str, *, nonce_used: bool, nonce_ahead: bool = False) -> None:
         super().__init__(message)
         self.nonce_used = nonce_used
+        self.nonce_ahead = nonce_ahead
 
 
 BATCH_LIMIT = 500  # calls in one JSON-RPC batch: under Besu's cap of 1,024 (`--rpc-http-max-batch-size`)
 _KNOWN = ("already known", "known transaction", "already imported", "already in pool")
 _NONCE_USED = ("nonce too low", "nonce has already been used", "oldnonce")
+_NONCE_AHEAD = ("nonce too high", "nonce is too distant")  # Hardhat and geth; Besu
 _UNDERPRICED = (
     "underpriced",
     "fee too low",
@@ -223,8 +227,10 @@ class TransactionClient:
         if any(text in message for text in _NONCE_USED) or "replacement transaction" in message:
             # A replacement refused: a transaction with this nonce is pending already.
             raise BroadcastRefusedError(f"the node refused the transaction: {message}", nonce_used=True)
-        if any(text in message for text in _UNDERPRICED):
-            raise BroadcastRefusedError(f"the node refused the transaction: {message}", nonce_used=False)
+        if any(text in message for text in _NONCE_AHEAD):
+            raise BroadcastRefusedError(
+                f"the node refused the transaction: {message}", nonce_used=False, nonce_ahead=True
+            )
         raise BroadcastRefusedError(f"the node refused the transaction: {message}", nonce_used=False)
 
     def inclusions(self, tx_hashes: Sequence[str]) -> dict[str, Inclusion | None]:

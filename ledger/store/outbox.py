@@ -81,6 +81,16 @@ class Outbox:
             query = select(IssuerKeyRow.agency_id).where(IssuerKeyRow.address.in_(live)).distinct()
             return set(session.scalars(query))
 
+    def unsettled_batches(self) -> int:
+        """How many batches have their anchor signed and not yet final (pending or mined)."""
+        with self._store.session() as session:
+            query = (
+                select(func.count())
+                .select_from(BatchRow)
+                .where(BatchRow.state.in_((BatchState.PENDING, BatchState.MINED)))
+            )
+            return int(session.scalar(query) or 0)
+
     def other_senders(self) -> set[str]:
         """Senders other than issuer keys (admins, council members, the operator) with transactions not yet final."""
         with self._store.session() as session:

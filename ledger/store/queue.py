@@ -73,6 +73,11 @@ class Queue:
             query = select(func.count()).select_from(QueuedDocumentRow).where(QueuedDocumentRow.agency_id == agency_id)
             return int(session.scalar(query) or 0)
 
+    def total_depth(self) -> int:
+        """How many documents of every agency wait for a batch."""
+        with self._store.session() as session:
+            return int(session.scalar(select(func.count()).select_from(QueuedDocumentRow)) or 0)
+
     def queued(self, agency_id: str, limit: int) -> list[Queued]:
         """The oldest waiting documents of an agency that share the oldest one's expiry (plain rows, no ORM)."""
         table = QueuedDocumentRow.__table__

@@ -15,6 +15,7 @@ class Scope(StrEnum):
     REVOKE = "revoke"  # revoke, suspend and reinstate the agency's own documents
     AUDIT = "audit"  # read the access log and the audit report
     ADMIN = "admin"  # govern: agencies, issuer keys, API keys, pause
+    MONITOR = "monitor"  # read the service's metrics (/metrics): an installation key, for Prometheus
 
 
 AGENCY_SCOPES = frozenset({Scope.ISSUE, Scope.REVOKE, Scope.AUDIT})

@@ -71,6 +71,7 @@ def anchor_batch(ledger: Ledger, batch: NewBatch, signer: Signer, *, queued: tup
             return client.sign(signer, to=registry.address, data=data, nonce=nonce, gas=gas, fees=fees), fees
 
         row = ledger.outbox.record_anchor(batch, chain_nonce=chain_nonce, sign=sign, queued=queued, now=time.time())
+        ledger.metrics.batch_closed(len(batch.documents))
         # 3. Broadcast. If this fails the transaction is recorded all the same: `settle` sends it.
         _broadcast(ledger, row)
     return row
@@ -288,6 +289,8 @@ def record_inclusion(ledger: Ledger, row: TransactionRow, inclusion: Inclusion, 
     ledger.outbox.mark_mined(
         row, block_number=inclusion.block_number, block_hash=inclusion.block_hash, block_time=block_time, final=final
     )
+    if final and row.root is not None:
+        ledger.metrics.anchor_final(time.time() - row.created_at)
     return "final" if final else "mined"
 
 

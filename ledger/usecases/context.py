@@ -19,6 +19,7 @@ from ledger.documents.types import DocumentTypeCatalog
 from ledger.domain import Address, Network
 from ledger.errors import ChainUnavailableError, ConfigurationError
 from ledger.keys import KeyVault, account_from_private_key, read_key_file
+from ledger.metrics import Metrics
 from ledger.settings import Settings
 from ledger.store.admins import AgencyAdmins
 from ledger.store.leases import Leases
@@ -70,7 +71,12 @@ class Ledger:
     @cached_property
     def nodes(self) -> NodePool:
         """The chain's JSON-RPC endpoints (`SIJILL_RPC_URLS`, else `SIJILL_RPC_URL`): reads fail over."""
-        return NodePool(self.settings.endpoints, timeout=self.settings.rpc_timeout_seconds)
+        return NodePool(self.settings.endpoints, timeout=self.settings.rpc_timeout_seconds, observer=self.metrics)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        """What this process counts for `/metrics` (added up with the other service processes' values)."""
+        return Metrics()
 
     @cached_property
     def registry(self) -> RegistryClient:

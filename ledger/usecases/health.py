@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.errors import SijillError
+from ledger.metrics import NodeState, ServiceState, StateCollector
 from ledger.usecases.context import Ledger
 
 LAG_BLOCKS = 5  # an endpoint further behind than this is shown as lagging
@@ -44,3 +45,18 @@ def chain_health(ledger: Ledger) -> dict[str, Any]:
         return {"status": "unavailable", "message": error.message, **report}
     healthy = all(node["height"] is not None and node["lag"] <= LAG_BLOCKS for node in nodes)
     return {"status": "ok" if healthy else "degraded", **report}
+
+
+def service_state(ledger: Ledger) -> ServiceState:
+    """The pipeline's backlog (from the store, shared by every process) and each endpoint asked now."""
+    nodes = [NodeState(endpoint=node.url, height=node.height, lag=node.lag) for node in ledger.nodes.health()]
+    return ServiceState(
+        queued_documents=ledger.queue.total_depth(),
+        unsettled_batches=ledger.outbox.unsettled_batches(),
+        nodes=nodes,
+    )
+
+
+def state_collector(ledger: Ledger) -> StateCollector:
+    """`service_state` as gauges, read at each scrape."""
+    return StateCollector(lambda: service_state(ledger))

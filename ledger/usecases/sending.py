@@ -75,8 +75,14 @@ def send_call(
 
 def _hand_over(ledger: Ledger, row: TransactionRow) -> None:
     """Broadcast a just-recorded transaction; forget it when the node cannot have it and nothing follows it."""
+    client = ledger.registry.transactions
     try:
-        ledger.registry.transactions.broadcast(row.raw)
+        try:
+            client.broadcast(row.raw)
+        except BroadcastRefusedError as refused:
+            if not refused.nonce_ahead or not _send_earlier(ledger, row):
+                raise
+            client.broadcast(row.raw)  # its sender's earlier nonces are with the node now
     except ChainUnavailableError as error:
         if _never_sent(error) and ledger.outbox.release(row):
             raise
@@ -94,6 +100,25 @@ def _hand_over(ledger: Ledger, row: TransactionRow) -> None:
             tx_hash=row.tx_hash,
         ) from error
     ledger.outbox.mark_sent(row.tx_hash, now=time.time())
+
+
+def _send_earlier(ledger: Ledger, row: TransactionRow) -> bool:
+    """Send the recorded transactions of `row`'s sender with lower nonces that the node lacks (another
+    process recorded them and has not sent them yet): the newest signature of each, in nonce order.
+    True when they all went; the same bytes sent twice are harmless."""
+    newest: dict[int, TransactionRow] = {}
+    for earlier in ledger.outbox.live_transactions([row.key_address]):
+        if earlier.nonce < row.nonce and earlier.state != TransactionState.MINED:
+            newest[earlier.nonce] = earlier  # oldest first: the last one seen is the newest
+    if not newest:
+        return False
+    try:
+        for nonce in sorted(newest):
+            ledger.registry.transactions.broadcast(newest[nonce].raw)
+            ledger.outbox.mark_sent(newest[nonce].tx_hash, now=time.time())
+    except (BroadcastRefusedError, ChainUnavailableError):
+        return False
+    return True
 
 
 def _never_sent(error: BaseException) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 from ledger.chain.quorum import PinnedBlock
 from ledger.documents.wrap import WrappedDocument
 from ledger.domain import ChainEvidence
+from ledger.errors import LedgerNodesDisagreeError
 from ledger.usecases.context import Ledger
 from ledger.verification import VerificationResult, evaluate
 
@@ -40,4 +41,10 @@ def verify_document(ledger: Ledger, document: Any, *, pinned: PinnedBlock | None
             view=view, agency_name=name, anchor_tx=tx, read_at_block=read_at, read=read.evidence() if read else None
         )
 
-    return evaluate(wrapped, network=ledger.network, fetch_evidence=fetch, now=ledger.clock())
+    try:
+        result = evaluate(wrapped, network=ledger.network, fetch_evidence=fetch, now=ledger.clock())
+    except LedgerNodesDisagreeError:
+        ledger.metrics.nodes_disagreed()
+        raise
+    ledger.metrics.verdict(result.status.value)
+    return result

@@ -14,11 +14,12 @@ import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from api.app import create_app
-from ledger.chain.anvil import AnvilProcess, free_port
+from ledger.chain.anvil import free_port
 from ledger.chain.deployment import DeploymentRecord
 from ledger.settings import Settings
 from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_agency
 from ledger.usecases.context import Ledger
+from tests.nodes import ChainNode
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -78,9 +79,9 @@ def serve(tmp_path: Path, anvil_url: str, deployment: DeploymentRecord) -> tuple
 
 
 @pytest.fixture
-def service(tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord) -> Iterator[Service]:
+def service(tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord) -> Iterator[Service]:
     """The whole service on a free port of 127.0.0.1."""
-    settings, port = serve(tmp_path, anvil.url, deployment)
+    settings, port = serve(tmp_path, chain_node.url, deployment)
     ledger = Ledger(settings)
     with ServerThread(ledger, port):
         yield Service(url=settings.public_base_url, ledger=ledger)

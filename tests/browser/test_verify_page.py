@@ -12,13 +12,14 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Page, Playwright, expect
 
-from ledger.chain.anvil import AnvilProcess, free_port
+from ledger.chain.anvil import free_port
 from ledger.chain.deployment import DeploymentRecord
 from ledger.settings import Settings
 from ledger.usecases.agencies import RegisteredAgency
 from ledger.usecases.context import Ledger
 from tests.browser.conftest import CHROMIUM_FLAGS, ROOT, ServerThread, Service, chromium_path, serve
 from tests.integration.conftest import auth, example
+from tests.nodes import ChainNode
 from tests.rpc_proxy import RpcProxy
 
 VERDICT = "#verdict"
@@ -118,7 +119,7 @@ def test_links_for_other_ledgers_or_damaged_are_refused(page: Page, service: Ser
 def test_a_chain_that_is_down_is_said_plainly(
     page: Page,
     tmp_path: Path,
-    anvil: AnvilProcess,
+    chain_node: ChainNode,
     deployment: DeploymentRecord,
     service: Service,
     moci: RegisteredAgency,
@@ -138,16 +139,16 @@ def test_a_chain_that_is_down_is_said_plainly(
 
 
 def test_nodes_that_disagree_are_said_plainly_and_never_as_invalid(
-    page: Page, tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord, service: Service,
+    page: Page, tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord, service: Service,
     moci: RegisteredAgency,
 ) -> None:  # fmt: skip
     """Three endpoints, a quorum of three, and one that lies: the page says the nodes disagree, in
     both languages, and shows no verdict."""
     document = issue(service, moci.token)["document"]
     (tmp_path / "licence.json").write_text(json.dumps(document), encoding="utf-8")
-    proxies = [RpcProxy(anvil.url) for _ in range(3)]
+    proxies = [RpcProxy(chain_node.url) for _ in range(3)]
     proxies[2].rewrite["eth_call"] = lambda _params, result: result[:-64] + "1".rjust(64, "0")  # "paused"
-    settings, port = serve(tmp_path / "split", anvil.url, deployment)
+    settings, port = serve(tmp_path / "split", chain_node.url, deployment)
     settings = settings.model_copy(
         update={
             "database_url": service.ledger.settings.database,
@@ -248,14 +249,14 @@ def test_a_rate_limit_is_said_plainly_not_as_a_bad_file(
     page: Page,
     tmp_path: Path,
     deployment: DeploymentRecord,
-    anvil: AnvilProcess,
+    chain_node: ChainNode,
     service: Service,
     moci: RegisteredAgency,
 ) -> None:
     document = issue(service, moci.token)["document"]
     for name in ("licence.json", "again.json"):
         (tmp_path / name).write_text(json.dumps(document), encoding="utf-8")
-    settings, port = serve(tmp_path / "busy", anvil.url, deployment)
+    settings, port = serve(tmp_path / "busy", chain_node.url, deployment)
     update = {"database_url": service.ledger.settings.database, "public_requests_per_minute": 1}
     busy = Ledger(Settings(**{**settings.model_dump(), **update}))
     with ServerThread(busy, port):

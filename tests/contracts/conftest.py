@@ -11,14 +11,14 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 from web3 import Web3
-from web3.exceptions import ContractCustomError
+from web3.exceptions import ContractLogicError
 
-from ledger.chain.anvil import AnvilProcess
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.deployment import DeploymentRecord
 from ledger.chain.errors import ErrorDecoder
-from ledger.chain.rpc import connect
-from tests.conftest import anvil_node
+from ledger.chain.rpc import connect, revert_data
+from tests.conftest import chain_node_for
+from tests.nodes import ChainNode
 
 NO_END = 2**40 - 1
 ZERO32 = b"\0" * 32
@@ -102,10 +102,12 @@ class Registry:
     def revert(self, sender: LocalAccount, function: str, *args: Any) -> tuple[str, dict[str, Any]]:
         """Simulate a call that must revert with a custom error; returns its name and arguments."""
         call = getattr(self.contract.functions, function)(*args)
-        with pytest.raises(ContractCustomError) as caught:
+        with pytest.raises(ContractLogicError) as caught:  # Hardhat's node: no ContractCustomError (see revert_data)
             call.call({"from": sender.address})
-        decoded = self.decoder.decode_raw(str(caught.value.data))
-        assert decoded is not None, f"unknown revert data {caught.value.data}"
+        data = revert_data(caught.value)
+        assert data is not None, f"the revert carries no custom error: {caught.value}"
+        decoded = self.decoder.decode_raw(data)
+        assert decoded is not None, f"unknown revert data {data}"
         return decoded
 
     def call(self, function: str, *args: Any) -> Any:
@@ -135,16 +137,16 @@ class Registry:
 
 
 @pytest.fixture(scope="session")
-def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilProcess]:
+def chain_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainNode]:
     """The contract tests' own chain: they move its clock by hours and days (windows, delays), which
     the service's tests, judging times against the host's clock, must not inherit."""
-    yield from anvil_node(tmp_path_factory, "contracts-anvil")
+    yield from chain_node_for(tmp_path_factory, "contracts-chain")
 
 
 @pytest.fixture(scope="session")
-def web3(anvil: AnvilProcess) -> Web3:
+def web3(chain_node: ChainNode) -> Web3:
     """A lean client of the contract tests' chain."""
-    return connect(anvil.url)
+    return connect(chain_node.url)
 
 
 @pytest.fixture

@@ -37,11 +37,11 @@ from hypothesis.stateful import (
 from web3 import Web3
 from web3.types import RPCEndpoint
 
-from ledger.chain.anvil import AnvilProcess
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.deployment import deploy_registry
 from ledger.chain.errors import ErrorDecoder
 from tests.contracts.conftest import NO_END, VIEW_FIELDS, ZERO32, Registry, agency_bytes, pair, tree
+from tests.nodes import ChainNode
 from tests.profile import scaled
 
 NONE, ACTIVE, SUSPENDED, REVOKED = 0, 1, 2, 3  # a batch's or a document's status
@@ -208,7 +208,8 @@ class RegistryMachine(RuleBasedStateMachine):
         self.web3 = web3
         self.snapshot = web3.provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
         for extra in accounts[10:]:
-            web3.provider.make_request(RPCEndpoint("anvil_setBalance"), [extra.address, hex(10**21)])
+            # Anvil takes Hardhat's name for it too
+            web3.provider.make_request(RPCEndpoint("hardhat_setBalance"), [extra.address, hex(10**21)])
         deployment = deploy_registry(
             web3,
             artifact,
@@ -1121,13 +1122,13 @@ class RegistryMachine(RuleBasedStateMachine):
 
 
 def test_registry_keeps_its_rules_under_random_calls(
-    web3: Web3, anvil: AnvilProcess, artifact: ContractArtifact, accounts: list[LocalAccount]
+    web3: Web3, chain_node: ChainNode, artifact: ContractArtifact, accounts: list[LocalAccount]
 ) -> None:
     """Random sequences of calls, each example on a fresh registry inside a snapshot of the shared chain."""
 
     class Machine(RegistryMachine):
         def __init__(self) -> None:
-            super().__init__(web3, anvil.url, artifact, [*accounts, *EXTRA_ACCOUNTS])
+            super().__init__(web3, chain_node.url, artifact, [*accounts, *EXTRA_ACCOUNTS])
 
     # No shrinking: on Anvil it runs into Hypothesis's five-minute limit. A failure prints its whole
     # sequence at once; add Phase.shrink here to minimise one while debugging.

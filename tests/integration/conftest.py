@@ -16,13 +16,13 @@ from sqlalchemy.engine import make_url
 from web3 import Web3
 
 from api.app import create_app
-from ledger.chain.anvil import AnvilProcess
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.deployment import DeploymentRecord, deploy_governed_registry
 from ledger.settings import DEV_ADMIN_PRIVATE_KEY, DEV_COUNCIL_KEYS, Settings
 from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_agency
 from ledger.usecases.context import Ledger
 from tests.conftest import postgres_required, postgres_url
+from tests.nodes import ChainNode
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -72,7 +72,7 @@ def postgres_database(postgres_server: str) -> Iterator[str]:
 
 
 def deploy_with_council(
-    web3: Web3, anvil: AnvilProcess, artifact: ContractArtifact, *, delay: int = 0
+    web3: Web3, chain_node: ChainNode, artifact: ContractArtifact, *, delay: int = 0
 ) -> DeploymentRecord:
     """A registry governed by a development council (2 of Anvil's accounts 6-8, `delay` seconds),
     deployed by Anvil's first account, which is a guardian: as `sijill up` deploys it."""
@@ -85,24 +85,24 @@ def deploy_with_council(
         threshold=2,
         delay=delay,
         member_signers=members,
-        rpc_url=anvil.url,
+        rpc_url=chain_node.url,
         admin_transfer_delay=3600,
         receipt_timeout=10,
     )
 
 
 @pytest.fixture
-def deployment(web3: Web3, anvil: AnvilProcess, artifact: ContractArtifact) -> DeploymentRecord:
+def deployment(web3: Web3, chain_node: ChainNode, artifact: ContractArtifact) -> DeploymentRecord:
     """A fresh registry for this test, governed by a development council without delay."""
-    return deploy_with_council(web3, anvil, artifact)
+    return deploy_with_council(web3, chain_node, artifact)
 
 
-def make_settings(tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord, database_url: str) -> Settings:
+def make_settings(tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord, database_url: str) -> Settings:
     """Settings for one installation on the session's chain."""
     deployment.save(tmp_path / "deployment.json")
     return Settings(
         data_dir=tmp_path,
-        rpc_url=anvil.url,
+        rpc_url=chain_node.url,
         database_url=database_url,
         seed_demo=False,
         admin_transfer_delay_seconds=3600,
@@ -122,9 +122,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord) -> Settings:
+def settings(tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord) -> Settings:
     """Settings on SQLite (most integration tests)."""
-    return make_settings(tmp_path, anvil, deployment, f"sqlite:///{tmp_path / 'sijill.db'}")
+    return make_settings(tmp_path, chain_node, deployment, f"sqlite:///{tmp_path / 'sijill.db'}")
 
 
 @pytest.fixture

@@ -153,6 +153,7 @@ AUDIT = (401, 200, 403, 200, 200)  # another agency reads its own entries, or th
 
 TABLE = (
     Row("GET", "/health", None, _fixed("/health"), PUBLIC),
+    Row("GET", "/metrics", None, _fixed("/metrics"), ADMIN_ONLY),  # or a monitor key: test_metrics.py
     Row("GET", "/verify", None, _fixed("/verify"), PUBLIC),
     Row("GET", "/v1/network", None, _fixed("/v1/network"), PUBLIC),
     Row("GET", "/v1/document-types", None, _fixed("/v1/document-types"), PUBLIC),

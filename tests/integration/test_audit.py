@@ -30,6 +30,7 @@ from ledger.usecases.sending import send_call
 from ledger.usecases.setup import ensure_deployment
 from ledger.usecases.status import Action, change_status
 from tests.integration.conftest import auth, licence
+from tests.nodes import ChainNode
 
 
 def populate(ledger: Ledger) -> list[str]:
@@ -91,7 +92,8 @@ def test_a_clean_ledger_passes_and_audits_continue(ledger: Ledger, tmp_path: Pat
     assert export_events(ledger, tmp_path / "events.csv", "csv") == rows
 
 
-def test_a_reorg_past_the_checkpoint_is_reported(ledger: Ledger, tmp_path: Path, anvil: AnvilProcess) -> None:
+@pytest.mark.anvil_only  # anvil_reorg
+def test_a_reorg_past_the_checkpoint_is_reported(ledger: Ledger, tmp_path: Path, chain_node: ChainNode) -> None:
     populate(ledger)
     run_audit(ledger, folder=tmp_path / "audit")
     head = ledger.registry.block_number()
@@ -237,6 +239,7 @@ def test_replayed_records_are_held_against_every_contract_read(ledger: Ledger, t
     assert findings[1].evidence["contract"] == [False, True]
 
 
+@pytest.mark.anvil_only  # anvil_reorg
 def test_an_unfinished_audit_still_holds_the_chain_to_the_last_signed_checkpoint(
     ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -23,6 +23,8 @@ from ledger.usecases.status import Action, change_status
 from ledger.usecases.verify import verify_document
 from tests.integration.conftest import example
 
+pytestmark = pytest.mark.anvil_only  # Anvil nodes of its own, with state files and chain ids
+
 
 def settings_for(node: AnvilProcess, data: Path) -> Settings:
     return Settings(data_dir=data, rpc_url=node.url, seed_demo=False, admin_transfer_delay_seconds=3600)

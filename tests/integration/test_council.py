@@ -12,7 +12,6 @@ from eth_account import Account
 from web3 import Web3
 
 from ledger.audit.checkpoint import sign
-from ledger.chain.anvil import AnvilProcess
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.council import SafeTransaction
 from ledger.chain.rpc import connect
@@ -36,30 +35,31 @@ from ledger.usecases.council import approve, enact, execute, list_proposals, pau
 from ledger.usecases.issuance import IssueRequest, issue_documents
 from ledger.usecases.sending import send_call
 from ledger.usecases.status import Action, change_status
-from tests.conftest import anvil_node
+from tests.conftest import chain_node_for
 from tests.integration.conftest import deploy_with_council, example, make_settings
+from tests.nodes import ChainNode
 
 DELAY = 600
 MEMBERS = [Account.from_key(key) for key in DEV_COUNCIL_KEYS]
 
 
 @pytest.fixture(scope="module")
-def own_anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilProcess]:
+def own_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainNode]:
     """A chain of this module's own: its tests move the clock by days, which others must not see."""
-    yield from anvil_node(tmp_path_factory, "council-anvil")
+    yield from chain_node_for(tmp_path_factory, "council-chain")
 
 
 @pytest.fixture
-def web3(own_anvil: AnvilProcess) -> Web3:
+def web3(own_node: ChainNode) -> Web3:
     """A client of this module's chain."""
-    return connect(own_anvil.url)
+    return connect(own_node.url)
 
 
 @pytest.fixture
-def council_ledger(tmp_path: Path, web3: Web3, own_anvil: AnvilProcess, artifact: ContractArtifact) -> Iterator[Ledger]:
+def council_ledger(tmp_path: Path, web3: Web3, own_node: ChainNode, artifact: ContractArtifact) -> Iterator[Ledger]:
     """An installation whose council waits DELAY seconds, and whose service holds one member's key."""
-    deployment = deploy_with_council(web3, own_anvil, artifact, delay=DELAY)
-    settings = make_settings(tmp_path, own_anvil, deployment, f"sqlite:///{tmp_path / 'sijill.db'}")
+    deployment = deploy_with_council(web3, own_node, artifact, delay=DELAY)
+    settings = make_settings(tmp_path, own_node, deployment, f"sqlite:///{tmp_path / 'sijill.db'}")
     settings = settings.model_copy(update={"council_member_keys": settings.council_member_keys[:1]})
     ledger = Ledger(settings)
     yield ledger
@@ -67,10 +67,10 @@ def council_ledger(tmp_path: Path, web3: Web3, own_anvil: AnvilProcess, artifact
 
 
 @pytest.fixture
-def ledger(tmp_path: Path, web3: Web3, own_anvil: AnvilProcess, artifact: ContractArtifact) -> Iterator[Ledger]:
+def ledger(tmp_path: Path, web3: Web3, own_node: ChainNode, artifact: ContractArtifact) -> Iterator[Ledger]:
     """An installation holding every development member's key, its council without delay."""
-    deployment = deploy_with_council(web3, own_anvil, artifact)
-    context = Ledger(make_settings(tmp_path, own_anvil, deployment, f"sqlite:///{tmp_path / 'sijill.db'}"))
+    deployment = deploy_with_council(web3, own_node, artifact)
+    context = Ledger(make_settings(tmp_path, own_node, deployment, f"sqlite:///{tmp_path / 'sijill.db'}"))
     yield context
     context.close()
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.chain.rpc import JsonRpcClient
 from ledger.domain import ReasonCode
@@ -22,6 +24,8 @@ from ledger.usecases.verify import verify_document
 from ledger.verification import VerificationStatus
 from tests.integration.conftest import example
 from tests.rpc_proxy import RpcProxy
+
+pytestmark = pytest.mark.anvil_only  # Anvil nodes of its own, with the flags that mimic other networks
 
 
 def _issue_revoke_verify(ledger: Ledger) -> tuple[str, str, str]:

@@ -13,7 +13,6 @@ import rlp
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from ledger.chain.anvil import AnvilProcess
 from ledger.chain.deployment import DeploymentRecord
 from ledger.chain.layout import ANCHORS_SLOT, mapping_slot
 from ledger.chain.proofs import header_hash
@@ -31,25 +30,26 @@ from ledger.usecases.status import Action, change_status
 from ledger.usecases.verify import verify_document
 from ledger.verification import VerificationStatus
 from tests.integration.conftest import example, make_settings
+from tests.nodes import ChainNode
 from tests.rpc_proxy import RpcProxy
 
 ACTIVE_WORDS = {8: 1, 9: 0, 10: 0, 11: 0}  # inspect's batch status, its reason, the document's status and reason
 
 
 @pytest.fixture
-def proxies(anvil: AnvilProcess) -> Iterator[list[RpcProxy]]:
+def proxies(chain_node: ChainNode) -> Iterator[list[RpcProxy]]:
     """Three endpoints of the one chain, honest until a test says otherwise."""
-    started = [RpcProxy(anvil.url) for _ in range(3)]
+    started = [RpcProxy(chain_node.url) for _ in range(3)]
     yield started
     for proxy in started:
         proxy.close()
 
 
 def verifier(
-    tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord, proxies: list[RpcProxy], **options: Any
+    tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord, proxies: list[RpcProxy], **options: Any
 ) -> Ledger:
     """A verifying installation that reads the chain through the three proxies."""
-    settings = make_settings(tmp_path, anvil, deployment, f"sqlite:///{tmp_path / 'sijill.db'}")
+    settings = make_settings(tmp_path, chain_node, deployment, f"sqlite:///{tmp_path / 'sijill.db'}")
     return Ledger(settings.model_copy(update={"rpc_urls": [proxy.url for proxy in proxies], **options}))
 
 
@@ -122,11 +122,11 @@ def lie_active(proxy: RpcProxy, document: dict[str, Any]) -> None:
 
 
 def test_reads_fail_over_and_health_names_the_node_that_is_down(
-    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord,
+    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord,
     proxies: list[RpcProxy],
 ) -> None:  # fmt: skip
     document = issued(ledger, "valid")
-    reader = verifier(tmp_path, anvil, deployment, proxies)
+    reader = verifier(tmp_path, chain_node, deployment, proxies)
     try:
         proxies[0].down = True
         assert verify_document(reader, document).status is VerificationStatus.VALID
@@ -153,14 +153,14 @@ def test_reads_fail_over_and_health_names_the_node_that_is_down(
 @pytest.mark.parametrize("state", ["revoked", "suspended", "unknown"])
 @pytest.mark.parametrize("proofs", [False, True], ids=["quorum", "proofs"])
 def test_with_three_endpoints_one_liar_never_changes_a_verdict(
-    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord,
+    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord,
     proxies: list[RpcProxy], state: str, proofs: bool,
 ) -> None:  # fmt: skip
     """A quorum of 2 of 3 with one endpoint claiming the document is active: the verdict is the truth."""
     valid = issued(ledger, "valid")
     document = unknown(ledger) if state == "unknown" else issued(ledger, state)
     expected = {"revoked": "REVOKED", "suspended": "SUSPENDED", "unknown": "NOT_ISSUED"}[state]
-    reader = verifier(tmp_path, anvil, deployment, proxies, verify_quorum=2, verify_proofs=proofs)
+    reader = verifier(tmp_path, chain_node, deployment, proxies, verify_quorum=2, verify_proofs=proofs)
     try:
         for liar in range(3):
             for proxy in proxies:
@@ -178,11 +178,11 @@ def test_with_three_endpoints_one_liar_never_changes_a_verdict(
 
 
 def test_a_quorum_of_three_with_one_liar_reports_the_disagreement_and_no_verdict(
-    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord,
+    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord,
     proxies: list[RpcProxy],
 ) -> None:  # fmt: skip
     document = issued(ledger, "revoked")
-    reader = verifier(tmp_path, anvil, deployment, proxies, verify_quorum=3)
+    reader = verifier(tmp_path, chain_node, deployment, proxies, verify_quorum=3)
     try:
         lie_active(proxies[2], document)
         with pytest.raises(LedgerNodesDisagreeError) as raised:
@@ -202,7 +202,7 @@ def test_a_quorum_of_three_with_one_liar_reports_the_disagreement_and_no_verdict
 
 
 def test_proofs_refuse_a_forged_value_two_liars_agree_on(
-    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord,
+    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord,
     proxies: list[RpcProxy],
 ) -> None:  # fmt: skip
     """Two of three claim the revoked licence is active, in their answers and their proofs' values, with true
@@ -210,8 +210,8 @@ def test_proofs_refuse_a_forged_value_two_liars_agree_on(
     document = issued(ledger, "revoked")
     for liar in proxies[:2]:
         lie_active(liar, document)
-    plain = verifier(tmp_path, anvil, deployment, proxies, verify_quorum=2)
-    proven = verifier(tmp_path, anvil, deployment, proxies, verify_quorum=2, verify_proofs=True)
+    plain = verifier(tmp_path, chain_node, deployment, proxies, verify_quorum=2)
+    proven = verifier(tmp_path, chain_node, deployment, proxies, verify_quorum=2, verify_proofs=True)
     try:
         assert verify_document(plain, document).status is VerificationStatus.VALID  # what a quorum alone risks
         result = verify_document(proven, document)
@@ -229,7 +229,7 @@ def test_proofs_refuse_a_forged_value_two_liars_agree_on(
 
 
 def test_forged_headers_are_refused_by_a_checkpoint_pin_and_reported_by_a_quorum_of_three(
-    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord,
+    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord,
     proxies: list[RpcProxy],
 ) -> None:  # fmt: skip
     """Two liars serve a header of their own (another state root, hashed consistently) with their forged
@@ -241,8 +241,8 @@ def test_forged_headers_are_refused_by_a_checkpoint_pin_and_reported_by_a_quorum
     for liar in proxies[:2]:
         lie_active(liar, document)
         liar.rewrite["eth_getBlockByNumber"] = forge_header
-    pinned = verifier(tmp_path, anvil, deployment, proxies, verify_quorum=2, verify_proofs=True)
-    everyone = verifier(tmp_path, anvil, deployment, proxies, verify_quorum=3, verify_proofs=True)
+    pinned = verifier(tmp_path, chain_node, deployment, proxies, verify_quorum=2, verify_proofs=True)
+    everyone = verifier(tmp_path, chain_node, deployment, proxies, verify_quorum=3, verify_proofs=True)
     try:
         result = verify_document(pinned, document, pinned=PinnedBlock(number=head, hash="0x" + true_hash))
         assert result.status is VerificationStatus.REVOKED
@@ -258,11 +258,11 @@ def test_forged_headers_are_refused_by_a_checkpoint_pin_and_reported_by_a_quorum
 
 
 def test_a_slow_or_lagging_endpoint_does_not_hold_a_verdict_back(
-    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord,
+    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord,
     proxies: list[RpcProxy],
 ) -> None:  # fmt: skip
     document = issued(ledger, "valid")
-    reader = verifier(tmp_path, anvil, deployment, proxies, verify_quorum=2, verify_proofs=True)
+    reader = verifier(tmp_path, chain_node, deployment, proxies, verify_quorum=2, verify_proofs=True)
     try:
         proxies[0].stale_by = 3  # it says it is behind: the block two others have is the one read
         result = verify_document(reader, document)
@@ -286,7 +286,7 @@ def test_settings_take_a_list_of_endpoints_and_refuse_a_quorum_beyond_it(monkeyp
 
 
 def test_the_proven_view_is_the_registrys_own_answer_in_every_state(
-    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord,
+    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord,
     proxies: list[RpcProxy],
 ) -> None:  # fmt: skip
     """Rebuilt from proven storage words alone, `inspect` reads as the contract computes it: a valid
@@ -297,7 +297,7 @@ def test_the_proven_view_is_the_registrys_own_answer_in_every_state(
     alone = pair.documents[0]
     change_status(ledger, Actor("moci"), alone["signature"]["targetHash"], Action.REVOKE, ReasonCode.SUPERSEDED)
     documents = [pair.documents[1], alone, issued(ledger, "suspended"), unknown(ledger), issued(ledger, "valid")]
-    reader = verifier(tmp_path, anvil, deployment, proxies, verify_quorum=2, verify_proofs=True)
+    reader = verifier(tmp_path, chain_node, deployment, proxies, verify_quorum=2, verify_proofs=True)
     assert reader.quorum is not None
     try:
         for paused in (False, True):
@@ -353,13 +353,13 @@ def test_a_relying_party_checks_a_document_against_nodes_of_its_choosing(
 
 
 def test_an_endpoint_that_answers_nonsense_is_set_aside_and_never_crashes_a_verdict(
-    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord,
+    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord,
     proxies: list[RpcProxy],
 ) -> None:  # fmt: skip
     """A height that is no number, a header with a negative field: the endpoint is noted and left out, and
     the two others give the verdict."""
     document = issued(ledger, "revoked")
-    reader = verifier(tmp_path, anvil, deployment, proxies, verify_quorum=2, verify_proofs=True)
+    reader = verifier(tmp_path, chain_node, deployment, proxies, verify_quorum=2, verify_proofs=True)
     try:
         proxies[0].rewrite["eth_blockNumber"] = lambda _params, _result: "0xzz"
         assert verify_document(reader, document).status is VerificationStatus.REVOKED
@@ -376,7 +376,7 @@ def test_an_endpoint_that_answers_nonsense_is_set_aside_and_never_crashes_a_verd
 
 
 def test_a_remembered_anchor_never_outlives_what_the_block_read_says(
-    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord,
+    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord,
     proxies: list[RpcProxy],
 ) -> None:  # fmt: skip
     """The agency and key of a root, remembered from a read at the head, do not hold at a block before the
@@ -384,7 +384,7 @@ def test_a_remembered_anchor_never_outlives_what_the_block_read_says(
     before = ledger.registry.block_number()
     before_hash = ledger.registry.events(ledger.artifact.abi).block_hashes([before])[before]
     document = issued(ledger, "valid")
-    reader = verifier(tmp_path, anvil, deployment, proxies, verify_quorum=2, verify_proofs=True)
+    reader = verifier(tmp_path, chain_node, deployment, proxies, verify_quorum=2, verify_proofs=True)
     try:
         assert verify_document(reader, document).status is VerificationStatus.VALID  # remembered now
         pinned = PinnedBlock(number=before, hash="0x" + str(before_hash))

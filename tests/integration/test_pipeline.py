@@ -157,6 +157,7 @@ def test_a_full_queue_is_refused_with_503_and_retry_after(pipeline_ledger: Ledge
         accept_documents(Ledger(small), "moci", requests_for(1, "CL-2027"))
 
 
+@pytest.mark.anvil_only  # anvil_dropTransaction
 def test_a_dropped_transaction_is_broadcast_again(pipeline_ledger: Ledger, manual_mining: None) -> None:
     accepted = accept_documents(pipeline_ledger, "moci", requests_for(3))
     (root,) = close_due_batches(pipeline_ledger, "moci", now=time.time())
@@ -281,6 +282,7 @@ def own_chain(tmp_path: Path) -> Iterator[tuple[Settings, AnvilProcess]]:
         yield settings, node
 
 
+@pytest.mark.anvil_only  # an Anvil of its own, mining every second
 def test_anchored_only_after_the_confirmations(own_chain: tuple[Settings, AnvilProcess]) -> None:
     settings, _node = own_chain
     ledger = Ledger(settings)
@@ -295,6 +297,7 @@ def test_anchored_only_after_the_confirmations(own_chain: tuple[Settings, AnvilP
         ledger.close()
 
 
+@pytest.mark.anvil_only  # anvil_reorg
 @pytest.mark.parametrize("final_first", [False, True], ids=["short of its confirmations", "final already"])
 def test_a_reorg_that_drops_the_anchor_sends_it_again_once(
     own_chain: tuple[Settings, AnvilProcess], final_first: bool
@@ -327,6 +330,7 @@ def test_a_reorg_that_drops_the_anchor_sends_it_again_once(
         ledger.close()
 
 
+@pytest.mark.anvil_only  # anvil_reorg
 def test_a_lost_anchor_whose_document_was_revoked_since_is_held_and_never_verifies_valid(
     own_chain: tuple[Settings, AnvilProcess],
 ) -> None:
@@ -360,6 +364,7 @@ def test_a_lost_anchor_whose_document_was_revoked_since_is_held_and_never_verifi
         ledger.close()
 
 
+@pytest.mark.anvil_only  # an Anvil of its own, restarted from its state file
 def test_documents_accepted_while_the_chain_is_down_are_anchored_when_it_returns(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

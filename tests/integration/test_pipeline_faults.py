@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from ledger.chain.anvil import AnvilProcess, free_port
 from ledger.documents.salt import unsalt_data
@@ -32,6 +33,9 @@ from ledger.usecases.verify import verify_document
 from ledger.usecases.worker import agencies_with_work
 from tests.integration.conftest import auth, licence
 from tests.integration.test_pipeline import anchored_on_chain, wait_until
+
+pytestmark = pytest.mark.anvil_only  # Anvil nodes of its own, killed and restarted from their state files
+
 
 KILLS = 10  # each restart of the two service processes takes some 8 s on two cores
 CHAIN_LOSSES = (3, 7)  # at these kills the chain dies too, between two saves of its state

@@ -20,12 +20,12 @@ import pytest
 import requests
 from fastapi.testclient import TestClient
 
-from ledger.chain.anvil import AnvilProcess
 from ledger.documents.digest import flatten, js_json, keccak_hex, target_hash
 from ledger.documents.keccak import keccak256
 from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_agency
 from ledger.usecases.context import Ledger
 from tests.integration.conftest import auth, example
+from tests.nodes import ChainNode
 
 PEOPLE = [
     ("Noora Al-Mannai", "نورة المناعي", "201904512", "2001-03-14"),
@@ -99,8 +99,9 @@ def _guesses(fields: dict[str, Any]) -> dict[str, str]:
     return found
 
 
+@pytest.mark.anvil_only  # anvil_dumpState
 def test_nothing_personal_is_on_chain(
-    client: TestClient, anvil: AnvilProcess, moci: RegisteredAgency, qu_agency: RegisteredAgency
+    client: TestClient, chain_node: ChainNode, moci: RegisteredAgency, qu_agency: RegisteredAgency
 ) -> None:
     requests_by_agency = {
         qu_agency.token: [_certificate(*person) for person in PEOPLE],
@@ -118,22 +119,23 @@ def test_nothing_personal_is_on_chain(
         single = client.post("/v1/documents", json=batch[-1], headers=auth(token))
         assert single.status_code == 201
 
-    chain = _chain_text(anvil.url)
+    chain = _chain_text(chain_node.url)
     assert len(chain) > 10_000  # the scan read a real chain, with our anchors on it
     leaked = {what for fields in personal for what, needle in _guesses(fields).items() if needle in chain}
     assert leaked == set()
 
 
-def test_the_scan_finds_a_value_put_on_chain(anvil: AnvilProcess) -> None:
+@pytest.mark.anvil_only  # anvil_dumpState
+def test_the_scan_finds_a_value_put_on_chain(chain_node: ChainNode) -> None:
     """The scan itself can fail: a national id written into a transaction's input is found."""
     fields = {"owner": {"nationalId": "29012345678"}}
-    account = _rpc(anvil.url, [("eth_accounts", [])])[0][0]
+    account = _rpc(chain_node.url, [("eth_accounts", [])])[0][0]
     guesses = _guesses(fields)
     payload = "0x" + guesses["keccak(owner.nationalId)"] + bytes.fromhex(guesses["owner.nationalId as bytes"]).hex()
-    (sent,) = _rpc(anvil.url, [("eth_sendTransaction", [{"from": account, "to": account, "data": payload}])])
-    _rpc(anvil.url, [("evm_mine", [])])  # mined even if a test before left automining off
-    (receipt,) = _rpc(anvil.url, [("eth_getTransactionReceipt", [sent])])
+    (sent,) = _rpc(chain_node.url, [("eth_sendTransaction", [{"from": account, "to": account, "data": payload}])])
+    _rpc(chain_node.url, [("evm_mine", [])])  # mined even if a test before left automining off
+    (receipt,) = _rpc(chain_node.url, [("eth_getTransactionReceipt", [sent])])
     assert receipt is not None
-    chain = _chain_text(anvil.url)
+    chain = _chain_text(chain_node.url)
     assert "keccak(owner.nationalId)" in {what for what, needle in guesses.items() if needle in chain}
     assert "owner.nationalId as bytes" in {what for what, needle in guesses.items() if needle in chain}

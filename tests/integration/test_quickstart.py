@@ -18,6 +18,8 @@ import pytest
 
 from ledger.chain.anvil import free_port, rpc_ready
 
+pytestmark = pytest.mark.anvil_only  # `sijill up` starts Anvil itself
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -23,7 +23,7 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from ledger.chain.anvil import AnvilProcess, free_port
+from ledger.chain.anvil import free_port
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.deployment import deploy_registry
 from ledger.settings import DEV_ADMIN_TOKEN, Settings
@@ -33,6 +33,7 @@ from ledger.usecases.context import Ledger
 from tests.conftest import DEV_KEYS
 from tests.integration.conftest import make_settings
 from tests.integration.test_pipeline_faults import start_service
+from tests.nodes import ChainNode
 
 WORKERS = 2
 LISTEN, ESTABLISHED = "0A", "01"
@@ -126,12 +127,15 @@ class Service:
 
 
 @contextmanager
-def running_service(settings: Settings, folder: Path) -> Iterator[Service]:
-    """`sijill up --no-chain` with two service processes, each listening on the port; stopped after."""
+def running_service(settings: Settings, folder: Path, **extra: str) -> Iterator[Service]:
+    """`sijill up --no-chain` with two service processes, each listening on the port; stopped after.
+    `extra`: more SIJILL_* settings for it (names without the prefix)."""
     api_port = free_port()
     with pytest.MonkeyPatch.context() as environment:  # what the started service reads
         environment.setenv("SIJILL_API_WORKERS", str(WORKERS))
         environment.setenv("SIJILL_PIPELINE_WORKER", "false")  # nothing to batch here
+        for name, value in extra.items():
+            environment.setenv(f"SIJILL_{name.upper()}", value)
         running = Service(start_service(settings, api_port, folder / "service.log"), api_port)
     try:
         deadline = time.monotonic() + 30
@@ -159,13 +163,13 @@ def running_service(settings: Settings, folder: Path) -> Iterator[Service]:
 
 @pytest.fixture(scope="module")
 def shared_settings(
-    tmp_path_factory: pytest.TempPathFactory, anvil: AnvilProcess, web3: Web3, artifact: ContractArtifact
+    tmp_path_factory: pytest.TempPathFactory, chain_node: ChainNode, web3: Web3, artifact: ContractArtifact
 ) -> Settings:
     """An installation for the tests that leave the service running, on a registry of its own."""
     folder = tmp_path_factory.mktemp("service")
     admin = Account.from_key(DEV_KEYS[0])
-    deployment = deploy_registry(web3, artifact, admin, rpc_url=anvil.url, admin_transfer_delay=3600)
-    return make_settings(folder, anvil, deployment, f"sqlite:///{folder / 'sijill.db'}")
+    deployment = deploy_registry(web3, artifact, admin, rpc_url=chain_node.url, admin_transfer_delay=3600)
+    return make_settings(folder, chain_node, deployment, f"sqlite:///{folder / 'sijill.db'}")
 
 
 @pytest.fixture(scope="module")
@@ -252,6 +256,44 @@ def test_an_api_key_revoked_in_one_process_is_refused_by_the_other_at_once(
     assert _get(first, "/v1/access-log", issued.token)[0] == 401
     for connection in connections.values():
         connection.close()
+
+
+LIMIT = 10  # public requests a minute, per client address
+
+
+def test_a_clients_rate_limit_and_the_metrics_are_shared_by_the_service_processes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """One address, alternating between the two processes, gets its `LIMIT` once (not once per process);
+    both processes refuse it once that is spent; and either process's /metrics counts every refusal
+    of both (prometheus-client's multiprocess mode adds them up)."""
+    ledger = Ledger(settings)
+    try:
+        monitor = create_api_key(ledger, agency_id=None, scopes={Scope.MONITOR}, label="prometheus").token
+    finally:
+        ledger.close()
+    with running_service(settings, tmp_path, public_requests_per_minute=str(LIMIT)) as service:
+        connections = _connections_to_each(service)
+        statuses: dict[int, list[int]] = {pid: [] for pid in connections}
+        for n in range(3 * LIMIT):
+            pid = list(connections)[n % 2]
+            statuses[pid].append(_get(connections[pid], f"/v1/documents/{'ab' * 32}")[0])
+        answered = [status for codes in statuses.values() for status in codes if status != 429]
+        refused = sum(codes.count(429) for codes in statuses.values())
+        # A token comes back every 6 s: the requests take far less, one at most may have come back.
+        assert LIMIT <= len(answered) <= LIMIT + 1, statuses
+        assert set(answered) == {404}, statuses
+        assert all(429 in codes for codes in statuses.values()), f"a process never refused: {statuses}"
+        for connection in connections.values():
+            status, body = _get(connection, "/metrics", monitor)
+            assert status == 200, body
+            counted = [
+                float(line.rsplit(" ", 1)[1])
+                for line in body.splitlines()
+                if line.startswith('sijill_rate_limited_total{limit="address"}')
+            ]
+            assert counted == [refused], f"the metrics count {counted} refusals, the clients saw {refused}"
+            connection.close()
 
 
 def test_the_service_processes_end_when_their_parent_is_sigkilled(own_service: Service) -> None:

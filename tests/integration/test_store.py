@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from ledger.chain.anvil import AnvilProcess
 from ledger.chain.deployment import DeploymentRecord
 from ledger.documents.share import seal
 from ledger.documents.wrap import wrap_documents
@@ -24,6 +23,7 @@ from ledger.usecases.issuance import IssueRequest, build_document_data, issue_do
 from ledger.usecases.sharing import erase_document, verification_link
 from ledger.usecases.status import Action, change_status, get_record
 from tests.integration.conftest import example, make_settings
+from tests.nodes import ChainNode
 
 TABLES = {
     "queued_documents",
@@ -54,9 +54,9 @@ def test_migrations_create_the_schema(database_url: str) -> None:
 
 
 def test_issue_and_revoke_through_the_store(
-    tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord, database_url: str
+    tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord, database_url: str
 ) -> None:
-    ledger = Ledger(make_settings(tmp_path, anvil, deployment, database_url))
+    ledger = Ledger(make_settings(tmp_path, chain_node, deployment, database_url))
     try:
         register_agency(ledger, "moci", "Ministry of Commerce")
         key = add_issuer_key(ledger, "moci")
@@ -254,11 +254,11 @@ def test_a_key_signs_only_while_it_stays_valid_past_the_clock_margin(keyed_store
 
 
 def test_no_shared_copy_outlives_an_erasure_whatever_the_order(
-    tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord, database_url: str
+    tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord, database_url: str
 ) -> None:
     """A link made while the document is erased: the copy written before the erasure is deleted with it;
     one written after the erasure read the content is refused (410) and nothing is kept."""
-    ledger = Ledger(make_settings(tmp_path, anvil, deployment, database_url))
+    ledger = Ledger(make_settings(tmp_path, chain_node, deployment, database_url))
     try:
         register_agency(ledger, "moci", "Ministry of Commerce")
         add_issuer_key(ledger, "moci")

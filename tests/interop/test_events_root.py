@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from ledger.chain.anvil import AnvilProcess
 from ledger.chain.deployment import DeploymentRecord
 from ledger.usecases.audit import run_audit
 from ledger.usecases.context import Ledger
@@ -22,6 +21,7 @@ from ledger.usecases.issuance import IssueRequest, issue_documents
 from tests.integration.conftest import licence, make_settings
 from tests.integration.test_audit import populate
 from tests.interop.node import run_node
+from tests.nodes import ChainNode
 
 SCRIPT = Path(__file__).with_name("events_root.js")
 
@@ -39,15 +39,15 @@ def latest_checkpoint(folder: Path) -> dict[str, Any]:
 
 
 @pytest.fixture
-def audited_ledger(tmp_path: Path, anvil: AnvilProcess, deployment: DeploymentRecord) -> Iterator[Ledger]:
-    settings = make_settings(tmp_path, anvil, deployment, f"sqlite:///{tmp_path / 'sijill.db'}")
+def audited_ledger(tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord) -> Iterator[Ledger]:
+    settings = make_settings(tmp_path, chain_node, deployment, f"sqlite:///{tmp_path / 'sijill.db'}")
     context = Ledger(settings)
     yield context
     context.close()
 
 
 def test_a_node_script_with_only_crypto_recomputes_the_checkpoint_root_from_eth_get_logs(
-    audited_ledger: Ledger, anvil: AnvilProcess, tmp_path: Path
+    audited_ledger: Ledger, chain_node: ChainNode, tmp_path: Path
 ) -> None:
     """Two audits, one event apart (an odd and an even count, neither a power of two, or the
     unpaired nodes would go untested): each checkpoint's event count and root equal what the
@@ -63,7 +63,7 @@ def test_a_node_script_with_only_crypto_recomputes_the_checkpoint_root_from_eth_
         checkpoint = latest_checkpoint(folder)
         assert checkpoint["leaf_encoding"] == "sijill-event-leaf/2"  # the encoding the README describes
         start, end = ledger.deployment.block_number, checkpoint["block_number"]
-        theirs = recompute(anvil.url, checkpoint["registry"], start, end)
+        theirs = recompute(chain_node.url, checkpoint["registry"], start, end)
         ours = {"event_count": checkpoint["event_count"], "events_root": checkpoint["events_root"]}
         assert theirs == ours, f"the Node auditor computed {theirs}, the checkpoint says {ours}"
         counts.append(checkpoint["event_count"])

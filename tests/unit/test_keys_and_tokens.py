@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import multiprocessing
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from eth_account import Account
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.limits import RateLimiter
+from api.rate_limits import PROBES, BucketTable, RateLimiter, client_key
 from ledger.api_keys import KEY_ID_HEX, TokenHasher, key_id_of, new_token
 from ledger.errors import ConfigurationError, RateLimitedError
 from ledger.keys import SEALED_PREFIX, KeyVault, read_key_file
@@ -146,15 +148,73 @@ def test_a_limit_of_zero_is_no_limit() -> None:
         unlimited.take("x", "x")
 
 
-def test_idle_clients_are_forgotten_first_and_a_throttled_one_stays_throttled() -> None:
+def test_a_full_table_reuses_the_slot_idle_longest_and_a_throttled_client_stays_throttled() -> None:
     clock = Clock()
-    limiter = RateLimiter(2, max_clients=10, clock=clock)  # two a minute: refilled in 60 s
-    for n in range(9):
+    table = BucketTable(slots=PROBES)  # every client probes the whole table
+    limiter = RateLimiter(2, table=table, clock=clock)  # two a minute: refilled in 60 s
+    for n in range(PROBES - 1):
         limiter.take(f"idle{n}", "c")
+        clock.now += 1
     clock.now += 100
     limiter.take("busy", "c")
     limiter.take("busy", "c")
-    limiter.take("newcomer", "c")  # the eleventh client: the idle ones go
-    assert set(limiter._buckets) == {"busy", "newcomer"}
+    limiter.take("newcomer", "c")  # one more client than slots: the one idle longest gives way
+    assert client_key("idle0") not in table.clients()
+    assert {client_key("busy"), client_key("newcomer")} <= table.clients()
     with pytest.raises(RateLimitedError):
         limiter.take("busy", "c")
+
+
+def test_processes_mapping_one_table_file_share_each_clients_allowance(tmp_path: Path) -> None:
+    """Two service processes (here two mappings of the file, each with its own lock) spend one allowance:
+    60 a minute in all, not 60 each; the file holds no address, only its hash."""
+    clock = Clock()
+    first = RateLimiter(60, table=BucketTable(tmp_path / "rates"), clock=clock)
+    second = RateLimiter(60, table=BucketTable(tmp_path / "rates"), clock=clock)
+    allowed = 0
+    for n in range(200):
+        try:
+            (first if n % 2 else second).take("10.0.0.1", "this address")
+            allowed += 1
+        except RateLimitedError:
+            pass
+    assert allowed == 60
+    assert b"10.0.0.1" not in (tmp_path / "rates").read_bytes()
+
+
+ALLOWANCE = 20_000
+
+
+def _spend(path: str, start_at: float) -> int:
+    limiter = RateLimiter(ALLOWANCE, table=BucketTable(Path(path)), clock=lambda: 5000.0)
+    allowed = 0
+    time.sleep(max(0.0, start_at - time.time()))  # all together, while tokens remain
+    for _ in range(ALLOWANCE):
+        try:
+            limiter.take("203.0.113.9", "this address")
+            allowed += 1
+        except RateLimitedError:
+            pass
+    return allowed
+
+
+def test_concurrent_processes_never_spend_more_than_the_allowance(tmp_path: Path) -> None:
+    """Three processes taking at once from one file: exactly the allowance is granted (the lock holds;
+    without it each process overwrote the others' takes and was granted nearly the whole allowance)."""
+    start_at = time.time() + 3.0  # after the three have started
+    with multiprocessing.get_context("spawn").Pool(3) as pool:
+        granted = pool.starmap(_spend, [(str(tmp_path / "rates"), start_at)] * 3)
+    assert sum(granted) == ALLOWANCE, granted
+
+
+def test_a_bucket_written_before_the_host_restarted_starts_full() -> None:
+    """The monotonic clock begins again at boot: a time ahead of it is stale, not a debt to wait out."""
+    clock = Clock()
+    limiter = RateLimiter(2, table=BucketTable(slots=64), clock=clock)
+    limiter.take("c", "c")
+    limiter.take("c", "c")
+    clock.now = 10.0  # the host restarted
+    limiter.take("c", "c")
+    limiter.take("c", "c")
+    with pytest.raises(RateLimitedError):
+        limiter.take("c", "c")
