@@ -9,7 +9,9 @@ Tests start one per endpoint they need, each in front of the same Anvil, and set
   liar: a forged `eth_call`, forged `eth_getProof` values, a forged header);
 - `refuse[method]`: a function of params that returns a JSON-RPC error to give instead, or None
   (a node with limits: Besu's capped log ranges, its refusal of a distant nonce); a refused
-  request is not forwarded.
+  request is not forwarded;
+- `max_batch`: a batch of more requests is refused whole, as Besu's `--rpc-http-max-batch-size`
+  does (`largest_batch` is the largest it was sent).
 
 Only 127.0.0.1; one daemon thread per connection; `close` stops it.
 """
@@ -39,6 +41,8 @@ class RpcProxy:
         self.stale_by = 0
         self.rewrite: dict[str, Rewrite] = {}
         self.refuse: dict[str, Callable[[list[Any]], dict[str, Any] | None]] = {}
+        self.max_batch: int | None = None
+        self.largest_batch = 0
         self.requests = 0
         self._local = threading.local()
         proxy = self
@@ -78,6 +82,7 @@ class RpcProxy:
     def honest(self) -> None:
         """Stop every lie, lag and failure."""
         self.down, self.delay, self.stale_by, self.rewrite, self.refuse = False, 0.0, 0, {}, {}
+        self.max_batch = None
 
     def _forward(self, payload: Any) -> Any:
         connection = getattr(self._local, "connection", None)
@@ -95,6 +100,14 @@ class RpcProxy:
     def handle(self, payload: Any) -> Any:
         """The answer to one request or batch, as this endpoint gives it."""
         requests = payload if isinstance(payload, list) else [payload]
+        if isinstance(payload, list):
+            self.largest_batch = max(self.largest_batch, len(payload))
+            if self.max_batch is not None and len(payload) > self.max_batch:
+                return {
+                    "jsonrpc": "2.0",
+                    "id": None,
+                    "error": {"code": -32005, "message": "Number of requests exceeds max batch size"},
+                }
         refused = {}  # a refused request never reaches the node (a refused transaction is not sent)
         for request in requests:
             method, params = request.get("method"), request.get("params") or []

@@ -182,21 +182,27 @@ class EventReader:
         """The latest block number."""
         return int(self._request("eth_blockNumber", []), 16)
 
-    def raw_logs(self, from_block: int, to_block: int, events: Sequence[str] = ()) -> list[dict[str, Any]]:
-        """The contract's logs in [from_block, to_block] (only `events`, when named), as the node gives them.
+    def raw_logs(
+        self, from_block: int, to_block: int, events: Sequence[str] = (), *, first_topic: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The contract's logs in [from_block, to_block] (only `events`, when named; only those whose first
+        indexed argument is `first_topic`, when given), as the node gives them.
 
         A node that caps a query (Besu's `--rpc-max-logs-range`, error -32005) is asked again for each
         half of the range, down to single blocks.
         """
         query: dict[str, Any] = {"address": self._address, "fromBlock": hex(from_block), "toBlock": hex(to_block)}
-        if events:
-            query["topics"] = [[topic for topic, spec in self._specs.items() if spec.name in events]]
+        if events or first_topic is not None:
+            names = [topic for topic, spec in self._specs.items() if spec.name in events] if events else None
+            query["topics"] = [names] if first_topic is None else [names, first_topic]
         with translate_errors(self._rpc_url):
             response = self._web3.provider.make_request(RPCEndpoint("eth_getLogs"), [query])
         error = response.get("error")
         if error is not None and from_block < to_block and _capped(error):
             middle = (from_block + to_block) // 2
-            return self.raw_logs(from_block, middle, events) + self.raw_logs(middle + 1, to_block, events)
+            return self.raw_logs(from_block, middle, events, first_topic=first_topic) + self.raw_logs(
+                middle + 1, to_block, events, first_topic=first_topic
+            )
         if error is not None:
             raise NodeAnswerError(f"the chain node refused eth_getLogs: {error}")
         logs: list[dict[str, Any]] = response["result"]

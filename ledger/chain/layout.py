@@ -17,6 +17,9 @@ from eth_utils.address import to_checksum_address
 from ledger.domain import Address, AnchorView, ChainStatus, agency_id_from_bytes32
 
 PAUSED_SLOT = 3  # Pausable's `_paused` (a bool, the low byte of the word)
+AGENCIES_SLOT = 4  # Agency[] `_agencies`: each element 3 words (id; admin and status; name)
+AGENCY_WORDS, AGENCY_NAME_WORD = 3, 2
+MAX_PROVEN_STRING = 4096  # bytes of a proven string (an agency's name): a longer one is not read
 AGENCY_INDEXES_SLOT = 6  # mapping(bytes32 agencyId => uint32 agencyIndex), 1-based
 KEYS_SLOT = 9  # mapping(address key => KeyRecord)
 ANCHORS_SLOT = 10  # mapping(bytes32 root => AnchorRecord)
@@ -149,3 +152,47 @@ def proven_view(target_hash: bytes, root: bytes, claimed: ClaimedNames, words: d
         document_agency_id=document_agency,
         paused=paused,
     )
+
+
+def agency_slots(index: int) -> tuple[int, int]:
+    """The slots of agency #`index` (1-based, as `_agencyIndexes` holds it): its id word and its name's word."""
+    base = int.from_bytes(keccak(AGENCIES_SLOT.to_bytes(32, "big")), "big") + (index - 1) * AGENCY_WORDS
+    return base, base + AGENCY_NAME_WORD
+
+
+def string_data_slots(slot: int, word: int) -> list[int]:
+    """Where a `string` stored at `slot` keeps its bytes, given the slot's `word`: none when the string
+    is short (under 32 bytes: in the word itself), else the words from keccak(slot) on. Raises
+    `LayoutMismatchError` past `MAX_PROVEN_STRING` bytes."""
+    if word & 1 == 0:
+        return []
+    length = (word - 1) // 2
+    if length > MAX_PROVEN_STRING:
+        raise LayoutMismatchError(f"the proven string is {length:,} bytes long, more than {MAX_PROVEN_STRING:,}")
+    start = int.from_bytes(keccak(slot.to_bytes(32, "big")), "big")
+    return [start + n for n in range((length + 31) // 32)]
+
+
+def proven_string(slot: int, words: dict[int, int]) -> str:
+    """The `string` at `slot`, from proven `words` (the slot's, and its data slots' when long).
+
+    Raises `LayoutMismatchError` when the words are not a string Solidity writes (a short string with
+    a long one's marker, bytes after its end, not UTF-8).
+    """
+    word = words[slot]
+    if word & 1 == 0:
+        length = (word & 0xFF) // 2
+        raw = word.to_bytes(32, "big")
+        if length > 31 or any(raw[length:31]):
+            raise LayoutMismatchError("the proven word is not a short string")
+        data = raw[:length]
+    else:
+        length = (word - 1) // 2
+        data = b"".join(words[data_slot].to_bytes(32, "big") for data_slot in string_data_slots(slot, word))
+        if length < 32 or any(data[length:]):
+            raise LayoutMismatchError("the proven words are not a long string")
+        data = data[:length]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise LayoutMismatchError("the proven string is not UTF-8") from error

@@ -25,15 +25,20 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ledger.chain.layout import (
+    AGENCY_INDEXES_SLOT,
     ClaimedNames,
     LayoutMismatchError,
+    agency_slots,
     inspect_slots,
+    mapping_slot,
+    proven_string,
     proven_view,
+    string_data_slots,
     with_document_agency,
 )
 from ledger.chain.nodes import NodePool
 from ledger.chain.proofs import ProofError, header_from_json, proven_account, proven_slots
-from ledger.domain import AnchorView
+from ledger.domain import AnchorView, agency_id_to_bytes32
 from ledger.errors import ChainUnavailableError, DeploymentError, LedgerNodesDisagreeError
 
 KNOWN_BLOCKS = 64  # agreed headers remembered
@@ -128,7 +133,11 @@ class QuorumReader:
         code_hash: bytes | None,
         inspect_call: Callable[[str, str], str],
         decode: Callable[[bytes], AnchorView],
+        agency_call: Callable[[str], str],
+        decode_agency_name: Callable[[bytes], str | None],
     ) -> None:
+        """`inspect_call` and `agency_call` give the calldata of `inspect(target, root)` and `agency(id)`;
+        `decode` and `decode_agency_name` read their answers."""
         if quorum > len(nodes.urls):
             raise ValueError(f"a quorum of {quorum} needs as many endpoints; {len(nodes.urls)} are configured")
         self._nodes = nodes
@@ -138,6 +147,9 @@ class QuorumReader:
         self._code_hash = code_hash
         self._inspect_call = inspect_call
         self._decode = decode
+        self._agency_call = agency_call
+        self._decode_agency_name = decode_agency_name
+        self._agency_names: dict[str, str | None] = {}  # an agency's name never changes once registered
         self._lock = threading.Lock()
         self._blocks: dict[tuple[int, str | None], _Agreed] = {}
         self._storage_roots: dict[bytes, bytes] = {}  # state root -> the registry's storage root, proven
@@ -189,6 +201,73 @@ class QuorumReader:
             pinned=False,
             answers=tuple(answer.as_dict() for answer in answers),
         )
+
+    def agency_name(self, agency_id: str, read: LedgerRead) -> str | None:
+        """The registered name of `agency_id` (None: not registered) as the network says it, at `read`'s
+        block: proven from storage in proof mode, else the same from `quorum` of the endpoints that
+        agreed on `read`. A name never changes once registered, so it is remembered.
+
+        Raises `LedgerNodesDisagreeError` when no endpoint's proof holds or too few agree, and
+        `ChainUnavailableError` when the endpoints cannot be asked.
+        """
+        with self._lock:
+            if agency_id in self._agency_names:
+                return self._agency_names[agency_id]
+        pinned = PinnedBlock(read.block_number, read.block_hash) if read.pinned else None
+        if read.state_root is not None:
+            block = self._agreed_block(read.block_number, read.agreed, pinned)
+            name = self._proven_agency_name(agency_id, block)
+        else:
+            name = self._agreed_agency_name(agency_id, read)
+        if name is not None:
+            with self._lock:
+                self._agency_names[agency_id] = name
+        return name
+
+    def _proven_agency_name(self, agency_id: str, block: _Agreed) -> str | None:
+        raw_id = agency_id_to_bytes32(agency_id)
+        answers = {answer.url: replace(answer, error=None) for answer in block.answers}
+        for url in block.agreed:
+            try:
+                index_slot = mapping_slot(raw_id, AGENCY_INDEXES_SLOT)
+                index = self._proven_words(url, [index_slot], block)[index_slot]
+                if index == 0:
+                    return None
+                id_slot, name_slot = agency_slots(index)
+                words = self._proven_words(url, [id_slot, name_slot], block)
+                if words[id_slot] != int.from_bytes(raw_id, "big"):
+                    raise LayoutMismatchError(f"agency #{index}'s record does not hold the id {agency_id}")
+                data_slots = string_data_slots(name_slot, words[name_slot])
+                if data_slots:
+                    words.update(self._proven_words(url, data_slots, block))
+                return proven_string(name_slot, words)
+            except (ProofError, LayoutMismatchError) as error:
+                answers[url].error = f"its proof does not bear out agency {agency_id}'s name: {error}"
+                self._nodes.note_error(url, error)
+        raise self._disagree(block.number, list(answers.values()), f"a proof of agency {agency_id}'s name")
+
+    def _agreed_agency_name(self, agency_id: str, read: LedgerRead) -> str | None:
+        data, block = self._agency_call(agency_id), hex(read.block_number)
+        asked = self._nodes.ask_each(
+            lambda _url: [("eth_call", [{"to": self._registry, "data": data}, block])], read.agreed
+        )
+        names: dict[str | None, list[str]] = defaultdict(list)
+        answers = []
+        for url, reply in asked.items():
+            answer = _Answer(url, block_hash=read.block_hash)
+            answers.append(answer)
+            if isinstance(reply, ChainUnavailableError):
+                answer.error = reply.message
+                continue
+            try:
+                names[self._decode_agency_name(bytes.fromhex(str(reply[0]["result"])[2:]))].append(url)
+            except (DeploymentError, KeyError, ValueError, TypeError) as error:
+                answer.error = f"gave no readable agency record: {error}"
+                self._nodes.note_error(url, error)
+        agreed = max(names.items(), key=lambda item: len(item[1]), default=(None, []))
+        if len(agreed[1]) < self.quorum:
+            raise self._disagree(read.block_number, answers, f"agency {agency_id}'s name")
+        return agreed[0]
 
     def _height(self, pinned: PinnedBlock | None) -> tuple[int, list[str]]:
         """The block to read at (the highest `quorum` endpoints have, or the pin's) and the endpoints that

@@ -221,18 +221,14 @@ class RegistryClient:
         """
         if view.document_agency_id is None or view.document_agency_id == view.agency_id or view.agency_id is None:
             return view
-        logs = self._read(
-            lambda: self._web3.eth.get_logs(
-                {
-                    "address": to_checksum_address(self.address),
-                    "fromBlock": 0,
-                    "toBlock": "latest",
-                    "topics": [self._revoked_topic, "0x" + target_hash.removeprefix("0x")],
-                }
-            )
-        )
+        reader = self.events(self._abi_items)  # pages a range a node caps (Besu: 5,000 blocks)
+        topic = "0x" + target_hash.removeprefix("0x").lower()
+        logs = reader.raw_logs(0, reader.head(), ("Revoked",), first_topic=topic)
         for log in logs:
-            data = bytes(log["data"])
+            try:
+                data = bytes.fromhex(str(log["data"]).removeprefix("0x"))
+            except (KeyError, ValueError) as error:
+                raise NodeAnswerError(f"the chain node returned a malformed Revoked event for {target_hash}") from error
             if len(data) != 96:
                 raise NodeAnswerError(f"the chain node returned a malformed Revoked event for {target_hash}")
             root, reason = data[:32].hex(), int.from_bytes(data[32:64], "big")
@@ -264,6 +260,21 @@ class RegistryClient:
     def inspect_call(self, target_hash: str, root: str) -> str:
         """The calldata of `inspect(target_hash, root)`, for batched reads."""
         return "0x" + (self._inspect_selector + bytes32(target_hash) + bytes32(root)).hex()
+
+    def agency_call(self, agency_id: str) -> str:
+        """The calldata of `agency(agencyId)`, for a quorum's reads."""
+        return str(self._contract.encode_abi("agency", [agency_id_to_bytes32(agency_id)]))
+
+    def decode_agency_name(self, result: bytes) -> str | None:
+        """The name in an `agency(agencyId)` answer's raw bytes; None for an unregistered agency.
+
+        Raises `DeploymentError` when they are not a Sijill registry's answer.
+        """
+        try:
+            status, name, _admin, _keys = decode(["uint8", "string", "address", "uint256"], result)
+        except (DecodingError, ValueError) as error:
+            raise DeploymentError(f"the contract at {self.address} is not a Sijill registry ({error})") from error
+        return str(name) if status else None
 
     def open_attestation_calls(self, hash_hex: str) -> tuple[str, str]:
         """The calldata of OpenAttestation's `isIssued(hash)` and `isRevoked(hash)`, for batched reads."""

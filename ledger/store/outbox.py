@@ -145,6 +145,22 @@ class Outbox:
             )
             return list(session.scalars(query))
 
+    def signed_after(self, key_address: str, nonce: int, created_at: float) -> list[TransactionRow]:
+        """The sender's transactions with a later nonce, signed at or after `created_at` and not superseded,
+        oldest first: where a call re-signed with a new nonce went."""
+        with self._store.session() as session:
+            query = (
+                select(TransactionRow)
+                .where(
+                    TransactionRow.key_address == key_address,
+                    TransactionRow.nonce > nonce,
+                    TransactionRow.created_at >= created_at,
+                    TransactionRow.state != TransactionState.SUPERSEDED,
+                )
+                .order_by(TransactionRow.created_at)
+            )
+            return list(session.scalars(query))
+
     def record_anchor(
         self,
         batch: NewBatch,

@@ -104,6 +104,8 @@ class Ledger:
             code_hash=self.artifact.code_hash,
             inspect_call=registry.inspect_call,
             decode=registry.decode_inspect,
+            agency_call=registry.agency_call,
+            decode_agency_name=registry.decode_agency_name,
         )
 
     @cached_property

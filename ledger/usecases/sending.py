@@ -138,7 +138,8 @@ def _never_sent(error: BaseException) -> bool:
 
 
 def wait_for_transaction(ledger: Ledger, row: TransactionRow, *, timeout: float) -> TxReceipt:
-    """Wait until a signature of `row`'s nonce is mined (`row` or a replacement) and record it.
+    """Wait until a signature of `row`'s nonce is mined (`row` or a replacement) and record it; when the
+    worker signed the call again with a new nonce (something else took this one), wait for that one.
 
     Raises `TransactionFailedError` when it was mined but reverted, and
     `TransactionOutcomeUnknownError` when it is not mined within `timeout` seconds.
@@ -153,6 +154,11 @@ def wait_for_transaction(ledger: Ledger, row: TransactionRow, *, timeout: float)
                 for signature in ledger.outbox.signatures(row.key_address, row.nonce)
                 if signature.state != TransactionState.SUPERSEDED
             ]
+            if not signatures:  # every signature superseded: the call went on under a new nonce
+                successor = _successor(ledger, row)
+                if successor is not None:
+                    row = successor
+                    continue
             found = client.inclusions([signature.tx_hash for signature in signatures])
             mined = next((signature for signature in signatures if found[signature.tx_hash]), None)
             if mined is not None:
@@ -177,6 +183,17 @@ def wait_for_transaction(ledger: Ledger, row: TransactionRow, *, timeout: float)
             )
         time.sleep(pause)
         pause = min(pause * 2, 0.25)
+
+
+def _successor(ledger: Ledger, row: TransactionRow) -> TransactionRow | None:
+    """The same call as `row` (target, data, value), signed again by its sender with a later nonce."""
+    client = ledger.registry.transactions
+    call = client.decode_call(row.raw)
+    for later in ledger.outbox.signed_after(row.key_address, row.nonce, row.created_at):
+        again = client.decode_call(later.raw)
+        if (again.to, again.data, again.value) == (call.to, call.data, call.value):
+            return later
+    return None
 
 
 def held_signer(ledger: Ledger, address: str) -> Signer | None:

@@ -36,7 +36,9 @@ def verify_document(ledger: Ledger, document: Any, *, pinned: PinnedBlock | None
             read_at, view = read.block_number, read.view
         view = registry.with_own_revocation(wrapped.target_hash, view)
         tx = registry.anchor_transaction(wrapped.merkle_root, view.anchored_block) if view.anchored_block else None
-        name = registry.agency_name(view.agency_id) if view.agency_id else None
+        name = None
+        if view.agency_id is not None:  # who issued it, as the network says: the same nodes, the same proofs
+            name = quorum.agency_name(view.agency_id, read) if quorum and read else registry.agency_name(view.agency_id)
         return ChainEvidence(
             view=view, agency_name=name, anchor_tx=tx, read_at_block=read_at, read=read.evidence() if read else None
         )

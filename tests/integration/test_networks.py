@@ -114,3 +114,45 @@ def test_a_node_that_caps_log_ranges_is_asked_for_smaller_ones(tmp_path: Path) -
             ledger.close()
         finally:
             proxy.close()
+
+
+def test_a_node_with_besus_limits_on_batches_tags_and_pending_serves_every_use(tmp_path: Path) -> None:
+    """Besu refuses a JSON-RPC batch of more than 1,024 calls whole, knows no `finalized` or `safe` tag
+    on QBFT (-39001), and reads `pending` as `latest`. Through a node that does all three, Sijill deploys,
+    issues, revokes, verifies and audits with no finding; it never asks for the tags, and its largest
+    batch (here 1,200 receipts asked at once) stays within the cap."""
+    with AnvilProcess(port=free_port()) as node:
+        proxy = RpcProxy(node.url)
+        proxy.max_batch = 1024
+        upstream = JsonRpcClient(node.url)
+        tags: list[str] = []
+
+        def no_finality_tags(params: list[Any]) -> dict[str, Any] | None:
+            if params and params[0] in ("finalized", "safe"):
+                tags.append(params[0])
+                return {"code": -39001, "message": "Unknown block"}
+            return None
+
+        def pending_is_latest(params: list[Any], block: Any) -> Any:
+            if params and params[0] == "pending":
+                (latest,) = upstream.batch([("eth_getBlockByNumber", ["latest", *params[1:]])])
+                return latest["result"]
+            return block
+
+        proxy.refuse["eth_getBlockByNumber"] = no_finality_tags
+        proxy.rewrite["eth_getBlockByNumber"] = pending_is_latest
+        try:
+            settings = Settings(
+                data_dir=tmp_path, rpc_url=proxy.url, seed_demo=False, council_delay_seconds=0, clock_margin_seconds=2
+            )
+            ledger = Ledger(settings)
+            anchor, _revocation, _key = _issue_revoke_verify(ledger)
+            assert run_audit(ledger, folder=tmp_path / "audit").findings == []
+            receipts = ledger.registry.transactions.inclusions([anchor] + ["0x" + f"{n:064x}" for n in range(1, 1200)])
+            assert receipts[anchor] is not None
+            assert sum(inclusion is not None for inclusion in receipts.values()) == 1
+            ledger.close()
+        finally:
+            proxy.close()
+    assert tags == []
+    assert 500 <= proxy.largest_batch <= 1024

@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 import rlp
+from eth_abi.abi import decode, encode
+from eth_utils.abi import function_signature_to_4byte_selector
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from ledger.chain.deployment import DeploymentRecord
-from ledger.chain.layout import ANCHORS_SLOT, mapping_slot
+from ledger.chain.layout import ANCHORS_SLOT, agency_slots, mapping_slot
 from ledger.chain.proofs import header_hash
 from ledger.chain.quorum import PinnedBlock
 from ledger.documents.wrap import wrap_documents
@@ -225,6 +227,56 @@ def test_proofs_refuse_a_forged_value_two_liars_agree_on(
             assert "does not lead to its root" in refused[liar.url], refused
     finally:
         plain.close()
+        proven.close()
+
+
+FORGED_NAME = "Ministry of Forgery"
+
+
+def lie_about_the_name(proxy: RpcProxy, registry_name_slot: int) -> None:
+    """`proxy` answers `agency(id)` with another name, and puts that name in its proof of the name's word."""
+    selector = function_signature_to_4byte_selector("agency(bytes32)").hex()
+
+    def rewrite(params: list[Any], result: Any) -> Any:
+        if str(params[0].get("data", "")).removeprefix("0x").startswith(selector):
+            status, _name, admin, keys = decode(["uint8", "string", "address", "uint256"], bytes.fromhex(result[2:]))
+            return "0x" + encode(["uint8", "string", "address", "uint256"], [status, FORGED_NAME, admin, keys]).hex()
+        return result
+
+    short = FORGED_NAME.encode().ljust(31, b"\0") + bytes([2 * len(FORGED_NAME)])
+    proxy.rewrite["eth_call"] = rewrite
+    proxy.rewrite["eth_getProof"] = forge_storage({registry_name_slot: int.from_bytes(short, "big")})
+
+
+def test_the_issuers_name_is_the_networks_not_the_first_endpoints(
+    ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRecord,
+    proxies: list[RpcProxy],
+) -> None:  # fmt: skip
+    """The verdict names who issued the document. The first endpoint (and, in proof mode, the second too)
+    names the agency otherwise, in its answer and in its proof: a quorum takes the name most agree on,
+    and proof mode the one the state root bears out."""
+    document = issued(ledger, "valid")
+    true_name = ledger.registry.agency_name("moci")
+    _id_slot, name_slot = agency_slots(1)  # moci is the registry's first agency
+    lie_about_the_name(proxies[0], name_slot)
+    plain = verifier(tmp_path, chain_node, deployment, proxies, verify_quorum=2)
+    try:
+        result = verify_document(plain, document)
+        assert result.status is VerificationStatus.VALID
+        assert result.issuer is not None
+        assert result.issuer["name"] == true_name
+    finally:
+        plain.close()
+    lie_about_the_name(proxies[1], name_slot)
+    proven = verifier(tmp_path, chain_node, deployment, proxies, verify_quorum=2, verify_proofs=True)
+    try:
+        result = verify_document(proven, document)
+        assert result.status is VerificationStatus.VALID
+        assert result.issuer is not None
+        assert result.issuer["name"] == true_name
+        assert FORGED_NAME not in result.summary
+        assert "Ministry of Forgery" not in json.dumps(result.as_dict())
+    finally:
         proven.close()
 
 

@@ -23,7 +23,7 @@ from ledger.usecases.agencies import RegisteredAgency
 from ledger.usecases.anchoring import settle
 from ledger.usecases.context import Ledger
 from ledger.usecases.issuance import IssuedBatch, IssueRequest, build_document_data, issue_documents
-from ledger.usecases.sending import send_call, settle_senders
+from ledger.usecases.sending import send_call, settle_senders, wait_for_transaction
 from ledger.usecases.status import Action, change_status, get_record
 from tests.integration.conftest import example
 from tests.integration.test_pipeline import wait_until
@@ -166,3 +166,33 @@ def test_a_call_recorded_before_a_crash_is_sent_by_the_worker(ledger: Ledger) ->
     wait_until(final, what="the transfer's confirmations")
     assert ledger.registry.balance(recipient) == 5 * 10**17
     assert ledger.outbox.other_senders() == set()
+
+
+def test_a_caller_waiting_on_a_call_follows_it_to_the_new_nonce_the_worker_gave_it(ledger: Ledger) -> None:
+    """Something else took the nonce of a recorded transfer before it was sent (another wallet of the same
+    key). The worker signs the transfer again with the next nonce; a caller still waiting on the first
+    signature is answered with the new one's receipt, not "outcome unknown", and the transfer is made once."""
+    recipient = Account.create().address
+    client = ledger.registry.transactions
+    fees = client.fees()
+    operator = ledger.admin
+    nonce = client.pending_nonce(operator.address)
+    row = ledger.outbox.record_call(
+        operator.address,
+        chain_nonce=nonce,
+        sign=lambda n: (
+            client.sign(operator, to=recipient, data="0x", nonce=n, gas=21_000, fees=fees, value=10**17),
+            fees,
+        ),
+        now=0.0,
+    )
+    taken = client.sign(operator, to=operator.address, data="0x", nonce=row.nonce, gas=21_000, fees=fees)
+    client.broadcast(taken.raw)  # the nonce is gone: mined with another transaction
+    wait_until(lambda: client.pending_nonce(operator.address) > row.nonce, what="the other transaction")
+    assert settle_senders(ledger).replaced == 1
+
+    receipt = wait_for_transaction(ledger, row, timeout=10)
+    (successor,) = ledger.outbox.signed_after(operator.address, row.nonce, row.created_at)
+    assert receipt.tx_hash == successor.tx_hash != row.tx_hash
+    assert successor.nonce > row.nonce
+    assert ledger.registry.balance(recipient) == 10**17
