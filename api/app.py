@@ -29,14 +29,16 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     context = ledger or Ledger(settings or Settings())
     run_dir, counts = context.settings.run_dir, context.metrics
     # Shared by every service process of this host: a client gets its rate once, not once per process.
+    # The clients' hashes are keyed with the admin token, a secret the table's file does not hold.
+    secret = context.settings.admin_token.get_secret_value().encode()
     key_limiter = RateLimiter(
         context.settings.api_key_requests_per_minute,
-        table=BucketTable(run_dir / "rate-api-keys"),
+        table=BucketTable(run_dir / "rate-api-keys", secret=secret),
         on_refusal=lambda: counts.refused("api_key"),
     )
     client_limiter = RateLimiter(
         context.settings.public_requests_per_minute,
-        table=BucketTable(run_dir / "rate-addresses"),
+        table=BucketTable(run_dir / "rate-addresses", secret=secret),
         on_refusal=lambda: counts.refused("address"),
     )
     # A dependency (py_ecc) raises the recursion limit to 100,000 at import; that deep, a

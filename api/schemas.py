@@ -200,7 +200,9 @@ class RotatedKeysOut(BaseModel):
 class CreateApiKeyBody(Strict):
     """The scopes of a new API key, and a label to recognise it by."""
 
-    scopes: list[str] = Field(min_length=1, max_length=4, description="issue, revoke, audit (agency); admin, audit")
+    scopes: list[str] = Field(
+        min_length=1, max_length=4, description="issue, revoke, audit (agency); admin, audit, monitor"
+    )
     label: str = Field(default="default", min_length=1, max_length=100)
 
 

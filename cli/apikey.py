@@ -18,7 +18,9 @@ app = typer.Typer(help="API keys with scopes (admin): tokens are shown once and 
 def apikey_create(
     scope: Annotated[
         list[Scope],
-        typer.Option(help="issue, revoke, audit (agency keys); admin, audit (installation)", case_sensitive=False),
+        typer.Option(
+            help="issue, revoke, audit (agency keys); admin, audit, monitor (installation)", case_sensitive=False
+        ),
     ],
     agency: Annotated[
         str | None, typer.Option(help="The agency the key acts for; omitted, an installation key")

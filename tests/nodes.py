@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import IO, Protocol
 
 from ledger.chain.anvil import AnvilProcess, free_port, rpc_ready
 
@@ -51,14 +51,16 @@ class HardhatNode:
         self.url = f"http://127.0.0.1:{port}"
         self._log_file = log_file
         self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     def start(self, *, timeout: float = 60.0) -> HardhatNode:
         """Start the node and wait until it answers; raises `RuntimeError` if it does not."""
         if rpc_ready(self.url):
             raise RuntimeError(f"something already answers at {self.url}")
         command = ["node", str(HARDHAT_CLI), "node", "--hostname", "127.0.0.1", "--port", str(self.port)]
-        log = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL  # noqa: SIM115
-        self._process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        self._log = open(self._log_file, "ab") if self._log_file else None  # noqa: SIM115 (closed by stop)
+        output = self._log if self._log is not None else subprocess.DEVNULL
+        self._process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -71,14 +73,16 @@ class HardhatNode:
 
     def stop(self) -> None:
         """Stop the node, killing it if it does not stop within ten seconds."""
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.send_signal(signal.SIGTERM)
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def __enter__(self) -> HardhatNode:
         return self.start()

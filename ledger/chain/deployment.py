@@ -196,4 +196,5 @@ def open_registry(
         rpc_timeout=nodes.timeout,
         nodes=nodes,
         free_gas=free_gas,
+        deployed_block=record.block_number,
     )

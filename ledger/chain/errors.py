@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eth_abi.abi import decode
+from eth_abi.exceptions import DecodingError
 from eth_utils.abi import function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
 
@@ -96,18 +97,26 @@ class ErrorDecoder:
 
     def known(self, data: str) -> bool:
         """Whether revert `data` (``0x`` + selector + ...) is one of the ABI's custom errors."""
-        return bytes.fromhex(data[2:10]) in self._by_selector if len(data) >= 10 else False
+        try:
+            return bytes.fromhex(data[2:10]) in self._by_selector
+        except ValueError:  # not hex: no error of ours
+            return False
 
     def decode_raw(self, data: str | bytes) -> tuple[str, dict[str, Any]] | None:
-        """The error name and its arguments as the ABI decodes them, or None for an unknown error."""
-        raw = bytes.fromhex(data[2:] if data.startswith("0x") else data) if isinstance(data, str) else data
-        known = self._by_selector.get(raw[:4])
-        if known is None:
+        """The error name and its arguments as the ABI decodes them, or None for an unknown error (or data
+        that is not hex, or arguments that do not decode: a node's nonsense is no error of ours)."""
+        try:
+            raw = bytes.fromhex(data[2:] if data.startswith("0x") else data) if isinstance(data, str) else data
+            known = self._by_selector.get(raw[:4])
+            if known is None:
+                return None
+            name, types, names = known
+            decoded = decode(types, raw[4:])
+        except (ValueError, DecodingError):
             return None
-        name, types, names = known
         values = [
             to_checksum_address(value) if kind == "address" else value
-            for kind, value in zip(types, decode(types, raw[4:]), strict=True)
+            for kind, value in zip(types, decoded, strict=True)
         ]
         return name, dict(zip(names, values, strict=True))
 

@@ -205,7 +205,9 @@ class EventReader:
             )
         if error is not None:
             raise NodeAnswerError(f"the chain node refused eth_getLogs: {error}")
-        logs: list[dict[str, Any]] = response["result"]
+        logs = response.get("result")
+        if not isinstance(logs, list) or not all(isinstance(log, dict) for log in logs):
+            raise NodeAnswerError(f"the chain node answered eth_getLogs with {str(logs)[:200]!r}, not a list of logs")
         return logs
 
     def decode(self, log: Mapping[str, Any]) -> ChainEvent:

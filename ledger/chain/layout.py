@@ -19,7 +19,7 @@ from ledger.domain import Address, AnchorView, ChainStatus, agency_id_from_bytes
 PAUSED_SLOT = 3  # Pausable's `_paused` (a bool, the low byte of the word)
 AGENCIES_SLOT = 4  # Agency[] `_agencies`: each element 3 words (id; admin and status; name)
 AGENCY_WORDS, AGENCY_NAME_WORD = 3, 2
-MAX_PROVEN_STRING = 4096  # bytes of a proven string (an agency's name): a longer one is not read
+MAX_PROVEN_STRING = 4096  # bytes of a proven string (an agency's name) read; a longer one is cut there
 AGENCY_INDEXES_SLOT = 6  # mapping(bytes32 agencyId => uint32 agencyIndex), 1-based
 KEYS_SLOT = 9  # mapping(address key => KeyRecord)
 ANCHORS_SLOT = 10  # mapping(bytes32 root => AnchorRecord)
@@ -162,22 +162,22 @@ def agency_slots(index: int) -> tuple[int, int]:
 
 def string_data_slots(slot: int, word: int) -> list[int]:
     """Where a `string` stored at `slot` keeps its bytes, given the slot's `word`: none when the string
-    is short (under 32 bytes: in the word itself), else the words from keccak(slot) on. Raises
-    `LayoutMismatchError` past `MAX_PROVEN_STRING` bytes."""
+    is short (under 32 bytes: in the word itself), else the words from keccak(slot) on (those of its
+    first `MAX_PROVEN_STRING` bytes)."""
     if word & 1 == 0:
         return []
-    length = (word - 1) // 2
-    if length > MAX_PROVEN_STRING:
-        raise LayoutMismatchError(f"the proven string is {length:,} bytes long, more than {MAX_PROVEN_STRING:,}")
+    length = min((word - 1) // 2, MAX_PROVEN_STRING)
     start = int.from_bytes(keccak(slot.to_bytes(32, "big")), "big")
     return [start + n for n in range((length + 31) // 32)]
 
 
 def proven_string(slot: int, words: dict[int, int]) -> str:
-    """The `string` at `slot`, from proven `words` (the slot's, and its data slots' when long).
+    """The `string` at `slot`, from proven `words` (the slot's, and its data slots' when long): cut at
+    `MAX_PROVEN_STRING` bytes (with "…"), bytes that are not UTF-8 shown as U+FFFD, as the contract
+    takes any bytes for a name.
 
-    Raises `LayoutMismatchError` when the words are not a string Solidity writes (a short string with
-    a long one's marker, bytes after its end, not UTF-8).
+    Raises `LayoutMismatchError` when the words are not a string Solidity writes (a short string's
+    length past 31, bytes after its end).
     """
     word = words[slot]
     if word & 1 == 0:
@@ -188,11 +188,13 @@ def proven_string(slot: int, words: dict[int, int]) -> str:
         data = raw[:length]
     else:
         length = (word - 1) // 2
-        data = b"".join(words[data_slot].to_bytes(32, "big") for data_slot in string_data_slots(slot, word))
+        slots = string_data_slots(slot, word)
+        if any(data_slot not in words for data_slot in slots):
+            raise LayoutMismatchError("the words of the string's bytes were not proven")
+        data = b"".join(words[data_slot].to_bytes(32, "big") for data_slot in slots)
         if length < 32 or any(data[length:]):
             raise LayoutMismatchError("the proven words are not a long string")
+        if length > MAX_PROVEN_STRING:
+            return data[:MAX_PROVEN_STRING].decode("utf-8", "replace") + "…"
         data = data[:length]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise LayoutMismatchError("the proven string is not UTF-8") from error
+    return data.decode("utf-8", "replace")

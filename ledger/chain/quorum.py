@@ -226,7 +226,7 @@ class QuorumReader:
 
     def _proven_agency_name(self, agency_id: str, block: _Agreed) -> str | None:
         raw_id = agency_id_to_bytes32(agency_id)
-        answers = {answer.url: replace(answer, error=None) for answer in block.answers}
+        answers = {answer.url: replace(answer) for answer in block.answers}
         for url in block.agreed:
             try:
                 index_slot = mapping_slot(raw_id, AGENCY_INDEXES_SLOT)

@@ -27,6 +27,7 @@ from ledger.chain.council import CouncilClient
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.events import EventReader
 from ledger.chain.inspect import INSPECT_LAYOUT, anchor_view, bytes32, decode_inspect_words
+from ledger.chain.layout import MAX_PROVEN_STRING
 from ledger.chain.nodes import NodePool
 from ledger.chain.rpc import translate_errors
 from ledger.chain.transactions import TransactionClient
@@ -47,6 +48,9 @@ from ledger.errors import (
 T = TypeVar("T")
 
 
+KNOWN_REVOCATION_SCANS = 10_000  # documents whose Revoked events are remembered, with the block read up to
+
+
 class RegistryClient:
     """Reads one deployed registry, and encodes the calls sent to it."""
 
@@ -61,8 +65,12 @@ class RegistryClient:
         rpc_timeout: float = 10.0,
         nodes: NodePool | None = None,
         free_gas: bool = False,
+        deployed_block: int = 0,
     ) -> None:
+        """`deployed_block`: where the registry's event log begins (0: unknown, from the chain's start)."""
         self._web3 = web3
+        self._deployed_block = deployed_block
+        self._revocations_seen: dict[str, tuple[int, list[tuple[str, int]]]] = {}  # target -> (up to block, logs)
         self._contract: Contract = web3.eth.contract(address=to_checksum_address(address), abi=abi)
         self._decoder = ErrorDecoder(abi)
         self._abi_items = abi
@@ -221,17 +229,7 @@ class RegistryClient:
         """
         if view.document_agency_id is None or view.document_agency_id == view.agency_id or view.agency_id is None:
             return view
-        reader = self.events(self._abi_items)  # pages a range a node caps (Besu: 5,000 blocks)
-        topic = "0x" + target_hash.removeprefix("0x").lower()
-        logs = reader.raw_logs(0, reader.head(), ("Revoked",), first_topic=topic)
-        for log in logs:
-            try:
-                data = bytes.fromhex(str(log["data"]).removeprefix("0x"))
-            except (KeyError, ValueError) as error:
-                raise NodeAnswerError(f"the chain node returned a malformed Revoked event for {target_hash}") from error
-            if len(data) != 96:
-                raise NodeAnswerError(f"the chain node returned a malformed Revoked event for {target_hash}")
-            root, reason = data[:32].hex(), int.from_bytes(data[32:64], "big")
+        for root, reason in self._revocations_of(target_hash):
             if self.inspect(target_hash, root).agency_id == view.agency_id:
                 return replace(
                     view,
@@ -240,6 +238,33 @@ class RegistryClient:
                     document_agency_id=view.agency_id,
                 )
         return view
+
+    def _revocations_of(self, target_hash: str) -> list[tuple[str, int]]:
+        """Every `Revoked` event of `target_hash` (the root it went through, the reason), read from the
+        registry's deployment on in pages a capped node answers (Besu: 5,000 blocks); remembered with the
+        block read up to, so the next look reads only the blocks since (a revocation is final).
+
+        Raises `NodeAnswerError` for a malformed event, and `ChainUnavailableError`.
+        """
+        reader = self.events(self._abi_items)
+        known_to, found = self._revocations_seen.get(target_hash, (self._deployed_block - 1, []))
+        head = reader.head()
+        if head <= known_to:
+            return found
+        topic = "0x" + target_hash.removeprefix("0x").lower()
+        found = list(found)
+        for log in reader.raw_logs(known_to + 1, head, ("Revoked",), first_topic=topic):
+            try:
+                data = bytes.fromhex(str(log["data"]).removeprefix("0x"))
+            except (KeyError, ValueError, TypeError) as error:
+                raise NodeAnswerError(f"the chain node returned a malformed Revoked event for {target_hash}") from error
+            if len(data) != 96:
+                raise NodeAnswerError(f"the chain node returned a malformed Revoked event for {target_hash}")
+            found.append((data[:32].hex(), int.from_bytes(data[32:64], "big")))
+        if len(self._revocations_seen) >= KNOWN_REVOCATION_SCANS:
+            self._revocations_seen.pop(next(iter(self._revocations_seen)))
+        self._revocations_seen[target_hash] = (head, found)
+        return found
 
     def balance(self, address: str) -> int:
         """The balance of `address` in wei."""
@@ -270,11 +295,14 @@ class RegistryClient:
 
         Raises `DeploymentError` when they are not a Sijill registry's answer.
         """
-        try:
-            status, name, _admin, _keys = decode(["uint8", "string", "address", "uint256"], result)
+        try:  # the name as bytes: the contract takes any, and shows what is not UTF-8 as U+FFFD
+            status, name, _admin, _keys = decode(["uint8", "bytes", "address", "uint256"], result)
         except (DecodingError, ValueError) as error:
             raise DeploymentError(f"the contract at {self.address} is not a Sijill registry ({error})") from error
-        return str(name) if status else None
+        if not status:
+            return None
+        shown = bytes(name)[:MAX_PROVEN_STRING].decode("utf-8", "replace")
+        return shown + "…" if len(name) > MAX_PROVEN_STRING else shown
 
     def open_attestation_calls(self, hash_hex: str) -> tuple[str, str]:
         """The calldata of OpenAttestation's `isIssued(hash)` and `isRevoked(hash)`, for batched reads."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -69,6 +70,9 @@ def translate_errors(rpc_url: str, decoder: ErrorDecoder | None = None) -> Itera
         raise NodeAnswerError(f"the chain call failed: {error}") from error
 
 
+_REVERT_DATA = re.compile(r"0x(?:[0-9a-fA-F]{2}){4,}")  # a selector and whole bytes after it
+
+
 def revert_data(error: ContractLogicError) -> str | None:
     """The custom error's data (``0x`` + selector + arguments) a revert carried, or None.
 
@@ -79,7 +83,7 @@ def revert_data(error: ContractLogicError) -> str | None:
     data = error.data
     if isinstance(data, dict):
         data = data.get("data")
-    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+    if isinstance(data, str) and _REVERT_DATA.fullmatch(data):
         return data
     return None
 

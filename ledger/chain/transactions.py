@@ -231,6 +231,12 @@ class TransactionClient:
             raise BroadcastRefusedError(
                 f"the node refused the transaction: {message}", nonce_used=False, nonce_ahead=True
             )
+        if any(text in message for text in _UNDERPRICED):
+            raise BroadcastRefusedError(
+                f"the node refused the transaction's fee ({message}); check the network's minimum gas price "
+                "(SIJILL_FREE_GAS is for networks that take transactions for nothing)",
+                nonce_used=False,
+            )
         raise BroadcastRefusedError(f"the node refused the transaction: {message}", nonce_used=False)
 
     def inclusions(self, tx_hashes: Sequence[str]) -> dict[str, Inclusion | None]:

@@ -282,14 +282,15 @@ class Outbox:
 
     def mark_mined(
         self, row: TransactionRow, *, block_number: int, block_hash: str, block_time: int, final: bool
-    ) -> None:
-        """The transaction is in a block: its batch is mined (or anchored, once final).
+    ) -> bool:
+        """The transaction is in a block: its batch is mined (or anchored, once final). True when this
+        call moved it to that state (another observer may have done so a moment before).
 
         Any other transaction signed with the same nonce can never be mined now: superseded.
         """
         with self._store.session() as session:
             state = TransactionState.FINAL if final else TransactionState.MINED
-            _move_transaction(session, row.tx_hash, state, block_number=block_number, block_hash=block_hash)
+            moved = _move_transaction(session, row.tx_hash, state, block_number=block_number, block_hash=block_hash)
             others = (
                 (TransactionRow.key_address == row.key_address)
                 & (TransactionRow.nonce == row.nonce)
@@ -306,6 +307,7 @@ class Outbox:
                     anchored_at=block_time,
                     error=None,
                 )
+        return moved
 
     def mark_unmined(self, row: TransactionRow) -> None:
         """The block that held the transaction is gone (a reorg, a chain restarted from an older state):
@@ -359,9 +361,10 @@ class Outbox:
                 )
 
 
-def _move_transaction(session: Session, tx_hash: str, state: TransactionState, **values: Any) -> None:
-    """Move one transaction to `state` (with `values`), if its lifecycle allows. Raises `TransitionError`."""
-    _move(session, TransactionRow.tx_hash, tx_hash, state, f"transaction {tx_hash}", values)
+def _move_transaction(session: Session, tx_hash: str, state: TransactionState, **values: Any) -> bool:
+    """Move one transaction to `state` (with `values`), if its lifecycle allows: True when this call moved
+    it there from another state. Raises `TransitionError`."""
+    return _move(session, TransactionRow.tx_hash, tx_hash, state, f"transaction {tx_hash}", values)
 
 
 def _move_batch(session: Session, root: str, state: BatchState, **values: Any) -> None:
@@ -376,27 +379,34 @@ def _move(
     state: BatchState | TransactionState,
     what: str,
     values: dict[str, Any],
-) -> None:
-    """Move the row of `key == value` to `state`, checked against its lifecycle's table.
+) -> bool:
+    """Move the row of `key == value` to `state`, checked against its lifecycle's table: True when this
+    call moved it from another state (so that what follows a move, a metric, happens once).
 
     One conditional UPDATE (from a state that may move to `state`), so two writers cannot both
-    pass the check. A row another writer has already moved past `state` (an observer with an
-    older view marking FINAL's transaction MINED again) is left as it is; any other refused move
-    raises `TransitionError`.
+    pass the check, nor both see themselves move it. A row in `state` already gets `values`. A row
+    another writer has already moved past `state` (an observer with an older view marking FINAL's
+    transaction MINED again) is left as it is; any other refused move raises `TransitionError`.
     """
     table = key.class_
-    sources = [old for old, moves in TRANSITIONS[type(state)].items() if state in moves] + [state]
+    sources = [old for old, moves in TRANSITIONS[type(state)].items() if state in moves and old != state]
     moved: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(table).where(key == value, table.state.in_(sources)).values(state=state, **values)
     )
     if moved.rowcount:
-        return
+        return True
+    again: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(table).where(key == value, table.state == state).values(state=state, **values)
+    )
+    if again.rowcount:
+        return False
     current = session.scalar(select(table.state).where(key == value))
     if current is None:
         raise ConflictError(f"{what} is not in the store")
     if allowed(state, type(state)(current)):
-        return  # moved on already, from `state` or past it
+        return False  # moved on already, past `state`
     require_transition(type(state)(current), state, what)
+    return False
 
 
 def _supersede(session: Session, which: ColumnElement[bool]) -> None:

@@ -286,11 +286,12 @@ def record_inclusion(ledger: Ledger, row: TransactionRow, inclusion: Inclusion, 
     if row.state == TransactionState.MINED and row.block_hash == inclusion.block_hash and not final:
         return "mined"
     block_time = ledger.registry.transactions.block_time(inclusion.block_number)
-    ledger.outbox.mark_mined(
+    moved = ledger.outbox.mark_mined(
         row, block_number=inclusion.block_number, block_hash=inclusion.block_hash, block_time=block_time, final=final
     )
-    if final and row.root is not None:
-        ledger.metrics.anchor_final(time.time() - row.created_at)
+    if final and moved and row.root is not None:  # once, whoever saw it first; from the batch's first signature
+        signed = min(signature.created_at for signature in ledger.outbox.transactions_of(row.root))
+        ledger.metrics.anchor_final(time.time() - signed)
     return "final" if final else "mined"
 
 

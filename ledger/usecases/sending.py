@@ -103,21 +103,31 @@ def _hand_over(ledger: Ledger, row: TransactionRow) -> None:
 
 
 def _send_earlier(ledger: Ledger, row: TransactionRow) -> bool:
-    """Send the recorded transactions of `row`'s sender with lower nonces that the node lacks (another
-    process recorded them and has not sent them yet): the newest signature of each, in nonce order.
-    True when they all went; the same bytes sent twice are harmless."""
+    """Send the recorded transactions of `row`'s sender that the node lacks, from its pending nonce up to
+    `row`'s (another process recorded them and has not sent them yet): the newest signature of each, in
+    nonce order. True when they all went; the same bytes sent twice are harmless, and a nonce the node
+    says is used meanwhile (mined, or another signature pending) is passed over."""
+    client = ledger.registry.transactions
+    try:
+        floor = client.pending_nonce(row.key_address)
+    except ChainUnavailableError:
+        return False
     newest: dict[int, TransactionRow] = {}
     for earlier in ledger.outbox.live_transactions([row.key_address]):
-        if earlier.nonce < row.nonce and earlier.state != TransactionState.MINED:
+        if floor <= earlier.nonce < row.nonce and earlier.state != TransactionState.MINED:
             newest[earlier.nonce] = earlier  # oldest first: the last one seen is the newest
-    if not newest:
-        return False
-    try:
-        for nonce in sorted(newest):
-            ledger.registry.transactions.broadcast(newest[nonce].raw)
-            ledger.outbox.mark_sent(newest[nonce].tx_hash, now=time.time())
-    except (BroadcastRefusedError, ChainUnavailableError):
-        return False
+    if len(newest) != row.nonce - floor:
+        return False  # a nonce below the call's is nowhere in the outbox: sending the others fills no gap
+    for nonce in sorted(newest):
+        try:
+            client.broadcast(newest[nonce].raw)
+        except BroadcastRefusedError as refused:
+            if refused.nonce_used:
+                continue
+            return False
+        except ChainUnavailableError:
+            return False
+        ledger.outbox.mark_sent(newest[nonce].tx_hash, now=time.time())
     return True
 
 

@@ -22,7 +22,25 @@ def _storage_layout() -> dict[str, int]:
 def test_the_slots_proof_mode_reads_are_the_compilers() -> None:
     slots = _storage_layout()
     assert slots["_paused"] == layout.PAUSED_SLOT
+    assert slots["_agencies"] == layout.AGENCIES_SLOT
     assert slots["_agencyIndexes"] == layout.AGENCY_INDEXES_SLOT
     assert slots["_keys"] == layout.KEYS_SLOT
     assert slots["_anchors"] == layout.ANCHORS_SLOT
     assert slots["_documents"] == layout.DOCUMENTS_SLOT
+
+
+def test_an_agencys_record_is_three_words_with_its_name_in_the_third() -> None:
+    """The issuer's name is proven at `agency_slots`: the Agency struct's size and the name's place."""
+    for build in sorted((ROOT / "artifacts" / "build-info").glob("*.json")):
+        output = json.loads(build.read_text(encoding="utf-8"))["output"]["contracts"]
+        registry = output.get("contracts/DocumentRegistry.sol", {}).get("DocumentRegistry")
+        if registry is None:
+            continue
+        types = registry["storageLayout"]["types"]
+        (agency,) = [value for key, value in types.items() if key.startswith("t_struct(Agency)")]
+        members = {member["label"]: int(member["slot"]) for member in agency["members"]}
+        assert int(agency["numberOfBytes"]) == 32 * layout.AGENCY_WORDS
+        assert members["id"] == 0
+        assert members["name"] == layout.AGENCY_NAME_WORD
+        return
+    raise AssertionError("no build of DocumentRegistry with its storage layout: run `make build`")

@@ -196,3 +196,26 @@ def test_a_caller_waiting_on_a_call_follows_it_to_the_new_nonce_the_worker_gave_
     assert receipt.tx_hash == successor.tx_hash != row.tx_hash
     assert successor.nonce > row.nonce
     assert ledger.registry.balance(recipient) == 10**17
+
+
+def test_besus_minimum_gas_price_refusal_is_told_plainly_and_nothing_stays_recorded(
+    ledger: Ledger, chain_node: ChainNode
+) -> None:
+    """A Besu node with `--min-gas-price` above what was offered refuses the transaction: the caller hears
+    that the fee was refused and what to check, and the outbox keeps nothing (the nonce is given back)."""
+    proxy = RpcProxy(chain_node.url)
+    proxy.refuse["eth_sendRawTransaction"] = lambda _params: {
+        "code": -32009,
+        "message": "Gas price below configured minimum gas price",
+    }
+    strict = Ledger(ledger.settings.model_copy(update={"rpc_url": proxy.url}))
+    try:
+        operator = strict.admin
+        nonce = strict.registry.transactions.pending_nonce(operator.address)
+        with pytest.raises(TransactionFailedError, match="minimum gas price") as refused:
+            send_call(strict, operator, Account.create().address, value=1)
+        assert "fee" in refused.value.message
+        assert strict.outbox.signatures(operator.address, nonce) == []
+    finally:
+        strict.close()
+        proxy.close()

@@ -6,8 +6,8 @@ import base64
 import hashlib
 import multiprocessing
 import os
-import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -16,7 +16,7 @@ from eth_account import Account
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.rate_limits import PROBES, BucketTable, RateLimiter, client_key
+from api.rate_limits import PROBES, SLOT, SLOTS, BucketTable, RateLimiter
 from ledger.api_keys import KEY_ID_HEX, TokenHasher, key_id_of, new_token
 from ledger.errors import ConfigurationError, RateLimitedError
 from ledger.keys import SEALED_PREFIX, KeyVault, read_key_file
@@ -159,18 +159,18 @@ def test_a_full_table_reuses_the_slot_idle_longest_and_a_throttled_client_stays_
     limiter.take("busy", "c")
     limiter.take("busy", "c")
     limiter.take("newcomer", "c")  # one more client than slots: the one idle longest gives way
-    assert client_key("idle0") not in table.clients()
-    assert {client_key("busy"), client_key("newcomer")} <= table.clients()
+    assert table.key("idle0") not in table.clients()
+    assert {table.key("busy"), table.key("newcomer")} <= table.clients()
     with pytest.raises(RateLimitedError):
         limiter.take("busy", "c")
 
 
 def test_processes_mapping_one_table_file_share_each_clients_allowance(tmp_path: Path) -> None:
     """Two service processes (here two mappings of the file, each with its own lock) spend one allowance:
-    60 a minute in all, not 60 each; the file holds no address, only its hash."""
+    60 a minute in all, not 60 each; the file holds no address, nor its plain hash."""
     clock = Clock()
-    first = RateLimiter(60, table=BucketTable(tmp_path / "rates"), clock=clock)
-    second = RateLimiter(60, table=BucketTable(tmp_path / "rates"), clock=clock)
+    first = RateLimiter(60, table=BucketTable(tmp_path / "rates", secret=b"s"), clock=clock)
+    second = RateLimiter(60, table=BucketTable(tmp_path / "rates", secret=b"s"), clock=clock)
     allowed = 0
     for n in range(200):
         try:
@@ -179,16 +179,19 @@ def test_processes_mapping_one_table_file_share_each_clients_allowance(tmp_path:
         except RateLimitedError:
             pass
     assert allowed == 60
-    assert b"10.0.0.1" not in (tmp_path / "rates").read_bytes()
+    table = (tmp_path / f"rates.{SLOTS}").read_bytes()
+    assert b"10.0.0.1" not in table
+    assert hashlib.blake2b(b"10.0.0.1", digest_size=16).digest() not in table
+    assert len(table) == 32 + SLOTS * SLOT.size  # allocated whole when made
 
 
 ALLOWANCE = 20_000
 
 
-def _spend(path: str, start_at: float) -> int:
-    limiter = RateLimiter(ALLOWANCE, table=BucketTable(Path(path)), clock=lambda: 5000.0)
+def _spend(path: str, barrier: Any) -> int:
+    limiter = RateLimiter(ALLOWANCE, table=BucketTable(Path(path), secret=b"s"), clock=lambda: 5000.0)
     allowed = 0
-    time.sleep(max(0.0, start_at - time.time()))  # all together, while tokens remain
+    barrier.wait(timeout=60)  # all together, while tokens remain
     for _ in range(ALLOWANCE):
         try:
             limiter.take("203.0.113.9", "this address")
@@ -201,9 +204,10 @@ def _spend(path: str, start_at: float) -> int:
 def test_concurrent_processes_never_spend_more_than_the_allowance(tmp_path: Path) -> None:
     """Three processes taking at once from one file: exactly the allowance is granted (the lock holds;
     without it each process overwrote the others' takes and was granted nearly the whole allowance)."""
-    start_at = time.time() + 3.0  # after the three have started
-    with multiprocessing.get_context("spawn").Pool(3) as pool:
-        granted = pool.starmap(_spend, [(str(tmp_path / "rates"), start_at)] * 3)
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, context.Pool(3) as pool:
+        barrier = manager.Barrier(3)
+        granted = pool.starmap(_spend, [(str(tmp_path / "rates"), barrier)] * 3)
     assert sum(granted) == ALLOWANCE, granted
 
 
@@ -218,3 +222,11 @@ def test_a_bucket_written_before_the_host_restarted_starts_full() -> None:
     limiter.take("c", "c")
     with pytest.raises(RateLimitedError):
         limiter.take("c", "c")
+
+
+def test_a_file_that_is_not_a_rate_table_is_refused_and_a_table_needs_a_secret(tmp_path: Path) -> None:
+    (tmp_path / f"rates.{SLOTS}").write_bytes(b"not a table")
+    with pytest.raises(ConfigurationError, match="remove it"):
+        BucketTable(tmp_path / "rates", secret=b"s")
+    with pytest.raises(ConfigurationError, match="secret"):
+        BucketTable(tmp_path / "other")

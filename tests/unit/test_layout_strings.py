@@ -44,9 +44,18 @@ def test_a_changed_length_never_reads_as_the_name(text: str, length_byte: int) -
         assert proven_string(SLOT, words) != text
 
 
-def test_a_string_longer_than_the_cap_is_not_read() -> None:
-    with pytest.raises(LayoutMismatchError, match="more than"):
-        string_data_slots(SLOT, 2 * (MAX_PROVEN_STRING + 1) + 1)
+def test_a_name_longer_than_the_cap_is_read_up_to_it_and_marked_cut() -> None:
+    name = "وزارة " * 1000  # 11,000 bytes: the council may register any name
+    words = solidity_words(SLOT, name)
+    assert len(string_data_slots(SLOT, words[SLOT])) == MAX_PROVEN_STRING // 32  # no more proofs asked for
+    shown = proven_string(SLOT, words)
+    assert shown.endswith("…")
+    assert name.startswith(shown[:-1].rstrip("\ufffd"))
+
+
+def test_a_name_that_is_not_utf8_is_shown_not_refused() -> None:
+    words = {SLOT: int.from_bytes(b"Minist\xffry".ljust(31, b"\0") + bytes([2 * 9]), "big")}
+    assert proven_string(SLOT, words) == "Minist\ufffdry"
 
 
 def test_bytes_past_a_short_strings_end_are_refused() -> None:
