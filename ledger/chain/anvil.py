@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import IO, Self
 
 from ledger.errors import ChainUnavailableError, ConfigurationError
 
@@ -67,13 +68,90 @@ def rpc_ready(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-class AnvilProcess:
+class LocalNode:
+    """A development JSON-RPC node process on 127.0.0.1, started and stopped by its owner.
+
+    A subclass says which `command` starts it (in folder `cwd`) and what it is called in messages.
+    """
+
+    name = "node"
+    cwd: Path | None = None
+
+    def __init__(self, *, port: int, log_file: Path | None = None) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._log_file = log_file
+        self._log: IO[bytes] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        """The command line that starts this node."""
+        raise NotImplementedError
+
+    def start(self, *, timeout: float = 30.0) -> Self:
+        """Start the node and wait until it answers. Raises `ChainUnavailableError` if it does not."""
+        if rpc_ready(self.url):
+            raise ConfigurationError(f"something already answers at {self.url}; stop it or choose another port")
+        command = self.command()
+        self._log = open(self._log_file, "ab") if self._log_file else None  # noqa: SIM115 (closed by stop)
+        output = self._log if self._log is not None else subprocess.DEVNULL
+        self._process = subprocess.Popen(command, cwd=self.cwd, stdout=output, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise ChainUnavailableError(f"{self.name} exited at start with code {self._process.returncode}")
+            if rpc_ready(self.url, timeout=0.5):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise ChainUnavailableError(f"{self.name} did not answer at {self.url} within {timeout:.0f} s")
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        """Stop the node cleanly (SIGTERM: Anvil saves its state), killing it if it hangs."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._close_log()
+
+    def kill(self) -> None:
+        """Kill the node at once, losing what it did not save (fault tests)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class AnvilProcess(LocalNode):
     """One Anvil node on 127.0.0.1, started and stopped by its owner.
 
     The node is `binary`, or the Anvil found under `node_modules` (`find_anvil`). With
     `state_file`, the chain is loaded from and saved to that file (every `state_interval`
     seconds and on a clean stop), so restarts keep it.
     """
+
+    name = "anvil"
 
     def __init__(
         self,
@@ -87,16 +165,13 @@ class AnvilProcess:
         log_file: Path | None = None,
         extra_args: tuple[str, ...] = (),
     ) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
+        super().__init__(port=port, log_file=log_file)
         self._binary = binary
         self._node_modules = node_modules
         self._state_file = state_file
         self._state_interval = state_interval
         self._block_time = block_time
-        self._log_file = log_file
         self._extra_args = extra_args
-        self._process: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
         """The command line that starts this node."""
@@ -108,49 +183,3 @@ class AnvilProcess:
         if self._block_time is not None:
             command += ["--block-time", str(self._block_time)]
         return command + list(self._extra_args)
-
-    def start(self, *, timeout: float = 30.0) -> AnvilProcess:
-        """Start the node and wait until it answers. Raises `ChainUnavailableError` if it does not."""
-        if rpc_ready(self.url):
-            raise ConfigurationError(f"something already answers at {self.url}; stop it or choose another port")
-        log = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL  # noqa: SIM115
-        self._process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise ChainUnavailableError(f"anvil exited at start with code {self._process.returncode}")
-            if rpc_ready(self.url, timeout=0.5):
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise ChainUnavailableError(f"anvil did not answer at {self.url} within {timeout:.0f} s")
-
-    def stop(self, *, timeout: float = 10.0) -> None:
-        """Stop the node cleanly (it saves its state on SIGTERM), killing it if it hangs."""
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.send_signal(signal.SIGTERM)
-        try:
-            self._process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-
-    def kill(self) -> None:
-        """Kill the node at once, losing what it did not save (fault tests)."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.kill()
-            self._process.wait()
-
-    @property
-    def running(self) -> bool:
-        """Whether the process is alive."""
-        return self._process is not None and self._process.poll() is None
-
-    def __enter__(self) -> AnvilProcess:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
