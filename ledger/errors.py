@@ -99,6 +99,11 @@ class UnknownDocumentTypeError(InvalidRequestError):
     """No JSON Schema is defined for the requested document type."""
 
 
+class CredentialError(InvalidRequestError):
+    """A verifiable credential is malformed: not JSON-LD the bundled contexts define, a proof that cannot
+    be read, a pointer that names nothing, a key that is not a P-256 multikey."""
+
+
 class ObfuscationError(InvalidRequestError):
     """A field cannot be obfuscated (absent, or a single array element)."""
 
