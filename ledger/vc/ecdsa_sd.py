@@ -20,8 +20,8 @@ public key, signatures, label map, mandatory indexes]. The HMAC key stays with t
 **Verification** (`verify_derived_proof`, and `verify_base_proof` for a full credential) rebuilds
 the statements and checks the issuer's signature and each statement's. Signatures are raw r||s
 (64 bytes), made deterministically (RFC 6979), so the W3C test vectors reproduce byte for byte.
-A proof that does not hold is a `ProofCheck` that says why, never an exception; `CredentialError`
-is for what cannot be read at all.
+A proof that does not hold is a `ProofCheck` that says why; `CredentialError` is for what cannot
+be read at all (not a credential's shape, a proof value that does not decode, an unknown context).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import copy
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,7 @@ PROOF_TYPE = "DataIntegrityProof"
 BASE_HEADER = b"\xd9\x5d\x00"
 DERIVED_HEADER = b"\xd9\x5d\x01"
 _ECDSA = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
 
 # --- the pieces of a proof -----------------------------------------------------------------------------
@@ -99,12 +101,15 @@ def hmac_labels(key: bytes) -> rdf.LabelFactory:
 
 
 def given_labels(by_canonical: Mapping[str, str]) -> rdf.LabelFactory:
-    """Blank-node labels from a derived proof's map canonical label -> HMAC label."""
+    """Blank-node labels from a derived proof's map canonical label -> HMAC label, which must name
+    exactly the document's blank nodes, each with a label of its own (two nodes under one label
+    would let one signature serve twice)."""
 
     def labels(canonical: rdf.LabelMap) -> rdf.LabelMap:
-        missing = sorted(set(canonical.values()) - set(by_canonical))
-        if missing:
-            raise CredentialError(f"the proof's label map has no label for _:{missing[0]}")
+        if set(canonical.values()) != set(by_canonical):
+            raise CredentialError("the proof's label map does not name exactly the credential's blank nodes")
+        if len(set(by_canonical.values())) != len(by_canonical):
+            raise CredentialError("the proof's label map gives two blank nodes one label")
         return {label: by_canonical[c14n] for label, c14n in canonical.items()}
 
     return labels
@@ -115,6 +120,10 @@ def proof_hash(document: Mapping[str, Any], proof: Mapping[str, Any], loader: Co
     @context. Raises `CredentialError` for a proof that is not this suite's."""
     if proof.get("type") != PROOF_TYPE or proof.get("cryptosuite") != CRYPTOSUITE:
         raise CredentialError(f"the proof is not a {PROOF_TYPE} of the {CRYPTOSUITE} cryptosuite")
+    if not isinstance(proof.get("created"), str) or not _DATE_TIME.fullmatch(proof["created"]):
+        raise CredentialError("the proof's 'created' is not a date and time (xsd:dateTime)")
+    if "@context" not in document:
+        raise CredentialError("the credential has no @context")
     configuration = {key: value for key, value in proof.items() if key != "proofValue"}
     configuration["@context"] = document["@context"]
     return hashlib.sha256(rdf.normalized(configuration, loader).encode()).digest()
@@ -264,6 +273,10 @@ def derive_proof(
 
     Raises `CredentialError` when the credential has no readable base proof, or a pointer names nothing.
     """
+    if not isinstance(credential, Mapping) or not isinstance(selective_pointers, list | tuple):
+        raise CredentialError("a credential (a JSON object) and a list of JSON pointers are needed")
+    if not all(isinstance(pointer, str) for pointer in selective_pointers):
+        raise CredentialError("the pointers of what to disclose must be strings")
     proof = credential.get("proof")
     if not isinstance(proof, dict):
         raise CredentialError("the credential has no proof to derive from")
@@ -317,37 +330,63 @@ class ProofCheck:
         }
 
 
-def _issuer_key(proof: Mapping[str, Any], issuer_key: ec.EllipticCurvePublicKey | None) -> ec.EllipticCurvePublicKey:
-    method = proof.get("verificationMethod")
-    if issuer_key is not None:
-        return issuer_key
-    if not isinstance(method, str):
-        raise CredentialError("the proof names no verification method")
-    return public_key_of_did_key(method)
+def issuer_id(credential: Mapping[str, Any]) -> str | None:
+    """The credential's `issuer` (a string, or an object's `id`)."""
+    issuer = credential.get("issuer")
+    if isinstance(issuer, Mapping):
+        issuer = issuer.get("id")
+    return issuer if isinstance(issuer, str) else None
 
 
 def verify_derived_proof(
     credential: Mapping[str, Any], loader: ContextLoader, *, issuer_key: ec.EllipticCurvePublicKey | None = None
 ) -> ProofCheck:
-    """Check a holder's derived proof: the issuer's signature (with `issuer_key`, else the `did:key` the
-    proof names) over the proof configuration and the mandatory statements, and each disclosed
-    statement's signature. Raises `CredentialError` only for what cannot be read at all."""
-    proof = credential.get("proof")
-    if not isinstance(proof, dict):
-        raise CredentialError("the credential has no proof")
+    """Check a holder's derived proof: the issuer's signature (with `issuer_key`, which the caller read
+    where the issuer keeps its keys and bound to the credential's issuer; else the `did:key` the proof
+    names, which must be the credential's `issuer`) over the proof configuration and the mandatory
+    statements, and each disclosed statement's signature. Raises `CredentialError` only for what
+    cannot be read at all."""
+    proof = _proof_of(credential)
     method = proof.get("verificationMethod") if isinstance(proof.get("verificationMethod"), str) else None
     value = DerivedProofValue.decode(proof.get("proofValue"))
     unsecured = {name: item for name, item in credential.items() if name != "proof"}
     digest = proof_hash(unsecured, proof, loader)
     statements, _labels = rdf.relabel_canonical(rdf.to_nquads(unsecured, loader), given_labels(value.label_map))
     indexes = set(value.mandatory_indexes)
-    if any(index >= len(statements) for index in indexes):
-        return ProofCheck(False, "a mandatory index is past the credential's statements", method, len(statements), True)
+    if len(indexes) != len(value.mandatory_indexes) or any(index >= len(statements) for index in indexes):
+        reason = "the mandatory indexes repeat or point past the statements"
+        return ProofCheck(False, reason, method, len(statements), True)
     mandatory = [line for index, line in enumerate(statements) if index in indexes]
     others = [line for index, line in enumerate(statements) if index not in indexes]
+    key = _issuer_key(unsecured, proof, issuer_key)
     return _checked(
-        value.base_signature, value.public_key, value.signatures, digest, mandatory, others, proof, issuer_key, True
+        value.base_signature, value.public_key, value.signatures, digest, mandatory, others, proof, key, True
     )
+
+
+def _proof_of(credential: Any) -> dict[str, Any]:
+    if not isinstance(credential, Mapping):
+        raise CredentialError("the credential is not a JSON object")
+    proof = credential.get("proof")
+    if not isinstance(proof, dict):
+        raise CredentialError("the credential has no proof")
+    return proof
+
+
+def _issuer_key(
+    credential: Mapping[str, Any], proof: Mapping[str, Any], issuer_key: ec.EllipticCurvePublicKey | None
+) -> ec.EllipticCurvePublicKey | str:
+    """The key to check the issuer's signature with: `issuer_key` (the caller read it where the issuer
+    keeps its keys), else the `did:key` the proof names, which must be the credential's issuer. A
+    string says why there is none."""
+    if issuer_key is not None:
+        return issuer_key
+    method = proof.get("verificationMethod")
+    if not isinstance(method, str) or not method.startswith("did:key:"):
+        return f"the proof's verification method {method!r} is not a did:key; its issuer's key must be looked up"
+    if method.partition("#")[0] != issuer_id(credential):
+        return f"the proof's key {method.partition('#')[0]} is not the credential's issuer {issuer_id(credential)!r}"
+    return public_key_of_did_key(method)
 
 
 def verify_base_proof(
@@ -355,9 +394,7 @@ def verify_base_proof(
 ) -> ProofCheck:
     """Check an issuer's full base proof (the holder's own copy): every statement, as `verify_derived_proof`
     does for a selection. Raises `CredentialError` only for what cannot be read at all."""
-    proof = credential.get("proof")
-    if not isinstance(proof, dict):
-        raise CredentialError("the credential has no proof")
+    proof = _proof_of(credential)
     value = BaseProofValue.decode(proof.get("proofValue"))
     unsecured = {name: item for name, item in credential.items() if name != "proof"}
     digest = proof_hash(unsecured, proof, loader)
@@ -365,8 +402,9 @@ def verify_base_proof(
         unsecured, hmac_labels(value.hmac_key), {"mandatory": value.mandatory_pointers}, loader
     )
     mandatory, others = list(groups["mandatory"].matching.values()), list(groups["mandatory"].non_matching.values())
+    key = _issuer_key(unsecured, proof, issuer_key)
     return _checked(
-        value.base_signature, value.public_key, value.signatures, digest, mandatory, others, proof, issuer_key, False
+        value.base_signature, value.public_key, value.signatures, digest, mandatory, others, proof, key, False
     )
 
 
@@ -378,7 +416,7 @@ def _checked(
     mandatory: Sequence[str],
     others: Sequence[str],
     proof: Mapping[str, Any],
-    issuer_key: ec.EllipticCurvePublicKey | None,
+    issuer_key: ec.EllipticCurvePublicKey | str,
     derived: bool,
 ) -> ProofCheck:
     method = proof.get("verificationMethod") if isinstance(proof.get("verificationMethod"), str) else None
@@ -389,9 +427,13 @@ def _checked(
 
     if proof.get("proofPurpose") != "assertionMethod":
         return failed(f"the proof's purpose is {proof.get('proofPurpose')!r}, not assertionMethod")
+    if isinstance(issuer_key, str):
+        return failed(issuer_key)
+    if len(set(others)) != len(others) or len(set(mandatory)) != len(mandatory):
+        return failed("the credential states one thing twice")
     if len(signatures) != len(others):
         return failed(f"the proof signs {len(signatures)} statements one by one; the credential has {len(others)}")
-    if not signed(_issuer_key(proof, issuer_key), base_signature, digest + public_key + _mandatory_hash(mandatory)):
+    if not signed(issuer_key, base_signature, digest + public_key + _mandatory_hash(mandatory)):
         return failed("the issuer's signature does not cover this proof configuration and these mandatory statements")
     proof_key = public_key_from_bytes(public_key)
     for number, (signature, statement) in enumerate(zip(signatures, others, strict=True), start=1):

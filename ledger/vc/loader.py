@@ -39,6 +39,10 @@ class ContextLoader:
         }
         self._documents.update(extra or {})
 
+    def knows(self, url: str) -> bool:
+        """Whether `url` is a context this loader serves."""
+        return url in self._documents
+
     def __call__(self, url: str, _options: Any = None) -> dict[str, Any]:
         """The context at `url`, as pyld asks for it. Raises `CredentialError` for any other URL."""
         document = self._documents.get(url)

@@ -34,9 +34,12 @@ def encode_secret(key: ec.EllipticCurvePrivateKey) -> str:
     return "z" + base58.b58encode(P256_SECRET + key.private_numbers().private_value.to_bytes(32, "big")).decode()
 
 
+MAX_MULTIKEY = 80  # characters: a P-256 key is 49 (public) or 48 (secret); base58 decoding is quadratic
+
+
 def _multibase(value: str, what: str) -> bytes:
-    if not isinstance(value, str) or not value.startswith("z"):
-        raise CredentialError(f"the {what} is not a base58btc multikey (it must start with 'z')")
+    if not isinstance(value, str) or not value.startswith("z") or len(value) > MAX_MULTIKEY:
+        raise CredentialError(f"the {what} is not a base58btc multikey (a 'z' and at most {MAX_MULTIKEY} characters)")
     try:
         return base58.b58decode(value[1:])
     except ValueError as error:
@@ -82,7 +85,7 @@ def did_key_method(key: ec.EllipticCurvePublicKey) -> str:
 
 def public_key_of_did_key(method: str) -> ec.EllipticCurvePublicKey:
     """The key a `did:key` verification method names. Raises `CredentialError` for anything else."""
-    if not method.startswith("did:key:"):
+    if not isinstance(method, str) or not method.startswith("did:key:"):
         raise CredentialError(f"{method!r} is not a did:key verification method")
     did, _, fragment = method.partition("#")
     multikey = did.removeprefix("did:key:")

@@ -79,6 +79,8 @@ class StatusBits:
             raise CredentialError("the status list is not GZIP-compressed base64url") from error
         if len(raw) * 8 > MAX_ENTRIES or decompressor.unconsumed_tail:
             raise CredentialError(f"the status list is larger than {MAX_ENTRIES:,} entries")
+        if not decompressor.eof or decompressor.unused_data:
+            raise CredentialError("the status list's GZIP stream is cut short, or followed by another")
         if len(raw) * 8 < MIN_ENTRIES:
             raise CredentialError(f"the status list has {len(raw) * 8:,} entries, fewer than {MIN_ENTRIES:,}")
         bits = cls(len(raw) * 8)
