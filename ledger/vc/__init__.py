@@ -7,4 +7,6 @@ JSON out. Nothing here reads the chain or the store; the use cases hand it what 
 - `multikey`: P-256 public and secret keys as multikeys, and `did:key` identifiers.
 - `ecdsa_sd`: the `ecdsa-sd-2023` Data Integrity cryptosuite: base proofs (issuer), derived proofs
   (holder, disclosing only chosen claims) and their verification.
+- `status_list`: Bitstring Status List bits, encoded as the Recommendation says.
+- `credential`: a Sijill document as an unsigned VC 2.0 credential, and what a holder may never hide.
 """
