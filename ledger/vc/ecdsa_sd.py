@@ -298,6 +298,8 @@ def derive_proof(
         raise CredentialError("the base proof does not sign the credential's statements (was it changed?)")
     signatures = [signature for index, signature in zip(others, base.signatures, strict=True) if index in selective]
     revealed = rdf.select(unsecured, combined) or {"@context": unsecured["@context"]}
+    if "credentialSubject" not in revealed:  # a VC 2.0 credential always has a subject
+        raise CredentialError("choose at least one claim of the credential's subject to disclose")
     # The labels the verifier's canonicalisation of the revealed part gives, mapped to the HMAC labels.
     _canonical, verifier_ids = rdf.canonicalize(groups["combined"].deskolemized)
     label_map = {c14n: labels[label] for label, c14n in verifier_ids.items()}
@@ -367,6 +369,8 @@ def verify_derived_proof(
 def _proof_of(credential: Any) -> dict[str, Any]:
     if not isinstance(credential, Mapping):
         raise CredentialError("the credential is not a JSON object")
+    if "credentialSubject" not in credential or "issuer" not in credential:
+        raise CredentialError("a verifiable credential names its issuer and its subject (credentialSubject)")
     proof = credential.get("proof")
     if not isinstance(proof, dict):
         raise CredentialError("the credential has no proof")
