@@ -9,4 +9,5 @@ JSON out. Nothing here reads the chain or the store; the use cases hand it what 
   (holder, disclosing only chosen claims) and their verification.
 - `status_list`: Bitstring Status List bits, encoded as the Recommendation says.
 - `credential`: a Sijill document as an unsigned VC 2.0 credential, and what a holder may never hide.
+- `did`: an agency's `did:web` under the service's base URL, and its DID document.
 """
