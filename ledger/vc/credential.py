@@ -15,7 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from ledger.vc.loader import CREDENTIALS_V2, UNDEFINED_TERMS_V2
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from ledger.vc.ecdsa_sd import add_base_proof
+from ledger.vc.loader import CREDENTIALS_V2, UNDEFINED_TERMS_V2, ContextLoader
+from ledger.vc.multikey import did_key_method
 
 CONTEXT = [CREDENTIALS_V2, UNDEFINED_TERMS_V2]  # W3C contexts only: the claims are issuer-dependent terms
 StatusPurpose = Literal["revocation", "suspension"]
@@ -105,3 +109,21 @@ def mandatory_pointers(credential: Mapping[str, Any]) -> list[str]:
     """What a holder may never hide: who issued it, what it is, when it is valid, its status, its anchor."""
     names = ("id", "type", "issuer", "validFrom", "validUntil", "credentialStatus", "evidence")
     return [f"/{name}" for name in names if name in credential]
+
+
+def sign_as_did_key(
+    credential: Mapping[str, Any], key: ec.EllipticCurvePrivateKey, *, created: datetime, loader: ContextLoader
+) -> dict[str, Any]:
+    """`credential` with its issuer's base proof, made with `key` named as its `did:key` (the offline
+    form; an agency's did:web key comes with the keys on chain), keeping `mandatory_pointers` visible.
+
+    Raises `CredentialError` as `add_base_proof` does.
+    """
+    return add_base_proof(
+        credential,
+        key=key,
+        verification_method=did_key_method(key.public_key()),
+        created=timestamp(created),
+        mandatory_pointers=mandatory_pointers(credential),
+        loader=loader,
+    )

@@ -158,12 +158,17 @@ def to_nquads(document: Any, loader: ContextLoader) -> list[str]:
     Raises `CredentialError` when it is not JSON-LD its contexts define, or not a credential's shape.
     """
     check_shape(document, loader)
-    options = {"documentLoader": loader, "format": "application/n-quads", "rdfDirection": "i18n-datatype"}
-    text = _jsonld(lambda: _processor().to_rdf(document, options))
-    lines = [line + "\n" for line in str(text).split("\n") if line]
+    lines = _rdf_lines(document, loader, _processor())
     if len(lines) > MAX_QUADS:
         raise CredentialError(f"the credential makes {len(lines):,} statements; at most {MAX_QUADS:,} are read")
     return lines
+
+
+def _rdf_lines(document: Any, loader: ContextLoader, processor: Any) -> list[str]:
+    """`document` to RDF by `processor`, as N-Quads lines each ending in a newline."""
+    options = {"documentLoader": loader, "format": "application/n-quads", "rdfDirection": "i18n-datatype"}
+    text = _jsonld(lambda: processor.to_rdf(document, options))
+    return [line + "\n" for line in str(text).split("\n") if line]
 
 
 def canonicalize(nquads: Sequence[str]) -> tuple[list[str], LabelMap]:
@@ -297,9 +302,8 @@ def deskolemized_nquads(document: Any, loader: ContextLoader) -> list[str]:
         if term["type"] == "IRI" and term["value"].startswith(SKOLEM):
             term["type"], term["value"] = "blank node", "_:" + term["value"].removeprefix(SKOLEM)
 
-    options = {"documentLoader": loader, "format": "application/n-quads", "rdfDirection": "i18n-datatype"}
-    text = _jsonld(lambda: jsonld.to_rdf(document, options))  # made by `skolemize`: no shape to check
-    return _map_terms([line + "\n" for line in str(text).split("\n") if line], change)
+    # Made by `skolemize` from a checked document: its urn:bnid: ids are no shape to check.
+    return _map_terms(_rdf_lines(document, loader, jsonld.JsonLdProcessor()), change)
 
 
 # --- selection by JSON pointers ---------------------------------------------------------------------

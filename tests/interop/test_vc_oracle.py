@@ -13,10 +13,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ledger.errors import CredentialError
-from ledger.vc.credential import StatusEntry, document_credential, mandatory_pointers
-from ledger.vc.ecdsa_sd import add_base_proof, derive_proof, verify_derived_proof
+from ledger.vc.credential import StatusEntry, document_credential, sign_as_did_key
+from ledger.vc.ecdsa_sd import derive_proof, verify_derived_proof
 from ledger.vc.loader import BUNDLED, ContextLoader
-from ledger.vc.multikey import did_key, did_key_method
+from ledger.vc.multikey import did_key
 from tests.interop.node import run_node
 
 ORACLE = Path(__file__).with_name("vc_oracle.mjs")
@@ -46,14 +46,7 @@ def licence() -> dict[str, Any]:
             StatusEntry("suspension", f"{LISTS}/suspension", 7),
         ],
     )
-    return add_base_proof(
-        credential,
-        key=KEY,
-        verification_method=did_key_method(KEY.public_key()),
-        created="2026-01-01T00:00:00Z",
-        mandatory_pointers=mandatory_pointers(credential),
-        loader=LOADER,
-    )
+    return sign_as_did_key(credential, KEY, created=datetime(2026, 1, 1, tzinfo=UTC), loader=LOADER)
 
 
 def oracle(*credentials: dict[str, Any]) -> list[dict[str, Any]]:

@@ -7,10 +7,16 @@ from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ledger.vc.credential import AnchorEvidence, StatusEntry, document_credential, mandatory_pointers, type_name
-from ledger.vc.ecdsa_sd import add_base_proof, derive_proof, verify_derived_proof
+from ledger.vc.credential import (
+    AnchorEvidence,
+    StatusEntry,
+    document_credential,
+    sign_as_did_key,
+    type_name,
+)
+from ledger.vc.ecdsa_sd import derive_proof, verify_derived_proof
 from ledger.vc.loader import ContextLoader
-from ledger.vc.multikey import did_key, did_key_method
+from ledger.vc.multikey import did_key
 
 LOADER = ContextLoader()
 KEY = ec.generate_private_key(ec.SECP256R1())
@@ -42,14 +48,7 @@ def test_the_type_id_becomes_a_credential_type() -> None:
 
 def test_a_licence_disclosing_one_claim_keeps_its_issuer_validity_status_and_anchor() -> None:
     credential = _credential()
-    signed = add_base_proof(
-        credential,
-        key=KEY,
-        verification_method=did_key_method(KEY.public_key()),
-        created="2026-01-01T00:00:00Z",
-        mandatory_pointers=mandatory_pointers(credential),
-        loader=LOADER,
-    )
+    signed = sign_as_did_key(credential, KEY, created=datetime(2026, 1, 1, tzinfo=UTC), loader=LOADER)
     derived = derive_proof(signed, ["/credentialSubject/licenceNumber"], LOADER)
     check = verify_derived_proof(derived, LOADER)
     assert check.verified, check.reason
