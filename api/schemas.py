@@ -130,6 +130,29 @@ class ObfuscateBody(Strict):
     fields: list[str] = Field(min_length=1, examples=[["subject.owner.nationalId"]])
 
 
+class DeriveCredentialBody(Strict):
+    """A holder's full credential and the claims to disclose (JSON pointers into it)."""
+
+    credential: dict[str, Any]
+    disclose: list[str] = Field(
+        min_length=1,
+        max_length=200,
+        examples=[["/credentialSubject/licenceNumber", "/credentialSubject/tradeName"]],
+        description="what to show besides what is always shown (issuer, type, validity, status, anchor)",
+    )
+
+
+class CredentialKeyOut(BaseModel):
+    """A P-256 key that signs an agency's credentials (never its private part)."""
+
+    key_id: str = Field(description="keccak256 of its compressed public key, as the registry names it")
+    agency_id: str
+    public_key: str = Field(description="its Multikey (z...)")
+    verification_method: str
+    valid_from: int
+    valid_until: int | None
+
+
 class RegisterAgencyBody(Strict):
     """A new agency."""
 

@@ -19,8 +19,9 @@ from ledger.usecases.health import chain_health
 from ledger.usecases.issuance import IssueRequest, accept_documents, issue_documents
 from ledger.usecases.issue_input import IssueInput
 from ledger.usecases.relying_party import TrustedLedger, check_independently
-from ledger.usecases.sharing import certificate_pdf, erase_document, verification_qr, verify_file
+from ledger.usecases.sharing import certificate_pdf, erase_document, verification_qr
 from ledger.usecases.status import Action, change_status, get_record
+from ledger.usecases.verify_credential import verify_file
 from ledger.verification import Outcome, VerificationResult, VerificationStatus
 
 STATUS_STYLE = {

@@ -1,4 +1,4 @@
-"""`sijill key`: an agency's issuer keys, added, extended, retired and rotated by the agency's admin.
+"""`sijill key`: an agency's issuer and credential keys, added, extended, retired and rotated by its admin.
 
 The agency's admin signs: with `--admin-key-file` an agency that holds its own admin key signs
 with it; without, the admin key this installation keeps for the agency does.
@@ -15,6 +15,7 @@ from cli.common import open_ledger, out
 from ledger.chain.signer import Signer
 from ledger.keys import account_from_private_key, read_key_file
 from ledger.usecases.agencies import add_issuer_key, reseal_keys, rotate_issuer_keys, set_key_valid_until
+from ledger.usecases.credentials import add_credential_key, set_credential_key_valid_until
 
 app = typer.Typer(help="Issuer keys, managed by each agency's admin.", no_args_is_help=True)
 
@@ -76,6 +77,32 @@ def key_rotate(
         out.print(f"issuer key {rotated.new_key.address} added for '{agency_id}'")
         for row in rotated.retired:
             out.print(f"issuer key {row.address} valid until {row.valid_until}")
+
+
+@app.command("add-credential")
+def key_add_credential(
+    agency_id: str,
+    valid_from: Annotated[int, typer.Option(help="Unix time the key starts, 0 for now")] = 0,
+    valid_until: Annotated[int, typer.Option(help="Unix time the key ends, 0 for no end")] = 0,
+    admin_key_file: AdminKeyFile = None,
+) -> None:
+    """Create a P-256 key that signs an agency's Verifiable Credentials and register it on chain."""
+    with open_ledger() as ledger:
+        admin = _admin(admin_key_file)
+        row = add_credential_key(ledger, agency_id, valid_from=valid_from, valid_until=valid_until, admin=admin)
+        out.print(f"credential key {row.key_id} ({row.public_key}) added for '{agency_id}'")
+
+
+@app.command("retire-credential")
+def key_retire_credential(
+    key_id: str,
+    valid_until: Annotated[int | None, typer.Option(help="Unix time the key ends; omitted, now")] = None,
+    admin_key_file: AdminKeyFile = None,
+) -> None:
+    """Retire a credential key (the credentials it signed while valid stay valid)."""
+    with open_ledger() as ledger:
+        row = set_credential_key_valid_until(ledger, key_id, valid_until, admin=_admin(admin_key_file))
+        out.print(f"credential key {row.key_id} valid until {row.valid_until}")
 
 
 @app.command("reseal")

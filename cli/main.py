@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import typer
 
-from cli import agency, apikey, audit, council, documents, key, service
+from cli import agency, apikey, audit, council, credential, documents, key, service
 
 COMMANDS: dict[str, Callable[..., None]] = {
     "up": service.up,
@@ -33,6 +33,7 @@ GROUPS: dict[str, typer.Typer] = {
     "apikey": apikey.app,
     "council": council.app,
     "audit": audit.app,
+    "credential": credential.app,
 }
 
 app = typer.Typer(

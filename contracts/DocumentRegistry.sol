@@ -52,6 +52,8 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     mapping(address key => KeyRecord record) private _keys;
     mapping(bytes32 root => AnchorRecord anchor) private _anchors;
     mapping(bytes32 targetHash => DocumentRecord record) private _documents;
+    /// @dev Credential keys sign off chain: their records are never frozen, and their key index (1) only marks them.
+    mapping(bytes32 keyId => KeyRecord record) private _credentialKeys;
 
     /**
      * @param councilTransferDelay Seconds a two-step transfer of the council role must wait.
@@ -127,10 +129,7 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         if (_agencyKeys[agencyIndex].length >= MAX_KEYS_PER_AGENCY) {
             revert RegistryTooManyKeys(agencyId, MAX_KEYS_PER_AGENCY);
         }
-        uint40 now_ = _time();
-        uint40 from = validFrom == 0 ? now_ : validFrom;
-        uint40 until = validUntil == 0 ? _NO_END : validUntil;
-        if (from < now_ || until <= from) revert RegistryInvalidValidityWindow(from, until, now_);
+        (uint40 from, uint40 until) = _newWindow(validFrom, validUntil);
         _keyAddresses.push(key);
         _agencyKeys[agencyIndex].push(key);
         _keys[key] = RecordPacking.packKey(agencyIndex, uint32(_keyAddresses.length), from, until);
@@ -141,18 +140,34 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     function setIssuerKeyValidUntil(address key, uint40 validUntil) external {
         KeyRecord record = _keys[key];
         if (record.keyIndex() == 0) revert RegistryUnknownKey(key);
-        uint32 agencyIndex = record.agencyIndex();
-        uint40 now_ = _time();
-        uint40 from = record.validFrom();
-        uint40 until = validUntil == 0 ? (from > now_ ? from : now_ + 1) : validUntil;
-        // Shortening a window is allowed while the agency is frozen: a stolen key is retired
-        // before the freeze is lifted. A key not yet started retires with an empty window.
-        _requireAgencyAdmin(agencyIndex, until <= record.validUntil());
-        if (until <= now_ || until < from) {
-            revert RegistryInvalidValidityWindow(from, until, now_);
-        }
+        uint40 until = _newEnd(record, validUntil);
         _keys[key] = record.withValidUntil(until);
-        emit IssuerKeyValidUntilChanged(_agencies[agencyIndex - 1].id, key, until);
+        emit IssuerKeyValidUntilChanged(_agencies[record.agencyIndex() - 1].id, key, until);
+    }
+
+    /// @inheritdoc IDocumentRegistry
+    function addCredentialKey(bytes32 agencyId, bytes calldata publicKey, uint40 validFrom, uint40 validUntil)
+        external
+    {
+        uint32 agencyIndex = _agencyIndexOf(agencyId);
+        _requireAgencyAdmin(agencyIndex, false);
+        if (publicKey.length != 33 || (publicKey[0] != 0x02 && publicKey[0] != 0x03)) {
+            revert RegistryInvalidCredentialKey(publicKey.length);
+        }
+        bytes32 keyId = keccak256(publicKey);
+        if (_credentialKeys[keyId].keyIndex() != 0) revert RegistryCredentialKeyAlreadyRegistered(keyId);
+        (uint40 from, uint40 until) = _newWindow(validFrom, validUntil);
+        _credentialKeys[keyId] = RecordPacking.packKey(agencyIndex, 1, from, until);
+        emit CredentialKeyAdded(agencyId, keyId, publicKey, from, until);
+    }
+
+    /// @inheritdoc IDocumentRegistry
+    function setCredentialKeyValidUntil(bytes32 keyId, uint40 validUntil) external {
+        KeyRecord record = _credentialKeys[keyId];
+        if (record.keyIndex() == 0) revert RegistryUnknownCredentialKey(keyId);
+        uint40 until = _newEnd(record, validUntil);
+        _credentialKeys[keyId] = record.withValidUntil(until);
+        emit CredentialKeyValidUntilChanged(_agencies[record.agencyIndex() - 1].id, keyId, until);
     }
 
     /// @inheritdoc IDocumentRegistry
@@ -310,9 +325,42 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         return (_agencies[record.agencyIndex() - 1].id, record.validFrom(), record.validUntil());
     }
 
+    /// @inheritdoc IDocumentRegistry
+    function credentialKey(bytes32 keyId)
+        external
+        view
+        returns (bytes32 agencyId, uint40 validFrom, uint40 validUntil)
+    {
+        KeyRecord record = _credentialKeys[keyId];
+        if (record.keyIndex() == 0) return (bytes32(0), 0, 0);
+        return (_agencies[record.agencyIndex() - 1].id, record.validFrom(), record.validUntil());
+    }
+
     /// @dev The clock every rule reads; tests may override it.
     function _time() internal view virtual returns (uint40) {
         return uint40(block.timestamp);
+    }
+
+    /// @dev A new key's window: `validFrom` 0 is now, `validUntil` 0 no end; it may not start in the past or be empty.
+    function _newWindow(uint40 validFrom, uint40 validUntil) private view returns (uint40 from, uint40 until) {
+        uint40 now_ = _time();
+        from = validFrom == 0 ? now_ : validFrom;
+        until = validUntil == 0 ? _NO_END : validUntil;
+        if (from < now_ || until <= from) revert RegistryInvalidValidityWindow(from, until, now_);
+    }
+
+    /**
+     * @dev The new end of a key's window, once its agency's admin asked for it: 0 retires the key
+     * after the current second (one not yet started gets an empty window); the end may not be past.
+     */
+    function _newEnd(KeyRecord record, uint40 validUntil) private view returns (uint40 until) {
+        uint40 now_ = _time();
+        uint40 from = record.validFrom();
+        until = validUntil == 0 ? (from > now_ ? from : now_ + 1) : validUntil;
+        // Shortening a window is allowed while the agency is frozen: a stolen key is retired
+        // before the freeze is lifted.
+        _requireAgencyAdmin(record.agencyIndex(), until <= record.validUntil());
+        if (until <= now_ || until < from) revert RegistryInvalidValidityWindow(from, until, now_);
     }
 
     /// @dev The anchor of `root`, which must exist.

@@ -99,6 +99,27 @@ interface IDocumentRegistry {
     event IssuerKeyValidUntilChanged(bytes32 indexed agencyId, address indexed key, uint40 validUntil);
 
     /**
+     * @notice Emitted when an agency's admin registers a P-256 key that signs the agency's
+     * Verifiable Credentials (off chain).
+     * @param agencyId The agency the key signs for.
+     * @param keyId keccak256 of `publicKey`.
+     * @param publicKey The key's compressed SEC1 encoding (33 bytes).
+     * @param validFrom First second the key may sign at.
+     * @param validUntil First second it no longer may.
+     */
+    event CredentialKeyAdded(
+        bytes32 indexed agencyId, bytes32 indexed keyId, bytes publicKey, uint40 validFrom, uint40 validUntil
+    );
+
+    /**
+     * @notice Emitted when the end of a credential key's validity window moves.
+     * @param agencyId The key's agency.
+     * @param keyId keccak256 of the key's compressed public key.
+     * @param validUntil The new end of the window.
+     */
+    event CredentialKeyValidUntilChanged(bytes32 indexed agencyId, bytes32 indexed keyId, uint40 validUntil);
+
+    /**
      * @notice Emitted when an issuer key anchors the Merkle root of a batch.
      * @dev The agency is the one `key` was added for (see {IssuerKeyAdded}).
      * @param root The Merkle root of the batch.
@@ -192,6 +213,17 @@ interface IDocumentRegistry {
     error RegistryKeyNotValid(address key, uint40 validFrom, uint40 validUntil, uint40 now);
 
     /// @notice The root is zero.
+    /// @notice A credential key must be a compressed P-256 point: 33 bytes starting 0x02 or 0x03.
+    error RegistryInvalidCredentialKey(uint256 length);
+
+    /// @notice The credential key was registered already (for this agency or another).
+    /// @param keyId keccak256 of its public key.
+    error RegistryCredentialKeyAlreadyRegistered(bytes32 keyId);
+
+    /// @notice No credential key has this id.
+    /// @param keyId keccak256 of a public key.
+    error RegistryUnknownCredentialKey(bytes32 keyId);
+
     error RegistryInvalidRoot();
 
     /// @notice A batch must hold at least one document.
@@ -363,6 +395,30 @@ interface IDocumentRegistry {
     function setIssuerKeyValidUntil(address key, uint40 validUntil) external;
 
     /**
+     * @notice Registers a P-256 public key that signs `agencyId`'s Verifiable Credentials
+     * within [`validFrom`, `validUntil`). The chain holds only its hash; a verifier reads the
+     * window of the key a credential's proof names, at the credential's `validFrom`.
+     * @dev The same window rules as {addIssuerKey}. Requirements: caller is the agency's admin
+     * and the agency is active; `publicKey` is 33 bytes starting 0x02 or 0x03 and was never
+     * registered; `validFrom` (0 for now) is not in the past and before `validUntil` (0 for no
+     * end). Emits {CredentialKeyAdded}.
+     * @param agencyId The agency the key signs for.
+     * @param publicKey The key's compressed SEC1 encoding.
+     * @param validFrom First second of the window, 0 for now.
+     * @param validUntil End of the window, 0 for no end.
+     */
+    function addCredentialKey(bytes32 agencyId, bytes calldata publicKey, uint40 validFrom, uint40 validUntil)
+        external;
+
+    /**
+     * @notice Moves the end of a credential key's validity window, to retire or to extend it.
+     * @dev The same rules as {setIssuerKeyValidUntil}; emits {CredentialKeyValidUntilChanged}.
+     * @param keyId keccak256 of the key's compressed public key.
+     * @param validUntil The new end of the window; 0 retires the key after the current second.
+     */
+    function setCredentialKeyValidUntil(bytes32 keyId, uint40 validUntil) external;
+
+    /**
      * @notice Anchors the Merkle root of a batch of documents for the caller's agency.
      * @dev Requirements: the caller is an issuer key inside its validity window; not
      * paused; its agency is active; `root` is non-zero and never anchored; `documentCount` > 0;
@@ -508,4 +564,13 @@ interface IDocumentRegistry {
      * @return validUntil End of the window.
      */
     function issuerKey(address key) external view returns (bytes32 agencyId, uint40 validFrom, uint40 validUntil);
+
+    /**
+     * @notice The agency and validity window of a credential key.
+     * @param keyId keccak256 of the key's compressed public key.
+     * @return agencyId The agency the key signs for (zero when unknown).
+     * @return validFrom Start of the window.
+     * @return validUntil End of the window.
+     */
+    function credentialKey(bytes32 keyId) external view returns (bytes32 agencyId, uint40 validFrom, uint40 validUntil);
 }

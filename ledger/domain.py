@@ -297,6 +297,20 @@ class IssuerKeyInfo:
     valid_until: int
 
 
+@dataclass(frozen=True, slots=True)
+class CredentialKeyInfo:
+    """A credential (P-256) key as the registry records it: by the keccak256 of its compressed public key."""
+
+    key_id: HexHash
+    agency_id: str | None
+    valid_from: int
+    valid_until: int
+
+    def valid_at(self, moment: int) -> bool:
+        """Whether the chain lets the key sign at unix time `moment`."""
+        return self.agency_id is not None and self.valid_from <= moment < self.valid_until
+
+
 # Replacement needs at least 10% more on both fees (geth, Anvil); a little more to be sure.
 BUMP_NUMERATOR, BUMP_DENOMINATOR = 1125, 1000
 

@@ -177,6 +177,14 @@ class UnknownKeyError(ContractRevertError, NotFoundError):
     """The registry knows no issuer key with that address."""
 
 
+class CredentialKeyAlreadyRegisteredError(KeyAlreadyRegisteredError):
+    """The credential key was registered before; a key serves one agency for life."""
+
+
+class UnknownCredentialKeyError(UnknownKeyError):
+    """The registry knows no credential key with that id."""
+
+
 class KeyNotValidError(ContractRevertError, PermissionDeniedError):
     """The issuer key is outside its validity window."""
 

@@ -80,9 +80,22 @@ class KeyVault:
 
     def encrypt(self, account: LocalAccount) -> str:
         """The sealed private key of `account`."""
+        return self.seal(bytes(account.key), account.address.lower())
+
+    def seal(self, secret: bytes, bound_to: str) -> str:
+        """`secret` sealed so that it opens only as the secret of `bound_to` (an address, a key id)."""
         nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, bytes(account.key), account.address.lower().encode("ascii"))
+        sealed = self._aead.encrypt(nonce, secret, bound_to.encode("ascii"))
         return SEALED_PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+
+    def unseal(self, sealed: str, bound_to: str) -> bytes:
+        """The secret `seal` sealed for `bound_to`. Raises `ConfigurationError` for a wrong key-encryption
+        key, a damaged sealed secret, or one sealed for something else."""
+        try:
+            blob = base64.b64decode(sealed.removeprefix(SEALED_PREFIX), validate=True)
+            return self._aead.decrypt(blob[:12], blob[12:], bound_to.encode("ascii"))
+        except (ValueError, InvalidTag):
+            raise ConfigurationError(f"{_WRONG_KEY}, or the sealed key of {bound_to} is damaged") from None
 
     @staticmethod
     def sealed_the_old_way(encrypted: str) -> bool:
@@ -96,11 +109,7 @@ class KeyVault:
         or one sealed for another address.
         """
         if encrypted.startswith(SEALED_PREFIX):
-            try:
-                blob = base64.b64decode(encrypted[len(SEALED_PREFIX) :], validate=True)
-                private = self._aead.decrypt(blob[:12], blob[12:], address.lower().encode("ascii"))
-            except (ValueError, InvalidTag):
-                raise ConfigurationError(f"{_WRONG_KEY}, or the sealed key of {address} is damaged") from None
+            private = self.unseal(encrypted, address.lower())
         else:
             try:
                 private = self._fernet.decrypt(encrypted.encode("ascii"))

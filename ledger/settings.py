@@ -163,6 +163,11 @@ class Settings(BaseSettings):
             )
         if len(self.council_members) < self.council_threshold:
             raise ConfigurationError("SIJILL_COUNCIL_MEMBERS must name at least SIJILL_COUNCIL_THRESHOLD addresses")
+        if not self.public_base_url.startswith("https://"):
+            raise ConfigurationError(
+                f"SIJILL_PUBLIC_BASE_URL must be the service's https:// address in production, not "
+                f"{self.public_base_url!r}: QR links and every credential's did:web issuer and status lists name it"
+            )
         admin_token = self.admin_token.get_secret_value()
         if len(admin_token) < 32 or not admin_token.isascii() or not admin_token.isprintable():
             raise ConfigurationError(

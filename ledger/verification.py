@@ -196,7 +196,15 @@ def evaluate(
     checks.append(network_result)
     if network_result.outcome is Outcome.FAILED:
         return _result(VerificationStatus.UNKNOWN_ISSUER, checks, base, network_result.message)
-    evidence = fetch_evidence()
+    return judge_on_chain(checks, base, claims, fetch_evidence(), now)
+
+
+def judge_on_chain(
+    checks: list[Check], base: dict[str, Any], claims: Mapping[str, Any], evidence: ChainEvidence, now: datetime
+) -> VerificationResult:
+    """The chain's part of a verdict, after the offline checks (`checks`) passed: anchored, by the agency
+    `claims` names with a key valid then, not revoked, not suspended, not expired (by the anchor or
+    `claims`' ``valid_until``). `base` holds the target hash, Merkle root and time of the check."""
     view = evidence.view
     if evidence.read is not None:
         checks.append(ledger_read_check(evidence.read))
@@ -219,7 +227,7 @@ def evaluate(
             f"the batch root was anchored in block {view.anchored_block}"
             if anchored
             else "the registry holds no anchor for this document's root",
-            {**anchor, "merkle_root": document.merkle_root} if anchored else {"merkle_root": document.merkle_root},
+            {**anchor, "merkle_root": base["merkle_root"]} if anchored else {"merkle_root": base["merkle_root"]},
         )
     )
     if not anchored:

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -160,6 +162,13 @@ def main() -> None:
         rows.append(("registerAgency (the council)", f"{admitted:,}", "-"))
         added = Sender(web3, contract, agency_admin).gas("addIssuerKey", moci, issuer.address, 0, 0)
         rows.append(("addIssuerKey (the agency's admin)", f"{added:,}", "-"))
+        point = (
+            ec.generate_private_key(ec.SECP256R1())
+            .public_key()
+            .public_bytes(Encoding.X962, PublicFormat.CompressedPoint)
+        )
+        credential = Sender(web3, contract, agency_admin).gas("addCredentialKey", moci, point, 0, 0)
+        rows.append(("addCredentialKey, a P-256 key (the agency's admin)", f"{credential:,}", "-"))
 
         # Issuing: one Merkle root a batch on both sides.
         roots: dict[int, MerkleTree] = {}

@@ -12,8 +12,8 @@ from api.schemas import ObfuscateBody
 from ledger.documents.wrap import obfuscate
 from ledger.errors import NotFoundError, PayloadTooLargeError
 from ledger.usecases.audit import audit_dir
-from ledger.usecases.sharing import sealed_share, verify_file
-from ledger.usecases.verify import verify_document
+from ledger.usecases.sharing import sealed_share
+from ledger.usecases.verify_credential import verify_file, verify_submission
 
 router = APIRouter(prefix="/v1", tags=["verification"])
 
@@ -31,12 +31,16 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/verify", summary="Verify a wrapped document", dependencies=[PublicLimit])
+@router.post("/verify", summary="Verify a wrapped document or a credential", dependencies=[PublicLimit])
 def verify(
-    ledger: LedgerDep, document: Annotated[dict[str, Any], Body(description="A wrapped Sijill document")]
+    ledger: LedgerDep,
+    document: Annotated[
+        dict[str, Any],
+        Body(description="A wrapped Sijill document, or a Sijill credential (full or derived)"),
+    ],
 ) -> dict[str, Any]:
     """The verdict (VALID, REVOKED, SUSPENDED, EXPIRED, TAMPERED, NOT_ISSUED, UNKNOWN_ISSUER) and every check."""
-    return verify_document(ledger, document).as_dict()
+    return verify_submission(ledger, document).as_dict()
 
 
 @router.post(

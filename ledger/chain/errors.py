@@ -25,6 +25,18 @@ _ERRORS: Mapping[str, tuple[type[e.ContractRevertError], str]] = {
         "key {key} was added before; a key serves one agency for life",
     ),
     "RegistryUnknownKey": (e.UnknownKeyError, "{key} is not an issuer key on the registry"),
+    "RegistryInvalidCredentialKey": (
+        e.RegistryInvalidInputError,
+        "a credential key is a compressed P-256 public key (33 bytes starting 0x02 or 0x03), not {length} bytes",
+    ),
+    "RegistryCredentialKeyAlreadyRegistered": (
+        e.CredentialKeyAlreadyRegisteredError,
+        "credential key {keyId} was registered before; a key serves one agency for life",
+    ),
+    "RegistryUnknownCredentialKey": (
+        e.UnknownCredentialKeyError,
+        "{keyId} is not a credential key on the registry",
+    ),
     "RegistryInvalidValidityWindow": (
         e.RegistryInvalidInputError,
         "the validity window from {validFrom} until {validUntil} is empty or starts before now ({now})",

@@ -35,6 +35,7 @@ from ledger.domain import (
     Address,
     AnchorView,
     ChainStatus,
+    CredentialKeyInfo,
     HexHash,
     IssuerKeyInfo,
     agency_id_from_bytes32,
@@ -192,6 +193,18 @@ class RegistryClient:
             valid_until=valid_until,
         )
 
+    def credential_key(self, key_id: HexHash) -> CredentialKeyInfo:
+        """The agency and validity window of a credential key, by the keccak256 of its public key."""
+        agency, valid_from, valid_until = self._read(
+            lambda: self._contract.functions.credentialKey(bytes32(key_id)).call()
+        )
+        return CredentialKeyInfo(
+            key_id=key_id,
+            agency_id=agency_id_from_bytes32(agency) if any(agency) else None,
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+
     def anchor_transaction(self, root: str, block: int) -> str | None:
         """The hash of the transaction that anchored `root` in `block`, from its event.
 
@@ -342,6 +355,16 @@ class RegistryClient:
     def set_valid_until_call(self, key: str, valid_until: int) -> bytes:
         """`setIssuerKeyValidUntil`: move the end of a key's window (the key's agency's admin)."""
         return self._encode("setIssuerKeyValidUntil", to_checksum_address(key), valid_until)
+
+    def add_credential_key_call(
+        self, agency_id: str, public_key: bytes, valid_from: int = 0, valid_until: int = 0
+    ) -> bytes:
+        """`addCredentialKey`: register a compressed P-256 key for `agency_id` (the agency's admin)."""
+        return self._encode("addCredentialKey", agency_id_to_bytes32(agency_id), public_key, valid_from, valid_until)
+
+    def set_credential_key_valid_until_call(self, key_id: HexHash, valid_until: int) -> bytes:
+        """`setCredentialKeyValidUntil`: move the end of a credential key's window (its agency's admin)."""
+        return self._encode("setCredentialKeyValidUntil", bytes32(key_id), valid_until)
 
     def anchor_call(self, root: str, document_count: int, expires_at: int = 0) -> bytes:
         """`anchor`: anchor a batch root (an issuer key)."""

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -242,3 +253,39 @@ class LeaseRow(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     owner: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[float] = mapped_column(Float)
+
+
+class CredentialKeyRow(Base):
+    """A P-256 key that signs an agency's Verifiable Credentials, sealed at rest like the issuer keys.
+
+    `key_id` is the keccak256 of its compressed public key, which is how the registry knows it.
+    """
+
+    __tablename__ = "credential_keys"
+
+    key_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
+    public_key: Mapped[str] = mapped_column(String(64))  # its Multikey (z...)
+    encrypted_key: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[int] = mapped_column(BigInteger)
+    valid_until: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CredentialRow(Base):
+    """A document's signed credential and its entry in its agency's status lists (never given to another).
+
+    Erasing the document clears `credential`; the row, and so its index, stays taken.
+    """
+
+    __tablename__ = "credentials"
+    __table_args__ = (UniqueConstraint("agency_id", "status_index"),)
+
+    target_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
+    batch_root: Mapped[str] = mapped_column(String(64))
+    status_index: Mapped[int] = mapped_column(BigInteger)
+    key_id: Mapped[str] = mapped_column(String(66))
+    credential: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -26,6 +26,7 @@ from ledger.store.models import (
     AgencyRow,
     ApiKeyRow,
     BatchRow,
+    CredentialRow,
     DocumentRow,
     IssuerKeyRow,
     KeyNonceRow,
@@ -401,6 +402,9 @@ class Store:
             if row is None or not row.wrapped:
                 return False
             row.wrapped = {}
+            credential = session.get(CredentialRow, target_hash)
+            if credential is not None:  # its claims go too; its status index stays taken
+                credential.credential = None
             share = session.get(ShareRow, share_reference)
             if share is not None:
                 session.delete(share)

@@ -33,6 +33,7 @@ from ledger.chain.events import LEAF_ENCODING, EventReader
 from ledger.usecases.audit_contract import compare_with_contract
 from ledger.usecases.audit_export import export_events
 from ledger.usecases.audit_governance import audit_governance
+from ledger.usecases.audit_status_lists import compare_status_lists
 from ledger.usecases.audit_store import reconcile_with_store
 from ledger.usecases.audit_verify import verify_checkpoint
 from ledger.usecases.context import Ledger
@@ -280,8 +281,10 @@ class AuditSession:
         self._council_events = (governance.event_count, governance.events_root)
 
     def reconcile(self) -> None:
-        """Step 4: the store against the replayed chain (see `reconcile_with_store`)."""
+        """Step 4: the store against the replayed chain (see `reconcile_with_store`), and the status lists
+        the service publishes against the bits the replayed events give (see `compare_status_lists`)."""
         self.findings.extend(reconcile_with_store(self.ledger, self.state, self.checked))
+        self.findings.extend(compare_status_lists(self.ledger, self.state, self.to_block, self.checked))
         self._with_store = True
 
     def sign_and_report(self, key: Ed25519PrivateKey) -> AuditRun:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 
 from ledger.api_keys import TokenHasher
+from ledger.audit.status_lists import StatusReplay
 from ledger.chain.artifacts import ContractArtifact
 from ledger.chain.council import CouncilClient
 from ledger.chain.deployment import DeploymentRecord, open_registry
@@ -22,11 +23,13 @@ from ledger.keys import KeyVault, account_from_private_key, read_key_file
 from ledger.metrics import Metrics
 from ledger.settings import Settings
 from ledger.store.admins import AgencyAdmins
+from ledger.store.credentials import Credentials
 from ledger.store.leases import Leases
 from ledger.store.outbox import Outbox
 from ledger.store.proposals import Proposals
 from ledger.store.queue import Queue
 from ledger.store.repository import Store
+from ledger.vc.loader import ContextLoader
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +154,21 @@ class Ledger:
     def agency_admins(self) -> AgencyAdmins:
         """The agency admins' keys this installation holds, in the store's database."""
         return AgencyAdmins(self.store)
+
+    @cached_property
+    def contexts(self) -> ContextLoader:
+        """The JSON-LD contexts credentials use, bundled: none is ever fetched."""
+        return ContextLoader()
+
+    @cached_property
+    def status_replay(self) -> StatusReplay:
+        """The registry's statuses as its events built them, kept for this process's status lists."""
+        return StatusReplay()
+
+    @cached_property
+    def credentials(self) -> Credentials:
+        """Agencies' credential keys and documents' signed credentials, in the store's database."""
+        return Credentials(self.store)
 
     @cached_property
     def leases(self) -> Leases:

@@ -16,7 +16,7 @@ from ledger.errors import InvalidRequestError, NodeAnswerError
 from ledger.settings import Settings
 from ledger.usecases.context import Ledger
 from ledger.usecases.sharing import read_document_file
-from ledger.usecases.verify import verify_document
+from ledger.usecases.verify_credential import verify_submission
 from ledger.verification import VerificationResult
 
 
@@ -87,6 +87,6 @@ def check_independently(content: bytes, trusted: TrustedLedger, *, timeout: floa
     )
     ledger = Ledger(settings, deployment=record)
     try:
-        return verify_document(ledger, read_document_file(content), pinned=pinned)
+        return verify_submission(ledger, read_document_file(content), pinned=pinned)
     finally:
         ledger.close()

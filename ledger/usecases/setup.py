@@ -9,6 +9,7 @@ from ledger.chain.nodes import connect_pool
 from ledger.errors import ConfigurationError, DeploymentError
 from ledger.usecases.agencies import add_issuer_key, register_agency
 from ledger.usecases.context import Ledger
+from ledger.usecases.credentials import add_credential_key
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def ensure_deployment(ledger: Ledger, *, redeploy_if_lost: bool) -> DeploymentRe
 
 
 def seed_demo(ledger: Ledger) -> bool:
-    """Register the demo agency, its token and an issuer key, once. Development only.
+    """Register the demo agency, its token, an issuer key and a credential key, once. Development only.
 
     Returns True when it seeded anything. Raises `ConfigurationError` outside development mode.
     """
@@ -67,7 +68,10 @@ def seed_demo(ledger: Ledger) -> bool:
                 f"the store at {settings.database} belongs to a registry that is gone from the chain; "
                 f"remove {settings.data_dir} to start afresh"
             )
-        return False
+        if ledger.credentials.keys_of(settings.demo_agency_id):
+            return False
+        add_credential_key(ledger, settings.demo_agency_id)  # seeded by a version before credentials
+        return True
     register_agency(
         ledger,
         settings.demo_agency_id,
@@ -76,4 +80,5 @@ def seed_demo(ledger: Ledger) -> bool:
         token=settings.demo_agency_token.get_secret_value(),
     )
     add_issuer_key(ledger, settings.demo_agency_id)
+    add_credential_key(ledger, settings.demo_agency_id)
     return True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,11 +18,9 @@ from ledger.usecases.actors import Actor, Scope
 from ledger.usecases.agencies import require_agency
 from ledger.usecases.context import Ledger
 from ledger.usecases.issuance import reconcile_batch
-from ledger.usecases.verify import verify_document
-from ledger.verification import VerificationResult
 
 
-def _own_document(ledger: Ledger, actor: Actor, target_hash: str) -> tuple[BatchRow, DocumentRow]:
+def own_document(ledger: Ledger, actor: Actor, target_hash: str) -> tuple[BatchRow, DocumentRow]:
     """The anchored batch and the document, if `actor` issued it (or is the admin)."""
     batch, document = ledger.store.find(target_hash)
     if document is None:
@@ -37,7 +34,7 @@ def _own_document(ledger: Ledger, actor: Actor, target_hash: str) -> tuple[Batch
     return batch, document
 
 
-def _erased(target_hash: str) -> GoneError:
+def erased_error(target_hash: str) -> GoneError:
     return GoneError(
         f"the service's copy of {target_hash} was erased at the issuing agency's request; "
         "the holder's copy still verifies"
@@ -46,7 +43,7 @@ def _erased(target_hash: str) -> GoneError:
 
 def _content(document: DocumentRow) -> dict[str, Any]:
     if not document.wrapped:
-        raise _erased(document.target_hash)
+        raise erased_error(document.target_hash)
     return document.wrapped
 
 
@@ -61,7 +58,7 @@ def erase_document(ledger: Ledger, actor: Actor, target_hash: str) -> bool:
     """
     if ledger.queue.get(target_hash) is not None:
         raise ConflictError(f"{target_hash} waits for its batch; erase it once it is anchored")
-    _batch, document = _own_document(ledger, actor, target_hash)
+    _batch, document = own_document(ledger, actor, target_hash)
     if not document.wrapped:
         return False
     return ledger.store.erase_document(target_hash, seal(document.wrapped).reference)
@@ -77,7 +74,7 @@ def wrapped_document(ledger: Ledger, actor: Actor, target_hash: str) -> dict[str
     if queued is not None:
         actor.require_owner(Scope.ISSUE, queued.agency_id, target_hash)
         raise ConflictError(f"{target_hash} is accepted and waits for its batch; it has no proof yet")
-    _batch, document = _own_document(ledger, actor, target_hash)
+    _batch, document = own_document(ledger, actor, target_hash)
     return _content(document)
 
 
@@ -85,7 +82,7 @@ def _link(ledger: Ledger, document: DocumentRow) -> str:
     """Seal the document, keep the sealed copy for the page, and return its link."""
     sealed = seal(_content(document))
     if not ledger.store.put_share(sealed.reference, sealed.blob, target_hash=document.target_hash):
-        raise _erased(document.target_hash)  # erased between the read and the copy: nothing is kept
+        raise erased_error(document.target_hash)  # erased between the read and the copy: nothing is kept
     network = ledger.network
     return share_link(
         ledger.settings.public_base_url, chain_id=network.chain_id, registry=network.registry, sealed=sealed
@@ -97,7 +94,7 @@ def verification_link(ledger: Ledger, actor: Actor, target_hash: str) -> str:
 
     The issuing agency (or the admin) may ask: the link opens the document.
     """
-    _batch, document = _own_document(ledger, actor, target_hash)
+    _batch, document = own_document(ledger, actor, target_hash)
     return _link(ledger, document)
 
 
@@ -117,7 +114,7 @@ def sealed_share(ledger: Ledger, reference: str) -> str:
 
 def certificate_pdf(ledger: Ledger, actor: Actor, target_hash: str) -> bytes:
     """The printable PDF of an issued document, carrying the document and its QR code."""
-    batch, document = _own_document(ledger, actor, target_hash)
+    batch, document = own_document(ledger, actor, target_hash)
     agency = require_agency(ledger, batch.agency_id)
     kind = ledger.catalog.get(document.document_type)
     facts = CertificateFacts(
@@ -135,14 +132,6 @@ def certificate_pdf(ledger: Ledger, actor: Actor, target_hash: str) -> bytes:
     return render_certificate(_content(document), facts)
 
 
-@dataclass(frozen=True, slots=True)
-class FileVerification:
-    """The verdict on an uploaded file, and the wrapped document it held."""
-
-    result: VerificationResult
-    document: dict[str, Any]
-
-
 def read_document_file(content: bytes) -> dict[str, Any]:
     """The wrapped document in a JSON file or a Sijill PDF. Raises `InvalidDocumentError`."""
     if content.startswith(b"%PDF-"):
@@ -151,9 +140,3 @@ def read_document_file(content: bytes) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise InvalidDocumentError("the file holds JSON, but not a wrapped document")
     return loaded
-
-
-def verify_file(ledger: Ledger, content: bytes) -> FileVerification:
-    """Verify an uploaded JSON document or Sijill PDF."""
-    document = read_document_file(content)
-    return FileVerification(result=verify_document(ledger, document), document=document)

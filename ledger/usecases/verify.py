@@ -12,6 +12,29 @@ from ledger.usecases.context import Ledger
 from ledger.verification import VerificationResult, evaluate
 
 
+def chain_evidence(ledger: Ledger, target_hash: str, root: str, *, pinned: PinnedBlock | None = None) -> ChainEvidence:
+    """What the chain says of a document of batch `root`: read from one node, or (quorum or proof mode)
+    from a quorum of endpoints or against the state root, at the `pinned` block when given.
+
+    Raises `ChainUnavailableError`, `NodeAnswerError` and `LedgerNodesDisagreeError`.
+    """
+    registry, quorum = ledger.registry, ledger.quorum
+    read = None
+    if quorum is None:
+        read_at, view = registry.inspect_latest(target_hash, root)
+    else:  # no single node decides: a quorum of endpoints, proofs against the state root, or both
+        read = quorum.inspect(target_hash, root, pinned=pinned)
+        read_at, view = read.block_number, read.view
+    view = registry.with_own_revocation(target_hash, view)
+    tx = registry.anchor_transaction(root, view.anchored_block) if view.anchored_block else None
+    name = None
+    if view.agency_id is not None:  # who issued it, as the network says: the same nodes, the same proofs
+        name = quorum.agency_name(view.agency_id, read) if quorum and read else registry.agency_name(view.agency_id)
+    return ChainEvidence(
+        view=view, agency_name=name, anchor_tx=tx, read_at_block=read_at, read=read.evidence() if read else None
+    )
+
+
 def verify_document(ledger: Ledger, document: Any, *, pinned: PinnedBlock | None = None) -> VerificationResult:
     """Verify a wrapped document (parsed JSON), at the block of a signed checkpoint when `pinned`
     (with the settings' quorum or proof mode).
@@ -27,21 +50,7 @@ def verify_document(ledger: Ledger, document: Any, *, pinned: PinnedBlock | None
     wrapped = WrappedDocument.parse(document)
 
     def fetch() -> ChainEvidence:
-        registry, quorum = ledger.registry, ledger.quorum
-        read = None
-        if quorum is None:
-            read_at, view = registry.inspect_latest(wrapped.target_hash, wrapped.merkle_root)
-        else:  # no single node decides: a quorum of endpoints, proofs against the state root, or both
-            read = quorum.inspect(wrapped.target_hash, wrapped.merkle_root, pinned=pinned)
-            read_at, view = read.block_number, read.view
-        view = registry.with_own_revocation(wrapped.target_hash, view)
-        tx = registry.anchor_transaction(wrapped.merkle_root, view.anchored_block) if view.anchored_block else None
-        name = None
-        if view.agency_id is not None:  # who issued it, as the network says: the same nodes, the same proofs
-            name = quorum.agency_name(view.agency_id, read) if quorum and read else registry.agency_name(view.agency_id)
-        return ChainEvidence(
-            view=view, agency_name=name, anchor_tx=tx, read_at_block=read_at, read=read.evidence() if read else None
-        )
+        return chain_evidence(ledger, wrapped.target_hash, wrapped.merkle_root, pinned=pinned)
 
     try:
         result = evaluate(wrapped, network=ledger.network, fetch_evidence=fetch, now=ledger.clock())

@@ -35,7 +35,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import cbor2
 from cryptography.exceptions import InvalidSignature
@@ -136,6 +136,8 @@ def _mandatory_hash(statements: Sequence[str]) -> bytes:
 @dataclass(frozen=True, slots=True)
 class BaseProofValue:
     """What an issuer's base proof value holds."""
+
+    PREFIX: ClassVar[str] = "u2V0A"  # "u" + base64url of the header: how a base proof value begins
 
     base_signature: bytes
     public_key: bytes

@@ -48,9 +48,14 @@ class ContextLoader:
         document = self._documents.get(url)
         if document is None:
             raise CredentialError(f"the JSON-LD context {url} is not one Sijill knows; contexts are never fetched")
-        return {
+        answer = {
             "contentType": "application/ld+json",
             "contextUrl": None,
             "documentUrl": url,
             "document": copy.deepcopy(document),  # pyld may change what it is given
         }
+        if url in BUNDLED:
+            # The W3C's contexts never change, and every loader serves them alike: pyld may keep them
+            # resolved for the whole process (its cache is keyed by URL alone, so `extra` ones are not).
+            answer["tag"] = "static"
+        return answer

@@ -92,3 +92,8 @@ def public_key_of_did_key(method: str) -> ec.EllipticCurvePublicKey:
     if fragment and fragment != multikey:
         raise CredentialError(f"the verification method's fragment is not its key: {method!r}")
     return decode_public(multikey)
+
+
+def compressed_point(key: ec.EllipticCurvePublicKey) -> bytes:
+    """The 33-byte compressed SEC1 point of a P-256 key: what the registry hashes into a credential key id."""
+    return key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)

@@ -17,6 +17,7 @@ from ledger.chain.deployment import DeploymentRecord
 from ledger.settings import Settings
 from ledger.usecases.agencies import RegisteredAgency
 from ledger.usecases.context import Ledger
+from ledger.usecases.credentials import add_credential_key
 from tests.browser.conftest import CHROMIUM_FLAGS, ROOT, ServerThread, Service, chromium_path, serve
 from tests.integration.conftest import auth, example
 from tests.nodes import ChainNode
@@ -267,3 +268,36 @@ def test_a_rate_limit_is_said_plainly_not_as_a_bad_file(
         expect(page.locator("#message")).to_contain_text("Too many checks from this network")
         expect(page.locator("#message")).to_contain_text("says nothing about the document")
     busy.close()
+
+
+def test_a_credential_verifies_and_its_holder_makes_a_copy_showing_only_what_they_choose(
+    page: Page, service: Service, moci: RegisteredAgency, tmp_path: Path
+) -> None:
+    add_credential_key(service.ledger, "moci")
+    target = issue(service, moci.token)["target_hash"]
+    credential = httpx.get(f"{service.url}/v1/documents/{target}/credential", headers=auth(moci.token), timeout=30)
+    assert credential.status_code == 200, credential.text
+    (tmp_path / "credential.json").write_text(credential.text, encoding="utf-8")
+    page.goto(f"{service.url}/verify")
+    page.set_input_files("#file", str(tmp_path / "credential.json"))
+    expect(page.locator(VERDICT)).to_have_attribute("data-status", "VALID")
+    expect(page.locator("#issuer")).to_have_text("Ministry of Commerce and Industry")
+    expect(page.locator("#fields")).to_contain_text("CL-2026-000123")
+    expect(page.locator("#disclose")).to_be_visible()
+    page.locator("#derive").click()
+    expect(page.locator("#derive-message")).to_have_text("Choose at least one detail to show.")
+    page.locator("#disclose-fields input[value='licenceNumber']").check()
+    page.locator("#disclose-fields input[value='tradeName']").check()
+    with page.expect_download() as download:
+        page.locator("#derive").click()
+        page.locator("#derived-download").click()
+    copy = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "28763400123" not in copy  # the owner's national id is not in the copy at all
+    (tmp_path / "shared.json").write_text(copy, encoding="utf-8")
+    page.set_input_files("#file", str(tmp_path / "shared.json"))
+    expect(page.locator(VERDICT)).to_have_attribute("data-status", "VALID")
+    expect(page.locator("#hidden-count")).to_have_text(
+        "The holder chose not to show some details; what is shown is as issued."
+    )
+    expect(page.locator("#fields")).not_to_contain_text("Mariam")
+    expect(page.locator("#disclose")).to_be_hidden()  # a copy is shared as it is

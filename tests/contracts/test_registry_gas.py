@@ -30,11 +30,11 @@ def test_batch_of_1000_at_most_53_gas_per_document(registry: Registry, agencies:
 
 
 @pytest.mark.parametrize("function", ["revoke", "suspend"])
-def test_whole_batch_change_at_most_35k(registry: Registry, agencies: Agencies, function: str) -> None:
+def test_whole_batch_change_at_most_35_1k(registry: Registry, agencies: Agencies, function: str) -> None:
     root = random_hash()
     registry.send(agencies.moci_key, "anchor", root, 100, 0)
     receipt = registry.send(agencies.moci_key, function, root, 3)
-    assert receipt["gasUsed"] <= 35_000
+    assert receipt["gasUsed"] <= 35_100
 
 
 @pytest.mark.parametrize("size", [2, 100, 1000])

@@ -239,6 +239,8 @@ class RegistryMachine(RuleBasedStateMachine):
         self.paused = False
         self.agencies: dict[bytes, Agency] = {}
         self.keys: dict[str, Key] = {}
+        self.credential_keys: dict[bytes, Key] = {}  # by keccak256 of the public key
+        self.credential_points = [bytes([2 + i % 2]) + keccak(bytes([i])) for i in range(4)]  # 33-byte points
         self.batches: dict[bytes, Batch] = {}
         self.records: dict[bytes, Record] = {}
         self.leaves: list[bytes] = []
@@ -404,7 +406,12 @@ class RegistryMachine(RuleBasedStateMachine):
         """Which holders may make the registry emit `event`, by the plain rule (not by what was called)."""
         if event == "Paused":
             return frozenset({GUARDIAN})
-        if event in ("IssuerKeyAdded", "IssuerKeyValidUntilChanged"):
+        if event in (
+            "IssuerKeyAdded",
+            "IssuerKeyValidUntilChanged",
+            "CredentialKeyAdded",
+            "CredentialKeyValidUntilChanged",
+        ):
             return frozenset({("admin", args["agencyId"])})
         if event in ("RoleGranted", "RoleRevoked"):
             if args["role"] == ADMIN_ROLE:  # the council role moves only when its successor accepts
@@ -601,6 +608,66 @@ class RegistryMachine(RuleBasedStateMachine):
         if not until and started:
             self.registry.mine_at(key.valid_until)  # from here on every call sees the key retired
             self.clock = key.valid_until
+
+    @rule(
+        data=st.data(),
+        agency=st.sampled_from(AGENCY_IDS),
+        window=st.sampled_from(("from now on", "from later until later", "from the past", "empty")),
+        shape=st.sampled_from(("a point", "a point", "33 bytes starting 0x04", "32 bytes")),
+    )
+    def add_credential_key(self, data: st.DataObject, agency: bytes, window: str, shape: str) -> None:
+        """Register a P-256 credential key: the same window rules as an issuer key; any admin's key, of any shape."""
+        self.read_clock()
+        later, much_later = self.clock + WINDOW_STEP, self.clock + 3 * WINDOW_STEP
+        valid_from, valid_until = {
+            "from now on": (0, 0),
+            "from later until later": (later, much_later),
+            "from the past": (1, 0),
+            "empty": (later, later),
+        }[window]
+        point = data.draw(st.sampled_from(self.credential_points), label="credential key")
+        key = {"a point": point, "33 bytes starting 0x04": b"\x04" + point[1:], "32 bytes": point[:32]}[shape]
+        caller = self.pick_caller(data, [self.agencies[agency].admin] if agency in self.agencies else [], agency)
+        refusal = self.unknown_agency(agency) or self.admin_refusal(caller.address, agency)
+        if refusal is None and shape != "a point":
+            refusal = ("RegistryInvalidCredentialKey", {"length": len(key)})
+        if refusal is None and keccak(key) in self.credential_keys:
+            refusal = ("RegistryCredentialKeyAlreadyRegistered", {"keyId": keccak(key)})
+        start, end = valid_from or self.clock, valid_until or NO_END
+        if refusal is None and ((valid_from and self.has_passed(valid_from + 1)) or end <= start):
+            refusal = ("RegistryInvalidValidityWindow", {"validUntil": end})
+        args = (agency, key, valid_from, valid_until)
+        receipt = self.attempt(caller, "addCredentialKey", args, refusal, self.admin_of(agency))
+        if receipt is not None:
+            start = valid_from or self.clock
+            added = {"agencyId": agency, "keyId": keccak(key), "publicKey": key, "validFrom": start, "validUntil": end}
+            self.assert_events(receipt, [("CredentialKeyAdded", added)])
+            self.credential_keys[keccak(key)] = Key(agency, start, end)
+
+    @rule(data=st.data(), end=st.sampled_from(("retire now", "later", "in the past")))
+    def move_credential_key_end(self, data: st.DataObject, end: str) -> None:
+        """Retire, extend or try a past end for a credential key (or an unknown one), as for issuer keys."""
+        self.read_clock()
+        key_id = data.draw(st.sampled_from([keccak(point) for point in self.credential_points]), label="key id")
+        key = self.credential_keys.get(key_id)
+        caller = self.pick_caller(data, [self.agencies[key.agency].admin] if key else [], key.agency if key else None)
+        until = {"retire now": 0, "later": self.clock + 3 * WINDOW_STEP, "in the past": 1}[end]
+        refusal: Refusal | None = ("RegistryUnknownCredentialKey", {"keyId": key_id})
+        shortening = False
+        started = key is not None and self.has_passed(key.valid_from)
+        if key is not None:
+            new_end = until or (self.clock + 1 if started else key.valid_from)
+            shortening = new_end <= key.valid_until if until else not self.has_passed(key.valid_until)
+            refusal = self.admin_refusal(caller.address, key.agency, even_frozen=shortening)
+            if refusal is None and until and (self.has_passed(until) or until < key.valid_from):
+                refusal = ("RegistryInvalidValidityWindow", {"validFrom": key.valid_from, "validUntil": until})
+        holders = ([self.agencies[key.agency].admin] if shortening else self.admin_of(key.agency)) if key else []
+        receipt = self.attempt(caller, "setCredentialKeyValidUntil", (key_id, until), refusal, holders)
+        if receipt is None or key is None:
+            return
+        key.valid_until = until or (self.clock + 1 if started else key.valid_from)
+        changed = {"agencyId": key.agency, "keyId": key_id, "validUntil": key.valid_until}
+        self.assert_events(receipt, [("CredentialKeyValidUntilChanged", changed)])
 
     @rule(data=st.data(), function=st.sampled_from(("pause", "unpause")))
     def pause_or_unpause(self, data: st.DataObject, function: str) -> None:
@@ -1043,6 +1110,7 @@ class RegistryMachine(RuleBasedStateMachine):
             + [("hasRole", (role, a)) for a in self.addresses for role in ROLES]
             + [("issuerKey", (a,)) for a in self.addresses]
             + [("agency", (agency,)) for agency in AGENCY_IDS]
+            + [("credentialKey", (keccak(point),)) for point in self.credential_points]
             + [(function, (h,)) for h in hashes for function in ("isIssued", "isRevoked")]
             + [("inspect", (h, h)) for h in hashes]
         )
@@ -1056,6 +1124,14 @@ class RegistryMachine(RuleBasedStateMachine):
             key = self.keys.get(address)
             expected_key = (key.agency, key.valid_from, key.valid_until) if key else (ZERO32, 0, 0)
             assert tuple(read["issuerKey", (address,)]) == expected_key
+        for point in self.credential_points:
+            credential_key = self.credential_keys.get(keccak(point))
+            expected_key = (
+                (credential_key.agency, credential_key.valid_from, credential_key.valid_until)
+                if credential_key
+                else (ZERO32, 0, 0)
+            )
+            assert tuple(read["credentialKey", (keccak(point),)]) == expected_key
         for agency in AGENCY_IDS:
             record = self.agencies.get(agency)
             count = sum(key.agency == agency for key in self.keys.values())

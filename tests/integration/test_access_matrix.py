@@ -29,6 +29,7 @@ from ledger.usecases.api_keys import create_api_key, revoke_api_key
 from ledger.usecases.audit import audit_dir
 from ledger.usecases.context import Ledger
 from ledger.usecases.council import approve, enact, propose
+from ledger.usecases.credentials import add_credential_key
 from ledger.usecases.issuance import IssueRequest, issue_documents
 from ledger.usecases.sharing import verification_link
 from ledger.usecases.status import Action, change_status
@@ -106,6 +107,16 @@ def _obfuscate(world: World) -> Request:
     return "/v1/obfuscate", {"json": {"document": wrapped, "fields": ["subject.owner"]}}
 
 
+def _derive(world: World) -> Request:
+    target = world.document()
+    credential = world.client.get(f"/v1/documents/{target}/credential", headers=auth(DEV_ADMIN_TOKEN)).json()
+    return "/v1/credentials/derive", {"json": {"credential": credential, "disclose": ["/credentialSubject/tradeName"]}}
+
+
+def _retire_credential_key(world: World) -> Request:
+    return f"/v1/admin/credential-keys/{add_credential_key(world.ledger, 'moci').key_id}/retire", {"json": {}}
+
+
 def _retire(world: World) -> Request:
     return f"/v1/admin/keys/{add_issuer_key(world.ledger, 'moci').address}/retire", {"json": {}}
 
@@ -164,6 +175,16 @@ TABLE = (
     Row("POST", "/v1/verify/file", None, _wrapped_file, PUBLIC),
     Row("POST", "/v1/obfuscate", None, _obfuscate, PUBLIC),
     Row("GET", "/v1/shares/{reference}", None, _share, PUBLIC),
+    Row("GET", "/agencies/{agency_id}/did.json", None, _fixed("/agencies/moci/did.json"), PUBLIC),
+    Row(
+        "GET",
+        "/v1/status-lists/{agency_id}/{purpose}/{number}",
+        None,
+        _fixed("/v1/status-lists/moci/revocation/0"),
+        PUBLIC,
+    ),
+    Row("POST", "/v1/credentials/derive", None, _derive, PUBLIC),
+    Row("GET", "/v1/documents/{target_hash}/credential", Scope.ISSUE, _on_document("/credential"), OWNER_OR_ADMIN),
     Row("POST", "/v1/documents", Scope.ISSUE, _fixed("/v1/documents", json=example("commercial-licence")), ISSUE),
     Row(
         "POST",
@@ -211,6 +232,14 @@ TABLE = (
     Row("POST", "/v1/admin/keys/{address}/retire", None, _retire, ADMIN_ONLY),
     Row(
         "POST",
+        "/v1/admin/agencies/{agency_id}/credential-keys",
+        None,
+        _fixed("/v1/admin/agencies/moci/credential-keys", json={}),
+        ADMIN_CREATES,
+    ),
+    Row("POST", "/v1/admin/credential-keys/{key_id}/retire", None, _retire_credential_key, ADMIN_ONLY),
+    Row(
+        "POST",
         "/v1/admin/agencies/{agency_id}/keys/rotate",
         None,
         _fixed("/v1/admin/agencies/moci/keys/rotate", json={"overlap_seconds": 600}),
@@ -247,6 +276,7 @@ def world(ledger: Ledger) -> Iterator[World]:
     """moci and qu with issuer keys; moci's keys each lacking one scope."""
     moci = register_agency(ledger, "moci", "Ministry of Commerce and Industry")
     add_issuer_key(ledger, "moci")
+    add_credential_key(ledger, "moci")
     qu = register_agency(ledger, "qu", "Qatar University")
     add_issuer_key(ledger, "qu")
     scoped: dict[Scope | None, str] = {None: moci.token}

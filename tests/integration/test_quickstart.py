@@ -23,21 +23,21 @@ pytestmark = pytest.mark.anvil_only  # `sijill up` starts Anvil itself
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def quickstart_script() -> str:
-    """The commands of the README's quick start (its fenced block between the quickstart markers)."""
+def readme_script(name: str) -> str:
+    """The commands of one of the README's runnable blocks (the fenced block between its `name` markers)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"<!-- quickstart:begin -->\s*```bash\n(.*?)```\s*<!-- quickstart:end -->", readme, re.DOTALL)
-    assert block, "the README's quick start block is missing"
+    block = re.search(rf"<!-- {name}:begin -->\s*```bash\n(.*?)```\s*<!-- {name}:end -->", readme, re.DOTALL)
+    assert block, f"the README's {name} block is missing"
     return block.group(1)
 
 
-def quickstart_output() -> list[str]:
-    """The lines the README says the quick start prints (the fenced block after "It prints:")."""
+def readme_output(name: str) -> list[str]:
+    """The lines the README says block `name` prints (the fenced block after "It prints:")."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"<!-- quickstart:end -->\s*It prints:\s*```[^\n]*\n(.*?)```", readme, re.DOTALL)
-    assert block, "the README's quick start no longer says what it prints (a fenced block after 'It prints:')"
+    block = re.search(rf"<!-- {name}:end -->\s*It prints:\s*```[^\n]*\n(.*?)```", readme, re.DOTALL)
+    assert block, f"the README's {name} block no longer says what it prints (a fenced block after 'It prints:')"
     lines = block.group(1).splitlines()
-    assert lines, "the README's 'It prints:' block is empty"
+    assert lines, f"the README's 'It prints:' block after {name} is empty"
     return lines
 
 
@@ -88,17 +88,19 @@ def service(tmp_path: Path) -> Iterator[tuple[int, int]]:
         yield ports
 
 
-def test_quickstart_works_as_written(service: tuple[int, int], tmp_path: Path) -> None:
-    """The README's quick start, run by bash against `sijill up`, succeeds and prints what the README says."""
+@pytest.mark.parametrize("name", ["quickstart", "credentials"])
+def test_the_readme_examples_work_as_written(service: tuple[int, int], tmp_path: Path, name: str) -> None:
+    """The README's quick start and its credentials example, run by bash against `sijill up`, succeed and
+    print what the README says."""
     api_port, _chain_port = service
-    expected = quickstart_output()
+    expected = readme_output(name)
     work = tmp_path / "work"
     shutil.copytree(ROOT / "examples", work / "examples")
-    script = quickstart_script().replace("API=http://127.0.0.1:8000", f"API=http://127.0.0.1:{api_port}")
+    script = readme_script(name).replace("API=http://127.0.0.1:8000", f"API=http://127.0.0.1:{api_port}")
     completed = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script], cwd=work, capture_output=True, text=True, timeout=120, check=False
     )
-    assert completed.returncode == 0, f"the quick start failed ({completed.returncode}):\n{completed.stderr}"
+    assert completed.returncode == 0, f"the README's {name} failed ({completed.returncode}):\n{completed.stderr}"
     printed = completed.stdout.splitlines()
     assert printed == expected, f"expected the README's output {expected}, found {printed}"
 

@@ -40,6 +40,8 @@ TABLES = {
     "documents",
     "status_changes",
     "shares",
+    "credential_keys",
+    "credentials",
     "alembic_version",
 }
 

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from ledger.documents.salt import MAX_SAFE_INTEGER, salt_data, unsalt_data
 from ledger.documents.share import _b64url
 from ledger.documents.wrap import obfuscate, wrap_documents
+from ledger.vc.credential import type_name
 from tests.profile import scaled
 from tests.unit.documents import CHAIN_ID, REGISTRY
 
@@ -57,6 +58,11 @@ class PageFunctions:
 
     def from_base64url(self, text: str) -> bytes:
         return bytes.fromhex(self._call("fromBase64Url", text))
+
+    def type_name(self, name: str) -> str:
+        """web/src/document.js `typeName`: a document type's name as a credential type."""
+        answer: str = self._call("typeName", name)
+        return answer
 
     def _call(self, name: str, argument: Any) -> Any:
         stdin, stdout = self._process.stdin, self._process.stdout
@@ -331,3 +337,15 @@ def test_the_page_decodes_any_link_key_the_core_encodes(page: PageFunctions, raw
     key = _b64url(raw)
     decoded = page.from_base64url(key)
     assert decoded == raw, f"the page decodes {key!r} to {decoded.hex()}, the core encoded {raw.hex()}"
+
+
+@settings(max_examples=scaled(200, 2000), deadline=None)
+@given(name=st.from_regex(r"[a-z][a-z0-9]{0,8}([-_ ][a-z0-9]{1,8}){0,3}", fullmatch=True))
+def test_the_page_names_a_credential_type_as_the_core_does(page: PageFunctions, name: str) -> None:
+    assert page.type_name(name) == type_name(name)
+
+
+def test_the_page_names_each_example_type_as_the_core_does(page: PageFunctions) -> None:
+    for example in EXAMPLES:
+        kind = json.loads(example.read_text(encoding="utf-8"))["document_type"]
+        assert page.type_name(kind) == type_name(kind)

@@ -97,6 +97,7 @@ def test_production_refuses_development_defaults(monkeypatch: pytest.MonkeyPatch
         "demo_agency_token": "t" * 40,
         "council_members": [f"0x{n:040x}" for n in (1, 2, 3)],
         "council_member_keys": ["0x" + "22" * 32],
+        "public_base_url": "https://sijill.example.gov.qa",
     }
     settings = Settings(**production)
     assert not settings.development
@@ -108,6 +109,8 @@ def test_production_refuses_development_defaults(monkeypatch: pytest.MonkeyPatch
         Settings(**{**production, "council_members": []})
     with pytest.raises(ConfigurationError, match="demo"):
         Settings(**{**production, "seed_demo": True})
+    with pytest.raises(ConfigurationError, match="SIJILL_PUBLIC_BASE_URL must be the service's https"):
+        Settings(**{**production, "public_base_url": "http://sijill.example.gov.qa"})
 
 
 def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -41,3 +41,50 @@ export function fromBase64Url(text) {
   const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
   return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
 }
+
+/**
+ * A document type's name as a credential names its type: `commercial-licence` -> `CommercialLicence`. The
+ * core's counterpart is `ledger.vc.credential.type_name`.
+ * @param {string} name
+ * @returns {string}
+ */
+export function typeName(name) {
+  return name
+    .split(/[-_\s]+/)
+    .filter(Boolean)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1).toLowerCase())
+    .join("");
+}
+
+/**
+ * Whether a JSON object is a Verifiable Credential (the page then reads it with `credentialData`).
+ * @param {any} doc
+ * @returns {boolean}
+ */
+export function isCredential(doc) {
+  const types = doc && Array.isArray(doc.type) ? doc.type : [doc && doc.type];
+  return Boolean(doc && typeof doc === "object" && doc["@context"] && types.includes("VerifiableCredential"));
+}
+
+/**
+ * What the page shows of a Sijill credential, in the shape it reads a wrapped document's data: its type
+ * (among `names`, the service's document types), its claims, its validity and its anchor's registry.
+ * @param {any} credential
+ * @param {string[]} names
+ * @returns {{documentType: string | null, subject: Record<string, unknown>, validUntil: string | null,
+ *   sijill: {registry: string, chainId: string} | null}}
+ */
+export function credentialData(credential, names) {
+  const kinds = Array.isArray(credential.type) ? credential.type : [];
+  const documentType = names.find((name) => kinds.includes(typeName(name))) || null;
+  const evidence = (Array.isArray(credential.evidence) ? credential.evidence : [credential.evidence]).find(
+    (item) => item && Array.isArray(item.type) && item.type.includes("SijillAnchor"),
+  );
+  const chain = evidence && typeof evidence.chain === "string" ? evidence.chain.replace(/^eip155:/, "") : "";
+  return {
+    documentType,
+    subject: credential.credentialSubject && typeof credential.credentialSubject === "object" ? credential.credentialSubject : {},
+    validUntil: typeof credential.validUntil === "string" ? credential.validUntil : null,
+    sijill: evidence ? { registry: String(evidence.registry), chainId: chain } : null,
+  };
+}

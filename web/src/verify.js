@@ -1,7 +1,7 @@
 // The public verification page: from a QR link, an uploaded file or the camera.
 // Everything it needs is bundled; it talks only to the service that served it.
 import jsQR from "jsqr";
-import { fromBase64Url, unsalt } from "./document.js";
+import { credentialData, fromBase64Url, isCredential, unsalt } from "./document.js";
 import { LOCALES, STRINGS } from "./i18n.js";
 
 const LINK_FIELDS = ["c", "k", "r", "s", "v"];
@@ -193,7 +193,10 @@ function renderDocument() {
     return;
   }
   section.hidden = false;
-  const data = unsalt(state.document.data || {});
+  const credential = isCredential(state.document);
+  const data = credential
+    ? credentialData(state.document, Object.keys(state.types || {}))
+    : unsalt(state.document.data || {});
   const type = (state.types || {})[data.documentType];
   $("document-title").textContent = type ? (state.lang === "ar" ? type.titleAr : type.title) : data.documentType || "";
   // The issuer's name comes from the registry, never from the document's own claim;
@@ -211,7 +214,11 @@ function renderDocument() {
   const fields = $("fields");
   fields.replaceChildren();
   const subject = data.subject || {};
-  const hiddenCount = ((state.document.privacy || {}).obfuscatedData || []).length;
+  const proof = (state.result.checks || []).find((check) => check.name === "proof");
+  const derived = Boolean(credential && proof && proof.evidence.derived);
+  // A holder's derived credential says nothing of how many claims it leaves out: the required ones
+  // that are missing show as hidden, and a sentence says that some were.
+  const hiddenCount = derived ? 1 : ((state.document.privacy || {}).obfuscatedData || []).length;
   // A required field that is missing can only have been hidden (issuing checks the schema);
   // an optional one may never have been there, so only the count speaks for it.
   const names = type ? Object.keys(type.labels) : Object.keys(subject);
@@ -233,8 +240,9 @@ function renderDocument() {
   }
   const count = $("hidden-count");
   count.hidden = !hiddenCount;
-  count.textContent = hiddenCount ? words.hiddenCount(formatNumber(hiddenCount)) : "";
+  count.textContent = derived ? words.undisclosed : hiddenCount ? words.hiddenCount(formatNumber(hiddenCount)) : "";
 
+  renderDisclosure(credential && !derived && state.result.status !== "TAMPERED" ? subject : null, type);
   const keyCheck = (state.result.checks || []).find((check) => check.name === "issuer_key");
   $("ev-block").textContent = anchor.block_number ? formatNumber(anchor.block_number) : "—";
   $("ev-tx").textContent = anchor.transaction || "—";
@@ -252,6 +260,70 @@ function renderDocument() {
       return item;
     }),
   );
+}
+
+/**
+ * The holder's choice of what to show, for a full credential (`subject` its claims); hidden otherwise.
+ * @param {Record<string, unknown> | null} subject
+ * @param {any} type the document type's labels, when the service knows the type
+ */
+function renderDisclosure(subject, type) {
+  const section = $("disclose");
+  section.hidden = !subject;
+  const message = $("derive-message");
+  const key = `${state.result.target_hash || ""} ${state.lang}`;
+  if (!subject || section.dataset.for === key) {
+    if (!subject) section.dataset.for = "";
+    return;
+  }
+  section.dataset.for = key;
+  message.hidden = true;
+  $("derived-download").hidden = true;
+  const choices = $("disclose-fields");
+  choices.replaceChildren(
+    ...Object.keys(subject).map((name) => {
+      const label = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.value = name;
+      const text = type && type.labels[name] ? type.labels[name][state.lang === "ar" ? 1 : 0] : humanize(name);
+      label.append(box, ` ${text}`);
+      return label;
+    }),
+  );
+}
+
+async function deriveCopy() {
+  const words = t();
+  const message = $("derive-message");
+  const link = $("derived-download");
+  const chosen = [...$("disclose-fields").querySelectorAll("input:checked")].map((box) => box.value);
+  link.hidden = true;
+  message.hidden = false;
+  if (!chosen.length) {
+    message.textContent = words.chooseOne;
+    return;
+  }
+  const disclose = chosen.map((name) => `/credentialSubject/${name.replace(/~/g, "~0").replace(/\//g, "~1")}`);
+  try {
+    const response = await fetch("/v1/credentials/derive", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ credential: state.document, disclose }),
+    });
+    if (!response.ok) {
+      message.textContent = (await explain(response))();
+      return;
+    }
+    const copy = await response.json();
+    if (link.href) URL.revokeObjectURL(link.href);
+    link.href = URL.createObjectURL(new Blob([JSON.stringify(copy, null, 2)], { type: "application/json" }));
+    link.download = `${(state.result.target_hash || "credential").slice(0, 16)}-shared.json`;
+    link.hidden = false;
+    message.textContent = words.copyReady(formatNumber(chosen.length));
+  } catch {
+    message.textContent = words.failed;
+  }
 }
 
 /** @param {Answer} outcome */
@@ -500,6 +572,7 @@ function start() {
     if (file) verifyFile(file);
   });
   $("scan").addEventListener("click", toggleCamera);
+  $("derive").addEventListener("click", deriveCopy);
   window.addEventListener("hashchange", verifyFromFragment);
   applyLanguage();
   verifyFromFragment();
