@@ -73,18 +73,24 @@ class AnchorOut(BaseModel):
 
 
 class IssuedDocumentOut(BaseModel):
-    """An issued document: its target hash, its anchor and the wrapped document to hand out."""
+    """An issued document: its target hash, its anchor and the wrapped document to hand out; with
+    `credential=true`, its signed W3C credential too (or, should signing fail, why: ask again later)."""
 
     target_hash: str
     anchor: AnchorOut
     document: dict[str, Any]
+    credential: dict[str, Any] | None = None
+    credential_error: str | None = None
 
 
 class IssuedBatchOut(BaseModel):
-    """An issued batch: its anchor and every wrapped document, in request order."""
+    """An issued batch: its anchor and every wrapped document, in request order; with `credential=true`,
+    each one's credential in the same order (None where signing failed, with why in `credential_errors`)."""
 
     anchor: AnchorOut
     documents: list[dict[str, Any]]
+    credentials: list[dict[str, Any] | None] | None = None
+    credential_errors: list[str | None] | None = None
 
 
 class AcceptedDocumentOut(BaseModel):

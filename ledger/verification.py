@@ -188,14 +188,14 @@ def evaluate(
     checks = integrity_checks(document)
     base = {"target_hash": document.target_hash, "merkle_root": document.merkle_root, "checked_at": now}
     if any(check.outcome is Outcome.FAILED for check in checks):
-        return _result(VerificationStatus.TAMPERED, checks, base, "the document was altered after it was issued")
+        return verdict(VerificationStatus.TAMPERED, checks, base, "the document was altered after it was issued")
 
     # 2. The document must belong to the trusted network.
     claims = document_claims(document)
     network_result = network_check(claims, network)
     checks.append(network_result)
     if network_result.outcome is Outcome.FAILED:
-        return _result(VerificationStatus.UNKNOWN_ISSUER, checks, base, network_result.message)
+        return verdict(VerificationStatus.UNKNOWN_ISSUER, checks, base, network_result.message)
     return judge_on_chain(checks, base, claims, fetch_evidence(), now)
 
 
@@ -231,7 +231,7 @@ def judge_on_chain(
         )
     )
     if not anchored:
-        return _result(VerificationStatus.NOT_ISSUED, checks, base, "the document was never issued on this registry")
+        return verdict(VerificationStatus.NOT_ISSUED, checks, base, "the document was never issued on this registry")
     base["anchor"] = anchor
 
     # 4. The anchoring agency must be the one the document names, with a valid key.
@@ -267,7 +267,7 @@ def judge_on_chain(
     )
     if not agency_ok or not key_ok:
         failed = next(c for c in checks if c.outcome is Outcome.FAILED)
-        return _result(VerificationStatus.UNKNOWN_ISSUER, checks, base, failed.message)
+        return verdict(VerificationStatus.UNKNOWN_ISSUER, checks, base, failed.message)
 
     # 5. Revocation and suspension, of the batch or of this document alone.
     status, reason, scope = current_status(view)
@@ -302,12 +302,12 @@ def judge_on_chain(
     checks.append(expiry_check)
 
     if revoked:
-        return _result(VerificationStatus.REVOKED, checks, base, checks[-3].message)
+        return verdict(VerificationStatus.REVOKED, checks, base, checks[-3].message)
     if suspended:
-        return _result(VerificationStatus.SUSPENDED, checks, base, checks[-2].message)
+        return verdict(VerificationStatus.SUSPENDED, checks, base, checks[-2].message)
     if expiry_check.outcome is Outcome.FAILED:
-        return _result(VerificationStatus.EXPIRED, checks, base, expiry_check.message)
-    return _result(VerificationStatus.VALID, checks, base, f"issued by {evidence.agency_name} and valid")
+        return verdict(VerificationStatus.EXPIRED, checks, base, expiry_check.message)
+    return verdict(VerificationStatus.VALID, checks, base, f"issued by {evidence.agency_name} and valid")
 
 
 def own_document_status(view: AnchorView) -> ChainStatus:
@@ -362,7 +362,9 @@ def _iso(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat()
 
 
-def _result(status: VerificationStatus, checks: list[Check], base: dict[str, Any], summary: str) -> VerificationResult:
+def verdict(status: VerificationStatus, checks: list[Check], base: dict[str, Any], summary: str) -> VerificationResult:
+    """The result of the checks so far: `base` holds the target hash, Merkle root, time of the check and,
+    once known, the issuer and the anchor."""
     return VerificationResult(
         status=status,
         summary=summary,

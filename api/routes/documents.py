@@ -20,8 +20,10 @@ from api.schemas import (
     StatusChangeOut,
 )
 from ledger.domain import DocumentStage, ReasonCode, normalize_hash
-from ledger.errors import NotFoundError
+from ledger.errors import InvalidRequestError, NotFoundError
 from ledger.usecases.actors import Scope
+from ledger.usecases.context import Ledger
+from ledger.usecases.credentials import credentials_of, require_credential_key
 from ledger.usecases.issuance import IssuedBatch, accept_documents, issue_documents
 from ledger.usecases.sharing import (
     certificate_pdf,
@@ -52,6 +54,24 @@ WaitQuery = Annotated[
 ]
 
 
+CredentialQuery = Annotated[
+    bool,
+    Query(description="true: also sign each document's W3C Verifiable Credential (ecdsa-sd-2023), with wait=true"),
+]
+
+
+def _credential_first(ledger: Ledger, agency_id: str, wait: bool, credential: bool) -> None:
+    """Refuse, before anything is issued, a credential that could not be signed with the documents."""
+    if credential and not wait:
+        raise InvalidRequestError(
+            "credentials are signed once the anchor is mined: issue with wait=true, or ask "
+            "GET /v1/documents/{target_hash}/credential once the document is anchored",
+            field="credential",
+        )
+    if credential:
+        require_credential_key(ledger, agency_id)
+
+
 def _accepted(request: Request, document: dict[str, Any]) -> AcceptedDocumentOut:
     target = document["signature"]["targetHash"]
     return AcceptedDocumentOut(
@@ -75,9 +95,11 @@ def issue_one(
     request: Request,
     response: Response,
     wait: WaitQuery = True,
+    credential: CredentialQuery = False,
 ) -> IssuedDocumentOut | AcceptedDocumentOut:
     """Validate, wrap and anchor one document for the caller's agency (or queue it, with wait=false)."""
     agency_id = actor.require_agency(Scope.ISSUE)
+    _credential_first(ledger, agency_id, wait, credential)
     if not wait:
         accepted = _accepted(request, accept_documents(ledger, agency_id, [body.to_request()])[0])
         response.status_code = status.HTTP_202_ACCEPTED
@@ -85,7 +107,11 @@ def issue_one(
         return accepted
     batch = issue_documents(ledger, agency_id, [body.to_request()])
     document = batch.documents[0]
-    return IssuedDocumentOut(target_hash=document["signature"]["targetHash"], anchor=_anchor(batch), document=document)
+    target = document["signature"]["targetHash"]
+    issued = IssuedDocumentOut(target_hash=target, anchor=_anchor(batch), document=document)
+    if credential:
+        issued.credential, issued.credential_error = credentials_of(ledger, actor, [target])[0]
+    return issued
 
 
 @router.post(
@@ -101,9 +127,11 @@ def issue_batch(
     request: Request,
     response: Response,
     wait: WaitQuery = True,
+    credential: CredentialQuery = False,
 ) -> IssuedBatchOut | AcceptedBatchOut:
     """Validate, wrap and anchor a batch; one Merkle root covers every document (or queue them, with wait=false)."""
     agency_id = actor.require_agency(Scope.ISSUE)
+    _credential_first(ledger, agency_id, wait, credential)
     requests = [item.to_request() for item in body.documents]
     if not wait:
         response.status_code = status.HTTP_202_ACCEPTED
@@ -111,7 +139,12 @@ def issue_batch(
             documents=[_accepted(request, item) for item in accept_documents(ledger, agency_id, requests)]
         )
     batch = issue_documents(ledger, agency_id, requests)
-    return IssuedBatchOut(anchor=_anchor(batch), documents=batch.documents)
+    issued = IssuedBatchOut(anchor=_anchor(batch), documents=batch.documents)
+    if credential:
+        signed = credentials_of(ledger, actor, [document["signature"]["targetHash"] for document in batch.documents])
+        issued.credentials = [item for item, _error in signed]
+        issued.credential_errors = [error for _item, error in signed]
+    return issued
 
 
 @router.get("/{target_hash}/wrapped", summary="The wrapped document to hand its holder, once anchored")

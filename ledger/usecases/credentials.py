@@ -8,7 +8,7 @@ key valid at that moment, and kept; its status entries point at the agency's sta
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from ledger.chain.signer import Signer
 from ledger.documents.keccak import keccak256
 from ledger.documents.salt import unsalt_data
 from ledger.domain import HexHash
-from ledger.errors import ConflictError, NoActiveKeyError, NotFoundError
+from ledger.errors import ConflictError, NoActiveKeyError, NotFoundError, SijillError
 from ledger.store.models import CredentialKeyRow, CredentialRow
 from ledger.usecases.actors import Actor
 from ledger.usecases.agencies import agency_admin_signer, require_agency
@@ -200,6 +200,29 @@ def credential_of(ledger: Ledger, actor: Actor, target_hash: str) -> CredentialR
     return ledger.credentials.add(
         target_hash=target_hash, agency_id=agency_id, batch_root=batch.root, key_id=key[0].key_id, sign=sign
     )
+
+
+def require_credential_key(ledger: Ledger, agency_id: str) -> None:
+    """Check, before issuing with credentials, that the agency has a credential key valid now.
+
+    Raises `NoActiveKeyError` (with how to add one).
+    """
+    _signing_key(ledger, agency_id, ledger.registry.chain_time())
+
+
+Signed = tuple[dict[str, Any] | None, str | None]  # a credential, or why it could not be signed
+
+
+def credentials_of(ledger: Ledger, actor: Actor, targets: Sequence[str]) -> list[Signed]:
+    """Each issued document's credential, or why it could not be signed: the documents stay issued either
+    way, and a credential refused now can be asked for again (`credential_of`)."""
+    signed: list[Signed] = []
+    for target in targets:
+        try:
+            signed.append((credential_of(ledger, actor, target).credential, None))
+        except SijillError as error:
+            signed.append((None, error.message))
+    return signed
 
 
 def derive_credential(ledger: Ledger, credential: Mapping[str, Any], disclose: list[str]) -> dict[str, Any]:

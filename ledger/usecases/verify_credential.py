@@ -23,18 +23,7 @@ from ledger.usecases.status_lists import chain_status
 from ledger.usecases.verify import chain_evidence, verify_document
 from ledger.vc.reading import CredentialClaims, check_proof, read_claims
 from ledger.vc.status_list import MIN_ENTRIES
-from ledger.verification import Check, Outcome, VerificationResult, VerificationStatus, judge_on_chain
-
-
-def _result(status: VerificationStatus, checks: list[Check], base: dict[str, Any], summary: str) -> VerificationResult:
-    return VerificationResult(
-        status=status,
-        summary=summary,
-        target_hash=base["target_hash"],
-        merkle_root=base["merkle_root"],
-        checks=tuple(checks),
-        checked_at=base["checked_at"],
-    )
+from ledger.verification import Check, Outcome, VerificationResult, VerificationStatus, judge_on_chain, verdict
 
 
 def _iso(moment: int) -> str:
@@ -64,7 +53,7 @@ def verify_credential(ledger: Ledger, credential: Any, *, pinned: PinnedBlock | 
         )
     ]
     if not proof.verified:
-        return _result(VerificationStatus.TAMPERED, checks, base, "the credential was altered after it was issued")
+        return verdict(VerificationStatus.TAMPERED, checks, base, "the credential was altered after it was issued")
     # 2. The trusted chain and registry.
     network = ledger.network
     same = claims.chain_id == network.chain_id and (claims.registry or "").lower() == network.registry.lower()
@@ -80,13 +69,13 @@ def verify_credential(ledger: Ledger, credential: Any, *, pinned: PinnedBlock | 
         )
     )
     if not same:
-        return _result(VerificationStatus.UNKNOWN_ISSUER, checks, base, checks[-1].message)
+        return verdict(VerificationStatus.UNKNOWN_ISSUER, checks, base, checks[-1].message)
     try:
         # 3. The credential key, on chain: whose it is, and valid when the credential says it was issued.
         key_check, agency_id = _credential_key_check(ledger, claims)
         checks.append(key_check)
         if key_check.outcome is Outcome.FAILED:
-            return _result(VerificationStatus.UNKNOWN_ISSUER, checks, base, key_check.message)
+            return verdict(VerificationStatus.UNKNOWN_ISSUER, checks, base, key_check.message)
         # 4. The anchor it stands for, as for a wrapped document.
         evidence = chain_evidence(ledger, claims.target_hash, claims.merkle_root, pinned=pinned)
         on_chain = {"agency_id": agency_id, "issuer_name": None, "valid_until": claims.valid_until}

@@ -366,3 +366,37 @@ def test_the_audit_rebuilds_every_published_list_from_the_events_and_names_a_lis
     assert [(f.rule, f.evidence["purpose"], f.evidence["entries"]) for f in run.findings] == [
         ("status-list", "revocation", [index])
     ]
+
+
+def test_issuing_with_credential_true_hands_over_both_forms_at_once(
+    client: TestClient, moci: RegisteredAgency, credential_key: str
+) -> None:
+    one = client.post("/v1/documents?credential=true", json=example("commercial-licence"), headers=auth(moci.token))
+    assert one.status_code == 201, one.text
+    body = one.json()
+    assert body["credential"]["id"] == f"urn:sijill:{body['target_hash']}"
+    assert body["credential_error"] is None
+    assert verify(client, body["credential"])["status"] == "VALID"
+    assert verify(client, body["document"])["status"] == "VALID"
+    batch = {"documents": [licence("CL-CRED-1"), licence("CL-CRED-2")]}
+    many = client.post("/v1/documents/batch?credential=true", json=batch, headers=auth(moci.token)).json()
+    ids = [credential["id"] for credential in many["credentials"]]
+    assert ids == [f"urn:sijill:{document['signature']['targetHash']}" for document in many["documents"]]
+    assert many["credential_errors"] == [None, None]
+    plain = client.post("/v1/documents", json=licence("CL-PLAIN"), headers=auth(moci.token)).json()
+    assert plain["credential"] is None  # only when asked: issuing keeps its pace
+
+
+def test_credentials_asked_for_that_cannot_be_signed_are_refused_before_anything_is_issued(
+    client: TestClient, ledger: Ledger, moci: RegisteredAgency
+) -> None:
+    refused = client.post("/v1/documents?credential=true", json=example("commercial-licence"), headers=auth(moci.token))
+    assert refused.status_code == 409
+    assert "no credential key valid now" in refused.json()["error"]["message"]
+    queued = client.post(
+        "/v1/documents?credential=true&wait=false", json=example("commercial-licence"), headers=auth(moci.token)
+    )
+    assert queued.status_code == 422
+    assert "wait=true" in queued.json()["error"]["message"]
+    assert [batch for batches in ledger.store.batch_summaries() for batch in batches] == []  # nothing issued
+    assert ledger.queue.depth("moci") == 0
