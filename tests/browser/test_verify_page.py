@@ -182,7 +182,7 @@ def test_page_is_keyboard_usable_and_self_contained(page: Page, service: Service
     assert "default-src 'none'" in response.headers["content-security-policy"]
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "language"
-    expect(page.get_by_label("Drop a Sijill PDF or JSON file here, or choose one")).to_be_attached()
+    expect(page.get_by_label("Drop a Sijill PDF, JSON document or credential here, or choose one")).to_be_attached()
     assert all(url.startswith(service.url) for url in requests), requests
 
 

@@ -11,7 +11,9 @@ copies the npm library derives.
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +55,10 @@ def oracle(
     ledger: Ledger, url: str, credentials: list[dict[str, Any]], derive: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     contexts = {context: ledger.contexts(context)["document"] for context in BUNDLED}
-    request = {"credentials": credentials, "contexts": contexts, "service": url, "derive": derive or []}
+    # The verifier judges validity at the chain's time when it runs ahead of the wall clock: the session's
+    # chain is shared with tests that move its clock forward, and credentials are dated by the chain.
+    now = datetime.fromtimestamp(max(ledger.registry.chain_time(), time.time()), UTC).isoformat()
+    request = {"credentials": credentials, "contexts": contexts, "service": url, "derive": derive or [], "now": now}
     return run_node(ORACLE, stdin=request, timeout=120)
 
 

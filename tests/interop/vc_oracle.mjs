@@ -1,7 +1,7 @@
 // An independent verifier for the interop tests: Digital Bazaar's VC library (@digitalbazaar/vc) with its
 // ecdsa-sd-2023 cryptosuite and its Bitstring Status List checker.
 // stdin: {"credentials": [...], "contexts": {url: context}, "service": "http://127.0.0.1:PORT" (optional),
-//         "derive": [{"credential": ..., "pointers": [...]}] (optional)}
+//         "derive": [{"credential": ..., "pointers": [...]}] (optional), "now": ISO 8601 (optional)}
 // stdout: {"answers": [{"verified": bool, "errors": [text], "status": {purpose: bool} | null}],
 //          "derived": [credential]}
 // Contexts come only from the input and did:key documents from the did:key driver. With a service, its
@@ -82,7 +82,8 @@ for(const credential of input.credentials) {
         return result;
       } :
       async () => ({verified: true});
-    const result = await vc.verifyCredential({credential, suite, documentLoader, checkStatus});
+    const now = input.now ? new Date(input.now) : undefined;
+    const result = await vc.verifyCredential({credential, suite, documentLoader, checkStatus, now});
     const errors = [result.error, result.statusResult?.error, ...(result.results || []).map(r => r.error)]
       .filter(Boolean).map(e => String(e.message || e));
     answers.push({verified: result.verified, errors, status});
