@@ -111,7 +111,7 @@ def status_list_url(ledger: Ledger, agency_id: str, purpose: str, number: int) -
     return f"{ledger.settings.public_base_url.rstrip('/')}/v1/status-lists/{agency_id}/{purpose}/{number}"
 
 
-def _signing_key(ledger: Ledger, agency_id: str, now: int) -> tuple[CredentialKeyRow, ec.EllipticCurvePrivateKey]:
+def signing_key(ledger: Ledger, agency_id: str, now: int) -> tuple[CredentialKeyRow, ec.EllipticCurvePrivateKey]:
     """The agency's newest credential key valid at `now`, as the chain says, and its private half."""
     for row in ledger.credentials.keys_of(agency_id):
         if row.valid_from <= now < row.valid_until and ledger.registry.credential_key(HexHash(row.key_id)).valid_at(
@@ -139,7 +139,7 @@ def sign_credential(
 
     Raises `NoActiveKeyError` when the agency has no credential key valid at `now`.
     """
-    row, private = key or _signing_key(ledger, agency_id, now)
+    row, private = key or signing_key(ledger, agency_id, now)
     issuer = agency_did(ledger.settings.public_base_url, agency_id)
     signed = add_base_proof(
         unsigned,
@@ -196,7 +196,7 @@ def credential_of(ledger: Ledger, actor: Actor, target_hash: str) -> CredentialR
         )
         return sign_credential(ledger, unsigned, agency_id, now, key=key)[1]
 
-    key = _signing_key(ledger, agency_id, now)  # refused before an index is taken
+    key = signing_key(ledger, agency_id, now)  # refused before an index is taken
     return ledger.credentials.add(
         target_hash=target_hash, agency_id=agency_id, batch_root=batch.root, key_id=key[0].key_id, sign=sign
     )
@@ -207,7 +207,7 @@ def require_credential_key(ledger: Ledger, agency_id: str) -> None:
 
     Raises `NoActiveKeyError` (with how to add one).
     """
-    _signing_key(ledger, agency_id, ledger.registry.chain_time())
+    signing_key(ledger, agency_id, ledger.registry.chain_time())
 
 
 Signed = tuple[dict[str, Any] | None, str | None]  # a credential, or why it could not be signed
