@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cli.common import open_ledger, out, read_json, write_json
+from ledger.domain import normalize_hash
 from ledger.errors import CredentialError
 from ledger.usecases.actors import Actor
 from ledger.usecases.credentials import credential_of
@@ -27,7 +28,7 @@ def credential_get(
 ) -> None:
     """The signed credential of an issued document, to hand its holder (signed on first request)."""
     with open_ledger() as ledger:
-        row = credential_of(ledger, Actor(agency_id=agency), target_hash.removeprefix("0x").lower())
+        row = credential_of(ledger, Actor(agency_id=agency), normalize_hash(target_hash, "target_hash"))
         write_json(row.credential, out_file)
 
 

@@ -49,12 +49,12 @@ def list_bits(state: LedgerState, entries: Iterable[tuple[str, str, int]], purpo
 @dataclass
 class StatusReplay:
     """The registry's statuses as its events built them, up to block `next_block` - 1 (one per process),
-    and the status lists signed from them, each with the (head, entries) it was signed at."""
+    and the status lists signed from them, each with the (block, entries, signing key) it was signed at."""
 
     state: LedgerState = field(default_factory=LedgerState)
     next_block: int | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
-    signed: dict[tuple[str, str, int], tuple[tuple[int, int], dict[str, Any]]] = field(default_factory=dict)
+    signed: dict[tuple[str, str, int], tuple[tuple[int, int, str], dict[str, Any]]] = field(default_factory=dict)
 
     def refresh(self, reader: EventReader, first_block: int, up_to: int) -> int:
         """Apply the events from the last block applied (or `first_block`) up to block `up_to`; returns

@@ -70,15 +70,16 @@ def status_list_credential(ledger: Ledger, agency_id: str, purpose: str, number:
     Raises `NotFoundError` for an unknown purpose or a list the agency does not have,
     `AgencyNotFoundError`, `NoActiveKeyError` (no credential key to sign with), and chain errors.
     """
-    version, bits = published_bits(ledger, agency_id, purpose, number)
+    (block, entries), bits = published_bits(ledger, agency_id, purpose, number)
+    chain_now = ledger.registry.chain_time()
+    key = signing_key(ledger, agency_id, chain_now)  # the chain judges the key by its own clock...
+    version = (block, entries, key[0].key_id)  # a list signed by a key that is no longer valid is signed anew
     replay = ledger.status_replay
     with replay.lock:
         kept = replay.signed.get((agency_id, purpose, number))
         if kept is not None and kept[0] == version:
             return dict(kept[1])
     url = status_list_url(ledger, agency_id, purpose, number)
-    chain_now = ledger.registry.chain_time()
-    key = signing_key(ledger, agency_id, chain_now)  # the chain judges the key by its own clock...
     now = min(chain_now, int(time.time()))  # ...and the list is dated no later than the verifier's clock
     unsigned = {
         "@context": list(CONTEXT),

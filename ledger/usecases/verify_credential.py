@@ -78,6 +78,18 @@ def verify_credential(ledger: Ledger, credential: Any, *, pinned: PinnedBlock | 
             return verdict(VerificationStatus.UNKNOWN_ISSUER, checks, base, key_check.message)
         # 4. The anchor it stands for, as for a wrapped document.
         evidence = chain_evidence(ledger, claims.target_hash, claims.merkle_root, pinned=pinned)
+        anchored_at = evidence.view.anchored_at
+        if anchored_at and claims.valid_from < anchored_at:  # signed for an anchor that did not exist yet
+            checks.append(
+                Check(
+                    "credential_date",
+                    Outcome.FAILED,
+                    f"the credential says it was issued at {_iso(claims.valid_from)}, before its document was "
+                    f"anchored ({_iso(anchored_at)})",
+                    {"credential_valid_from": _iso(claims.valid_from), "anchored_at": _iso(anchored_at)},
+                )
+            )
+            return verdict(VerificationStatus.UNKNOWN_ISSUER, checks, base, checks[-1].message)
         on_chain = {"agency_id": agency_id, "issuer_name": None, "valid_until": claims.valid_until}
         result = judge_on_chain(checks, base, on_chain, evidence, now)
         # 5. The status lists beside the chain.

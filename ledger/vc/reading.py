@@ -31,6 +31,7 @@ _TARGET = re.compile(r"urn:sijill:([0-9a-f]{64})")
 _HASH = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 _AGENCY_DID = re.compile(r"did:web:[^#]+:agencies:([a-z0-9][a-z0-9-]{0,30})")
 _CHAIN = re.compile(r"eip155:([0-9]{1,18})")
+_LATEST = int(datetime(9999, 1, 1, tzinfo=UTC).timestamp())
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,16 +57,19 @@ def _time(value: Any, name: str) -> int:
         raise CredentialError(f"the credential's {name} is not a date and time")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
     except ValueError:
         raise CredentialError(f"the credential's {name} {value!r} is not an XML Schema dateTime") from None
-    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
+    if not 0 <= moment < _LATEST:
+        raise CredentialError(f"the credential's {name} {value!r} is outside the years 1970 to 9998")
+    return moment
 
 
 def _anchor_evidence(credential: Mapping[str, Any]) -> Mapping[str, Any]:
     evidence = credential.get("evidence")
     items = evidence if isinstance(evidence, list) else [evidence]
     for item in items:
-        if isinstance(item, Mapping) and "SijillAnchor" in (item.get("type") or []):
+        if isinstance(item, Mapping) and isinstance(item.get("type"), list) and "SijillAnchor" in item["type"]:
             return item
     raise CredentialError("the credential carries no Sijill anchor evidence (it was not issued by Sijill)")
 
@@ -75,6 +79,8 @@ def _key_of(method: Any, issuer: str) -> ec.EllipticCurvePublicKey:
     if not isinstance(method, str):
         raise CredentialError("the proof names no verification method")
     if method.startswith("did:key:"):
+        if method.partition("#")[0] != issuer:
+            raise CredentialError(f"the proof's key {method!r} is not the credential's issuer ({issuer})")
         return public_key_of_did_key(method)
     did, _, fragment = method.partition("#")
     if did != issuer:
@@ -105,6 +111,8 @@ def read_claims(credential: Any) -> CredentialClaims:
     if issuer is None:
         raise CredentialError("the credential names no issuer")
     agency = _AGENCY_DID.fullmatch(issuer)
+    if agency is None and not issuer.startswith("did:key:"):
+        raise CredentialError(f"the issuer {issuer!r} is neither an agency's did:web (…:agencies:<id>) nor a did:key")
     status = credential.get("credentialStatus")
     proof_value = proof.get("proofValue")
     return CredentialClaims(

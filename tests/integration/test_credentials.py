@@ -9,6 +9,7 @@ are rebuilt from the registry's events and agree with the chain, which decides w
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -400,3 +401,20 @@ def test_credentials_asked_for_that_cannot_be_signed_are_refused_before_anything
     assert "wait=true" in queued.json()["error"]["message"]
     assert [batch for batches in ledger.store.batch_summaries() for batch in batches] == []  # nothing issued
     assert ledger.queue.depth("moci") == 0
+
+
+def test_a_credential_dated_before_its_document_was_anchored_is_refused(
+    client: TestClient, ledger: Ledger, web3: Web3, moci: RegisteredAgency, credential_key: str
+) -> None:
+    key_row = ledger.credentials.get_key(credential_key)
+    assert key_row is not None
+    web3.provider.make_request(RPCEndpoint("evm_increaseTime"), [100])
+    credential = get_credential(client, moci, issue(client, moci))
+    private = ec.derive_private_key(
+        int.from_bytes(ledger.vault.unseal(key_row.encrypted_key, key_row.key_id), "big"), ec.SECP256R1()
+    )
+    early = datetime.fromtimestamp(key_row.valid_from + 1, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    backdated = resigned(ledger, {**credential, "validFrom": early}, private, credential["proof"]["verificationMethod"])
+    verdict = verify(client, backdated)
+    assert verdict["status"] == "UNKNOWN_ISSUER"
+    assert "before its document was anchored" in verdict["summary"]

@@ -106,6 +106,14 @@ def _changed(path: list[str], value: Any) -> dict[str, Any]:
         (_changed(["validFrom"], "March 2026"), "not an XML Schema dateTime"),
         (_changed(["proof", "verificationMethod"], "did:web:elsewhere.example#zDn"), "not one of the issuer's"),
         (_changed(["proof", "verificationMethod"], f"{ISSUER}#key-1"), "does not name its multikey"),
+        (_changed(["evidence"], {"type": 5}), "no Sijill anchor evidence"),
+        (_changed(["validFrom"], "9999-12-31T23:59:59-14:00"), "outside the years"),
+        (_changed(["validFrom"], "0001-01-01T00:00:00+14:00"), "outside the years"),
+        (_changed(["issuer"], "https://moci.gov.qa"), "neither an agency's did:web"),
+        (
+            _changed(["proof", "verificationMethod"], f"did:key:{encode_public(KEY.public_key())}"),
+            "is not the credential's issuer",
+        ),
     ],
     ids=[
         "not-an-object",
@@ -118,6 +126,11 @@ def _changed(path: list[str], value: Any) -> dict[str, Any]:
         "bad-date",
         "other-issuers-key",
         "key-not-named",
+        "evidence-type-not-a-list",
+        "year-10000",
+        "year-0",
+        "issuer-not-a-did",
+        "did-key-not-the-issuer",
     ],
 )
 def test_what_sijill_did_not_issue_is_refused_with_a_reason(credential: Any, words: str) -> None:

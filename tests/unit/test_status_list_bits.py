@@ -119,12 +119,13 @@ class StatusLists(RuleBasedStateMachine):
                 assert revocation.get(offset) == revoked, (target, document)
                 assert suspension.get(offset) == suspended, (target, document)
                 assert status_flags(self.state, target, document.root) == (revoked, suspended)
-            expected = {
-                d.index % MIN_ENTRIES
-                for t, d in self.model.documents.items()
-                if d.index // MIN_ENTRIES == number and self.model.flags(t)[0]
-            }
-            assert set(revocation.set_indexes()) == expected
+            for purpose, bits, flag in ((0, revocation, 0), (1, suspension, 1)):
+                expected = {
+                    d.index % MIN_ENTRIES
+                    for t, d in self.model.documents.items()
+                    if d.index // MIN_ENTRIES == number and self.model.flags(t)[flag]
+                }
+                assert set(bits.set_indexes()) == expected, purpose
 
 
 TestStatusLists = StatusLists.TestCase
