@@ -60,10 +60,6 @@ class Credentials:
         with self._store.session() as session:
             return list(session.scalars(query.order_by(CredentialKeyRow.created_at.desc())))
 
-    def active_key(self, agency_id: str, now: int) -> CredentialKeyRow | None:
-        """The newest key of an agency valid at `now`, or None."""
-        return next((row for row in self.keys_of(agency_id) if row.valid_from <= now < row.valid_until), None)
-
     # --- credentials ------------------------------------------------------------------------------
 
     def get(self, target_hash: str) -> CredentialRow | None:
@@ -80,6 +76,10 @@ class Credentials:
         )
         with self._store.session() as session:
             return [(str(h), str(r), int(i)) for h, r, i in session.execute(query)]
+
+    def lists(self, agency_id: str) -> int:
+        """How many status lists (of each purpose) an agency has: one more once half of them are taken."""
+        return self.taken(agency_id) * 2 // MIN_ENTRIES + 1
 
     def taken(self, agency_id: str) -> int:
         """How many status indexes an agency has given."""
@@ -122,8 +122,7 @@ class Credentials:
 
     def _draw(self, agency_id: str, *, lowest_free: bool) -> int:
         """A random index in the agency's lists (one more list once half are taken), or the lowest free one."""
-        taken = self.taken(agency_id)
-        capacity = MIN_ENTRIES * (taken * 2 // MIN_ENTRIES + 1)
+        capacity = MIN_ENTRIES * self.lists(agency_id)
         if not lowest_free:
             return secrets.randbelow(capacity)
         query = select(CredentialRow.status_index).where(CredentialRow.agency_id == agency_id)

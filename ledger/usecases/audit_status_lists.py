@@ -29,10 +29,9 @@ def compare_status_lists(
     checked = Counter() if checked is None else checked
     findings: list[Finding] = []
     for agency in ledger.store.list_agencies():
-        taken = ledger.credentials.taken(agency.id)
-        if not taken:
+        if not ledger.credentials.taken(agency.id):
             continue
-        for number in range(taken * 2 // MIN_ENTRIES + 1):
+        for number in range(ledger.credentials.lists(agency.id)):
             entries = ledger.credentials.of_agency(agency.id, number * MIN_ENTRIES, (number + 1) * MIN_ENTRIES)
             state.anchors.prefetch(root for _, root, _ in entries)
             state.documents.prefetch(target for target, _, _ in entries)

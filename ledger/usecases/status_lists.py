@@ -51,7 +51,7 @@ def published_bits(
     if purpose not in PURPOSES:
         raise NotFoundError(f"a status list's purpose is 'revocation' or 'suspension', not {purpose!r}")
     require_agency(ledger, agency_id)
-    lists = ledger.credentials.taken(agency_id) * 2 // MIN_ENTRIES + 1
+    lists = ledger.credentials.lists(agency_id)
     if not 0 <= number < lists:
         raise NotFoundError(f"agency '{agency_id}' has no status list {number} (it has lists 0 to {lists - 1})")
     entries = ledger.credentials.of_agency(agency_id, number * MIN_ENTRIES, (number + 1) * MIN_ENTRIES)
