@@ -65,10 +65,15 @@ $(STAMPS)/browser:
 	@$(call apt_install,chromium,chromium)
 	@mkdir -p $(STAMPS) && touch $@
 
-# The chain tests run twice: on Anvil, then on Hardhat's node (a second JSON-RPC implementation:
-# its own RPC layer, mempool, miner, error format and headers), all but those that need Anvil
-# itself (marked anvil_only). The store is the same either way: SQLite only the second time.
-NODE_TESTS := tests/contracts tests/integration tests/interop/test_events_root.py
+# The tests whose outcome turns on the node's answers (transactions and their receipts, reverts,
+# events, storage proofs, blocks and finality) run twice: on Anvil, then on Hardhat's node (a second
+# JSON-RPC implementation: its own RPC layer, mempool, miner, error format and headers), all but those
+# that need Anvil itself (marked anvil_only). The layers above the chain adapter (access, input
+# errors, the CLI, pages, the store) ask the node nothing the list below does not, and run once.
+# The store is the same either way: SQLite only the second time.
+NODE_TESTS := tests/contracts tests/interop/test_events_root.py \
+	$(addprefix tests/integration/test_,api_documents.py audit.py chain_lifecycle.py council.py \
+		credentials.py networks.py nodes.py pipeline.py pipeline_faults.py sending.py)
 
 test: setup $(STAMPS)/browser
 	$(PY) -m pytest
