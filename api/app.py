@@ -13,7 +13,18 @@ from api import errors
 from api.access import AccessLog
 from api.limits import JsonGuard
 from api.rate_limits import BucketTable, RateLimiter
-from api.routes import access, agencies, credentials, documents, governance, health, metrics, page, verify
+from api.routes import (
+    access,
+    agencies,
+    credentials,
+    documents,
+    governance,
+    health,
+    metrics,
+    page,
+    presentations,
+    verify,
+)
 from api.schemas import ERROR_RESPONSES
 from api.security import install_security_headers
 from ledger import __version__
@@ -81,6 +92,8 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     app.include_router(agencies.admin)
     app.include_router(credentials.router)
     app.include_router(credentials.admin)
+    app.include_router(presentations.router)
+    app.include_router(presentations.admin)
     app.include_router(governance.router)
     app.include_router(access.router)
     app.include_router(page.router)

@@ -230,7 +230,9 @@ class CreateApiKeyBody(Strict):
     """The scopes of a new API key, and a label to recognise it by."""
 
     scopes: list[str] = Field(
-        min_length=1, max_length=4, description="issue, revoke, audit (agency); admin, audit, monitor"
+        min_length=1,
+        max_length=4,
+        description="issue, revoke, audit (agency); admin, audit, monitor (installation); relying-party",
     )
     label: str = Field(default="default", min_length=1, max_length=100)
 
@@ -240,6 +242,7 @@ class ApiKeyOut(BaseModel):
 
     key_id: str
     agency_id: str | None
+    relying_party_id: str | None = None
     label: str
     scopes: list[str]
     created_at: datetime
@@ -308,3 +311,66 @@ class ProposalOut(BaseModel):
     safe_hash: str
     scheduled_tx: str | None
     executed_tx: str | None
+
+
+class RegisterRelyingPartyBody(Strict):
+    """A service that will ask holders for verified documents."""
+
+    id: str = Field(examples=["pearl-bank"], description="2-31 characters: lowercase letters, digits, '-'")
+    name: str = Field(min_length=1, max_length=200, examples=["Pearl Bank"])
+    name_ar: str = Field(min_length=1, max_length=200, examples=["بنك اللؤلؤ"])
+    redirect_uris: list[str] = Field(
+        default=[], max_length=10, description="Where a holder may be sent back after answering (https in production)"
+    )
+    callback_url: str | None = Field(default=None, description="Where each verified result is posted, if anywhere")
+
+
+class RelyingPartyOut(BaseModel):
+    """A relying party as the service knows it."""
+
+    id: str
+    name: str
+    name_ar: str
+    redirect_uris: list[str]
+    callback_url: str | None
+
+
+class RegisteredRelyingPartyOut(BaseModel):
+    """A new relying party with its API token (scope relying-party, shown once)."""
+
+    relying_party: RelyingPartyOut
+    token: str
+    key_id: str
+
+
+class PurposeBody(Strict):
+    """Why the relying party asks, in both languages: the holder reads it before consenting."""
+
+    en: str = Field(min_length=1, max_length=500)
+    ar: str = Field(min_length=1, max_length=500)
+
+
+class CreatePresentationBody(Strict):
+    """A presentation request: a DCQL query (OpenID4VP 1.0, section 6), its purpose, and decision rules."""
+
+    dcql_query: dict[str, Any] = Field(
+        description="credentials (format ldp_vc, meta.type_values, claims), credential_sets"
+    )
+    purpose: PurposeBody
+    rules: list[dict[str, Any]] = Field(
+        default=[], max_length=32, description="status, valid_for_days, or path with in"
+    )
+    redirect_uri: str | None = Field(default=None, description="One of the relying party's registered redirect URIs")
+    ttl_seconds: int = Field(default=600, ge=60, le=3600)
+
+
+class CreatedPresentationOut(BaseModel):
+    """A new request: the holder opens the consent URL (or its QR code); a wallet takes the wallet URL."""
+
+    id: str
+    request_uri: str
+    consent_url: str
+    wallet_url: str
+    qr_code: str = Field(description="The consent URL as a PNG QR code (a data: URI)")
+    nonce: str
+    expires_at: datetime

@@ -7,7 +7,8 @@ Four lifecycles, one word and one enum each, with the moves each allows:
   FAILED), what the API and the CLI show;
 - `BatchState`: the store's state of a batch's anchor (pending, mined, anchored, failed);
 - `TransactionState`: the outbox's state of one signed transaction;
-- `ChainStatus`: a batch's or document's status on chain (ACTIVE, SUSPENDED, REVOKED).
+- `ChainStatus`: a batch's or document's status on chain (ACTIVE, SUSPENDED, REVOKED);
+- `PresentationState`: a relying party's presentation request (PENDING, ANSWERED, COLLECTED).
 """
 
 from __future__ import annotations
@@ -105,6 +106,17 @@ class DocumentStage(StrEnum):
         return _STAGE_OF[state]
 
 
+class PresentationState(StrEnum):
+    """Where a relying party's presentation request is (its expiry is a matter of time, not of state)."""
+
+    PENDING = "PENDING"
+    """Waiting for the holder's answer."""
+    ANSWERED = "ANSWERED"
+    """The holder answered and the answer was verified; the result waits for the relying party."""
+    COLLECTED = "COLLECTED"
+    """The relying party has the result; the service no longer keeps it."""
+
+
 _STAGE_OF = {
     BatchState.PENDING: DocumentStage.PENDING,
     BatchState.MINED: DocumentStage.PENDING,
@@ -160,6 +172,11 @@ TRANSITIONS: dict[type[StrEnum], dict[StrEnum, frozenset[StrEnum]]] = {
         TransactionState.SUPERSEDED: frozenset(),
         TransactionState.FAILED: frozenset({TransactionState.SUPERSEDED}),
         TransactionState.HELD: frozenset(),
+    },
+    PresentationState: {
+        PresentationState.PENDING: frozenset({PresentationState.ANSWERED}),
+        PresentationState.ANSWERED: frozenset({PresentationState.COLLECTED}),
+        PresentationState.COLLECTED: frozenset(),
     },
     ChainStatus: {
         # A batch is anchored ACTIVE; a document's own record starts at its first change.

@@ -101,6 +101,7 @@ def _api_key(row: ApiKeyRow) -> ApiKeyOut:
     return ApiKeyOut(
         key_id=row.id,
         agency_id=row.agency_id,
+        relying_party_id=row.relying_party_id,
         label=row.label,
         scopes=row.scopes.split(),
         created_at=row.created_at,

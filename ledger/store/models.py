@@ -57,12 +57,14 @@ class AgencyRow(Base):
 
 
 class ApiKeyRow(Base):
-    """An API key: an agency's (`agency_id` set) or the installation's; only its Argon2id hash is kept."""
+    """An API key: an agency's (`agency_id` set), a relying party's (`relying_party_id` set) or the
+    installation's; only its Argon2id hash is kept."""
 
     __tablename__ = "api_keys"
 
     id: Mapped[str] = mapped_column(String(12), primary_key=True)
     agency_id: Mapped[str | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    relying_party_id: Mapped[str | None] = mapped_column(ForeignKey("relying_parties.id"), index=True)
     label: Mapped[str] = mapped_column(String(100), default="default")
     scopes: Mapped[str] = mapped_column(String(64))  # space-separated
     secret_hash: Mapped[str] = mapped_column(String(200))
@@ -289,3 +291,39 @@ class CredentialRow(Base):
     key_id: Mapped[str] = mapped_column(String(66))
     credential: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class RelyingPartyRow(Base):
+    """A service that asks holders for verified documents (a bank, a ministry, an employer)."""
+
+    __tablename__ = "relying_parties"
+
+    id: Mapped[str] = mapped_column(String(31), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_ar: Mapped[str] = mapped_column(String(200))
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON)  # where a holder may be sent back after answering
+    callback_url: Mapped[str | None] = mapped_column(String(2000))  # where a result is posted, if anywhere
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class PresentationRequestRow(Base):
+    """A relying party's request for documents (OpenID4VP), its single-use state and nonce, and its result
+    (kept until the relying party collects it: the service keeps no claim after that)."""
+
+    __tablename__ = "presentation_requests"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    relying_party_id: Mapped[str] = mapped_column(ForeignKey("relying_parties.id"), index=True)
+    query: Mapped[dict[str, Any]] = mapped_column(JSON)
+    purpose: Mapped[dict[str, str]] = mapped_column(JSON)
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    redirect_uri: Mapped[str | None] = mapped_column(String(2000))
+    state: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # a PresentationState
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    collected_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    refusals: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # answers refused, and why

@@ -16,6 +16,7 @@ class Scope(StrEnum):
     AUDIT = "audit"  # read the access log and the audit report
     ADMIN = "admin"  # govern: agencies, issuer keys, API keys, pause
     MONITOR = "monitor"  # read the service's metrics (/metrics): an installation key, for Prometheus
+    RELYING_PARTY = "relying-party"  # ask holders for verified documents, and collect the results (its own)
 
 
 AGENCY_SCOPES = frozenset({Scope.ISSUE, Scope.REVOKE, Scope.AUDIT})
@@ -26,15 +27,18 @@ ALL_SCOPES = frozenset(Scope)
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """An authenticated caller: an agency's key, or a key of the installation (admin, auditor).
+    """An authenticated caller: an agency's key, a relying party's, or a key of the installation (admin,
+    auditor).
 
-    `agency_id` is None for installation keys; `key_id` names the API key (None for the
-    admin credential from the settings, and for the operator's own CLI).
+    `agency_id` is None for every key but an agency's, `relying_party_id` for every key but a relying
+    party's; `key_id` names the API key (None for the admin credential from the settings, and for the
+    operator's own CLI).
     """
 
     agency_id: str | None
     scopes: frozenset[Scope] = AGENCY_SCOPES
     key_id: str | None = None
+    relying_party_id: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -46,6 +50,8 @@ class Actor:
         """How records name this actor: never anything personal."""
         if self.agency_id is not None:
             return f"agency:{self.agency_id}"
+        if self.relying_party_id is not None:
+            return f"party:{self.relying_party_id}"
         return "admin" if self.is_admin else f"key:{self.key_id}"
 
     def require(self, scope: Scope) -> None:
@@ -68,6 +74,13 @@ class Actor:
             who = f"agency '{self.agency_id}'" if self.agency_id else "a key without the admin scope"
             raise PermissionDeniedError(f"{who} may not act on {what}: it was issued by agency '{owner}'")
         self.require(scope)
+
+    def require_party(self) -> str:
+        """The caller's relying party. Raises `PermissionDeniedError` for any other key, the admin's too:
+        a relying party's results are its own."""
+        if self.relying_party_id is None or Scope.RELYING_PARTY not in self.scopes:
+            raise PermissionDeniedError("this needs a relying party's API key (scope 'relying-party')")
+        return self.relying_party_id
 
 
 ADMIN = Actor(agency_id=None, scopes=ALL_SCOPES)

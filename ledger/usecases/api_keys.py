@@ -50,8 +50,10 @@ def create_api_key(
     scopes: Iterable[Scope] = AGENCY_SCOPES,
     label: str = "default",
     token: str | None = None,
+    relying_party_id: str | None = None,
 ) -> IssuedApiKey:
-    """An API key for an agency (scopes issue, revoke, audit) or for the installation (admin, audit).
+    """An API key for an agency (scopes issue, revoke, audit), a relying party (relying-party) or the
+    installation (admin, audit, monitor).
 
     `token` sets the token (the development seed uses a known one); otherwise a random
     one is made. Raises `InvalidRequestError` for no scopes or scopes the holder may not
@@ -60,7 +62,16 @@ def create_api_key(
     wanted = frozenset(scopes)
     if not wanted:
         raise InvalidRequestError("an API key needs at least one scope", field="scopes")
-    if agency_id is not None:
+    if (Scope.RELYING_PARTY in wanted) != (relying_party_id is not None) or (relying_party_id and agency_id):
+        raise InvalidRequestError(
+            "the relying-party scope belongs to a relying party's key, alone; name the relying party", field="scopes"
+        )
+    if relying_party_id is not None:
+        if wanted != {Scope.RELYING_PARTY}:
+            raise InvalidRequestError("a relying party's key holds the relying-party scope only", field="scopes")
+        if ledger.presentations.party(relying_party_id) is None:
+            raise NotFoundError(f"no relying party '{relying_party_id}' is registered with this service")
+    elif agency_id is not None:
         _require_agency(ledger, agency_id)
         if not wanted <= AGENCY_SCOPES:
             raise InvalidRequestError("an agency's key may hold only issue, revoke and audit", field="scopes")
@@ -78,6 +89,7 @@ def create_api_key(
     row = ApiKeyRow(
         id=key_id,
         agency_id=agency_id,
+        relying_party_id=relying_party_id,
         label=label.strip(),
         scopes=" ".join(sorted(scope.value for scope in wanted)),
         secret_hash=ledger.token_hasher.hash(token),
@@ -96,7 +108,7 @@ def authenticate(ledger: Ledger, token: str) -> Actor:
         raise AuthenticationError("the API token is not valid")
     if row.revoked_at is not None:
         raise AuthenticationError(f"API key '{row.id}' was revoked; ask the administrator for a new one")
-    return Actor(agency_id=row.agency_id, scopes=scopes_of(row), key_id=row.id)
+    return Actor(agency_id=row.agency_id, scopes=scopes_of(row), key_id=row.id, relying_party_id=row.relying_party_id)
 
 
 def list_api_keys(ledger: Ledger, agency_id: str | None = None) -> list[ApiKeyRow]:

@@ -26,6 +26,7 @@ from ledger.store.admins import AgencyAdmins
 from ledger.store.credentials import Credentials
 from ledger.store.leases import Leases
 from ledger.store.outbox import Outbox
+from ledger.store.presentations import Presentations
 from ledger.store.proposals import Proposals
 from ledger.store.queue import Queue
 from ledger.store.repository import Store
@@ -169,6 +170,11 @@ class Ledger:
     def credentials(self) -> Credentials:
         """Agencies' credential keys and documents' signed credentials, in the store's database."""
         return Credentials(self.store)
+
+    @cached_property
+    def presentations(self) -> Presentations:
+        """Relying parties and their presentation requests."""
+        return Presentations(self.store)
 
     @cached_property
     def leases(self) -> Leases:

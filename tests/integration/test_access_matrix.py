@@ -2,7 +2,8 @@
 
 The callers: nobody (no token), another agency (every agency scope), the owning agency
 holding every scope but the one the operation needs, the owning agency, the admin, an
-installation key holding only `audit` (an auditor), and a key that was revoked.
+installation key holding only `audit` (an auditor), a key that was revoked, and a relying
+party's key (scope `relying-party`).
 The table must name every operation of the OpenAPI document: a new route without a row
 fails the test. Mutating calls each get a fresh document, so one cell cannot hide another.
 """
@@ -31,11 +32,21 @@ from ledger.usecases.context import Ledger
 from ledger.usecases.council import approve, enact, propose
 from ledger.usecases.credentials import add_credential_key
 from ledger.usecases.issuance import IssueRequest, issue_documents
+from ledger.usecases.relying_parties import register_relying_party
 from ledger.usecases.sharing import verification_link
 from ledger.usecases.status import Action, change_status
 from tests.integration.conftest import auth, example
 
-ROLES = ("nobody", "other agency", "owner without the scope", "owner", "admin", "auditor", "revoked key")
+ROLES = (
+    "nobody",
+    "other agency",
+    "owner without the scope",
+    "owner",
+    "admin",
+    "auditor",
+    "revoked key",
+    "relying party",
+)
 
 
 @dataclass
@@ -46,6 +57,12 @@ class World:
     client: TestClient
     tokens: dict[str, str | None]
     scoped: dict[Scope | None, str]  # moci's tokens lacking one scope (None: lacking only admin)
+
+    def presentation(self) -> str:
+        """A fresh presentation request of the relying party's; its id."""
+        body = {"dcql_query": QUERY, "purpose": {"en": "Matrix", "ar": "مصفوفة"}}
+        created = self.client.post("/v1/presentations", json=body, headers=auth(str(self.tokens["relying party"])))
+        return str(created.json()["id"])
 
     def document(self, agency: str = "moci") -> str:
         request = example("commercial-licence")
@@ -70,12 +87,15 @@ class Row:
     scope: Scope | None  # the scope the owner's key lacks in the third column
     call: Callable[[World], Request]
     expected: tuple[int, int, int, int, int]  # for the first five roles
+    party: int | None = None  # a relying party's key: 403 unless the route is public or set here
 
     def statuses(self) -> tuple[int, ...]:
-        """All seven: an installation audit key reads the audit routes only; a revoked key is nobody."""
+        """All eight: an installation audit key reads the audit routes only; a revoked key is nobody; a
+        relying party's key reaches the public routes and its own."""
         public = self.expected == PUBLIC
         auditor = 200 if public or self.scope is Scope.AUDIT else 403
-        return (*self.expected, auditor, 200 if public else 401)
+        party = self.party if self.party is not None else 200 if public else 403
+        return (*self.expected, auditor, 200 if public else 401, party)
 
 
 def _fixed(path: str, **kwargs: Any) -> Callable[[World], Request]:
@@ -117,6 +137,14 @@ def _retire_credential_key(world: World) -> Request:
     return f"/v1/admin/credential-keys/{add_credential_key(world.ledger, 'moci').key_id}/retire", {"json": {}}
 
 
+def _answer(world: World) -> Request:
+    request_id = world.presentation()
+    request = world.client.get(f"/v1/presentations/{request_id}/request").json()
+    wrapped = world.client.get(f"/v1/documents/{world.document()}/wrapped", headers=auth(DEV_ADMIN_TOKEN)).json()
+    body = {"vp_token": json.dumps({"licence": [wrapped]}), "state": request["state"]}
+    return f"/v1/presentations/{request_id}/response", {"data": body}
+
+
 def _retire(world: World) -> Request:
     return f"/v1/admin/keys/{add_issuer_key(world.ledger, 'moci').address}/retire", {"json": {}}
 
@@ -154,7 +182,19 @@ def _read_proposal(world: World) -> Request:
     return f"/v1/governance/proposals/{_proposal(world)}", {}
 
 
+QUERY = {
+    "credentials": [
+        {
+            "id": "licence",
+            "format": "ldp_vc",
+            "require_cryptographic_holder_binding": False,
+            "meta": {"type_values": [["CommercialLicence"]]},
+            "claims": [{"path": ["credentialSubject", "licenceNumber"]}],
+        }
+    ]
+}
 PUBLIC = (200, 200, 200, 200, 200)
+NOT_AGENCIES = (401, 403, 403, 403, 403)  # a relying party's own routes: no agency's, not the admin's
 OWNER_OR_ADMIN = (401, 403, 403, 200, 200)
 OWNER_ONLY = (401, 403, 403, 200, 403)
 ADMIN_ONLY = (401, 403, 403, 403, 200)
@@ -268,6 +308,41 @@ TABLE = (
     ),
     Row("POST", "/v1/governance/proposals/{proposal_id}/approve", None, _approve, ADMIN_ONLY),
     Row("POST", "/v1/governance/proposals/{proposal_id}/execute", None, _execute, ADMIN_ONLY),
+    Row(
+        "POST",
+        "/v1/admin/relying-parties",
+        None,
+        lambda _world: (
+            "/v1/admin/relying-parties",
+            {"json": {"id": f"rp-{secrets.token_hex(3)}", "name": "Matrix Bank", "name_ar": "بنك"}},
+        ),
+        ADMIN_CREATES,
+    ),
+    Row("GET", "/v1/admin/relying-parties", None, _fixed("/v1/admin/relying-parties"), ADMIN_ONLY),
+    Row(
+        "POST",
+        "/v1/presentations",
+        None,
+        _fixed("/v1/presentations", json={"dcql_query": QUERY, "purpose": {"en": "Matrix", "ar": "مصفوفة"}}),
+        NOT_AGENCIES,
+        party=201,
+    ),
+    Row(
+        "GET",
+        "/v1/presentations/{request_id}/request",
+        None,
+        lambda world: (f"/v1/presentations/{world.presentation()}/request", {}),
+        PUBLIC,
+    ),
+    Row("POST", "/v1/presentations/{request_id}/response", None, _answer, PUBLIC),
+    Row(
+        "GET",
+        "/v1/presentations/{request_id}",
+        None,
+        lambda world: (f"/v1/presentations/{world.presentation()}", {}),
+        NOT_AGENCIES,
+        party=200,
+    ),
 )
 
 
@@ -288,6 +363,9 @@ def world(ledger: Ledger) -> Iterator[World]:
     revoked = create_api_key(ledger, agency_id="moci", scopes=AGENCY_SCOPES, label="revoked")
     revoke_api_key(ledger, revoked.key.id)
     tokens["revoked key"] = revoked.token
+    tokens["relying party"] = register_relying_party(
+        ledger, party_id="matrix-bank", name="Matrix Bank", name_ar="بنك المصفوفة", redirect_uris=[]
+    ).key.token
     audit_dir(ledger).mkdir(parents=True, exist_ok=True)
     (audit_dir(ledger) / "latest-report.json").write_text('{"findings": []}', encoding="utf-8")
     with TestClient(create_app(ledger=ledger), raise_server_exceptions=False) as client:

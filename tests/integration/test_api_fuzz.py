@@ -2,7 +2,8 @@
 
 Valid and invalid inputs are generated from the schema; every answer must be documented
 (status, content type, body schema), and none may be a 5xx. Admin operations are called
-with the admin token, the rest with an agency's, so the calls reach past authentication.
+with the admin token, a relying party's (`/v1/presentations`) with its key, the rest with an
+agency's, so the calls reach past authentication.
 Pausing the registry is left out: it would only turn the other operations into 503s.
 """
 
@@ -30,6 +31,7 @@ from api.app import create_app
 from ledger.settings import DEV_ADMIN_TOKEN
 from ledger.usecases.agencies import RegisteredAgency
 from ledger.usecases.context import Ledger
+from ledger.usecases.relying_parties import register_relying_party
 from tests.profile import scaled
 
 LEFT_OUT = {"/v1/admin/pause", "/v1/admin/unpause"}
@@ -37,11 +39,13 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @pytest.fixture
-def service(ledger: Ledger, moci: RegisteredAgency) -> Iterator[tuple[FastAPI, str]]:
-    """The service with a registered agency; its lifespan (the pipeline worker) running."""
+def service(ledger: Ledger, moci: RegisteredAgency) -> Iterator[tuple[FastAPI, dict[str, str]]]:
+    """The service with a registered agency and relying party; its lifespan (the pipeline worker) running."""
     app = create_app(ledger=ledger)
+    party = register_relying_party(ledger, party_id="fuzz-bank", name="Fuzz Bank", name_ar="بنك", redirect_uris=[])
+    tokens = {"/v1/admin/": DEV_ADMIN_TOKEN, "/v1/presentations": party.key.token, "/": moci.token}
     with TestClient(app):
-        yield app, moci.token
+        yield app, tokens
 
 
 OPERATION_SETTINGS = settings(
@@ -58,8 +62,8 @@ def _fuzz(operation: APIOperation, mode: GenerationMode, headers: dict[str, str]
     call()
 
 
-def test_no_operation_answers_5xx_or_off_schema(service: tuple[FastAPI, str]) -> None:
-    app, token = service
+def test_no_operation_answers_5xx_or_off_schema(service: tuple[FastAPI, dict[str, str]]) -> None:
+    app, tokens = service
     api = schemathesis.openapi.from_asgi("/openapi.json", app)
     failures: list[str] = []
     operations = [result.ok() for result in api.get_all_operations()]
@@ -67,7 +71,7 @@ def test_no_operation_answers_5xx_or_off_schema(service: tuple[FastAPI, str]) ->
     for operation in operations:
         if operation.path in LEFT_OUT:
             continue
-        secret = DEV_ADMIN_TOKEN if operation.path.startswith("/v1/admin/") else token
+        secret = next(token for prefix, token in tokens.items() if operation.path.startswith(prefix))
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             try:
                 _fuzz(operation, mode, {"Authorization": f"Bearer {secret}"})

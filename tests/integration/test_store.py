@@ -42,6 +42,8 @@ TABLES = {
     "shares",
     "credential_keys",
     "credentials",
+    "relying_parties",
+    "presentation_requests",
     "alembic_version",
 }
 

@@ -1,15 +1,19 @@
 // The verification page's document functions (web/src/document.js) run from Node, no browser.
-// One request a line on stdin, {"call": "unsalt" | "fromBase64Url" | "typeName", "argument": ...}, one answer a line on
+// One request a line on stdin, {"call": "unsalt" | "fromBase64Url" | "typeName" | "targetHash" | "hideFields" |
+// "unrequestedPaths", "argument": ...}, one answer a line on
 // stdout, {"result": ...} or {"error": "..."}; the bytes fromBase64Url gives come back as hex, and a number
 // JSON cannot carry (NaN, Infinity) as {"\u0000number": "NaN"}.
 // The process stays open until stdin closes, so a test asks many questions of one process.
 import { createInterface } from "node:readline";
-import { fromBase64Url, typeName, unsalt } from "../../web/src/document.js";
+import { fromBase64Url, hideFields, targetHash, typeName, unrequestedPaths, unsalt } from "../../web/src/document.js";
 
 const CALLS = {
   unsalt,
   fromBase64Url: (text) => Buffer.from(fromBase64Url(text)).toString("hex"),
   typeName,
+  targetHash: ({ data, obfuscated }) => targetHash(data, obfuscated),
+  hideFields: ({ document, paths }) => hideFields(document, paths),
+  unrequestedPaths: ({ subject, requested }) => unrequestedPaths(subject, requested),
 };
 
 const nonFinite = (_key, value) =>

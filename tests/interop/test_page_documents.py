@@ -64,6 +64,20 @@ class PageFunctions:
         answer: str = self._call("typeName", name)
         return answer
 
+    def target_hash(self, data: Any, obfuscated: list[str]) -> str:
+        """web/src/document.js `targetHash`: what the verification page computes instead of sending fields."""
+        answer: str = self._call("targetHash", {"data": data, "obfuscated": obfuscated})
+        return answer
+
+    def hide_fields(self, document: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+        """web/src/document.js `hideFields`: the consent page's copy showing only the requested claims."""
+        answer: dict[str, Any] = self._call("hideFields", {"document": document, "paths": paths})
+        return answer
+
+    def unrequested_paths(self, subject: Any, requested: list[list[Any]]) -> list[str]:
+        answer: list[str] = self._call("unrequestedPaths", {"subject": subject, "requested": requested})
+        return answer
+
     def _call(self, name: str, argument: Any) -> Any:
         stdin, stdout = self._process.stdin, self._process.stdout
         assert stdin is not None
@@ -244,6 +258,40 @@ def test_the_page_reads_each_example_with_fields_hidden_as_the_core_does(
     for paths in hidings(wrapped[example]):
         data = obfuscate(wrapped[example], paths)["data"]
         assert_read_alike(data, page.unsalt(data), unsalt_data(data))
+
+
+@pytest.mark.parametrize("example", [example.name for example in EXAMPLES])
+def test_the_page_hides_fields_and_hashes_a_document_as_the_core_does(
+    page: PageFunctions, wrapped: dict[str, dict[str, Any]], example: str
+) -> None:
+    document = wrapped[example]
+    for paths in hidings(document):
+        copy = page.hide_fields(document, paths)
+        assert copy == obfuscate(document, paths)
+        assert page.target_hash(copy["data"], copy["privacy"]["obfuscatedData"]) == document["signature"]["targetHash"]
+    assert page.target_hash(document["data"], []) == document["signature"]["targetHash"]
+
+
+def test_the_page_keeps_the_requested_claims_and_hides_the_rest(
+    page: PageFunctions, wrapped: dict[str, dict[str, Any]]
+) -> None:
+    document = wrapped["commercial-licence.json"]
+    requested = [["tradeName"], ["owner", "name"], ["activities", None, "code"]]
+    paths = page.unrequested_paths(document["data"]["subject"], requested)
+    assert sorted(paths) == [
+        "subject.address",
+        "subject.expiryDate",
+        "subject.issueDate",
+        "subject.legalForm",
+        "subject.licenceNumber",
+        "subject.owner.nationalId",
+    ]
+    subject = unsalt_data(obfuscate(document, paths)["data"]["subject"])
+    assert subject == {
+        "tradeName": {"en": "Pearl Coast Trading", "ar": "ساحل اللؤلؤ للتجارة"},
+        "owner": {"name": {"en": "Mariam Al-Thani", "ar": "مريم آل ثاني"}},
+        "activities": [{"code": "4690", "description": {"en": "Wholesale trade", "ar": "تجارة الجملة"}}],
+    }  # a list is kept whole: OpenAttestation hides a list only whole
 
 
 # --- values Hypothesis made ----------------------------------------------------------------------

@@ -1,6 +1,8 @@
 // What the page reads out of a wrapped document, as the core (ledger/documents) does it.
 // Pure functions with no DOM and no page state, so Node can run them beside the Python core:
 // tests/interop/test_page_documents.py holds them to the core's answers.
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 
 // `<uuid4>:<type>:<value>`: the UUID in either case, the type in lower case, as the core reads it.
 const SALTED = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}:(string|number|boolean|null):/;
@@ -87,4 +89,118 @@ export function credentialData(credential, names) {
     validUntil: typeof credential.validUntil === "string" ? credential.validUntil : null,
     sijill: evidence ? { registry: String(evidence.registry), chainId: chain } : null,
   };
+}
+
+// --- OpenAttestation v2 digests and field hiding, as the core does them (ledger/documents) ----------
+
+/**
+ * A document's data flattened to dotted keys, as the core's `ledger.documents.digest.flatten` (flatley):
+ * empty objects and arrays stay leaves.
+ * @param {any} data
+ * @returns {Record<string, any>}
+ */
+export function flatten(data) {
+  const output = {};
+  const step = (node, prefix) => {
+    const items = Array.isArray(node) ? node.map((value, i) => [String(i), value]) : Object.entries(node);
+    for (const [key, value] of items) {
+      if (key.includes(".")) throw new Error(`field names may not contain '.': '${key}'`);
+      const path = prefix ? `${prefix}.${key}` : key;
+      if (value && typeof value === "object" && Object.keys(value).length > 0) step(value, path);
+      else output[path] = value;
+    }
+  };
+  if (data && typeof data === "object") step(data, "");
+  return output;
+}
+
+/**
+ * The keccak256 of one flattened field, `{path: value}` as JSON text: the core's `field_hash`.
+ * @param {string} path
+ * @param {any} value
+ * @returns {string} 64 hex digits
+ */
+export function fieldHash(path, value) {
+  return bytesToHex(keccak_256(utf8ToBytes(JSON.stringify({ [path]: value }))));
+}
+
+/**
+ * A wrapped document's target hash from its visible data and its obfuscated hashes: the core's `target_hash`.
+ * @param {any} data
+ * @param {string[]} obfuscated
+ * @returns {string}
+ */
+export function targetHash(data, obfuscated = []) {
+  const hashes = [...obfuscated, ...Object.entries(flatten(data)).map(([path, value]) => fieldHash(path, value))];
+  return bytesToHex(keccak_256(utf8ToBytes(JSON.stringify(hashes.sort()))));
+}
+
+const PROTECTED = ["issuers", "sijill", "documentType", "validUntil"];
+
+/**
+ * The document with the fields at dotted `paths` hidden, their hashes in `privacy.obfuscatedData`: the core's
+ * `ledger.documents.wrap.obfuscate`, with the same refusals (an absent field, a path into a list, a field that
+ * says who issued the document). It still verifies.
+ * @param {any} document a wrapped document
+ * @param {string[]} paths
+ * @returns {any}
+ */
+export function hideFields(document, paths) {
+  const data = structuredClone(document.data);
+  const hidden = [];
+  for (const path of paths) {
+    const parts = path.split(".");
+    if (!path || parts.some((part) => part === "")) throw new Error(`'${path}' is not a dotted field path`);
+    if (PROTECTED.includes(parts[0])) throw new Error(`'${parts[0]}' tells a verifier who issued the document`);
+    const chain = [];
+    let node = data;
+    parts.forEach((part, depth) => {
+      if (Array.isArray(node)) throw new Error(`'${path}' points inside the list '${parts.slice(0, depth).join(".")}'`);
+      if (!node || typeof node !== "object" || !Object.hasOwn(node, part)) {
+        throw new Error(`the document has no visible field '${parts.slice(0, depth + 1).join(".")}'`);
+      }
+      chain.push([node, part]);
+      node = node[part];
+    });
+    const [parent, key] = chain[chain.length - 1];
+    const value = parent[key];
+    delete parent[key];
+    const leaves = value && typeof value === "object" && Object.keys(value).length > 0 ? flatten({ [key]: value }) : { [key]: value };
+    const prefix = parts.slice(0, -1).join(".");
+    for (const [leaf, leafValue] of Object.entries(leaves)) hidden.push(fieldHash(prefix ? `${prefix}.${leaf}` : leaf, leafValue));
+    for (const [container, name] of chain.slice(0, -1).reverse()) {
+      if (Object.keys(container[name]).length > 0) break;
+      delete container[name];
+    }
+  }
+  const copy = structuredClone(document);
+  copy.data = data;
+  copy.privacy = { ...(copy.privacy || {}), obfuscatedData: [...((document.privacy || {}).obfuscatedData || []), ...hidden] };
+  return copy;
+}
+
+/**
+ * The dotted paths of a wrapped document's subject to hide so that only `requested` claims remain: each
+ * requested path (DCQL, under `credentialSubject`) keeps its field whole; a path into a list keeps the whole
+ * list (OpenAttestation hides a list only whole).
+ * @param {any} subject the document's unsalted or salted `subject`
+ * @param {Array<Array<string|number|null>>} requested claim paths, without the leading "credentialSubject"
+ * @returns {string[]} paths such as `subject.owner.nationalId`
+ */
+export function unrequestedPaths(subject, requested) {
+  const hide = [];
+  const walk = (node, at) => {
+    for (const key of Object.keys(node)) {
+      const here = [...at, key];
+      const matches = (path) => here.every((part, i) => path[i] === part);
+      const covering = requested.some((path) => path.length <= here.length && path.every((part, i) => here[i] === part));
+      const deeper = requested.filter((path) => path.length > here.length && matches(path));
+      const value = node[key];
+      if (covering) continue;
+      if (deeper.length && value && typeof value === "object" && !Array.isArray(value)) walk(value, here);
+      else if (!deeper.length) hide.push(["subject", ...here].join("."));
+    }
+  };
+  if (subject && typeof subject === "object") walk(subject, []);
+  return hide;
 }

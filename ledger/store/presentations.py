@@ -1,0 +1,94 @@
+"""Relying parties and their presentation requests, in the store's database.
+
+A request's answer is taken once: `answer` moves it from PENDING to ANSWERED only if no other answer
+got there first (a compare-and-set on the row), so two holders, or one holder's replay, cannot both
+answer. `collect` hands the result over once and forgets the claims it held.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ledger.domain import PresentationState
+from ledger.errors import ConflictError
+from ledger.store.models import PresentationRequestRow, RelyingPartyRow
+from ledger.store.repository import Store
+
+_KEPT_REFUSALS = 20  # the latest refused answers a relying party sees
+
+
+class Presentations:
+    """The `relying_parties` and `presentation_requests` tables."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    # --- relying parties --------------------------------------------------------------------------
+
+    def add_party(self, row: RelyingPartyRow) -> RelyingPartyRow:
+        """Register a relying party. Raises `ConflictError` for an id in use."""
+        try:
+            with self._store.session() as session:
+                session.add(row)
+        except IntegrityError as error:
+            raise ConflictError(f"a relying party '{row.id}' is registered already") from error
+        return row
+
+    def party(self, party_id: str) -> RelyingPartyRow | None:
+        """The relying party `party_id`, or None."""
+        with self._store.session() as session:
+            return session.get(RelyingPartyRow, party_id)
+
+    def parties(self) -> list[RelyingPartyRow]:
+        """Every relying party, by id."""
+        with self._store.session() as session:
+            return list(session.scalars(select(RelyingPartyRow).order_by(RelyingPartyRow.id)))
+
+    # --- requests ---------------------------------------------------------------------------------
+
+    def add_request(self, row: PresentationRequestRow) -> PresentationRequestRow:
+        """Keep a new request."""
+        with self._store.session() as session:
+            session.add(row)
+        return row
+
+    def request(self, request_id: str) -> PresentationRequestRow | None:
+        """The request `request_id`, or None."""
+        with self._store.session() as session:
+            return session.get(PresentationRequestRow, request_id)
+
+    def answer(self, request_id: str, result: dict[str, Any], at: datetime) -> bool:
+        """Keep the verified result of a PENDING request; False when it was answered already."""
+        query = (
+            update(PresentationRequestRow)
+            .where(
+                PresentationRequestRow.id == request_id,
+                PresentationRequestRow.status == PresentationState.PENDING.value,
+            )
+            .values(status=PresentationState.ANSWERED.value, result=result, answered_at=at)
+        )
+        with self._store.session() as session:
+            moved: CursorResult[Any] = session.execute(query)  # type: ignore[assignment]
+            return moved.rowcount == 1
+
+    def refuse(self, request_id: str, refusal: dict[str, Any]) -> None:
+        """Note a refused answer (its reason and time, never its claims) for the relying party to see."""
+        with self._store.session() as session:
+            row = session.get(PresentationRequestRow, request_id, with_for_update=True)
+            if row is not None:
+                row.refusals = [*(row.refusals or []), refusal][-_KEPT_REFUSALS:]
+
+    def collect(self, request_id: str, at: datetime) -> dict[str, Any] | None:
+        """The result of an ANSWERED request, once: the row then keeps no claim. None if it was collected
+        meanwhile (by another request of the relying party's)."""
+        with self._store.session() as session:
+            row = session.get(PresentationRequestRow, request_id, with_for_update=True)
+            if row is None or row.status != PresentationState.ANSWERED.value or row.result is None:
+                return None
+            result = row.result
+            row.status, row.result, row.collected_at = PresentationState.COLLECTED.value, None, at
+            return result

@@ -1,0 +1,37 @@
+// An independent reading of DCQL (OpenID4VP 1.0, section 6): the npm `dcql` package, for the tests.
+// stdin: {"query": <DCQL query>, "presentations": {<credential query id>: [<credential JSON>, ...]}}
+// stdout: {"valid": bool, "error": string|null, "satisfied": bool|null, "matched": [ids]}
+// Each presented credential is handed to dcql as what an ldp_vc presentation discloses: its types and
+// its JSON as the claims, with no holder binding (Sijill's documents carry no holder key).
+import { DcqlPresentationResult, DcqlQuery } from "dcql";
+
+const chunks = [];
+for await (const chunk of process.stdin) chunks.push(chunk);
+const input = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+
+let query;
+try {
+  query = DcqlQuery.parse(input.query);
+  DcqlQuery.validate(query);
+} catch (error) {
+  process.stdout.write(JSON.stringify({ valid: false, error: String(error && error.message), satisfied: null, matched: [] }));
+  process.exit(0);
+}
+
+const presentation = Object.fromEntries(
+  Object.entries(input.presentations || {}).map(([id, items]) => [
+    id,
+    items.map((credential) => ({
+      credential_format: "ldp_vc",
+      type: credential.type,
+      claims: credential,
+      cryptographic_holder_binding: false,
+    })),
+  ]),
+);
+const result = DcqlPresentationResult.fromDcqlPresentation(presentation, { dcqlQuery: query });
+const matched = Object.entries(result.credential_matches)
+  .filter(([, match]) => match.success)
+  .map(([id]) => id)
+  .sort();
+process.stdout.write(JSON.stringify({ valid: true, error: null, satisfied: result.can_be_satisfied, matched }));
