@@ -44,9 +44,10 @@ $(REGISTRY_COPY): $(STAMPS)/contracts
 	cp artifacts/contracts/DocumentRegistry.sol/DocumentRegistry.json $@
 
 # The verification page's script: bundled from web/src with its npm QR decoder, nothing fetched at run time.
+# The consent page's script the same way, with its npm DCQL reader and Keccak.
 $(STAMPS)/web: $(STAMPS)/node $(wildcard web/src/*.js)
-	npx --no-install esbuild web/src/verify.js --bundle --minify --format=iife --target=es2020 \
-		--outfile=web/static/dist/verify.js --log-level=warning
+	npx --no-install esbuild web/src/verify.js web/src/present.js --bundle --minify --format=iife --target=es2020 \
+		--outdir=web/static/dist --log-level=warning
 	@mkdir -p $(STAMPS) && touch $@
 
 build: $(STAMPS)/contracts $(REGISTRY_COPY) $(STAMPS)/web
@@ -93,15 +94,16 @@ $(STAMPS)/slither:
 	@mkdir -p $(STAMPS) && touch $@
 
 lint: setup $(STAMPS)/slither
-	$(VENV)/bin/ruff check ledger api cli tests scripts benchmarks
-	$(VENV)/bin/ruff format --check ledger api cli tests scripts benchmarks
+	$(VENV)/bin/ruff check ledger api cli tests scripts benchmarks examples
+	$(VENV)/bin/ruff format --check ledger api cli tests scripts benchmarks examples
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict examples/loan_form/app.py
 	npx --no-install solhint 'contracts/**/*.sol'
 	PATH="$(CURDIR)/.venv-slither/bin:$(CURDIR)/node_modules/.bin:$$PATH" .venv-slither/bin/slither . --config-file slither.config.json
 
 format: setup
-	$(VENV)/bin/ruff format ledger api cli tests scripts benchmarks
-	$(VENV)/bin/ruff check --fix ledger api cli tests scripts benchmarks
+	$(VENV)/bin/ruff format ledger api cli tests scripts benchmarks examples
+	$(VENV)/bin/ruff check --fix ledger api cli tests scripts benchmarks examples
 
 # Benchmarks run as modules from the repository root; each saves what it printed in
 # benchmarks/results/, where the README's figures are checked against it.

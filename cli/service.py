@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 from cli.common import err, log_to_stderr, open_ledger, out
+from cli.demo import loan_form
 from ledger.settings import Settings
-from ledger.usecases.setup import ensure_deployment, seed_demo
+from ledger.usecases.setup import DEMO_FORM_PATH, ensure_deployment, seed_demo, seed_demo_relying_party
 from ledger.usecases.worker import PipelineWorker
 
 
@@ -38,8 +39,11 @@ def up(
         try:
             record = ensure_deployment(ledger, redeploy_if_lost=settings.development)
             err.print(f"registry: {record.address} on chain {record.chain_id}")
-            if settings.development and settings.seed_demo and seed_demo(ledger):
+            demo = settings.development and settings.seed_demo
+            if demo and seed_demo(ledger):
                 err.print(f"demo agency '{settings.demo_agency_id}' seeded with an issuer key")
+            if demo and seed_demo_relying_party(ledger):
+                err.print(f"demo relying party '{settings.demo_relying_party_id}' seeded")
             err.print(f"API: http://{settings.api_host}:{settings.api_port}  (docs at /docs)")
             if settings.api_workers > 1:  # processes of their own, each building the service from SIJILL_*
                 serve(
@@ -50,8 +54,13 @@ def up(
                     run_dir=settings.run_dir,
                 )
             else:
+                app = create_app(ledger=ledger)
+                form = loan_form(settings) if demo else None
+                if form is not None:  # one process only: the workers above build the service alone
+                    app.mount(DEMO_FORM_PATH, form)
+                    err.print(f"demo loan form: {settings.public_base_url.rstrip('/')}{DEMO_FORM_PATH}/")
                 uvicorn.run(
-                    create_app(ledger=ledger),
+                    app,
                     host=settings.api_host,
                     port=settings.api_port,
                     log_level="info",

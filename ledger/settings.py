@@ -16,6 +16,7 @@ from ledger.errors import ConfigurationError
 DEV_ADMIN_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 DEV_ADMIN_TOKEN = "dev-admin-token"  # noqa: S105 (public development default, refused in production)
 DEV_AGENCY_TOKEN = "dev-agency-token"  # noqa: S105 (public development default, refused in production)
+DEV_BANK_TOKEN = "dev-relying-party-token"  # noqa: S105 (the demo relying party's; public, refused in production)
 DEV_KEY_ENCRYPTION_KEY = "ZGV2LWtleS1lbmNyeXB0aW9uLWtleS1ub3Qtc2VjcmV0IQ=="
 # Anvil's development accounts 6, 7 and 8: the development council, 2 of 3 (public knowledge too).
 DEV_COUNCIL_KEYS = (
@@ -23,7 +24,14 @@ DEV_COUNCIL_KEYS = (
     "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
     "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
 )
-DEV_SECRETS = {DEV_ADMIN_PRIVATE_KEY, DEV_ADMIN_TOKEN, DEV_AGENCY_TOKEN, DEV_KEY_ENCRYPTION_KEY, *DEV_COUNCIL_KEYS}
+DEV_SECRETS = {
+    DEV_ADMIN_PRIVATE_KEY,
+    DEV_ADMIN_TOKEN,
+    DEV_AGENCY_TOKEN,
+    DEV_BANK_TOKEN,
+    DEV_KEY_ENCRYPTION_KEY,
+    *DEV_COUNCIL_KEYS,
+}
 
 
 class Settings(BaseSettings):
@@ -116,6 +124,8 @@ class Settings(BaseSettings):
     demo_agency_id: str = "demo-ministry"
     demo_agency_name: str = "Demo Ministry of Commerce"
     demo_agency_token: SecretStr = SecretStr(DEV_AGENCY_TOKEN)
+    demo_relying_party_id: str = "demo-bank"
+    demo_relying_party_token: SecretStr = SecretStr(DEV_BANK_TOKEN)
 
     @field_validator("rpc_urls", mode="before")
     @classmethod
@@ -144,7 +154,13 @@ class Settings(BaseSettings):
             return self
         used = [
             name
-            for name in ("admin_private_key", "admin_token", "key_encryption_key", "demo_agency_token")
+            for name in (
+                "admin_private_key",
+                "admin_token",
+                "key_encryption_key",
+                "demo_agency_token",
+                "demo_relying_party_token",
+            )
             if getattr(self, name).get_secret_value() in DEV_SECRETS
             and not (name == "key_encryption_key" and self.key_encryption_key_file is not None)
         ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -19,10 +20,11 @@ from ledger.usecases.context import Ledger
 class ServerThread:
     """uvicorn serving an app in a thread, stopped cleanly."""
 
-    def __init__(self, ledger: Ledger, port: int) -> None:
-        self.server = uvicorn.Server(
-            uvicorn.Config(create_app(ledger=ledger), host="127.0.0.1", port=port, log_level="warning")
-        )
+    def __init__(self, ledger: Ledger, port: int, mounts: dict[str, Any] | None = None) -> None:
+        app = create_app(ledger=ledger)
+        for path, mounted in (mounts or {}).items():  # applications served beside the service (the demo form)
+            app.mount(path, mounted)
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> ServerThread:

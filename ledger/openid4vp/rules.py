@@ -121,7 +121,7 @@ def _rule(item: Any, n: int, query: DcqlQuery) -> Rule:
     if not isinstance(values, list) or not values or not all(isinstance(v, (str, int, bool)) for v in values):
         raise bad("'in' lists the values the claim may take (strings, integers or booleans)")
     asked = [claim.path for claim in query.credential(str(credential)).claims]
-    if path not in asked:
+    if not any(path[: len(wanted)] == wanted for wanted in asked):  # the claim, or a part of one asked for
         raise bad(f"the path {path_text(path)} is not among the claims the request asks of '{credential}'")
     return Rule(credential, label or f"{path_text(path)} in {values}", path=path, one_of=tuple(values))
 

@@ -76,9 +76,11 @@ def register_relying_party(
     name_ar: str,
     redirect_uris: list[str],
     callback_url: str | None = None,
+    token: str | None = None,
 ) -> RegisteredParty:
     """Register a relying party with its names in English and Arabic, the URLs it may send holders back
-    to, and where its results are posted (if anywhere); it gets an API key of scope relying-party.
+    to, and where its results are posted (if anywhere); it gets an API key of scope relying-party (with
+    `token` as its token when given: the development demo's is known).
 
     Raises `InvalidRequestError` for a malformed id, name or URL (plain http only in development), and
     `ConflictError` for an id in use.
@@ -102,7 +104,12 @@ def register_relying_party(
     )
     party = ledger.presentations.add_party(row)
     key = create_api_key(
-        ledger, agency_id=None, relying_party_id=party.id, scopes={Scope.RELYING_PARTY}, label=f"{party.id} key"
+        ledger,
+        agency_id=None,
+        relying_party_id=party.id,
+        scopes={Scope.RELYING_PARTY},
+        label=f"{party.id} key",
+        token=token,
     )
     return RegisteredParty(party=party, key=key)
 

@@ -10,6 +10,7 @@ from ledger.errors import ConfigurationError, DeploymentError
 from ledger.usecases.agencies import add_issuer_key, register_agency
 from ledger.usecases.context import Ledger
 from ledger.usecases.credentials import add_credential_key
+from ledger.usecases.relying_parties import register_relying_party
 
 log = logging.getLogger(__name__)
 
@@ -81,4 +82,30 @@ def seed_demo(ledger: Ledger) -> bool:
     )
     add_issuer_key(ledger, settings.demo_agency_id)
     add_credential_key(ledger, settings.demo_agency_id)
+    return True
+
+
+DEMO_FORM_PATH = "/demo/loan"
+"""Where `sijill up` serves the demo relying party's loan form (development)."""
+
+
+def seed_demo_relying_party(ledger: Ledger) -> bool:
+    """Register the demo bank (a relying party with a known token), once. Development only.
+
+    Returns True when it registered it. Raises `ConfigurationError` outside development mode.
+    """
+    settings = ledger.settings
+    if not settings.development:
+        raise ConfigurationError("the demo relying party is seeded in development mode only")
+    if ledger.presentations.party(settings.demo_relying_party_id) is not None:
+        return False
+    base = settings.public_base_url.rstrip("/")
+    register_relying_party(
+        ledger,
+        party_id=settings.demo_relying_party_id,
+        name="Pearl Bank (demo)",
+        name_ar="بنك اللؤلؤ (تجريبي)",
+        redirect_uris=[f"{base}{DEMO_FORM_PATH}/return"],
+        token=settings.demo_relying_party_token.get_secret_value(),
+    )
     return True

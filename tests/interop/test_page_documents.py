@@ -8,6 +8,7 @@ with fields hidden) and over values Hypothesis makes, and require the same answe
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import select
@@ -24,6 +25,8 @@ from hypothesis import strategies as st
 from ledger.documents.salt import MAX_SAFE_INTEGER, salt_data, unsalt_data
 from ledger.documents.share import _b64url
 from ledger.documents.wrap import obfuscate, wrap_documents
+from ledger.render.pdf import CertificateFacts, extract_document, render_certificate
+from ledger.render.qr import qr_png
 from ledger.vc.credential import type_name
 from tests.profile import scaled
 from tests.unit.documents import CHAIN_ID, REGISTRY
@@ -76,6 +79,11 @@ class PageFunctions:
 
     def unrequested_paths(self, subject: Any, requested: list[list[Any]]) -> list[str]:
         answer: list[str] = self._call("unrequestedPaths", {"subject": subject, "requested": requested})
+        return answer
+
+    def embedded_document(self, pdf: bytes) -> dict[str, Any]:
+        """web/src/document.js `embeddedDocument`: the document a Sijill PDF carries, read in the browser."""
+        answer: dict[str, Any] = self._call("embeddedDocument", base64.b64encode(pdf).decode("ascii"))
         return answer
 
     def _call(self, name: str, argument: Any) -> Any:
@@ -270,6 +278,27 @@ def test_the_page_hides_fields_and_hashes_a_document_as_the_core_does(
         assert copy == obfuscate(document, paths)
         assert page.target_hash(copy["data"], copy["privacy"]["obfuscatedData"]) == document["signature"]["targetHash"]
     assert page.target_hash(document["data"], []) == document["signature"]["targetHash"]
+
+
+@pytest.mark.parametrize("example", [example.name for example in EXAMPLES])
+def test_the_page_reads_the_document_a_sijill_pdf_carries_as_the_core_does(
+    page: PageFunctions, wrapped: dict[str, dict[str, Any]], example: str
+) -> None:
+    document = obfuscate(wrapped[example], hidings(wrapped[example])[0])  # a copy, with a field hidden
+    facts = CertificateFacts(
+        agency_name="Ministry of Commerce and Industry",
+        agency_name_ar="وزارة التجارة والصناعة",
+        title=example,
+        title_ar=example,
+        label=lambda name: (name, name),
+        anchored_at=None,
+        expires_at=None,
+        verification_qr_png=qr_png("https://sijill.example/verify"),
+        registry=REGISTRY,
+        chain_id=CHAIN_ID,
+    )
+    pdf = render_certificate(document, facts)
+    assert page.embedded_document(pdf) == extract_document(pdf) == document
 
 
 def test_the_page_keeps_the_requested_claims_and_hides_the_rest(

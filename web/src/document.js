@@ -204,3 +204,52 @@ export function unrequestedPaths(subject, requested) {
   if (subject && typeof subject === "object") walk(subject, []);
   return hide;
 }
+
+/**
+ * The wrapped document a Sijill PDF carries as its attachment (an `/EmbeddedFile` stream, stored as it is or
+ * deflated), read in the browser: the core's counterpart is `ledger.render.pdf.extract_document`.
+ * @param {Uint8Array} bytes the PDF
+ * @returns {Promise<any>} the parsed document
+ * @throws {Error} when the file carries no readable attachment
+ */
+export async function embeddedDocument(bytes) {
+  const text = new TextDecoder("latin1").decode(bytes);
+  const marker = text.indexOf("/Type /EmbeddedFile");
+  if (!text.startsWith("%PDF-") || marker < 0) throw new Error("the PDF carries no attached document");
+  const open = text.lastIndexOf(" obj", marker); // the attachment's object: its dictionary holds /Length
+  const dictionary = text.slice(open, text.indexOf("stream", marker));
+  const length = Number.parseInt((/\/Length (\d+)/.exec(dictionary) || [])[1], 10);
+  let start = text.indexOf("stream", marker) + "stream".length;
+  if (text[start] === "\r") start += 1;
+  if (text[start] === "\n") start += 1;
+  if (!Number.isFinite(length) || start + length > bytes.length) throw new Error("the attachment is damaged");
+  let content = bytes.slice(start, start + length);
+  if (/\/Filter \/FlateDecode/.test(dictionary)) {
+    const inflated = new Blob([content]).stream().pipeThrough(new DecompressionStream("deflate"));
+    content = new Uint8Array(await new Response(inflated).arrayBuffer());
+  }
+  return JSON.parse(new TextDecoder().decode(content));
+}
+
+/**
+ * Every value a DCQL claim path points at (a key, an index, or null for every element of a list): the core's
+ * `ledger.openid4vp.dcql.select`.
+ * @param {any} claims
+ * @param {Array<string|number|null>} path
+ * @returns {any[]}
+ */
+export function selectPath(claims, path) {
+  let current = [claims];
+  for (const element of path) {
+    const following = [];
+    for (const node of current) {
+      if (element === null && Array.isArray(node)) following.push(...node);
+      else if (typeof element === "number" && Array.isArray(node) && element < node.length) following.push(node[element]);
+      else if (typeof element === "string" && node && typeof node === "object" && !Array.isArray(node) && Object.hasOwn(node, element)) {
+        following.push(node[element]);
+      }
+    }
+    current = following;
+  }
+  return current;
+}

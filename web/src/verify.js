@@ -1,10 +1,10 @@
 // The public verification page: from a QR link, an uploaded file or the camera.
 // Everything it needs is bundled; it talks only to the service that served it.
 import jsQR from "jsqr";
-import { credentialData, fromBase64Url, isCredential, unsalt } from "./document.js";
+import { credentialData, isCredential, unsalt } from "./document.js";
 import { LOCALES, STRINGS } from "./i18n.js";
+import { openShare, ShareError, shareParams } from "./share.js";
 
-const LINK_FIELDS = ["c", "k", "r", "s", "v"];
 const $ = (id) => document.getElementById(id);
 
 function storedLanguage() {
@@ -461,35 +461,22 @@ async function checkFile(file, ticket) {
 
 async function verifyFromFragment() {
   if (!location.hash || location.hash.length < 2) return;
-  const params = new URLSearchParams(location.hash.slice(1));
-  const keys = [...params.keys()].sort();
-  if (keys.join() !== LINK_FIELDS.join() || params.get("v") !== "1") {
-    return show({ message: () => t().badLink });
-  }
+  const params = shareParams(location.hash.slice(1));
+  if (!params) return show({ message: () => t().badLink });
   const ticket = checking();
-  let network;
-  let response;
-  try {
-    network = await (await fetch("/v1/network")).json();
-    response = await fetch(`/v1/shares/${encodeURIComponent(params.get("s"))}`);
-  } catch {
-    return current(ticket, { message: () => t().failed });
-  }
-  const chain = params.get("c");
-  const registry = params.get("r");
-  if (String(network.chain_id) !== chain || String(network.registry).toLowerCase() !== registry.toLowerCase()) {
-    return current(ticket, { message: () => t().wrongNetwork(chain, registry) });
-  }
-  if (response.status === 404) return current(ticket, { message: () => t().unknownShare });
-  if (!response.ok) return current(ticket, { message: await explain(response, true) });
   let doc;
   try {
-    const blob = Uint8Array.from(atob((await response.json()).blob), (c) => c.charCodeAt(0));
-    const key = await crypto.subtle.importKey("raw", fromBase64Url(params.get("k")), "AES-GCM", false, ["decrypt"]);
-    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: blob.slice(0, 12) }, key, blob.slice(12));
-    doc = JSON.parse(new TextDecoder().decode(plain));
-  } catch {
-    return current(ticket, { message: () => t().badLink });
+    doc = await openShare(params);
+  } catch (error) {
+    const kind = error instanceof ShareError ? error.kind : "failed";
+    if (kind === "network") {
+      const { chain, registry } = error.detail;
+      return current(ticket, { message: () => t().wrongNetwork(chain, registry) });
+    }
+    if (kind === "unknown") return current(ticket, { message: () => t().unknownShare });
+    if (kind === "bad") return current(ticket, { message: () => t().badLink });
+    if (error.response) return current(ticket, { message: await explain(error.response, true) });
+    return current(ticket, { message: () => t().failed });
   }
   await verifyDocument(doc, ticket, true);
 }
