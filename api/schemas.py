@@ -374,3 +374,21 @@ class CreatedPresentationOut(BaseModel):
     qr_code: str = Field(description="The consent URL as a PNG QR code (a data: URI)")
     nonce: str
     expires_at: datetime
+
+
+_HASH_PATTERN = r"^(0x)?[0-9a-fA-F]{64}$"
+
+
+class AnchorQueryBody(Strict):
+    """A document as the verification page sends it: its hashes and the claims naming its issuer and validity,
+    never its fields (the page checked in the browser that the fields hash to `target_hash`)."""
+
+    target_hash: str = Field(pattern=_HASH_PATTERN)
+    merkle_root: str = Field(pattern=_HASH_PATTERN)
+    proof: list[str] = Field(default=[], max_length=64, description="The Merkle proof's sibling hashes")
+    chain_id: int | None = Field(default=None, description="data.sijill.chainId")
+    registry: str | None = Field(default=None, max_length=42, description="data.sijill.registry")
+    agency_id: str | None = Field(default=None, max_length=31, description="data.sijill.agencyId")
+    document_store: str | None = Field(default=None, max_length=42, description="data.issuers[0].documentStore")
+    issuer_name: str | None = Field(default=None, max_length=200, description="data.issuers[0].name")
+    valid_until: str | None = Field(default=None, max_length=40, description="data.validUntil")

@@ -7,12 +7,13 @@ overall status and each check with its evidence. The use case in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from ledger.documents.merkle import root_from_proof
 from ledger.documents.salt import unsalt_data
 from ledger.documents.wrap import WrappedDocument
 from ledger.domain import NO_END, AnchorView, ChainEvidence, ChainStatus, Network, ReasonCode
@@ -115,21 +116,23 @@ def integrity_checks(document: WrappedDocument) -> list[Check]:
             {"expected_target_hash": document.target_hash, "calculated_target_hash": computed},
         )
     ]
-    root = document.computed_root()
-    checks.append(
-        Check(
-            "merkle_proof",
-            Outcome.PASSED if root == document.merkle_root else Outcome.FAILED,
-            "the proof links the document to its batch root"
-            if root == document.merkle_root
-            else f"the proof does not lead to the stated root: expected {document.merkle_root}, calculated {root}",
-            {"expected_merkle_root": document.merkle_root, "calculated_merkle_root": root},
-        )
-    )
+    checks.append(proof_check(document.merkle_root, document.computed_root()))
     return checks
 
 
-def network_check(claims: dict[str, Any], network: Network) -> Check:
+def proof_check(stated_root: str, root: str) -> Check:
+    """Does the Merkle proof lead from the target hash to the root the document states?"""
+    return Check(
+        "merkle_proof",
+        Outcome.PASSED if root == stated_root else Outcome.FAILED,
+        "the proof links the document to its batch root"
+        if root == stated_root
+        else f"the proof does not lead to the stated root: expected {stated_root}, calculated {root}",
+        {"expected_merkle_root": stated_root, "calculated_merkle_root": root},
+    )
+
+
+def network_check(claims: Mapping[str, Any], network: Network) -> Check:
     """Does the document name the chain and registry this installation trusts?"""
     evidence = {
         "document_chain_id": claims["chain_id"],
@@ -192,6 +195,32 @@ def evaluate(
 
     # 2. The document must belong to the trusted network.
     claims = document_claims(document)
+    network_result = network_check(claims, network)
+    checks.append(network_result)
+    if network_result.outcome is Outcome.FAILED:
+        return verdict(VerificationStatus.UNKNOWN_ISSUER, checks, base, network_result.message)
+    return judge_on_chain(checks, base, claims, fetch_evidence(), now)
+
+
+def evaluate_anchor(
+    *,
+    target_hash: str,
+    merkle_root: str,
+    proof: Sequence[str],
+    claims: Mapping[str, Any],
+    network: Network,
+    fetch_evidence: Callable[[], ChainEvidence],
+    now: datetime,
+) -> VerificationResult:
+    """The verdict on a document known by its target hash, Merkle proof and root, and the claims that name
+    its issuer and validity (`document_claims`' keys), never by its fields: what the verification page asks
+    once it has found in the browser that the content hashes to `target_hash`. The same checks and order
+    as `evaluate` after the content's own.
+    """
+    checks = [proof_check(merkle_root, root_from_proof(target_hash, proof))]
+    base = {"target_hash": target_hash, "merkle_root": merkle_root, "checked_at": now}
+    if checks[0].outcome is Outcome.FAILED:
+        return verdict(VerificationStatus.TAMPERED, checks, base, "the document was altered after it was issued")
     network_result = network_check(claims, network)
     checks.append(network_result)
     if network_result.outcome is Outcome.FAILED:

@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import LedgerDep
-from ledger.usecases.context import Ledger
 from api.security import PAGE_POLICY
 from ledger.errors import ConfigurationError
+from ledger.usecases.context import Ledger
 
 SECURITY_HEADERS = {"Content-Security-Policy": PAGE_POLICY, "Permissions-Policy": "camera=(self)"}
 

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Body, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AuditorDep, LedgerDep, PublicLimit
-from api.schemas import ObfuscateBody
+from api.schemas import AnchorQueryBody, ObfuscateBody
 from ledger.documents.wrap import obfuscate
 from ledger.errors import NotFoundError, PayloadTooLargeError
 from ledger.usecases.audit import audit_dir
 from ledger.usecases.sharing import sealed_share
+from ledger.usecases.verify import verify_anchor
 from ledger.usecases.verify_credential import verify_file, verify_submission
 
 router = APIRouter(prefix="/v1", tags=["verification"])
@@ -41,6 +42,18 @@ def verify(
 ) -> dict[str, Any]:
     """The verdict (VALID, REVOKED, SUSPENDED, EXPIRED, TAMPERED, NOT_ISSUED, UNKNOWN_ISSUER) and every check."""
     return verify_submission(ledger, document).as_dict()
+
+
+@router.post(
+    "/verify/anchor",
+    summary="Verify a document by its hashes and issuer claims alone (no field leaves the browser)",
+    dependencies=[PublicLimit],
+)
+def verify_by_anchor(ledger: LedgerDep, body: AnchorQueryBody) -> dict[str, Any]:
+    """What the verification page asks: the chain's verdict on (target hash, root), by the proof and the
+    issuer the document names. The page checks in the browser that the content hashes to the target hash."""
+    claims = body.model_dump(exclude={"target_hash", "merkle_root", "proof"})
+    return verify_anchor(ledger, body.target_hash, body.merkle_root, body.proof, claims).as_dict()
 
 
 @router.post(

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ledger.chain.quorum import PinnedBlock
 from ledger.documents.wrap import WrappedDocument
-from ledger.domain import ChainEvidence
+from ledger.domain import ChainEvidence, normalize_hash
 from ledger.errors import LedgerNodesDisagreeError
 from ledger.usecases.context import Ledger
-from ledger.verification import VerificationResult, evaluate
+from ledger.verification import VerificationResult, evaluate, evaluate_anchor
 
 
 def chain_evidence(ledger: Ledger, target_hash: str, root: str, *, pinned: PinnedBlock | None = None) -> ChainEvidence:
@@ -54,6 +55,35 @@ def verify_document(ledger: Ledger, document: Any, *, pinned: PinnedBlock | None
 
     try:
         result = evaluate(wrapped, network=ledger.network, fetch_evidence=fetch, now=ledger.clock())
+    except LedgerNodesDisagreeError:
+        ledger.metrics.nodes_disagreed()
+        raise
+    ledger.metrics.verdict(result.status.value)
+    return result
+
+
+def verify_anchor(
+    ledger: Ledger, target_hash: str, merkle_root: str, proof: Sequence[str], claims: Mapping[str, Any]
+) -> VerificationResult:
+    """Verify a document by its target hash, proof, root and issuer claims alone (`evaluate_anchor`): the
+    service never sees its fields. Raises as `verify_document` does, and `InvalidRequestError` for a
+    malformed hash."""
+    target, root = normalize_hash(target_hash, "target_hash"), normalize_hash(merkle_root, "merkle_root")
+    siblings = [normalize_hash(sibling, "proof") for sibling in proof]
+
+    def fetch() -> ChainEvidence:
+        return chain_evidence(ledger, target, root)
+
+    try:
+        result = evaluate_anchor(
+            target_hash=target,
+            merkle_root=root,
+            proof=siblings,
+            claims=claims,
+            network=ledger.network,
+            fetch_evidence=fetch,
+            now=ledger.clock(),
+        )
     except LedgerNodesDisagreeError:
         ledger.metrics.nodes_disagreed()
         raise

@@ -301,3 +301,29 @@ def test_a_credential_verifies_and_its_holder_makes_a_copy_showing_only_what_the
     )
     expect(page.locator("#fields")).not_to_contain_text("Mariam")
     expect(page.locator("#disclose")).to_be_hidden()  # a copy is shared as it is
+
+
+FIELD_VALUES = ("Pearl Coast Trading", "CL-2026-000123", "Mariam Al-Thani", "28763400123", "Building 12, Street 340",
+                "limited-liability-company", "Wholesale trade", "4690")  # fmt: skip
+
+
+def test_the_page_sends_no_field_value_of_a_document_it_verifies(
+    page: Page, service: Service, moci: RegisteredAgency, tmp_path: Path
+) -> None:
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(f"{request.method} {request.url} {request.post_data or ''}"))
+    issued = issue(service, moci.token)
+    page.goto(qr_link(service, moci.token, issued["target_hash"]))
+    expect(page.locator(VERDICT)).to_have_attribute("data-status", "VALID")
+    expect(page.locator("#fields")).to_contain_text("Pearl Coast Trading")  # shown, from the browser's own copy
+    pdf = httpx.get(f"{service.url}/v1/documents/{issued['target_hash']}.pdf", headers=auth(moci.token), timeout=30)
+    (tmp_path / "licence.pdf").write_bytes(pdf.content)
+    (tmp_path / "licence.json").write_text(json.dumps(issued["document"]), encoding="utf-8")
+    for name in ("licence.pdf", "licence.json"):
+        page.set_input_files("#file", str(tmp_path / name))
+        expect(page.locator(VERDICT)).to_have_attribute("data-status", "VALID")
+        expect(page.locator("#ev-tx")).to_have_text(issued["anchor"]["transaction"])
+    posts = [line for line in sent if line.startswith("POST")]
+    assert posts
+    assert all(f"{service.url}/v1/verify/anchor " in line for line in posts), posts
+    assert [value for value in FIELD_VALUES for line in sent if value in line] == []

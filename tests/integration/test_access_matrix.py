@@ -122,6 +122,13 @@ def _verify(world: World) -> Request:
     return "/v1/verify", {"json": wrapped}
 
 
+def _anchor(world: World) -> Request:
+    wrapped = world.client.get(f"/v1/documents/{world.document()}/wrapped", headers=auth(DEV_ADMIN_TOKEN)).json()
+    signature = wrapped["signature"]
+    body = {"target_hash": signature["targetHash"], "merkle_root": signature["merkleRoot"], "proof": signature["proof"]}
+    return "/v1/verify/anchor", {"json": body}
+
+
 def _obfuscate(world: World) -> Request:
     wrapped = world.client.get(f"/v1/documents/{world.document()}/wrapped", headers=auth(DEV_ADMIN_TOKEN)).json()
     return "/v1/obfuscate", {"json": {"document": wrapped, "fields": ["subject.owner"]}}
@@ -206,6 +213,7 @@ TABLE = (
     Row("GET", "/health", None, _fixed("/health"), PUBLIC),
     Row("GET", "/metrics", None, _fixed("/metrics"), ADMIN_ONLY),  # or a monitor key: test_metrics.py
     Row("GET", "/verify", None, _fixed("/verify"), PUBLIC),
+    Row("GET", "/present", None, _fixed("/present"), PUBLIC),
     Row("GET", "/v1/network", None, _fixed("/v1/network"), PUBLIC),
     Row("GET", "/v1/document-types", None, _fixed("/v1/document-types"), PUBLIC),
     Row("GET", "/v1/agencies", None, _fixed("/v1/agencies"), PUBLIC),
@@ -213,6 +221,7 @@ TABLE = (
     Row("GET", "/v1/documents/{target_hash}", None, _on_document(""), PUBLIC),
     Row("POST", "/v1/verify", None, _verify, PUBLIC),
     Row("POST", "/v1/verify/file", None, _wrapped_file, PUBLIC),
+    Row("POST", "/v1/verify/anchor", None, _anchor, PUBLIC),
     Row("POST", "/v1/obfuscate", None, _obfuscate, PUBLIC),
     Row("GET", "/v1/shares/{reference}", None, _share, PUBLIC),
     Row("GET", "/agencies/{agency_id}/did.json", None, _fixed("/agencies/moci/did.json"), PUBLIC),

@@ -1,7 +1,7 @@
 // The public verification page: from a QR link, an uploaded file or the camera.
 // Everything it needs is bundled; it talks only to the service that served it.
 import jsQR from "jsqr";
-import { credentialData, isCredential, unsalt } from "./document.js";
+import { credentialData, embeddedDocument, isCredential, targetHash, unsalt } from "./document.js";
 import { LOCALES, STRINGS } from "./i18n.js";
 import { openShare, ShareError, shareParams } from "./share.js";
 
@@ -28,8 +28,8 @@ function storeLanguage(lang) {
 // --- what the service answers --------------------------------------------------------
 
 /**
- * The answer of `POST /v1/verify` (`VerificationResult` in ledger/verification.py), and the `result` of
- * `POST /v1/verify/file`.
+ * The answer of `POST /v1/verify/anchor` for a wrapped document (its integrity check added by the page) or
+ * of `POST /v1/verify` for a credential (`VerificationResult` in ledger/verification.py).
  * @typedef {object} Verification
  * @property {VerificationStatus} status
  * @property {boolean} valid true only for VALID
@@ -407,17 +407,85 @@ function current(ticket, outcome) {
   if (ticket === state.request) show(outcome);
 }
 
+const HASH = /^[0-9a-f]{64}$/;
+
+/**
+ * What the page asks the service of a wrapped document, once it has checked in the browser that the content
+ * hashes to the document's target hash: the hashes, the proof and the claims naming the issuer and validity,
+ * never a field. Null when `doc` is not a wrapped document; `tampered` when the content does not hash right.
+ * @param {any} doc
+ * @returns {{ query: Record<string, unknown>, integrity: Check, tampered: boolean } | null}
+ */
+function anchorQuery(doc) {
+  const signature = doc && doc.signature;
+  if (!doc || typeof doc.data !== "object" || !doc.data || !signature || !HASH.test(signature.targetHash || "")) {
+    return null;
+  }
+  if (!HASH.test(signature.merkleRoot || "") || !Array.isArray(signature.proof)) return null;
+  const obfuscated = (doc.privacy && doc.privacy.obfuscatedData) || [];
+  let computed = null;
+  try {
+    computed = targetHash(doc.data, obfuscated);
+  } catch {
+    computed = null;
+  }
+  const same = computed === signature.targetHash;
+  const integrity = {
+    name: "integrity",
+    outcome: same ? "passed" : "failed",
+    message: same
+      ? "the content matches its target hash (checked in this browser)"
+      : `the content was altered: expected target hash ${signature.targetHash}, calculated ${computed}`,
+    evidence: { expected_target_hash: signature.targetHash, calculated_target_hash: computed },
+  };
+  const data = unsalt(doc.data);
+  const sijill = data.sijill && typeof data.sijill === "object" ? data.sijill : {};
+  const issuer = Array.isArray(data.issuers) && data.issuers[0] && typeof data.issuers[0] === "object" ? data.issuers[0] : {};
+  const text = (value) => (typeof value === "string" ? value : null);
+  const query = {
+    target_hash: signature.targetHash,
+    merkle_root: signature.merkleRoot,
+    proof: signature.proof,
+    chain_id: Number.isInteger(sijill.chainId) ? sijill.chainId : null,
+    registry: text(sijill.registry),
+    agency_id: text(sijill.agencyId),
+    document_store: text(issuer.documentStore),
+    issuer_name: text(issuer.name),
+    valid_until: text(data.validUntil),
+  };
+  return { query, integrity, tampered: !same };
+}
+
 async function verifyDocument(doc, ticket = checking(), forLink = false) {
   try {
     await loadTypes();
-    const response = await fetch("/v1/verify", {
+    // A credential's proof is checked by the service (the page does not verify ecdsa-sd-2023 itself).
+    const asked = isCredential(doc) ? null : anchorQuery(doc);
+    if (!isCredential(doc) && !asked) return current(ticket, { message: () => t().invalidFile(t().notWrapped) });
+    if (asked && asked.tampered) {
+      /** @type {Verification} */
+      const result = {
+        status: "TAMPERED",
+        valid: false,
+        summary: "the document was altered after it was issued",
+        target_hash: asked.query.target_hash,
+        merkle_root: asked.query.merkle_root,
+        issuer: null,
+        anchor: null,
+        checked_at: new Date().toISOString(),
+        checks: [asked.integrity],
+      };
+      return current(ticket, { result, document: doc });
+    }
+    const response = await fetch(asked ? "/v1/verify/anchor" : "/v1/verify", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(doc),
+      body: JSON.stringify(asked ? asked.query : doc),
     });
     if (!response.ok) return current(ticket, { message: await explain(response, forLink) });
     /** @type {Verification} */
     const result = await response.json();
+    if (asked) result.checks.unshift(asked.integrity);
     current(ticket, { result, document: doc });
   } catch {
     current(ticket, { message: () => t().failed });
@@ -439,24 +507,14 @@ async function checkFile(file, ticket) {
   await loadTypes();
   const bytes = new Uint8Array(await file.arrayBuffer());
   const isPdf = bytes.length > 4 && String.fromCharCode(...bytes.slice(0, 5)) === "%PDF-";
-  if (!isPdf) {
-    let doc;
-    try {
-      doc = JSON.parse(new TextDecoder().decode(bytes));
-    } catch {
-      return current(ticket, { message: () => t().invalidFile("JSON") });
-    }
-    return verifyDocument(doc, ticket);
+  let doc;
+  try {
+    // A PDF's attachment is read here: the file itself never leaves the browser.
+    doc = isPdf ? await embeddedDocument(bytes) : JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return current(ticket, { message: () => t().invalidFile(isPdf ? t().noAttachment : "JSON") });
   }
-  const response = await fetch("/v1/verify/file", {
-    method: "POST",
-    headers: { "Content-Type": "application/pdf" },
-    body: bytes,
-  });
-  if (!response.ok) return current(ticket, { message: await explain(response) });
-  /** @type {{ result: Verification, document: WrappedDocument }} */
-  const body = await response.json();
-  current(ticket, { result: body.result, document: body.document });
+  return verifyDocument(doc, ticket);
 }
 
 async function verifyFromFragment() {
