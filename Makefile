@@ -120,6 +120,7 @@ bench: setup $(STAMPS)/wrk
 	$(PY) -m benchmarks.pipeline
 	$(PY) -m benchmarks.verify_and_issue
 	$(PY) -m benchmarks.credentials
+	$(PY) -m benchmarks.presentations
 	$(PY) -m benchmarks.audit_replay --breakdown
 	$(PY) -m benchmarks.security_costs
 	$(PY) -m benchmarks.ledger_reads

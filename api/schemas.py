@@ -341,6 +341,9 @@ class RegisteredRelyingPartyOut(BaseModel):
     relying_party: RelyingPartyOut
     token: str
     key_id: str
+    callback_secret: str | None = Field(
+        description="Signs each result posted to the callback (X-Sijill-Signature: sha256=<HMAC-SHA256 hex>)"
+    )
 
 
 class PurposeBody(Strict):

@@ -8,7 +8,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ActorDep, AdminDep, LedgerDep, PublicLimit
@@ -27,6 +27,7 @@ from ledger.usecases.presentation_answer import answer_request
 from ledger.usecases.relying_parties import (
     collect_result,
     create_request,
+    deliver_result,
     register_relying_party,
     request_object,
 )
@@ -56,7 +57,10 @@ def create_party(body: RegisterRelyingPartyBody, _admin: AdminDep, ledger: Ledge
         callback_url=body.callback_url,
     )
     return RegisteredRelyingPartyOut(
-        relying_party=_party(registered.party), token=registered.key.token, key_id=registered.key.key.id
+        relying_party=_party(registered.party),
+        token=registered.key.token,
+        key_id=registered.key.key.id,
+        callback_secret=registered.callback_secret,
     )
 
 
@@ -146,13 +150,17 @@ async def _form_or_json(request: Request) -> dict[str, Any]:
         }
     },
 )
-async def respond(request_id: str, request: Request, ledger: LedgerDep, response: Response) -> dict[str, Any]:
-    """Verified at once: the answer is accepted (and the relying party may collect it) or refused with reasons."""
+async def respond(
+    request_id: str, request: Request, ledger: LedgerDep, response: Response, background: BackgroundTasks
+) -> dict[str, Any]:
+    """Verified at once: the answer is accepted (and the relying party may collect it) or refused with reasons.
+    A relying party with a callback receives the result there, once this answer is sent."""
     response.headers.update(_PRIVATE)
     fields = await _form_or_json(request)
     answer = await run_in_threadpool(
         answer_request, ledger, request_id, state=fields.get("state"), vp_token=fields.get("vp_token")
     )
+    background.add_task(deliver_result, ledger, request_id)  # a sync function: run in the thread pool
     return answer.as_dict()
 
 

@@ -303,6 +303,7 @@ class RelyingPartyRow(Base):
     name_ar: Mapped[str] = mapped_column(String(200))
     redirect_uris: Mapped[list[str]] = mapped_column(JSON)  # where a holder may be sent back after answering
     callback_url: Mapped[str | None] = mapped_column(String(2000))  # where a result is posted, if anywhere
+    callback_secret: Mapped[str | None] = mapped_column(Text)  # signs what is posted there; sealed by the key vault
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -4,17 +4,23 @@ asking a holder for documents, and collecting the verified result once.
 A request is created by a relying party's key and named by 128 random bits; the request object it
 serves (public, for the holder's page) names the party, the DCQL query, the purpose in both languages,
 the rules the party will apply, and a single-use `state` and `nonce`. The answer arrives at the
-request's response URI (`ledger.usecases.presentation_answer`); the party collects the result once,
-after which the service keeps no claim of it.
+request's response URI (`ledger.usecases.presentation_answer`); the party collects the result once
+(or receives it, signed, on its callback), after which the service keeps no claim of it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
+
+import httpx
 
 from ledger.domain import PresentationState, validate_agency_id
 from ledger.errors import GoneError, InvalidRequestError, NotFoundError, PermissionDeniedError
@@ -25,6 +31,8 @@ from ledger.usecases.actors import Actor, Scope
 from ledger.usecases.api_keys import IssuedApiKey, create_api_key
 from ledger.usecases.context import Ledger
 
+log = logging.getLogger(__name__)
+
 DEFAULT_TTL = 600
 _MAX_TTL = 3600
 _MIN_TTL = 60
@@ -33,10 +41,12 @@ _MAX_REDIRECTS = 10
 
 @dataclass(frozen=True, slots=True)
 class RegisteredParty:
-    """A new relying party and its first API key (the token is shown once)."""
+    """A new relying party, its first API key, and the secret that signs what is posted to its callback
+    (both shown once)."""
 
     party: RelyingPartyRow
     key: IssuedApiKey
+    callback_secret: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +105,14 @@ def register_relying_party(
         ) from None
     if len(redirect_uris) > _MAX_REDIRECTS:
         raise InvalidRequestError(f"at most {_MAX_REDIRECTS} redirect URIs", field="redirect_uris")
+    secret = secrets.token_urlsafe(32) if callback_url else None
     row = RelyingPartyRow(
         id=party_id,
         name=_name(name, "name"),
         name_ar=_name(name_ar, "name_ar"),
         redirect_uris=[_url(uri, "redirect_uris", production=production) for uri in redirect_uris],
         callback_url=_url(callback_url, "callback_url", production=production) if callback_url else None,
+        callback_secret=ledger.vault.seal(secret.encode(), _callback_binding(party_id)) if secret else None,
     )
     party = ledger.presentations.add_party(row)
     key = create_api_key(
@@ -111,7 +123,11 @@ def register_relying_party(
         label=f"{party.id} key",
         token=token,
     )
-    return RegisteredParty(party=party, key=key)
+    return RegisteredParty(party=party, key=key, callback_secret=secret)
+
+
+def _callback_binding(party_id: str) -> str:
+    return f"relying-party-callback:{party_id}"
 
 
 def _purpose(value: Any) -> dict[str, str]:
@@ -246,3 +262,32 @@ def collect_result(ledger: Ledger, actor: Actor, request_id: str) -> dict[str, A
         collected_at = (ledger.presentations.request(row.id) or row).collected_at
     when = collected_at.isoformat() if isinstance(collected_at, datetime) else "an earlier request"
     raise GoneError(f"the result of request '{row.id}' was collected at {when}; the service keeps no copy")
+
+
+def deliver_result(ledger: Ledger, request_id: str, *, timeout: float = 5.0) -> bool:
+    """Post an answered request's result to its relying party's callback, once: on a 2xx answer the result
+    counts as collected and the service forgets its claims; otherwise it waits for the party's GET.
+
+    The body is JSON (``{"id", "status": "ANSWERED", "result"}``), signed with the party's callback secret:
+    ``X-Sijill-Signature: sha256=<HMAC-SHA256 of the body, hex>``. One attempt, no retry. Returns whether the
+    result was delivered; never raises for the party's endpoint (a failure is logged).
+    """
+    row = ledger.presentations.request(request_id)
+    party = ledger.presentations.party(row.relying_party_id) if row is not None else None
+    if row is None or party is None or not party.callback_url or not party.callback_secret or row.result is None:
+        return False
+    body = json.dumps(
+        {"id": row.id, "status": PresentationState.ANSWERED.value, "result": row.result}, ensure_ascii=False
+    ).encode("utf-8")
+    secret = ledger.vault.unseal(party.callback_secret, _callback_binding(party.id))
+    signature = hmac.new(secret, body, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-Sijill-Signature": f"sha256={signature}"}
+    try:
+        answer = httpx.post(party.callback_url, content=body, headers=headers, timeout=timeout)
+    except httpx.HTTPError as error:
+        log.warning("relying party %s's callback failed for request %s: %s", party.id, row.id, error)
+        return False
+    if not answer.is_success:
+        log.warning("relying party %s's callback answered %d for request %s", party.id, answer.status_code, row.id)
+        return False
+    return ledger.presentations.collect(row.id, ledger.clock()) is not None

@@ -9,9 +9,13 @@ answer beside Sijill and must agree on whether the query is met.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import threading
 from collections.abc import Callable
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -384,3 +388,58 @@ def test_only_the_asking_party_reads_its_result(
     assert client.post("/v1/presentations", json={"dcql_query": QUERY, "purpose": PURPOSE},
                        headers=auth(moci.token)).status_code == 403  # fmt: skip
     assert client.get("/v1/presentations/nope/request").status_code == 404
+
+
+class Callback:
+    """A relying party's callback endpoint on 127.0.0.1: what it received, and the status it answers."""
+
+    def __init__(self, status: int) -> None:
+        received: list[tuple[dict[str, str], bytes]] = []
+        self.received = received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((dict(self.headers), body))
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/sijill-results"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("status", [204, 500])
+def test_a_result_is_posted_signed_to_the_callback_once_or_kept_for_get(
+    client: TestClient, documents: dict[str, dict[str, Any]], status: int
+) -> None:
+    endpoint = Callback(status)
+    try:
+        registered = client.post(
+            "/v1/admin/relying-parties",
+            json={"id": "hook-bank", "name": "Hook Bank", "name_ar": "بنك", "callback_url": endpoint.url},
+            headers=ADMIN,
+        ).json()
+        created = ask(client, registered)
+        vp_token = {"licence": [licence_copy(documents["licence"])], "degree": [degree_copy(documents["degree"])]}
+        assert answer(client, request_of(client, created), vp_token).json()["accepted"]
+    finally:
+        endpoint.close()
+    ((headers, body),) = endpoint.received
+    secret = registered["callback_secret"].encode()
+    assert headers["X-Sijill-Signature"] == "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    posted = json.loads(body)
+    assert posted["id"] == created["id"]
+    assert posted["result"]["decision"] == "approve"
+    then = collect(client, registered, created)
+    if status == 204:  # delivered: the service kept no copy
+        assert then.status_code == 410
+    else:  # the callback failed: the result waits for the party's GET
+        assert then.json()["result"] == posted["result"]

@@ -51,6 +51,7 @@ def running_service(tmp_path: Path) -> Iterator[tuple[int, int]]:
         "SIJILL_API_PORT": str(api_port),
         "SIJILL_ANVIL_PORT": str(chain_port),
         "SIJILL_RPC_URL": f"http://127.0.0.1:{chain_port}",
+        "SIJILL_PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
     }
     for name in ("SIJILL_DATABASE_URL", "SIJILL_DEPLOYMENT_FILE"):
         env.pop(name, None)
@@ -88,14 +89,16 @@ def service(tmp_path: Path) -> Iterator[tuple[int, int]]:
         yield ports
 
 
-@pytest.mark.parametrize("name", ["quickstart", "credentials"])
+@pytest.mark.parametrize("name", ["quickstart", "credentials", "presentations"])
 def test_the_readme_examples_work_as_written(service: tuple[int, int], tmp_path: Path, name: str) -> None:
-    """The README's quick start and its credentials example, run by bash against `sijill up`, succeed and
-    print what the README says."""
+    """The README's quick start, its credentials example and its presentation example, run by bash against
+    `sijill up` from a copy of the repository's examples (and its .venv), succeed and print what the README
+    says."""
     api_port, _chain_port = service
     expected = readme_output(name)
     work = tmp_path / "work"
     shutil.copytree(ROOT / "examples", work / "examples")
+    (work / ".venv").symlink_to(ROOT / ".venv")
     script = readme_script(name).replace("API=http://127.0.0.1:8000", f"API=http://127.0.0.1:{api_port}")
     completed = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script], cwd=work, capture_output=True, text=True, timeout=120, check=False
@@ -112,3 +115,15 @@ def test_stopping_the_service_stops_its_chain_and_keeps_its_state(tmp_path: Path
     assert not rpc_ready(f"http://127.0.0.1:{chain_port}")
     assert (tmp_path / "data" / "chain" / "anvil-state.json").exists()
     assert (tmp_path / "data" / "deployment.json").exists()
+
+
+def test_sijill_up_serves_the_demo_loan_form(service: tuple[int, int]) -> None:
+    """`make run` serves the demo relying party's form, which asks Sijill for a request when used."""
+    api_port, _chain_port = service
+    with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/demo/loan/", timeout=10) as response:
+        page = response.read().decode("utf-8")
+    assert "Business loan application" in page
+    start = urllib.request.Request(f"http://127.0.0.1:{api_port}/demo/loan/start", method="POST")
+    with urllib.request.urlopen(start, timeout=30) as response:
+        asked = response.read().decode("utf-8")
+    assert f"http://127.0.0.1:{api_port}/present#request_uri=" in asked

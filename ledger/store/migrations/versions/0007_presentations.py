@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("name_ar", sa.String(200), nullable=False),
         sa.Column("redirect_uris", sa.JSON(), nullable=False),
         sa.Column("callback_url", sa.String(2000)),
+        sa.Column("callback_secret", sa.Text()),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
