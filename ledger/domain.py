@@ -8,7 +8,7 @@ Four lifecycles, one word and one enum each, with the moves each allows:
 - `BatchState`: the store's state of a batch's anchor (pending, mined, anchored, failed);
 - `TransactionState`: the outbox's state of one signed transaction;
 - `ChainStatus`: a batch's or document's status on chain (ACTIVE, SUSPENDED, REVOKED);
-- `PresentationState`: a relying party's presentation request (PENDING, ANSWERED, COLLECTED).
+- `PresentationState`: a relying party's presentation request (PENDING, ANSWERED, COLLECTED, DISCARDED).
 """
 
 from __future__ import annotations
@@ -115,6 +115,8 @@ class PresentationState(StrEnum):
     """The holder answered and the answer was verified; the result waits for the relying party."""
     COLLECTED = "COLLECTED"
     """The relying party has the result; the service no longer keeps it."""
+    DISCARDED = "DISCARDED"
+    """Nobody collected the result in time; the service dropped it."""
 
 
 _STAGE_OF = {
@@ -175,8 +177,9 @@ TRANSITIONS: dict[type[StrEnum], dict[StrEnum, frozenset[StrEnum]]] = {
     },
     PresentationState: {
         PresentationState.PENDING: frozenset({PresentationState.ANSWERED}),
-        PresentationState.ANSWERED: frozenset({PresentationState.COLLECTED}),
+        PresentationState.ANSWERED: frozenset({PresentationState.COLLECTED, PresentationState.DISCARDED}),
         PresentationState.COLLECTED: frozenset(),
+        PresentationState.DISCARDED: frozenset(),
     },
     ChainStatus: {
         # A batch is anchored ACTIVE; a document's own record starts at its first change.

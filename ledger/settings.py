@@ -120,6 +120,10 @@ class Settings(BaseSettings):
     api_key_requests_per_minute: int = Field(default=3000, ge=0)
     public_requests_per_minute: int = Field(default=600, ge=0)
 
+    presentation_result_hours: float = Field(
+        default=24, gt=0, description="how long a verified presentation's result waits for its relying party"
+    )
+
     seed_demo: bool = True
     demo_agency_id: str = "demo-ministry"
     demo_agency_name: str = "Demo Ministry of Commerce"

@@ -154,8 +154,20 @@ def _claim(value: Any, what: str) -> ClaimQuery:
 def _credential(value: Any, index: int) -> CredentialQuery:
     what = f"credentials[{index}]"
     item = _object(value, what)
-    _only(item, {"id", "format", "meta", "claims", "claim_sets", "multiple", "require_cryptographic_holder_binding",
-                 "trusted_authorities"}, what)  # fmt: skip
+    _only(
+        item,
+        {
+            "id",
+            "format",
+            "meta",
+            "claims",
+            "claim_sets",
+            "multiple",
+            "require_cryptographic_holder_binding",
+            "trusted_authorities",
+        },
+        what,
+    )
     query_id = _id(item.get("id"), f"{what}.id")
     if item.get("format") != FORMAT:
         raise _bad(f"{what}.format is {item.get('format')!r}; Sijill presents its documents as '{FORMAT}'")
@@ -239,23 +251,22 @@ def parse_query(value: Any) -> DcqlQuery:
 
 
 def select(claims: Any, path: Path) -> list[Any]:
-    """Every value `path` points at in `claims` (none when a key or index is absent)."""
+    """Every value `path` points at in presented `claims` (none when a key is absent).
+
+    ``null`` selects every element of a list. So does an index: in a presentation, selective disclosure
+    leaves elements out and the positions shift, so an index cannot name the issuer's element (the npm
+    `dcql` package reads presentations so too).
+    """
     current = [claims]
     for element in path:
         following: list[Any] = []
         for node in current:
-            if element is None and isinstance(node, list):
+            if (element is None or isinstance(element, int)) and isinstance(node, list):
                 following.extend(node)
-            elif _holds(node, element):
+            elif isinstance(element, str) and isinstance(node, Mapping) and element in node:
                 following.append(node[element])
         current = following
     return current
-
-
-def _holds(node: Any, element: PathElement) -> bool:
-    if isinstance(element, int):
-        return isinstance(node, list) and element < len(node)
-    return isinstance(element, str) and isinstance(node, Mapping) and element in node
 
 
 def path_text(path: Path) -> str:
@@ -323,3 +334,19 @@ def satisfied(query: DcqlQuery, answered: set[str]) -> tuple[bool, list[str]]:
             wanted = " or ".join(" and ".join(f"'{c}'" for c in option) for option in credential_set.options)
             reasons.append(f"credential set {n} needs {wanted}")
     return not reasons, reasons
+
+
+def answer_holds(query: DcqlQuery, matches: Sequence[Match]) -> tuple[bool, list[str], list[str]]:
+    """Whether presented documents answer `query` as DCQL reads a presentation: each answers the credential
+    query it was given for, one per query unless the query allows `multiple`, and the queries answered
+    meet the query (`satisfied`). With what is wrong with the documents given, and what the query still
+    lacks."""
+    problems = [f"the document given for '{m.query_id}' lacks {', '.join(m.missing)}" for m in matches if not m.matched]
+    given = [m.query_id for m in matches]
+    problems += [
+        f"'{query_id}' asks for one document; several were given"
+        for query_id in dict.fromkeys(given)
+        if given.count(query_id) > 1 and not query.credential(query_id).multiple
+    ]
+    met, unmet = satisfied(query, {m.query_id for m in matches if m.matched})
+    return met and not problems, problems, unmet

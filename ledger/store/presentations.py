@@ -2,7 +2,8 @@
 
 A request's answer is taken once: `answer` moves it from PENDING to ANSWERED only if no other answer
 got there first (a compare-and-set on the row), so two holders, or one holder's replay, cannot both
-answer. `collect` hands the result over once and forgets the claims it held.
+answer. `collect` hands the result over once and forgets the claims it held; `discard_before` drops the
+results nobody collected in time.
 """
 
 from __future__ import annotations
@@ -81,6 +82,20 @@ class Presentations:
             row = session.get(PresentationRequestRow, request_id, with_for_update=True)
             if row is not None:
                 row.refusals = [*(row.refusals or []), refusal][-_KEPT_REFUSALS:]
+
+    def discard_before(self, answered_before: datetime) -> int:
+        """Drop the results answered before `answered_before` that nobody collected; how many."""
+        query = (
+            update(PresentationRequestRow)
+            .where(
+                PresentationRequestRow.status == PresentationState.ANSWERED.value,
+                PresentationRequestRow.answered_at < answered_before,
+            )
+            .values(status=PresentationState.DISCARDED.value, result=None)
+        )
+        with self._store.session() as session:
+            moved: CursorResult[Any] = session.execute(query)  # type: ignore[assignment]
+            return int(moved.rowcount)
 
     def collect(self, request_id: str, at: datetime) -> dict[str, Any] | None:
         """The result of an ANSWERED request, once: the row then keeps no claim. None if it was collected

@@ -24,7 +24,16 @@ from ledger.documents.salt import unsalt_data
 from ledger.documents.wrap import WrappedDocument
 from ledger.domain import PresentationState
 from ledger.errors import ConflictError, GoneError, InvalidRequestError, NotFoundError
-from ledger.openid4vp.dcql import CredentialQuery, Match, Path, Presented, match, parse_query, path_text, satisfied
+from ledger.openid4vp.dcql import (
+    CredentialQuery,
+    Match,
+    Path,
+    Presented,
+    answer_holds,
+    match,
+    parse_query,
+    path_text,
+)
 from ledger.openid4vp.rules import Evidence, Rule, evaluate, parse_rules
 from ledger.store.models import PresentationRequestRow
 from ledger.usecases.context import Ledger
@@ -178,19 +187,18 @@ def _document_record(checked: _Checked) -> dict[str, Any]:
 
 def _claim_records(checked: _Checked) -> list[dict[str, Any]]:
     document = _document_record(checked)
-    shared = {key: document[key] for key in ("credential", "document_type", "agency", "verdict", "valid_from",
-                                             "valid_until", "anchor")}  # fmt: skip
+    shared = {
+        key: document[key]
+        for key in ("credential", "document_type", "agency", "verdict", "valid_from", "valid_until", "anchor")
+    }
     return [{"path": list(path), **shared, "value": value} for path, value in checked.match.claims]
 
 
-def _problems(checked: _Checked) -> list[str]:
-    problems = []
+def _verdict_problem(checked: _Checked) -> list[str]:
+    if checked.result.status is VerificationStatus.VALID:
+        return []
     who = f"the document given for '{checked.query_id}'"
-    if checked.result.status is not VerificationStatus.VALID:
-        problems.append(f"{who} is {checked.result.status.value}: {checked.result.summary}")
-    elif not checked.match.matched:
-        problems.append(f"{who} lacks {', '.join(checked.match.missing)}")
-    return problems
+    return [f"{who} is {checked.result.status.value}: {checked.result.summary}"]
 
 
 def _time(text: str | None) -> datetime | None:
@@ -213,22 +221,20 @@ def _verified_result(
         except InvalidRequestError as error:  # not a Sijill document at all: no verdict to give
             reasons.append(f"the document given for '{query_id}' is not a Sijill document: {error.message}")
     for item in checked:
-        reasons.extend(_problems(item))
-    answered = {item.query_id for item in checked if not _problems(item)}
-    for query_id in {q for q, _ in presented}:
-        if sum(1 for item in checked if item.query_id == query_id) > 1 and not query.credential(query_id).multiple:
-            reasons.append(f"'{query_id}' asks for one document; several were given")
-    met, unmet = satisfied(query, answered)
+        reasons.extend(_verdict_problem(item))
+    # The query, held against the documents that are VALID (one that is not is a reason already).
+    holds, problems, unmet = answer_holds(query, [item.match for item in checked if not _verdict_problem(item)])
+    reasons.extend(problems)
     if not reasons:
         reasons.extend(unmet)
-    accepted = met and not reasons
+    accepted = holds and not reasons
     now = ledger.clock()
     result: dict[str, Any] = {
         "request_id": row.id,
         "relying_party": row.relying_party_id,
         "answered_at": now.isoformat(),
         "accepted": accepted,
-        "satisfied": met,
+        "satisfied": holds,
         "reasons": reasons,
         "documents": [_document_record(item) for item in checked],
         "claims": [claim for item in checked for claim in _claim_records(item)] if accepted else [],

@@ -181,6 +181,7 @@ def create_request(
     if not _MIN_TTL <= ttl_seconds <= _MAX_TTL:
         raise InvalidRequestError(f"ttl_seconds is {_MIN_TTL} to {_MAX_TTL}", field="ttl_seconds")
     now = ledger.clock()
+    discard_stale_results(ledger)
     row = PresentationRequestRow(
         id=secrets.token_urlsafe(16),  # 128 bits: the request URI is the holder's capability
         relying_party_id=party_id,
@@ -243,17 +244,28 @@ def _owned(ledger: Ledger, actor: Actor, request_id: str) -> PresentationRequest
     return row
 
 
+def discard_stale_results(ledger: Ledger) -> int:
+    """Drop the results nobody collected within `Settings.presentation_result_hours`; how many. Called
+    whenever a request is made or a result asked for, so a result never outlives its time by much."""
+    hours = ledger.settings.presentation_result_hours
+    return ledger.presentations.discard_before(ledger.clock() - timedelta(hours=hours))
+
+
 def collect_result(ledger: Ledger, actor: Actor, request_id: str) -> dict[str, Any]:
     """Where a relying party's request is; once answered, its verified result, handed over once.
 
     Raises `PermissionDeniedError` for a key that is not a relying party's, `NotFoundError` for a request
     that is not the caller's, and `GoneError` once the result was collected.
     """
+    discard_stale_results(ledger)
     row = _owned(ledger, actor, request_id)
     base: dict[str, Any] = {"id": row.id, "expires_at": row.expires_at.isoformat(), "refusals": row.refusals or []}
     if row.status == PresentationState.PENDING.value:
         expired = ledger.clock() >= row.expires_at
         return {**base, "status": "EXPIRED" if expired else PresentationState.PENDING.value}
+    if row.status == PresentationState.DISCARDED.value:
+        hours = ledger.settings.presentation_result_hours
+        raise GoneError(f"the result of request '{row.id}' was not collected within {hours:g} hours and was dropped")
     collected_at = row.collected_at
     if row.status == PresentationState.ANSWERED.value:
         result = ledger.presentations.collect(row.id, ledger.clock())

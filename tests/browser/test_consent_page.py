@@ -32,10 +32,26 @@ from tests.nodes import ChainNode
 
 # Values of the two documents the bank's query does not ask for: none may leave the browser. (The licence's
 # expiry date is not among them: a document's validity is always shown, since its verdict rests on it.)
-UNREQUESTED = ("28763400123", "limited-liability-company", "2026-11-23", "201904512", "2001-03-14",
-               "magna-cum-laude", "QU-BSC-2026-0815", "2026-06-15")  # fmt: skip
-REQUESTED = ("Pearl Coast Trading", "CL-2026-000123", "Mariam Al-Thani", "Building 12, Street 340, Doha", "4690",
-             "Noora Al-Mannai", "Bachelor of Science", "Computer Engineering")  # fmt: skip
+UNREQUESTED = (
+    "28763400123",
+    "limited-liability-company",
+    "2026-11-23",
+    "201904512",
+    "2001-03-14",
+    "magna-cum-laude",
+    "QU-BSC-2026-0815",
+    "2026-06-15",
+)
+REQUESTED = (
+    "Pearl Coast Trading",
+    "CL-2026-000123",
+    "Mariam Al-Thani",
+    "Building 12, Street 340, Doha",
+    "4690",
+    "Noora Al-Mannai",
+    "Bachelor of Science",
+    "Computer Engineering",
+)
 
 
 @pytest.fixture
@@ -52,8 +68,10 @@ def bank_service(tmp_path: Path, chain_node: ChainNode, deployment: DeploymentRe
 @pytest.fixture
 def agencies(bank_service: Service) -> dict[str, RegisteredAgency]:
     registered = {}
-    for agency, name, name_ar in (("moci", "Ministry of Commerce and Industry", "وزارة التجارة والصناعة"),
-                                  ("qu", "Qatar University", "جامعة قطر")):  # fmt: skip
+    for agency, name, name_ar in (
+        ("moci", "Ministry of Commerce and Industry", "وزارة التجارة والصناعة"),
+        ("qu", "Qatar University", "جامعة قطر"),
+    ):
         registered[agency] = register_agency(bank_service.ledger, agency, name, name_ar)
         add_issuer_key(bank_service.ledger, agency)
     return registered
@@ -70,15 +88,22 @@ def issue(service: Service, agency: RegisteredAgency, name: str) -> dict[str, An
 def files(bank_service: Service, agencies: dict[str, RegisteredAgency], tmp_path: Path) -> dict[str, Path]:
     """The holder's files: the licence as its PDF, the degree as its JSON document."""
     licence = issue(bank_service, agencies["moci"], "commercial-licence")
-    pdf = httpx.get(f"{bank_service.url}/v1/documents/{licence['target_hash']}.pdf",
-                    headers=auth(agencies["moci"].token), timeout=30)  # fmt: skip
+    pdf = httpx.get(
+        f"{bank_service.url}/v1/documents/{licence['target_hash']}.pdf",
+        headers=auth(agencies["moci"].token),
+        timeout=30,
+    )
     (tmp_path / "licence.pdf").write_bytes(pdf.content)
     (tmp_path / "licence.json").write_text(json.dumps(licence["document"]), encoding="utf-8")
     degree = issue(bank_service, agencies["qu"], "academic-certificate")
     (tmp_path / "degree.json").write_text(json.dumps(degree["document"]), encoding="utf-8")
     (tmp_path / "licence-target").write_text(licence["target_hash"], encoding="utf-8")
-    return {"licence": tmp_path / "licence.pdf", "licence_json": tmp_path / "licence.json",
-            "degree": tmp_path / "degree.json", "licence_target": tmp_path / "licence-target"}  # fmt: skip
+    return {
+        "licence": tmp_path / "licence.pdf",
+        "licence_json": tmp_path / "licence.json",
+        "degree": tmp_path / "degree.json",
+        "licence_target": tmp_path / "licence-target",
+    }
 
 
 class Recorder:
@@ -99,8 +124,11 @@ class Recorder:
 
     def answers(self) -> list[dict[str, Any]]:
         """The vp_tokens the page posted."""
-        return [json.loads(json.loads(body)["vp_token"][0]) for method, url, body in self.sent
-                if method == "POST" and url.endswith("/response")]  # fmt: skip
+        return [
+            json.loads(json.loads(body)["vp_token"][0])
+            for method, url, body in self.sent
+            if method == "POST" and url.endswith("/response")
+        ]
 
 
 def open_consent(page: Page, service: Service) -> None:
@@ -186,8 +214,12 @@ def test_a_revoked_licence_and_a_replayed_answer_end_in_refusals_the_bank_sees(
     page: Page, bank_service: Service, files: dict[str, Path], agencies: dict[str, RegisteredAgency]
 ) -> None:
     target = files["licence_target"].read_text(encoding="utf-8")
-    revoked = httpx.post(f"{bank_service.url}/v1/documents/{target}/revoke", json={"reason": "fraud"},
-                         headers=auth(agencies["moci"].token), timeout=30)  # fmt: skip
+    revoked = httpx.post(
+        f"{bank_service.url}/v1/documents/{target}/revoke",
+        json={"reason": "fraud"},
+        headers=auth(agencies["moci"].token),
+        timeout=30,
+    )
     assert revoked.status_code == 200
     recorder = Recorder(page)
     open_consent(page, bank_service)

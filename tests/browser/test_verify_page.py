@@ -303,8 +303,16 @@ def test_a_credential_verifies_and_its_holder_makes_a_copy_showing_only_what_the
     expect(page.locator("#disclose")).to_be_hidden()  # a copy is shared as it is
 
 
-FIELD_VALUES = ("Pearl Coast Trading", "CL-2026-000123", "Mariam Al-Thani", "28763400123", "Building 12, Street 340",
-                "limited-liability-company", "Wholesale trade", "4690")  # fmt: skip
+FIELD_VALUES = (
+    "Pearl Coast Trading",
+    "CL-2026-000123",
+    "Mariam Al-Thani",
+    "28763400123",
+    "Building 12, Street 340",
+    "limited-liability-company",
+    "Wholesale trade",
+    "4690",
+)
 
 
 def test_the_page_sends_no_field_value_of_a_document_it_verifies(

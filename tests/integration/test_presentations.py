@@ -137,13 +137,17 @@ def collect(client: TestClient, bank: dict[str, Any], created: dict[str, Any]) -
 
 def licence_copy(document: dict[str, Any]) -> dict[str, Any]:
     """What the consent page sends of a licence: the requested claims only."""
-    return obfuscate(document, ["subject.owner.nationalId", "subject.address", "subject.legalForm",
-                                "subject.issueDate", "subject.expiryDate"])  # fmt: skip
+    return obfuscate(
+        document,
+        ["subject.owner.nationalId", "subject.address", "subject.legalForm", "subject.issueDate", "subject.expiryDate"],
+    )
 
 
 def degree_copy(document: dict[str, Any]) -> dict[str, Any]:
-    return obfuscate(document, ["subject.certificateNumber", "subject.graduate", "subject.honours", "subject.gpa",
-                                "subject.graduationDate"])  # fmt: skip
+    return obfuscate(
+        document,
+        ["subject.certificateNumber", "subject.graduate", "subject.honours", "subject.gpa", "subject.graduationDate"],
+    )
 
 
 def oracle(ledger: Ledger, query: dict[str, Any], vp_token: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -183,8 +187,12 @@ def test_the_relying_party_receives_the_requested_claims_verified_and_nothing_el
     sent = answer(client, request, vp_token)
     assert sent.status_code == 200, sent.text
     assert sent.json() == {"accepted": True, "reasons": [], "redirect_uri": "https://bank.example/done"}
-    assert oracle(ledger, QUERY, vp_token) == {"valid": True, "error": None, "satisfied": True,
-                                               "matched": ["degree", "licence"]}  # fmt: skip
+    assert oracle(ledger, QUERY, vp_token) == {
+        "valid": True,
+        "error": None,
+        "satisfied": True,
+        "matched": ["degree", "licence"],
+    }
 
     collected = collect(client, bank, created)
     assert collected.status_code == 200, collected.text
@@ -229,8 +237,9 @@ def test_claims_shown_beyond_the_query_are_not_passed_on(
 def test_a_revoked_document_is_refused_and_the_party_sees_why(
     client: TestClient, ledger: Ledger, bank: dict[str, Any], documents: dict[str, dict[str, Any]]
 ) -> None:
-    change_status(ledger, Actor("moci"), documents["licence"]["signature"]["targetHash"], Action.REVOKE,
-                  ReasonCode.UNSPECIFIED)  # fmt: skip
+    change_status(
+        ledger, Actor("moci"), documents["licence"]["signature"]["targetHash"], Action.REVOKE, ReasonCode.UNSPECIFIED
+    )
     request = request_of(client, created := ask(client, bank))
     sent = answer(client, request, {"licence": [licence_copy(documents["licence"])], "degree": [documents["degree"]]})
     assert sent.status_code == 200
@@ -319,8 +328,11 @@ def test_rules_approve_or_refer_with_a_reason_for_each(
     result = collect(client, bank, created).json()["result"]
     assert result["decision"] == "refer"
     outcomes = [(o["rule"]["label"], o["passed"]) for o in result["rules"]]
-    assert outcomes == [("licence valid", True), ("valid for a century", False),
-                        ("credentialSubject.licenceNumber in ['CL-2026-000123']", True)]  # fmt: skip
+    assert outcomes == [
+        ("licence valid", True),
+        ("valid for a century", False),
+        ("credentialSubject.licenceNumber in ['CL-2026-000123']", True),
+    ]
     assert result["rules"][1]["reason"].startswith("valid until 2027-11-22")
     bad = client.post(
         "/v1/presentations",
@@ -341,8 +353,12 @@ def test_a_derived_credential_answers_like_the_wrapped_copy(
     add_credential_key(ledger, "moci")
     target = documents["licence"]["signature"]["targetHash"]
     credential = client.get(f"/v1/documents/{target}/credential", headers=auth(moci.token)).json()
-    pointers = ["/credentialSubject/tradeName", "/credentialSubject/licenceNumber", "/credentialSubject/owner/name",
-                "/credentialSubject/activities"]  # fmt: skip
+    pointers = [
+        "/credentialSubject/tradeName",
+        "/credentialSubject/licenceNumber",
+        "/credentialSubject/owner/name",
+        "/credentialSubject/activities",
+    ]
     derived = client.post("/v1/credentials/derive", json={"credential": credential, "disclose": pointers}).json()
     vp_token = {"licence": [derived], "degree": [degree_copy(documents["degree"])]}
     assert oracle(ledger, QUERY, vp_token)["satisfied"] is True
@@ -385,8 +401,12 @@ def test_only_the_asking_party_reads_its_result(
     ).json()
     assert collect(client, other, created).status_code == 404
     assert client.get(f"/v1/presentations/{created['id']}", headers=ADMIN).status_code == 403
-    assert client.post("/v1/presentations", json={"dcql_query": QUERY, "purpose": PURPOSE},
-                       headers=auth(moci.token)).status_code == 403  # fmt: skip
+    assert (
+        client.post(
+            "/v1/presentations", json={"dcql_query": QUERY, "purpose": PURPOSE}, headers=auth(moci.token)
+        ).status_code
+        == 403
+    )
     assert client.get("/v1/presentations/nope/request").status_code == 404
 
 
@@ -443,3 +463,19 @@ def test_a_result_is_posted_signed_to_the_callback_once_or_kept_for_get(
         assert then.status_code == 410
     else:  # the callback failed: the result waits for the party's GET
         assert then.json()["result"] == posted["result"]
+
+
+def test_a_result_nobody_collects_is_dropped_in_time(
+    client: TestClient, ledger: Ledger, bank: dict[str, Any], documents: dict[str, dict[str, Any]]
+) -> None:
+    created = ask(client, bank)
+    vp_token = {"licence": [licence_copy(documents["licence"])], "degree": [degree_copy(documents["degree"])]}
+    assert answer(client, request_of(client, created), vp_token).json()["accepted"]
+    clock: Callable[[], Any] = ledger.clock
+    ledger.clock = lambda: clock() + timedelta(hours=24, seconds=1)  # type: ignore[method-assign]
+    late = collect(client, bank, created)
+    assert late.status_code == 410
+    assert "not collected within 24 hours" in late.json()["error"]["message"]
+    kept = ledger.presentations.request(created["id"])
+    assert kept is not None
+    assert kept.result is None

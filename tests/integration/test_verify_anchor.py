@@ -57,9 +57,10 @@ def same_verdict(whole: dict[str, Any], anchored: dict[str, Any]) -> None:
 @pytest.fixture
 def batch(client: TestClient, moci: RegisteredAgency) -> list[dict[str, Any]]:
     response = client.post(
-        "/v1/documents/batch", json={"documents": [licence("CL-1"), licence("CL-2"), licence("CL-3")]},
+        "/v1/documents/batch",
+        json={"documents": [licence("CL-1"), licence("CL-2"), licence("CL-3")]},
         headers=auth(moci.token),
-    )  # fmt: skip
+    )
     assert response.status_code == 201, response.text
     documents: list[dict[str, Any]] = response.json()["documents"]
     return documents
@@ -97,8 +98,9 @@ def test_hidden_fields_revocation_and_suspension_read_alike(
 ) -> None:
     hidden = obfuscate(batch[0], ["subject.owner", "subject.address"])
     same_verdict(*both(client, hidden, anchor_query(hidden)))
-    change_status(ledger, Actor("moci"), batch[0]["signature"]["targetHash"], Action.SUSPEND,
-                  ReasonCode.UNDER_INVESTIGATION)  # fmt: skip
+    change_status(
+        ledger, Actor("moci"), batch[0]["signature"]["targetHash"], Action.SUSPEND, ReasonCode.UNDER_INVESTIGATION
+    )
     whole, anchored = both(client, batch[0], anchor_query(batch[0]))
     assert anchored["status"] == "SUSPENDED"
     same_verdict(whole, anchored)

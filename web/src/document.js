@@ -232,8 +232,8 @@ export async function embeddedDocument(bytes) {
 }
 
 /**
- * Every value a DCQL claim path points at (a key, an index, or null for every element of a list): the core's
- * `ledger.openid4vp.dcql.select`.
+ * Every value a DCQL claim path points at in presented claims (a key; null or an index for every element of a
+ * list, since selective disclosure shifts positions): the core's `ledger.openid4vp.dcql.select`.
  * @param {any} claims
  * @param {Array<string|number|null>} path
  * @returns {any[]}
@@ -243,8 +243,7 @@ export function selectPath(claims, path) {
   for (const element of path) {
     const following = [];
     for (const node of current) {
-      if (element === null && Array.isArray(node)) following.push(...node);
-      else if (typeof element === "number" && Array.isArray(node) && element < node.length) following.push(node[element]);
+      if ((element === null || typeof element === "number") && Array.isArray(node)) following.push(...node);
       else if (typeof element === "string" && node && typeof node === "object" && !Array.isArray(node) && Object.hasOwn(node, element)) {
         following.push(node[element]);
       }
