@@ -16,7 +16,7 @@ from ledger.errors import ConfigurationError
 DEV_ADMIN_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 DEV_ADMIN_TOKEN = "dev-admin-token"  # noqa: S105 (public development default, refused in production)
 DEV_AGENCY_TOKEN = "dev-agency-token"  # noqa: S105 (public development default, refused in production)
-DEV_BANK_TOKEN = "dev-relying-party-token"  # noqa: S105 (the demo relying party's; public, refused in production)
+DEV_BANK_TOKEN = "dev-relying-party-token"  # noqa: S105 (the demo relying party's: public, development only)
 DEV_KEY_ENCRYPTION_KEY = "ZGV2LWtleS1lbmNyeXB0aW9uLWtleS1ub3Qtc2VjcmV0IQ=="
 # Anvil's development accounts 6, 7 and 8: the development council, 2 of 3 (public knowledge too).
 DEV_COUNCIL_KEYS = (
@@ -163,7 +163,6 @@ class Settings(BaseSettings):
                 "admin_token",
                 "key_encryption_key",
                 "demo_agency_token",
-                "demo_relying_party_token",
             )
             if getattr(self, name).get_secret_value() in DEV_SECRETS
             and not (name == "key_encryption_key" and self.key_encryption_key_file is not None)
