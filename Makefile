@@ -44,10 +44,14 @@ $(REGISTRY_COPY): $(STAMPS)/contracts
 	cp artifacts/contracts/DocumentRegistry.sol/DocumentRegistry.json $@
 
 # The verification page's script: bundled from web/src with its npm QR decoder, nothing fetched at run time.
-# The consent page's script the same way, with its npm DCQL reader and Keccak.
-$(STAMPS)/web: $(STAMPS)/node $(wildcard web/src/*.js)
+# The consent page's script the same way, with its npm DCQL reader and Keccak; both check and derive
+# ecdsa-sd-2023 credentials in the browser (Digital Bazaar's libraries, the W3C contexts bundled).
+# base64url-universal names its browser build in a "browser" field that its "exports" hide from esbuild:
+# without the alias the bundle takes the Node build, which needs Node's Buffer.
+$(STAMPS)/web: $(STAMPS)/node $(wildcard web/src/*.js) $(wildcard ledger/vc/contexts/*.jsonld)
 	npx --no-install esbuild web/src/verify.js web/src/present.js --bundle --minify --format=iife --target=es2020 \
-		--outdir=web/static/dist --log-level=warning
+		--platform=browser --loader:.jsonld=json --outdir=web/static/dist --log-level=warning \
+		--alias:base64url-universal=./node_modules/base64url-universal/lib/browser.js
 	@mkdir -p $(STAMPS) && touch $@
 
 build: $(STAMPS)/contracts $(REGISTRY_COPY) $(STAMPS)/web

@@ -14,7 +14,7 @@ from ledger.errors import NotFoundError, PayloadTooLargeError
 from ledger.usecases.audit import audit_dir
 from ledger.usecases.sharing import sealed_share
 from ledger.usecases.verify import verify_anchor
-from ledger.usecases.verify_credential import verify_file, verify_submission
+from ledger.usecases.verify_credential import verify_credential_anchor, verify_file, verify_submission
 
 router = APIRouter(prefix="/v1", tags=["verification"])
 
@@ -54,6 +54,23 @@ def verify_by_anchor(ledger: LedgerDep, body: AnchorQueryBody) -> dict[str, Any]
     issuer the document names. The page checks in the browser that the content hashes to the target hash."""
     claims = body.model_dump(exclude={"target_hash", "merkle_root", "proof"})
     return verify_anchor(ledger, body.target_hash, body.merkle_root, body.proof, claims).as_dict()
+
+
+@router.post(
+    "/verify/credential-anchor",
+    summary="Verify a credential whose proof the caller checked, sent without its claims",
+    dependencies=[PublicLimit],
+)
+def verify_credential_by_anchor(
+    ledger: LedgerDep,
+    credential: Annotated[
+        dict[str, Any],
+        Body(embed=True, description="The credential without credentialSubject and without proof.proofValue"),
+    ],
+) -> dict[str, Any]:
+    """What the verification page asks of a credential: the chain's verdict on its anchor, its key and its
+    status, once the page has checked the ecdsa-sd-2023 proof in the browser."""
+    return verify_credential_anchor(ledger, credential).as_dict()
 
 
 @router.post(

@@ -15,7 +15,7 @@ from typing import Any
 
 from ledger.audit.status_lists import PURPOSES
 from ledger.chain.quorum import PinnedBlock
-from ledger.errors import LedgerNodesDisagreeError
+from ledger.errors import InvalidRequestError, LedgerNodesDisagreeError
 from ledger.usecases.context import Ledger
 from ledger.usecases.credentials import key_id_of, status_list_url
 from ledger.usecases.sharing import read_document_file
@@ -54,6 +54,37 @@ def verify_credential(ledger: Ledger, credential: Any, *, pinned: PinnedBlock | 
     ]
     if not proof.verified:
         return verdict(VerificationStatus.TAMPERED, checks, base, "the credential was altered after it was issued")
+    return _judge(ledger, claims, checks, base, pinned)
+
+
+def verify_credential_anchor(ledger: Ledger, credential: Any) -> VerificationResult:
+    """The verdict on a credential whose proof the verifier checked itself (the verification page, in the
+    browser), sent without its claims and without the proof's value: its anchor, issuer, validity, status
+    entries and the proof's key, judged as `verify_credential` judges them after the proof.
+
+    Raises `InvalidRequestError` when the claims or the proof's value were sent after all, and as
+    `verify_credential` does.
+    """
+    if not isinstance(credential, dict) or "credentialSubject" in credential:
+        raise InvalidRequestError(
+            "send the credential without its credentialSubject: its claims stay with the verifier", field="credential"
+        )
+    if isinstance(credential.get("proof"), dict) and "proofValue" in credential["proof"]:
+        raise InvalidRequestError("send the proof without its proofValue: the verifier checks it", field="credential")
+    claims = read_claims(credential)
+    base: dict[str, Any] = {
+        "target_hash": claims.target_hash,
+        "merkle_root": claims.merkle_root,
+        "checked_at": ledger.clock(),
+    }
+    return _judge(ledger, claims, [], base, None)
+
+
+def _judge(
+    ledger: Ledger, claims: CredentialClaims, checks: list[Check], base: dict[str, Any], pinned: PinnedBlock | None
+) -> VerificationResult:
+    """Steps 2 to 5 of a credential's verdict, once its proof holds."""
+    now = base["checked_at"]
     # 2. The trusted chain and registry.
     network = ledger.network
     same = claims.chain_id == network.chain_id and (claims.registry or "").lower() == network.registry.lower()

@@ -25,6 +25,7 @@ from ledger.documents.salt import unsalt_data
 from ledger.documents.wrap import obfuscate
 from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_agency
 from ledger.usecases.context import Ledger
+from ledger.usecases.credentials import add_credential_key
 from ledger.usecases.setup import DEMO_FORM_PATH, seed_demo_relying_party
 from tests.browser.conftest import ServerThread, Service, serve
 from tests.integration.conftest import auth, example
@@ -250,3 +251,30 @@ def test_an_expired_request_is_refused_on_the_page_and_shown_to_the_bank(
     page.go_back()
     page.reload()
     expect(page.locator("#message")).to_contain_text("This request has ended")
+
+
+def test_a_credential_answers_through_a_copy_derived_in_the_browser(
+    page: Page, bank_service: Service, files: dict[str, Path], agencies: dict[str, RegisteredAgency], tmp_path: Path
+) -> None:
+    add_credential_key(bank_service.ledger, "moci")
+    target = files["licence_target"].read_text(encoding="utf-8")
+    credential = httpx.get(
+        f"{bank_service.url}/v1/documents/{target}/credential", headers=auth(agencies["moci"].token), timeout=30
+    )
+    assert credential.status_code == 200, credential.text
+    (tmp_path / "credential.json").write_text(credential.text, encoding="utf-8")
+    recorder = Recorder(page)
+    open_consent(page, bank_service)
+    page.set_input_files("#file", [str(tmp_path / "credential.json"), str(files["degree"])])
+    expect(page.locator("#documents")).to_contain_text("Issued by Ministry of Commerce and Industry", ignore_case=True)
+    page.click("#consent")
+    expect(page.locator("#outcome-text")).to_have_text("Pearl Bank (demo) received the verified details.")
+    page.click("#back")
+    expect(page.locator("#trade_name")).to_have_value("Pearl Coast Trading")
+    expect(page.locator("#owner")).to_have_value("Mariam Al-Thani")
+    expect(page.locator("#trade_name-source")).to_contain_text("Ministry of Commerce and Industry · VALID")
+    (answer,) = recorder.answers()
+    (derived,) = answer["licence"]
+    assert derived["proof"]["proofValue"].startswith("u2V0B")  # a derived proof: the base one stayed here
+    assert set(derived["credentialSubject"]) == {"tradeName", "licenceNumber", "owner", "address", "activities"}
+    assert recorder.leaked(UNREQUESTED) == []

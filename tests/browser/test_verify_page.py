@@ -278,9 +278,12 @@ def test_a_credential_verifies_and_its_holder_makes_a_copy_showing_only_what_the
     credential = httpx.get(f"{service.url}/v1/documents/{target}/credential", headers=auth(moci.token), timeout=30)
     assert credential.status_code == 200, credential.text
     (tmp_path / "credential.json").write_text(credential.text, encoding="utf-8")
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(f"{request.method} {request.url} {request.post_data or ''}"))
     page.goto(f"{service.url}/verify")
     page.set_input_files("#file", str(tmp_path / "credential.json"))
-    expect(page.locator(VERDICT)).to_have_attribute("data-status", "VALID")
+    expect(page.locator(VERDICT)).not_to_have_attribute("data-status", "CHECKING")
+    assert page.locator(VERDICT).get_attribute("data-status") == "VALID", page.locator("#checks").text_content()
     expect(page.locator("#issuer")).to_have_text("Ministry of Commerce and Industry")
     expect(page.locator("#fields")).to_contain_text("CL-2026-000123")
     expect(page.locator("#disclose")).to_be_visible()
@@ -301,6 +304,9 @@ def test_a_credential_verifies_and_its_holder_makes_a_copy_showing_only_what_the
     )
     expect(page.locator("#fields")).not_to_contain_text("Mariam")
     expect(page.locator("#disclose")).to_be_hidden()  # a copy is shared as it is
+    # The proofs were checked and the copy derived in the browser: no claim left it.
+    assert [line for line in sent if line.startswith("POST") and "/v1/verify/credential-anchor " not in line] == []
+    assert [value for value in FIELD_VALUES for line in sent if value in line] == []
 
 
 FIELD_VALUES = (

@@ -129,6 +129,13 @@ def _anchor(world: World) -> Request:
     return "/v1/verify/anchor", {"json": body}
 
 
+def _credential_anchor(world: World) -> Request:
+    credential = world.client.get(f"/v1/documents/{world.document()}/credential", headers=auth(DEV_ADMIN_TOKEN)).json()
+    stripped = {key: value for key, value in credential.items() if key != "credentialSubject"}
+    stripped["proof"] = {key: value for key, value in credential["proof"].items() if key != "proofValue"}
+    return "/v1/verify/credential-anchor", {"json": {"credential": stripped}}
+
+
 def _obfuscate(world: World) -> Request:
     wrapped = world.client.get(f"/v1/documents/{world.document()}/wrapped", headers=auth(DEV_ADMIN_TOKEN)).json()
     return "/v1/obfuscate", {"json": {"document": wrapped, "fields": ["subject.owner"]}}
@@ -222,6 +229,7 @@ TABLE = (
     Row("POST", "/v1/verify", None, _verify, PUBLIC),
     Row("POST", "/v1/verify/file", None, _wrapped_file, PUBLIC),
     Row("POST", "/v1/verify/anchor", None, _anchor, PUBLIC),
+    Row("POST", "/v1/verify/credential-anchor", None, _credential_anchor, PUBLIC),
     Row("POST", "/v1/obfuscate", None, _obfuscate, PUBLIC),
     Row("GET", "/v1/shares/{reference}", None, _share, PUBLIC),
     Row("GET", "/agencies/{agency_id}/did.json", None, _fixed("/agencies/moci/did.json"), PUBLIC),

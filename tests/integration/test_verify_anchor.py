@@ -17,6 +17,7 @@ from ledger.domain import ReasonCode
 from ledger.usecases.actors import Actor
 from ledger.usecases.agencies import RegisteredAgency
 from ledger.usecases.context import Ledger
+from ledger.usecases.credentials import add_credential_key
 from ledger.usecases.status import Action, change_status
 from tests.integration.conftest import auth, licence
 
@@ -121,3 +122,47 @@ def test_a_malformed_query_is_a_422_naming_the_field(client: TestClient, batch: 
     response = client.post("/v1/verify/anchor", json=query)
     assert response.status_code == 422
     assert "proof" in response.json()["error"]["message"]
+
+
+def without_claims(credential: dict[str, Any]) -> dict[str, Any]:
+    """What the page sends of a credential whose proof it checked."""
+    stripped = {key: value for key, value in credential.items() if key != "credentialSubject"}
+    stripped["proof"] = {key: value for key, value in credential["proof"].items() if key != "proofValue"}
+    return stripped
+
+
+def test_a_credential_sent_without_its_claims_answers_as_the_whole_credential(
+    client: TestClient, ledger: Ledger, moci: RegisteredAgency, batch: list[dict[str, Any]]
+) -> None:
+    add_credential_key(ledger, "moci")
+    target = batch[0]["signature"]["targetHash"]
+    credential = client.get(f"/v1/documents/{target}/credential", headers=auth(moci.token)).json()
+    derived = client.post(
+        "/v1/credentials/derive", json={"credential": credential, "disclose": ["/credentialSubject/tradeName"]}
+    ).json()
+    for shown in (credential, derived):
+        whole = client.post("/v1/verify", json=shown).json()
+        anchored = client.post("/v1/verify/credential-anchor", json={"credential": without_claims(shown)}).json()
+        assert anchored["status"] == whole["status"] == "VALID"
+        expected = [(c["name"], c["outcome"], c["message"]) for c in whole["checks"] if c["name"] != "proof"]
+        assert [(c["name"], c["outcome"], c["message"]) for c in anchored["checks"]] == expected
+    change_status(ledger, Actor("moci"), target, Action.SUSPEND, ReasonCode.UNDER_INVESTIGATION)
+    anchored = client.post("/v1/verify/credential-anchor", json={"credential": without_claims(derived)}).json()
+    assert anchored["status"] == "SUSPENDED"
+
+
+def test_a_credential_anchor_query_refuses_claims_and_proof_values(
+    client: TestClient, ledger: Ledger, moci: RegisteredAgency, batch: list[dict[str, Any]]
+) -> None:
+    add_credential_key(ledger, "moci")
+    target = batch[0]["signature"]["targetHash"]
+    credential = client.get(f"/v1/documents/{target}/credential", headers=auth(moci.token)).json()
+    whole = client.post("/v1/verify/credential-anchor", json={"credential": credential})
+    assert whole.status_code == 422
+    assert "without its credentialSubject" in whole.json()["error"]["message"]
+    valued = without_claims(credential) | {"proof": credential["proof"]}
+    response = client.post("/v1/verify/credential-anchor", json={"credential": valued})
+    assert response.status_code == 422
+    assert "without its proofValue" in response.json()["error"]["message"]
+    foreign = without_claims(credential) | {"id": "urn:uuid:1"}
+    assert client.post("/v1/verify/credential-anchor", json={"credential": foreign}).status_code == 422

@@ -3,7 +3,17 @@
 // that was not asked for hidden (OpenAttestation obfuscation: the copy still verifies), and only those copies
 // go to the request's response URI. Refusing sends nothing.
 import { DcqlQuery } from "dcql";
-import { embeddedDocument, hideFields, isCredential, selectPath, typeName, unrequestedPaths, unsalt } from "./document.js";
+import { deriveCredential } from "./credentials.js";
+import {
+  credentialData,
+  embeddedDocument,
+  hideFields,
+  isCredential,
+  selectPath,
+  typeName,
+  unrequestedPaths,
+  unsalt,
+} from "./document.js";
 import { CONSENT_STRINGS } from "./consent-i18n.js";
 import { LOCALES } from "./i18n.js";
 import { openShare, shareParams } from "./share.js";
@@ -69,8 +79,11 @@ function pathLabel(path, type) {
   return [label, ...deeper].join(" › ") + list;
 }
 
-/** What a DCQL query is held against: the document as the credential it stands for. */
+/** What a DCQL query is held against: a credential as it is; a wrapped document as the credential it stands for. */
 function asCredential(entry) {
+  if (entry.credential) {
+    return { credential_format: "ldp_vc", type: entry.doc.type, claims: entry.doc, cryptographic_holder_binding: false };
+  }
   return {
     credential_format: "ldp_vc",
     type: ["VerifiableCredential", typeName(entry.data.documentType || "")],
@@ -79,9 +92,32 @@ function asCredential(entry) {
   };
 }
 
+/**
+ * The copy of a document that shows only `claims`: a credential derived in the browser (ecdsa-sd-2023), a
+ * wrapped document with every other field hidden (OpenAttestation). Either still verifies.
+ */
+async function copyShowing(entry, claims) {
+  // A path into a list keeps the whole list: that is what both forms can show of it.
+  const kept = claims.map((claim) => {
+    const path = claim.path.slice(1);
+    const cut = path.findIndex((part) => part === null || typeof part === "number");
+    return cut < 0 ? path : path.slice(0, cut);
+  });
+  if (entry.credential) {
+    const escape = (part) => String(part).replace(/~/g, "~0").replace(/\//g, "~1");
+    return deriveCredential(entry.doc, kept.map((path) => `/${SUBJECT}/${path.map(escape).join("/")}`));
+  }
+  return hideFields(entry.doc, unrequestedPaths(entry.doc.data.subject, kept));
+}
+
+/** A document's subject (its fields), as plain values. */
+function subjectOf(entry) {
+  return entry.data.subject || {};
+}
+
 /** The claims of `query` a document gives: the first claim set it meets, or every claim. */
 function chosenClaims(query, entry) {
-  const claims = { [SUBJECT]: entry.data.subject || {} };
+  const claims = { [SUBJECT]: subjectOf(entry) };
   const present = (claim) => selectPath(claims, claim.path).length > 0;
   if (!query.claim_sets) return query.claims;
   const byId = Object.fromEntries(query.claims.map((claim) => [claim.id, claim]));
@@ -210,7 +246,7 @@ function renderDocuments() {
     const id = byIndex[index];
     const credential = id && state.request.dcql_query.credentials.find((c) => c.id === id);
     const type = credential ? typeOf(credential) : { title: entry.data.documentType, titleAr: entry.data.documentType, labels: {} };
-    const agency = entry.data.sijill && entry.data.sijill.agencyName;
+    const agency = entry.agencyName || (entry.data.sijill && entry.data.sijill.agencyName);
     const heading = document.createElement("h2");
     heading.textContent = words.from(typeTitle(type), display(agency) || "—");
     section.append(heading);
@@ -219,7 +255,7 @@ function renderDocuments() {
     } else {
       const table = document.createElement("table");
       table.className = "shared";
-      const claims = { [SUBJECT]: entry.data.subject || {} };
+      const claims = { [SUBJECT]: subjectOf(entry) };
       for (const claim of chosenClaims(credential, entry)) {
         const row = table.insertRow();
         const head = document.createElement("th");
@@ -232,7 +268,7 @@ function renderDocuments() {
       }
       section.append(table);
       const requested = chosenClaims(credential, entry).map((claim) => claim.path.slice(1));
-      const stays = unrequestedPaths(entry.doc.data.subject, requested).length;
+      const stays = unrequestedPaths(subjectOf(entry), requested).length;
       section.append(Object.assign(document.createElement("p"), { className: "hidden-field", textContent: words.stays(stays) }));
     }
     const remove = Object.assign(document.createElement("button"), { type: "button", className: "button secondary", textContent: words.removeDoc });
@@ -291,21 +327,46 @@ function note(text) {
   message.textContent = text || "";
 }
 
-function add(doc) {
-  if (isCredential(doc)) return note(t().credentialsLater);
-  if (!doc || typeof doc !== "object" || !doc.data || !doc.signature) return note(t().unknownDocument);
-  const data = unsalt(doc.data);
-  if (state.docs.some((entry) => entry.doc.signature.targetHash === doc.signature.targetHash)) return note("");
-  state.docs.push({ doc, data });
+/** A document's identity, to add it once: its target hash (a credential's id names it too). */
+function identity(doc) {
+  return isCredential(doc) ? String(doc.id).replace(/^urn:sijill:/, "") : doc.signature.targetHash;
+}
+
+async function add(doc) {
+  let entry;
+  if (isCredential(doc)) {
+    const read = credentialData(doc, Object.values(state.types).map((type) => type.name));
+    if (!read.sijill || !doc.proof) return note(t().unknownDocument);
+    entry = { doc, credential: true, data: { documentType: read.documentType, subject: read.subject } };
+    const agency = /:agencies:([a-z0-9-]+)$/.exec(String(doc.issuer && (doc.issuer.id || doc.issuer)));
+    if (agency) entry.agencyName = await agencyName(agency[1]);
+  } else {
+    if (!doc || typeof doc !== "object" || !doc.data || !doc.signature) return note(t().unknownDocument);
+    entry = { doc, credential: false, data: unsalt(doc.data) };
+  }
+  if (state.docs.some((kept) => identity(kept.doc) === identity(doc))) return note("");
+  state.docs.push(entry);
   note("");
   render();
+}
+
+/** An agency's name as the registry gives it (public), for a credential, which names its issuer by DID only. */
+async function agencyName(agencyId) {
+  try {
+    const response = await fetch(`/v1/agencies/${encodeURIComponent(agencyId)}`);
+    if (!response.ok) return agencyId;
+    const agency = await response.json();
+    return { en: agency.name, ar: agency.name_ar || agency.name };
+  } catch {
+    return agencyId;
+  }
 }
 
 async function addFile(file) {
   try {
     const bytes = new Uint8Array(await file.arrayBuffer());
     const isPdf = new TextDecoder("latin1").decode(bytes.slice(0, 5)) === "%PDF-";
-    add(isPdf ? await embeddedDocument(bytes) : JSON.parse(new TextDecoder().decode(bytes)));
+    await add(isPdf ? await embeddedDocument(bytes) : JSON.parse(new TextDecoder().decode(bytes)));
   } catch {
     note(t().unknownDocument);
   }
@@ -322,7 +383,7 @@ async function addLink() {
   }
   if (!params) return note(t().unknownDocument);
   try {
-    add(await openShare(params));
+    await add(await openShare(params));
     $("link").value = "";
   } catch {
     note(t().unknownDocument);
@@ -336,19 +397,25 @@ async function consent() {
   if (!plan.met || state.sending) return;
   const request = state.request;
   const vpToken = {};
-  for (const id of toSend(plan.assigned)) {
-    const entry = state.docs[plan.assigned[id]];
-    const credential = request.dcql_query.credentials.find((c) => c.id === id);
-    const requested = chosenClaims(credential, entry).map((claim) => claim.path.slice(1));
-    vpToken[id] = [hideFields(entry.doc, unrequestedPaths(entry.doc.data.subject, requested))];
+  state.sending = true;
+  render();
+  try {
+    for (const id of toSend(plan.assigned)) {
+      const entry = state.docs[plan.assigned[id]];
+      const credential = request.dcql_query.credentials.find((c) => c.id === id);
+      vpToken[id] = [await copyShowing(entry, chosenClaims(credential, entry))];
+    }
+  } catch {
+    state.sending = false;
+    state.message = () => t().failed;
+    return render();
   }
   const target = new URL(request.response_uri);
   if (target.origin !== location.origin) {
+    state.sending = false;
     state.message = () => t().badRequest;
     return render();
   }
-  state.sending = true;
-  render();
   let response;
   try {
     response = await fetch(target.pathname, {
@@ -399,6 +466,7 @@ async function loadTypes() {
       types.map((type) => [
         typeName(type.name),
         {
+          name: type.name,
           title: type.title,
           titleAr: type.schema["x-title-ar"] || type.title,
           labels: Object.fromEntries(

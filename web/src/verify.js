@@ -2,6 +2,7 @@
 // Everything it needs is bundled; it talks only to the service that served it.
 import jsQR from "jsqr";
 import { credentialData, embeddedDocument, isCredential, targetHash, unsalt } from "./document.js";
+import { checkProof, deriveCredential, withoutClaims } from "./credentials.js";
 import { LOCALES, STRINGS } from "./i18n.js";
 import { openShare, ShareError, shareParams } from "./share.js";
 
@@ -29,7 +30,8 @@ function storeLanguage(lang) {
 
 /**
  * The answer of `POST /v1/verify/anchor` for a wrapped document (its integrity check added by the page) or
- * of `POST /v1/verify` for a credential (`VerificationResult` in ledger/verification.py).
+ * of `POST /v1/verify/credential-anchor` for a credential (its proof check added by the page): a
+ * `VerificationResult` (ledger/verification.py).
  * @typedef {object} Verification
  * @property {VerificationStatus} status
  * @property {boolean} valid true only for VALID
@@ -306,16 +308,7 @@ async function deriveCopy() {
   }
   const disclose = chosen.map((name) => `/credentialSubject/${name.replace(/~/g, "~0").replace(/\//g, "~1")}`);
   try {
-    const response = await fetch("/v1/credentials/derive", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ credential: state.document, disclose }),
-    });
-    if (!response.ok) {
-      message.textContent = (await explain(response))();
-      return;
-    }
-    const copy = await response.json();
+    const copy = await deriveCredential(state.document, disclose); // in the browser: nothing is sent
     if (link.href) URL.revokeObjectURL(link.href);
     link.href = URL.createObjectURL(new Blob([JSON.stringify(copy, null, 2)], { type: "application/json" }));
     link.download = `${(state.result.target_hash || "credential").slice(0, 16)}-shared.json`;
@@ -456,36 +449,70 @@ function anchorQuery(doc) {
   return { query, integrity, tampered: !same };
 }
 
+/**
+ * A TAMPERED verdict the page reaches by itself: the content or the proof does not hold, so there is nothing
+ * to ask the chain.
+ * @returns {Verification}
+ */
+function tampered(check, summary, targetHash, merkleRoot) {
+  return {
+    status: "TAMPERED",
+    valid: false,
+    summary,
+    target_hash: targetHash,
+    merkle_root: merkleRoot,
+    issuer: null,
+    anchor: null,
+    checked_at: new Date().toISOString(),
+    checks: [check],
+  };
+}
+
+/**
+ * What the page checks itself, and what it then asks the service, of a credential: the proof here; the anchor,
+ * key and status there, sent without the claims.
+ */
+async function credentialQuery(doc) {
+  const proof = await checkProof(doc);
+  const check = {
+    name: "proof",
+    outcome: proof.verified ? "passed" : "failed",
+    message: proof.verified
+      ? "signed by the issuer (checked in this browser)"
+      : `the credential was altered: ${proof.reason}`,
+    evidence: { derived: proof.derived },
+  };
+  const target = typeof doc.id === "string" ? doc.id.replace(/^urn:sijill:/, "") : null;
+  if (!proof.verified) return { check, verdict: tampered(check, "the credential was altered after it was issued", target, null) };
+  return { check, path: "/v1/verify/credential-anchor", body: { credential: withoutClaims(doc) } };
+}
+
 async function verifyDocument(doc, ticket = checking(), forLink = false) {
   try {
     await loadTypes();
-    // A credential's proof is checked by the service (the page does not verify ecdsa-sd-2023 itself).
-    const asked = isCredential(doc) ? null : anchorQuery(doc);
-    if (!isCredential(doc) && !asked) return current(ticket, { message: () => t().invalidFile(t().notWrapped) });
-    if (asked && asked.tampered) {
-      /** @type {Verification} */
-      const result = {
-        status: "TAMPERED",
-        valid: false,
-        summary: "the document was altered after it was issued",
-        target_hash: asked.query.target_hash,
-        merkle_root: asked.query.merkle_root,
-        issuer: null,
-        anchor: null,
-        checked_at: new Date().toISOString(),
-        checks: [asked.integrity],
-      };
-      return current(ticket, { result, document: doc });
+    // The page checks the content (a wrapped document's hashes, a credential's proof) itself and sends the
+    // service no field: only what names the anchor, the issuer and the validity.
+    let asked;
+    if (isCredential(doc)) {
+      asked = await credentialQuery(doc);
+    } else {
+      const query = anchorQuery(doc);
+      if (!query) return current(ticket, { message: () => t().invalidFile(t().notWrapped) });
+      const summary = "the document was altered after it was issued";
+      asked = query.tampered
+        ? { verdict: tampered(query.integrity, summary, query.query.target_hash, query.query.merkle_root) }
+        : { check: query.integrity, path: "/v1/verify/anchor", body: query.query };
     }
-    const response = await fetch(asked ? "/v1/verify/anchor" : "/v1/verify", {
+    if (asked.verdict) return current(ticket, { result: asked.verdict, document: doc });
+    const response = await fetch(asked.path, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(asked ? asked.query : doc),
+      body: JSON.stringify(asked.body),
     });
     if (!response.ok) return current(ticket, { message: await explain(response, forLink) });
     /** @type {Verification} */
     const result = await response.json();
-    if (asked) result.checks.unshift(asked.integrity);
+    result.checks.unshift(asked.check);
     current(ticket, { result, document: doc });
   } catch {
     current(ticket, { message: () => t().failed });
