@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from ledger.chain.deployment import DeploymentRecord
@@ -84,3 +86,17 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     opened.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+def y4m_video(png: bytes, path: Path, frames: int = 30) -> None:
+    """A short Y4M clip of a still image, for Chromium's fake camera."""
+    image = Image.open(io.BytesIO(png)).convert("L")
+    side = (max(image.size) + 1) // 2 * 2 + 64  # even size with a white margin
+    canvas = Image.new("L", (side, side), 255)
+    canvas.paste(image, ((side - image.width) // 2, (side - image.height) // 2))
+    luma = canvas.tobytes()
+    chroma = bytes([128]) * ((side // 2) * (side // 2))
+    with path.open("wb") as clip:
+        clip.write(f"YUV4MPEG2 W{side} H{side} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            clip.write(b"FRAME\n" + luma + chroma + chroma)

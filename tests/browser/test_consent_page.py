@@ -5,6 +5,7 @@ the device, no other value of the documents does."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ import httpx
 import pytest
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Page, Playwright, Request, expect
 
 from cli.demo import loan_form
 from ledger.chain.deployment import DeploymentRecord
@@ -27,7 +28,7 @@ from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_
 from ledger.usecases.context import Ledger
 from ledger.usecases.credentials import add_credential_key
 from ledger.usecases.setup import DEMO_FORM_PATH, seed_demo_relying_party
-from tests.browser.conftest import ServerThread, Service, serve
+from tests.browser.conftest import CHROMIUM_FLAGS, ServerThread, Service, chromium_path, serve, y4m_video
 from tests.integration.conftest import auth, example
 from tests.nodes import ChainNode
 
@@ -145,8 +146,6 @@ def open_consent(page: Page, service: Service) -> None:
 
 
 def _data_uri(uri: str) -> bytes:
-    import base64
-
     return base64.b64decode(uri.split(",", 1)[1])
 
 
@@ -278,3 +277,54 @@ def test_a_credential_answers_through_a_copy_derived_in_the_browser(
     assert derived["proof"]["proofValue"].startswith("u2V0B")  # a derived proof: the base one stayed here
     assert set(derived["credentialSubject"]) == {"tradeName", "licenceNumber", "owner", "address", "activities"}
     assert recorder.leaked(UNREQUESTED) == []
+
+
+def test_a_document_is_added_by_scanning_its_qr_code(
+    playwright: Playwright,
+    bank_service: Service,
+    files: dict[str, Path],
+    agencies: dict[str, RegisteredAgency],
+    tmp_path: Path,
+) -> None:
+    """Chromium's fake camera shows the licence's QR code: the consent page opens its share link itself."""
+    target = files["licence_target"].read_text(encoding="utf-8")
+    png = httpx.get(f"{bank_service.url}/v1/documents/{target}/qr.png", headers=auth(agencies["moci"].token))
+    y4m_video(png.content, tmp_path / "qr.y4m")
+    flags = [
+        *CHROMIUM_FLAGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={tmp_path / 'qr.y4m'}",
+    ]
+    browser = playwright.chromium.launch(executable_path=chromium_path(), args=flags)
+    try:
+        context = browser.new_context(viewport={"width": 412, "height": 915})
+        context.grant_permissions(["camera"], origin=bank_service.url)
+        page = context.new_page()
+        open_consent(page, bank_service)
+        page.get_by_role("button", name="Scan a document's QR code").click()
+        expect(page.locator("#documents")).to_contain_text("Pearl Coast Trading", timeout=20_000)
+        expect(page.locator("#camera")).to_be_hidden()
+        page.set_input_files("#file", str(files["degree"]))
+        expect(page.locator("#consent")).to_be_enabled()
+    finally:
+        browser.close()
+
+
+def test_the_consent_page_is_keyboard_usable_and_self_contained(
+    page: Page, bank_service: Service, files: dict[str, Path]
+) -> None:
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    open_consent(page, bank_service)
+    response = page.request.get(page.url)
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "language"
+    expect(page.get_by_label("Drop a Sijill PDF, JSON document or credential here, or choose one")).to_be_attached()
+    expect(page.get_by_label("Or paste the document's verification link")).to_be_attached()
+    page.set_input_files("#file", [str(files["licence_json"]), str(files["degree"])])
+    page.locator("#consent").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#outcome-text")).to_have_text("Pearl Bank (demo) received the verified details.")
+    assert all(url.startswith(bank_service.url) for url in requests), requests

@@ -18,7 +18,7 @@ from ledger.settings import Settings
 from ledger.usecases.agencies import RegisteredAgency
 from ledger.usecases.context import Ledger
 from ledger.usecases.credentials import add_credential_key
-from tests.browser.conftest import CHROMIUM_FLAGS, ROOT, ServerThread, Service, chromium_path, serve
+from tests.browser.conftest import CHROMIUM_FLAGS, ROOT, ServerThread, Service, chromium_path, serve, y4m_video
 from tests.integration.conftest import auth, example
 from tests.nodes import ChainNode
 from tests.rpc_proxy import RpcProxy
@@ -201,20 +201,6 @@ def test_a_file_replaces_the_open_link_and_the_link_can_be_checked_again(
     assert page.evaluate("location.hash") == ""
     page.goto(link)
     expect(page.locator(VERDICT)).to_have_attribute("data-status", "VALID")
-
-
-def y4m_video(png: bytes, path: Path, frames: int = 30) -> None:
-    """A short Y4M clip of a still image, for Chromium's fake camera."""
-    image = Image.open(io.BytesIO(png)).convert("L")
-    side = (max(image.size) + 1) // 2 * 2 + 64  # even size with a white margin
-    canvas = Image.new("L", (side, side), 255)
-    canvas.paste(image, ((side - image.width) // 2, (side - image.height) // 2))
-    luma = canvas.tobytes()
-    chroma = bytes([128]) * ((side // 2) * (side // 2))
-    with path.open("wb") as clip:
-        clip.write(f"YUV4MPEG2 W{side} H{side} F10:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(frames):
-            clip.write(b"FRAME\n" + luma + chroma + chroma)
 
 
 def test_the_camera_reads_a_qr_code(

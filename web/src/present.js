@@ -3,6 +3,7 @@
 // that was not asked for hidden (OpenAttestation obfuscation: the copy still verifies), and only those copies
 // go to the request's response URI. Refusing sends nothing.
 import { DcqlQuery } from "dcql";
+import { Scanner } from "./camera.js";
 import { deriveCredential } from "./credentials.js";
 import {
   credentialData,
@@ -16,6 +17,7 @@ import {
 } from "./document.js";
 import { CONSENT_STRINGS } from "./consent-i18n.js";
 import { LOCALES } from "./i18n.js";
+import { display as displayIn, fetchDocumentTypes, humanize } from "./labels.js";
 import { openShare, shareParams } from "./share.js";
 
 const $ = (id) => document.getElementById(id);
@@ -34,26 +36,7 @@ const t = () => CONSENT_STRINGS[state.lang];
 
 // --- reading ---------------------------------------------------------------------------------------
 
-function localized(value) {
-  if (value && typeof value === "object" && !Array.isArray(value) && ("en" in value || "ar" in value)) {
-    return value[state.lang] || value.en || value.ar;
-  }
-  return null;
-}
-
-function humanize(key) {
-  const words = String(key).replace(/([A-Z])/g, " $1").toLowerCase();
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
-
-function display(value) {
-  const text = localized(value);
-  if (text !== null) return text;
-  if (Array.isArray(value)) return value.map(display).join("; ");
-  if (value && typeof value === "object") return Object.entries(value).map(([k, v]) => `${humanize(k)}: ${display(v)}`).join(", ");
-  if (typeof value === "number") return new Intl.NumberFormat(LOCALES[state.lang]).format(value);
-  return value === null || value === undefined ? "—" : String(value);
-}
+const display = (value) => displayIn(value, state.lang, "; ");
 
 function formatDate(iso) {
   return new Intl.DateTimeFormat(LOCALES[state.lang], { dateStyle: "long", timeStyle: "short" }).format(new Date(iso));
@@ -372,8 +355,7 @@ async function addFile(file) {
   }
 }
 
-async function addLink() {
-  const text = $("link").value.trim();
+async function addLink(text = $("link").value.trim()) {
   let params = null;
   try {
     const url = new URL(text);
@@ -388,6 +370,27 @@ async function addLink() {
   } catch {
     note(t().unknownDocument);
   }
+}
+
+let camera = null;
+
+async function toggleCamera() {
+  camera = camera || new Scanner($("camera"), $("frame"));
+  if (camera.running) {
+    camera.stop();
+    $("scan").textContent = t().scan;
+    return;
+  }
+  try {
+    await camera.start((text) => {
+      $("scan").textContent = t().scan;
+      addLink(text);
+    });
+  } catch {
+    camera.stop();
+    return note(t().noCamera);
+  }
+  $("scan").textContent = t().stopScan;
 }
 
 // --- answering -------------------------------------------------------------------------------------
@@ -460,27 +463,7 @@ function refuse() {
 // --- starting --------------------------------------------------------------------------------------
 
 async function loadTypes() {
-  try {
-    const types = await (await fetch("/v1/document-types")).json();
-    state.types = Object.fromEntries(
-      types.map((type) => [
-        typeName(type.name),
-        {
-          name: type.name,
-          title: type.title,
-          titleAr: type.schema["x-title-ar"] || type.title,
-          labels: Object.fromEntries(
-            Object.entries(type.schema.properties || {}).map(([name, spec]) => [
-              name,
-              [spec.title || humanize(name), spec["x-title-ar"] || spec.title || humanize(name)],
-            ]),
-          ),
-        },
-      ]),
-    );
-  } catch {
-    state.types = {};
-  }
+  state.types = Object.fromEntries((await fetchDocumentTypes()).map((type) => [type.credentialType, type]));
 }
 
 async function openRequest() {
@@ -528,7 +511,8 @@ async function start() {
     drop.classList.remove("over");
     for (const file of event.dataTransfer.files) await addFile(file);
   });
-  $("open-link").addEventListener("click", addLink);
+  $("open-link").addEventListener("click", () => addLink());
+  $("scan").addEventListener("click", toggleCamera);
   $("consent").addEventListener("click", consent);
   $("refuse").addEventListener("click", refuse);
   applyLanguage();

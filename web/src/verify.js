@@ -1,9 +1,10 @@
 // The public verification page: from a QR link, an uploaded file or the camera.
 // Everything it needs is bundled; it talks only to the service that served it.
-import jsQR from "jsqr";
+import { Scanner } from "./camera.js";
 import { credentialData, embeddedDocument, isCredential, targetHash, unsalt } from "./document.js";
 import { checkProof, deriveCredential, withoutClaims } from "./credentials.js";
 import { LOCALES, STRINGS } from "./i18n.js";
+import { display as displayIn, fetchDocumentTypes, humanize } from "./labels.js";
 import { openShare, ShareError, shareParams } from "./share.js";
 
 const $ = (id) => document.getElementById(id);
@@ -105,10 +106,13 @@ const state = {
   /** @type {(() => string) | null} */
   message: null,
   types: null,
-  stream: null,
 };
 
 const t = () => STRINGS[state.lang];
+
+/** The camera, once the page has asked for it. */
+let camera = null;
+const scanner = () => camera || (camera = new Scanner($("camera"), $("frame")));
 
 // --- the words ---------------------------------------------------------------------
 
@@ -126,7 +130,7 @@ function applyLanguage() {
   button.textContent = words.languageButton;
   button.setAttribute("aria-label", words.languageLabel);
   button.lang = state.lang === "ar" ? "en" : "ar";
-  $("scan").textContent = state.stream ? words.stopScan : words.scan;
+  $("scan").textContent = camera && camera.running ? words.stopScan : words.scan;
   render();
 }
 
@@ -141,28 +145,7 @@ function formatNumber(value) {
 
 // --- documents ---------------------------------------------------------------------
 
-function localized(value) {
-  if (value && typeof value === "object" && !Array.isArray(value) && ("en" in value || "ar" in value)) {
-    return value[state.lang] || value.en || value.ar;
-  }
-  return null;
-}
-
-function display(value) {
-  const text = localized(value);
-  if (text !== null) return text;
-  if (Array.isArray(value)) return value.map(display).join("\n");
-  if (value && typeof value === "object") {
-    return Object.entries(value).map(([key, item]) => `${humanize(key)}: ${display(item)}`).join("\n");
-  }
-  if (typeof value === "number") return formatNumber(value);
-  return value === null || value === undefined ? "—" : String(value);
-}
-
-function humanize(key) {
-  const words = key.replace(/([A-Z])/g, " $1").toLowerCase();
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
+const display = (value) => displayIn(value, state.lang);
 
 // --- rendering ---------------------------------------------------------------------
 
@@ -332,28 +315,7 @@ function show({ result = null, document: doc = null, message = null }) {
 
 async function loadTypes() {
   if (state.types) return;
-  try {
-    const response = await fetch("/v1/document-types");
-    const types = await response.json();
-    state.types = Object.fromEntries(
-      types.map((type) => [
-        type.name,
-        {
-          title: type.title,
-          titleAr: type.schema["x-title-ar"] || type.title,
-          required: type.schema.required || [],
-          labels: Object.fromEntries(
-            Object.entries(type.schema.properties || {}).map(([name, spec]) => [
-              name,
-              [spec.title || humanize(name), spec["x-title-ar"] || spec.title || humanize(name)],
-            ]),
-          ),
-        },
-      ]),
-    );
-  } catch {
-    state.types = {};
-  }
+  state.types = Object.fromEntries((await fetchDocumentTypes()).map((type) => [type.name, type]));
 }
 
 async function explain(response, forLink = false) {
@@ -569,9 +531,7 @@ async function verifyFromFragment() {
 // --- the camera --------------------------------------------------------------------
 
 function stopCamera() {
-  if (state.stream) state.stream.getTracks().forEach((track) => track.stop());
-  state.stream = null;
-  $("camera").hidden = true;
+  scanner().stop();
   $("scan").textContent = t().scan;
 }
 
@@ -588,35 +548,17 @@ function openScanned(text) {
 }
 
 async function toggleCamera() {
-  if (state.stream) return stopCamera();
+  if (scanner().running) return stopCamera();
   try {
-    state.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+    await scanner().start((text) => {
+      $("scan").textContent = t().scan;
+      openScanned(text);
+    });
   } catch {
+    stopCamera();
     return show({ message: () => t().noCamera });
   }
-  const video = $("camera");
-  video.srcObject = state.stream;
-  video.hidden = false;
   $("scan").textContent = t().stopScan;
-  await video.play();
-  const canvas = $("frame");
-  const context = canvas.getContext("2d", { willReadFrequently: true });
-  const tick = () => {
-    if (!state.stream) return;
-    if (video.readyState === video.HAVE_ENOUGH_DATA) {
-      canvas.width = video.videoWidth;
-      canvas.height = video.videoHeight;
-      context.drawImage(video, 0, 0, canvas.width, canvas.height);
-      const image = context.getImageData(0, 0, canvas.width, canvas.height);
-      const code = jsQR(image.data, image.width, image.height);
-      if (code) {
-        stopCamera();
-        return openScanned(code.data);
-      }
-    }
-    requestAnimationFrame(tick);
-  };
-  requestAnimationFrame(tick);
 }
 
 // --- wiring ------------------------------------------------------------------------
