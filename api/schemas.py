@@ -232,7 +232,7 @@ class CreateApiKeyBody(Strict):
     scopes: list[str] = Field(
         min_length=1,
         max_length=4,
-        description="issue, revoke, audit (agency); admin, audit, monitor (installation); relying-party",
+        description="issue, revoke, audit (agency); admin, audit, monitor (installation)",
     )
     label: str = Field(default="default", min_length=1, max_length=100)
 
@@ -344,6 +344,12 @@ class RegisteredRelyingPartyOut(BaseModel):
     callback_secret: str | None = Field(
         description="Signs each result posted to the callback (X-Sijill-Signature: sha256=<HMAC-SHA256 hex>)"
     )
+
+
+class RelyingPartyKeyBody(Strict):
+    """A label to recognise a relying party's new key by."""
+
+    label: str = Field(default="rotated", min_length=1, max_length=100)
 
 
 class PurposeBody(Strict):

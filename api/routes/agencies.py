@@ -97,7 +97,8 @@ def rotate_keys(agency_id: str, body: RotateKeysBody, _admin: AdminDep, ledger: 
     return RotatedKeysOut(new_key=_key(rotated.new_key), retired=[_key(row) for row in rotated.retired])
 
 
-def _api_key(row: ApiKeyRow) -> ApiKeyOut:
+def api_key_out(row: ApiKeyRow) -> ApiKeyOut:
+    """An API key as the API shows it (never its token)."""
     return ApiKeyOut(
         key_id=row.id,
         agency_id=row.agency_id,
@@ -111,7 +112,7 @@ def _api_key(row: ApiKeyRow) -> ApiKeyOut:
 
 def _create_api_key(ledger: Ledger, agency_id: str | None, body: CreateApiKeyBody) -> CreatedApiKeyOut:
     issued = create_api_key(ledger, agency_id=agency_id, scopes=parse_scopes(body.scopes), label=body.label)
-    return CreatedApiKeyOut(key=_api_key(issued.key), token=issued.token)
+    return CreatedApiKeyOut(key=api_key_out(issued.key), token=issued.token)
 
 
 @admin.post("/agencies/{agency_id}/api-keys", status_code=status.HTTP_201_CREATED, summary="Give an agency an API key")
@@ -131,13 +132,13 @@ def create_installation_api_key(body: CreateApiKeyBody, _admin: AdminDep, ledger
 @admin.get("/api-keys", summary="Every API key (no tokens: only their hashes are kept)")
 def api_keys(_admin: AdminDep, ledger: LedgerDep, agency_id: str | None = None) -> list[ApiKeyOut]:
     """All keys, or one agency's with ?agency_id=."""
-    return [_api_key(row) for row in list_api_keys(ledger, agency_id)]
+    return [api_key_out(row) for row in list_api_keys(ledger, agency_id)]
 
 
 @admin.post("/api-keys/{key_id}/revoke", summary="Revoke an API key at once")
 def revoke_key(key_id: str, _admin: AdminDep, ledger: LedgerDep) -> ApiKeyOut:
     """Every service process refuses the key from its next request."""
-    return _api_key(revoke_api_key(ledger, key_id))
+    return api_key_out(revoke_api_key(ledger, key_id))
 
 
 @admin.post("/pause", summary="Pause every change on the registry")

@@ -4,7 +4,6 @@ reads the request and answers at its response URI, the party collects the verifi
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -12,17 +11,23 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ActorDep, AdminDep, LedgerDep, PublicLimit
+from api.routes.agencies import api_key_out
 from api.routes.verify import read_limited
 from api.schemas import (
+    CreatedApiKeyOut,
     CreatedPresentationOut,
     CreatePresentationBody,
     RegisteredRelyingPartyOut,
     RegisterRelyingPartyBody,
+    RelyingPartyKeyBody,
     RelyingPartyOut,
 )
+from ledger.documents.jsonsafe import loads
 from ledger.errors import InvalidRequestError
 from ledger.render.qr import qr_png
 from ledger.store.models import RelyingPartyRow
+from ledger.usecases.actors import Scope
+from ledger.usecases.api_keys import create_api_key
 from ledger.usecases.presentation_answer import answer_request
 from ledger.usecases.relying_parties import (
     collect_result,
@@ -62,6 +67,21 @@ def create_party(body: RegisterRelyingPartyBody, _admin: AdminDep, ledger: Ledge
         key_id=registered.key.key.id,
         callback_secret=registered.callback_secret,
     )
+
+
+@admin.post(
+    "/relying-parties/{party_id}/api-keys",
+    status_code=status.HTTP_201_CREATED,
+    summary="Give a relying party a new API key",
+)
+def create_party_api_key(
+    party_id: str, body: RelyingPartyKeyBody, _admin: AdminDep, ledger: LedgerDep
+) -> CreatedApiKeyOut:
+    """Scope relying-party; the token is shown only in this answer (revoke the old key with /api-keys/{id}/revoke)."""
+    issued = create_api_key(
+        ledger, agency_id=None, relying_party_id=party_id, scopes={Scope.RELYING_PARTY}, label=body.label
+    )
+    return CreatedApiKeyOut(key=api_key_out(issued.key), token=issued.token)
 
 
 @admin.get("/relying-parties", summary="The relying parties")
@@ -108,17 +128,19 @@ async def _form_or_json(request: Request) -> dict[str, Any]:
     """OpenID4VP's direct_post body: form fields (vp_token as JSON text) or the same as a JSON object."""
     body = await read_limited(request, MAX_ANSWER_BYTES)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    try:
-        if kind == "application/x-www-form-urlencoded":
+    if kind == "application/x-www-form-urlencoded":
+        try:
             fields = {name: values[-1] for name, values in parse_qs(body.decode("utf-8")).items()}
-            token = fields.get("vp_token")
-            return {"state": fields.get("state"), "vp_token": json.loads(token) if token is not None else None}
-        if kind == "application/json":
-            parsed = json.loads(body)
-            if isinstance(parsed, dict):
-                return parsed
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidRequestError("the answer's vp_token is not valid JSON", field="vp_token") from None
+        except UnicodeDecodeError:
+            raise InvalidRequestError("the answer's form is not UTF-8", field="body") from None
+        token = fields.get("vp_token")
+        # the strict reader every JSON body goes through: no duplicate key, no NaN, no lone surrogate
+        parsed_token = loads(token.encode("utf-8", "surrogatepass"), what="the vp_token") if token else None
+        return {"state": fields.get("state"), "vp_token": parsed_token}
+    if kind == "application/json":  # JsonGuard has read this body strictly already
+        parsed = loads(body, what="the answer")
+        if isinstance(parsed, dict):
+            return parsed
     raise InvalidRequestError(
         "send the answer as application/x-www-form-urlencoded (vp_token, state) or as a JSON object", field="body"
     )
@@ -165,8 +187,11 @@ async def respond(
 
 
 @router.get("/{request_id}", summary="A request's state, and its verified result (once)")
-def result(request_id: str, actor: ActorDep, ledger: LedgerDep, response: Response) -> dict[str, Any]:
+def result(
+    request_id: str, actor: ActorDep, ledger: LedgerDep, response: Response, response_code: str | None = None
+) -> dict[str, Any]:
     """For the relying party that asked: PENDING, EXPIRED, or ANSWERED with the result; the service then
-    forgets the claims, and asking again is a 410."""
+    forgets the claims, and asking again is a 410. `response_code`, from the holder's redirect, binds the
+    result to the browser that brought the answer: a code that is not the answer's is a 403."""
     response.headers.update(_PRIVATE)
-    return collect_result(ledger, actor, request_id)
+    return collect_result(ledger, actor, request_id, response_code=response_code)

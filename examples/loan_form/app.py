@@ -149,8 +149,12 @@ for and why, and choose whether to share it.</p><p><img alt="QR code of the requ
         request_id = request.cookies.get(COOKIE)
         if not request_id:
             return RedirectResponse(f"{public_url}/", status_code=303)
+        # Back from the consent page on this device, the redirect carries the answer's response code: with
+        # it, Sijill hands the result only to the browser that brought the answer.
+        code = request.query_params.get("response_code")
+        params = {"response_code": code} if code else {}
         async with httpx.AsyncClient(timeout=30) as client:
-            answer = await client.get(f"{sijill_url}/v1/presentations/{request_id}", headers=headers)
+            answer = await client.get(f"{sijill_url}/v1/presentations/{request_id}", headers=headers, params=params)
         if answer.status_code != 200:
             message = answer.json().get("error", {}).get("message", answer.text)
             return _page("Business loan application", form(note=f'<p id="outcome">{html.escape(message)}</p>'))

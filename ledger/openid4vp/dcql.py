@@ -282,9 +282,9 @@ def _claim_values(presented: Presented, claim: ClaimQuery) -> list[Any] | None:
     if not found:
         return None
     if claim.values is not None:
-        # a value is matched by kind and content: true is not 1
+        # a value is matched by kind and content (true is not 1); an object or a list matches no value
         wanted = {(type(v), v) for v in claim.values}
-        found = [v for v in found if (type(v), v) in wanted]
+        found = [v for v in found if isinstance(v, str | int | bool) and (type(v), v) in wanted]
         return found or None
     return found
 

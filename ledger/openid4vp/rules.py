@@ -24,6 +24,9 @@ from ledger.errors import InvalidRequestError
 from ledger.openid4vp.dcql import DcqlQuery, Path, parse_path, path_text, select
 
 _MAX_RULES = 32
+_MAX_LABEL = 200
+_MAX_VALUES = 64
+_MAX_TEXT = 200
 _STATUSES = ("VALID", "REVOKED", "SUSPENDED", "EXPIRED")
 
 
@@ -99,8 +102,8 @@ def _rule(item: Any, n: int, query: DcqlQuery) -> Rule:
     if credential not in query.ids():
         raise bad(f"'credential' must name a credential query of the request ({', '.join(query.ids())})")
     label = item.get("label", "")
-    if not isinstance(label, str) or len(label) > 200:
-        raise bad("a label is text of at most 200 characters")
+    if not isinstance(label, str) or len(label) > _MAX_LABEL:
+        raise bad(f"a label is text of at most {_MAX_LABEL} characters")
     kinds = [k for k in ("status", "valid_for_days", "path") if k in item]
     if len(kinds) != 1:
         raise bad("a rule asks one thing: 'status', 'valid_for_days', or 'path' with 'in'")
@@ -120,18 +123,31 @@ def _rule(item: Any, n: int, query: DcqlQuery) -> Rule:
     values = item.get("in")
     if not isinstance(values, list) or not values or not all(isinstance(v, (str, int, bool)) for v in values):
         raise bad("'in' lists the values the claim may take (strings, integers or booleans)")
+    if len(values) > _MAX_VALUES or any(isinstance(v, str) and len(v) > _MAX_TEXT for v in values):
+        raise bad(f"'in' lists at most {_MAX_VALUES} values of at most {_MAX_TEXT} characters")
     asked = [claim.path for claim in query.credential(str(credential)).claims]
     if not any(path[: len(wanted)] == wanted for wanted in asked):  # the claim, or a part of one asked for
         raise bad(f"the path {path_text(path)} is not among the claims the request asks of '{credential}'")
-    return Rule(credential, label or f"{path_text(path)} in {values}", path=path, one_of=tuple(values))
+    return Rule(credential, label or _label(f"{path_text(path)} in {values}"), path=path, one_of=tuple(values))
+
+
+def _label(text: str) -> str:
+    """A label made for a rule that has none, within a label's length."""
+    return text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 1] + "…"
 
 
 def evaluate(
-    rules: Sequence[Rule], answered: Mapping[str, Evidence], now: datetime
+    rules: Sequence[Rule], answered: Mapping[str, Sequence[Evidence]], now: datetime
 ) -> tuple[Decision, list[RuleOutcome]]:
-    """Each rule against the documents that answered (`answered`, by credential query id), and the
-    decision: approve only when every rule holds."""
-    outcomes = [_outcome(rule, answered.get(rule.credential), now) for rule in rules]
+    """Each rule against the documents that answered (`answered`, by credential query id; a rule holds
+    only if it holds for each document given for its query), and the decision: approve only when every
+    rule holds."""
+    outcomes = []
+    for rule in rules:
+        each = [_outcome(rule, evidence, now) for evidence in answered.get(rule.credential, ())]
+        each = each or [_outcome(rule, None, now)]
+        failed = next((outcome for outcome in each if not outcome.passed), None)
+        outcomes.append(failed or RuleOutcome(rule, True, "; ".join(outcome.reason for outcome in each)))
     return (Decision.APPROVE if all(o.passed for o in outcomes) else Decision.REFER), outcomes
 
 

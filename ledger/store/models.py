@@ -328,3 +328,4 @@ class PresentationRequestRow(Base):
     collected_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     refusals: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # answers refused, and why
+    response_code: Mapped[str | None] = mapped_column(String(43))  # given to the holder's browser with the redirect

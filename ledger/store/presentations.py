@@ -62,15 +62,16 @@ class Presentations:
         with self._store.session() as session:
             return session.get(PresentationRequestRow, request_id)
 
-    def answer(self, request_id: str, result: dict[str, Any], at: datetime) -> bool:
-        """Keep the verified result of a PENDING request; False when it was answered already."""
+    def answer(self, request_id: str, result: dict[str, Any], at: datetime, response_code: str | None) -> bool:
+        """Keep the verified result of a PENDING request (and the response code its redirect carries); False
+        when it was answered already."""
         query = (
             update(PresentationRequestRow)
             .where(
                 PresentationRequestRow.id == request_id,
                 PresentationRequestRow.status == PresentationState.PENDING.value,
             )
-            .values(status=PresentationState.ANSWERED.value, result=result, answered_at=at)
+            .values(status=PresentationState.ANSWERED.value, result=result, answered_at=at, response_code=response_code)
         )
         with self._store.session() as session:
             moved: CursorResult[Any] = session.execute(query)  # type: ignore[assignment]
@@ -99,11 +100,21 @@ class Presentations:
 
     def collect(self, request_id: str, at: datetime) -> dict[str, Any] | None:
         """The result of an ANSWERED request, once: the row then keeps no claim. None if it was collected
-        meanwhile (by another request of the relying party's)."""
+        meanwhile (by another request of the relying party's, or its callback): the move from ANSWERED
+        is a compare-and-set, so two collections never both get the result."""
         with self._store.session() as session:
-            row = session.get(PresentationRequestRow, request_id, with_for_update=True)
+            row = session.get(PresentationRequestRow, request_id)
             if row is None or row.status != PresentationState.ANSWERED.value or row.result is None:
                 return None
             result = row.result
-            row.status, row.result, row.collected_at = PresentationState.COLLECTED.value, None, at
-            return result
+        query = (
+            update(PresentationRequestRow)
+            .where(
+                PresentationRequestRow.id == request_id,
+                PresentationRequestRow.status == PresentationState.ANSWERED.value,
+            )
+            .values(status=PresentationState.COLLECTED.value, result=None, collected_at=at)
+        )
+        with self._store.session() as session:
+            moved: CursorResult[Any] = session.execute(query)  # type: ignore[assignment]
+            return result if moved.rowcount == 1 else None

@@ -15,6 +15,7 @@ Claims the holder disclosed beyond the query are not passed on; the result names
 from __future__ import annotations
 
 import hmac
+import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,8 +73,14 @@ class _Checked:
     discarded: tuple[str, ...]
 
 
+_NOTE_LENGTH = 300
+
+
 def _refuse_sender(ledger: Ledger, row: PresentationRequestRow, error: Exception, reason: str) -> Exception:
-    ledger.presentations.refuse(row.id, {"reason": reason, "message": str(error), "at": ledger.clock().isoformat()})
+    """Note a refused answer on its request (the reason and a short message: never a claim) and give back the
+    error for the sender."""
+    text = str(error).encode("utf-8", "replace").decode("utf-8")[:_NOTE_LENGTH]
+    ledger.presentations.refuse(row.id, {"reason": reason, "message": text, "at": ledger.clock().isoformat()})
     return error
 
 
@@ -84,7 +91,7 @@ def _tokens(vp_token: Any, ids: tuple[str, ...]) -> list[tuple[str, dict[str, An
     for query_id, items in vp_token.items():
         if query_id not in ids:
             raise InvalidRequestError(
-                f"vp_token names '{query_id}', which the request did not ask for", field="vp_token"
+                f"vp_token names {str(query_id)[:40]!r}, which the request did not ask for", field="vp_token"
             )
         for item in items if isinstance(items, list) else [items]:
             if not isinstance(item, dict):
@@ -240,10 +247,10 @@ def _verified_result(
         "claims": [claim for item in checked for claim in _claim_records(item)] if accepted else [],
     }
     if accepted:
-        evidence = {
-            item.query_id: Evidence(item.result.status.value, _time(item.valid_until), item.presented.claims)
-            for item in checked
-        }
+        evidence: dict[str, list[Evidence]] = {}
+        for item in checked:
+            found = Evidence(item.result.status.value, _time(item.valid_until), item.presented.claims)
+            evidence.setdefault(item.query_id, []).append(found)
         decision, outcomes = evaluate(rules, evidence, now)
         result["decision"] = decision.value
         result["rules"] = [{"rule": o.rule.as_json(), "passed": o.passed, "reason": o.reason} for o in outcomes]
@@ -279,6 +286,12 @@ def answer_request(ledger: Ledger, request_id: str, *, state: Any, vp_token: Any
     except InvalidRequestError as error:
         raise _refuse_sender(ledger, row, error, "malformed vp_token") from None
     result = _verified_result(ledger, row, presented)
-    if not ledger.presentations.answer(row.id, result, ledger.clock()):
+    # The redirect carries a one-time code that the relying party may require to collect the result, so
+    # that a result reaches only the session whose browser brought the answer (OpenID4VP 1.0, 8.2).
+    code = secrets.token_urlsafe(16) if row.redirect_uri else None
+    if not ledger.presentations.answer(row.id, result, ledger.clock(), code):
         raise ConflictError("this request was answered already; an answer is taken once")
-    return Answer(accepted=result["accepted"], reasons=tuple(result["reasons"]), redirect_uri=row.redirect_uri)
+    redirect = None
+    if row.redirect_uri and code:
+        redirect = f"{row.redirect_uri}{'&' if '?' in row.redirect_uri else '?'}response_code={code}"
+    return Answer(accepted=result["accepted"], reasons=tuple(result["reasons"]), redirect_uri=redirect)

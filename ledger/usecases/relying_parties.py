@@ -245,20 +245,28 @@ def _owned(ledger: Ledger, actor: Actor, request_id: str) -> PresentationRequest
 
 
 def discard_stale_results(ledger: Ledger) -> int:
-    """Drop the results nobody collected within `Settings.presentation_result_hours`; how many. Called
-    whenever a request is made or a result asked for, so a result never outlives its time by much."""
+    """Drop the results nobody collected within `Settings.presentation_result_hours`; how many. The service's
+    pipeline worker calls it about once a minute, and so does every new request and every collection."""
     hours = ledger.settings.presentation_result_hours
     return ledger.presentations.discard_before(ledger.clock() - timedelta(hours=hours))
 
 
-def collect_result(ledger: Ledger, actor: Actor, request_id: str) -> dict[str, Any]:
-    """Where a relying party's request is; once answered, its verified result, handed over once.
+def collect_result(
+    ledger: Ledger, actor: Actor, request_id: str, *, response_code: str | None = None
+) -> dict[str, Any]:
+    """Where a relying party's request is; once answered, its verified result, handed over once. With
+    `response_code`, the code the holder's redirect carried must be this answer's.
 
-    Raises `PermissionDeniedError` for a key that is not a relying party's, `NotFoundError` for a request
-    that is not the caller's, and `GoneError` once the result was collected.
+    Raises `PermissionDeniedError` for a key that is not a relying party's or a response code that is not
+    the answer's, `NotFoundError` for a request that is not the caller's, and `GoneError` once the result
+    was collected.
     """
     discard_stale_results(ledger)
     row = _owned(ledger, actor, request_id)
+    if response_code is not None and not (
+        row.response_code and hmac.compare_digest(response_code.encode(), row.response_code.encode())
+    ):
+        raise PermissionDeniedError("the response code is not the one this request's answer was given")
     base: dict[str, Any] = {"id": row.id, "expires_at": row.expires_at.isoformat(), "refusals": row.refusals or []}
     if row.status == PresentationState.PENDING.value:
         expired = ledger.clock() >= row.expires_at

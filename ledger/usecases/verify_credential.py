@@ -21,6 +21,7 @@ from ledger.usecases.credentials import key_id_of, status_list_url
 from ledger.usecases.sharing import read_document_file
 from ledger.usecases.status_lists import chain_status
 from ledger.usecases.verify import chain_evidence, verify_document
+from ledger.vc.rdf import check_shape
 from ledger.vc.reading import CredentialClaims, check_proof, read_claims
 from ledger.vc.status_list import MIN_ENTRIES
 from ledger.verification import Check, Outcome, VerificationResult, VerificationStatus, judge_on_chain, verdict
@@ -71,6 +72,7 @@ def verify_credential_anchor(ledger: Ledger, credential: Any) -> VerificationRes
         )
     if isinstance(credential.get("proof"), dict) and "proofValue" in credential["proof"]:
         raise InvalidRequestError("send the proof without its proofValue: the verifier checks it", field="credential")
+    check_shape(credential, ledger.contexts)  # what is left of it: known contexts only, no keyword, no null
     claims = read_claims(credential)
     base: dict[str, Any] = {
         "target_hash": claims.target_hash,

@@ -1,5 +1,6 @@
 """The pipeline's worker: for each agency it holds the lease of, settle transactions and close batches;
-and the transactions of every other sender (agency admins, council members, the operator).
+and the transactions of every other sender (agency admins, council members, the operator). About once a
+minute it also drops the verified presentations' results that nobody collected in time.
 
 Any number of service processes may run a worker on one database: an agency's lease (a row
 renewed on every round) lets one of them at a time batch and send for it, and a worker that
@@ -20,12 +21,14 @@ from ledger.errors import SijillError
 from ledger.usecases.anchoring import settle
 from ledger.usecases.batching import close_due_batches
 from ledger.usecases.context import Ledger
+from ledger.usecases.relying_parties import discard_stale_results
 from ledger.usecases.sending import settle_senders
 
 log = logging.getLogger(__name__)
 
 
 SENDERS_LEASE = "senders"
+RESULTS_SWEEP_SECONDS = 60.0
 
 
 def lease_name(agency_id: str) -> str:
@@ -47,6 +50,7 @@ class PipelineWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._held: set[str] = set()
+        self._swept = 0.0
 
     def run_once(self) -> None:
         """One round: every agency with work whose lease this worker gets or holds."""
@@ -72,6 +76,19 @@ class PipelineWorker:
             except Exception:  # one agency's trouble must not starve the others
                 log.exception("pipeline: agency %s failed this round", agency_id)
         self._settle_senders()
+        self._sweep_results()
+
+    def _sweep_results(self) -> None:
+        if time.monotonic() - self._swept < RESULTS_SWEEP_SECONDS:
+            return
+        self._swept = time.monotonic()
+        try:
+            dropped = discard_stale_results(self._ledger)
+        except Exception:  # the database will be there next minute
+            log.exception("pipeline: dropping uncollected presentation results failed")
+            return
+        if dropped:
+            log.info("pipeline: dropped %d presentation result(s) nobody collected in time", dropped)
 
     def _settle_senders(self) -> None:
         ledger = self._ledger

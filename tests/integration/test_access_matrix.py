@@ -338,6 +338,13 @@ TABLE = (
     Row("GET", "/v1/admin/relying-parties", None, _fixed("/v1/admin/relying-parties"), ADMIN_ONLY),
     Row(
         "POST",
+        "/v1/admin/relying-parties/{party_id}/api-keys",
+        None,
+        _fixed("/v1/admin/relying-parties/matrix-bank/api-keys", json={"label": "matrix"}),
+        ADMIN_CREATES,
+    ),
+    Row(
+        "POST",
         "/v1/presentations",
         None,
         _fixed("/v1/presentations", json={"dcql_query": QUERY, "purpose": {"en": "Matrix", "ar": "مصفوفة"}}),

@@ -186,7 +186,11 @@ def test_the_relying_party_receives_the_requested_claims_verified_and_nothing_el
     vp_token = {"licence": [licence_copy(documents["licence"])], "degree": [degree_copy(documents["degree"])]}
     sent = answer(client, request, vp_token)
     assert sent.status_code == 200, sent.text
-    assert sent.json() == {"accepted": True, "reasons": [], "redirect_uri": "https://bank.example/done"}
+    redirect = sent.json().pop("redirect_uri")
+    assert sent.json() | {"redirect_uri": None} == {"accepted": True, "reasons": [], "redirect_uri": None}
+    assert redirect.startswith("https://bank.example/done?response_code=")
+    code = redirect.partition("response_code=")[2]
+    assert len(code) >= 22  # 128 bits
     assert oracle(ledger, QUERY, vp_token) == {
         "valid": True,
         "error": None,
@@ -194,7 +198,10 @@ def test_the_relying_party_receives_the_requested_claims_verified_and_nothing_el
         "matched": ["degree", "licence"],
     }
 
-    collected = collect(client, bank, created)
+    path = f"/v1/presentations/{created['id']}"
+    wrong = client.get(path, params={"response_code": "x" * 22}, headers=auth(bank["token"]))
+    assert wrong.status_code == 403  # a session that did not bring the answer gets nothing, and the result stays
+    collected = client.get(path, params={"response_code": code}, headers=auth(bank["token"]))
     assert collected.status_code == 200, collected.text
     result = collected.json()["result"]
     assert result["accepted"]
@@ -479,3 +486,32 @@ def test_a_result_nobody_collects_is_dropped_in_time(
     kept = ledger.presentations.request(created["id"])
     assert kept is not None
     assert kept.result is None
+
+
+@pytest.mark.parametrize(
+    "vp_token", ["not json", '{"licence": [{"a": 1, "a": 2}]}', '{"\\ud800": {}}', '{"licence": NaN}', "[]"]
+)
+def test_a_malformed_vp_token_is_a_422_and_the_request_still_reads(
+    client: TestClient, bank: dict[str, Any], vp_token: str
+) -> None:
+    created = ask(client, bank)
+    request = request_of(client, created)
+    response = client.post(
+        request["response_uri"].removeprefix("http://127.0.0.1:8000"),
+        data={"vp_token": vp_token, "state": request["state"]},
+    )
+    assert response.status_code == 422, response.text
+    state = collect(client, bank, created)
+    assert state.status_code == 200
+    assert state.json()["status"] == "PENDING"
+
+
+def test_a_relying_party_gets_a_new_key_from_the_admin(client: TestClient, bank: dict[str, Any]) -> None:
+    response = client.post("/v1/admin/relying-parties/pearl-bank/api-keys", json={"label": "rotated"}, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    key = response.json()
+    assert key["key"]["scopes"] == ["relying-party"]
+    assert key["key"]["relying_party_id"] == "pearl-bank"
+    assert ask(client, {"token": key["token"]})["id"]
+    missing = client.post("/v1/admin/relying-parties/nobody/api-keys", json={}, headers=ADMIN)
+    assert missing.status_code == 404

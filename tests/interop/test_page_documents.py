@@ -25,9 +25,12 @@ from hypothesis import strategies as st
 from ledger.documents.salt import MAX_SAFE_INTEGER, salt_data, unsalt_data
 from ledger.documents.share import _b64url
 from ledger.documents.wrap import obfuscate, wrap_documents
+from ledger.errors import CredentialError
 from ledger.render.pdf import CertificateFacts, extract_document, render_certificate
 from ledger.render.qr import qr_png
 from ledger.vc.credential import type_name
+from ledger.vc.loader import CREDENTIALS_V2, DATA_INTEGRITY_V2, MULTIKEY_V1, UNDEFINED_TERMS_V2, ContextLoader
+from ledger.vc.rdf import check_shape
 from tests.profile import scaled
 from tests.unit.documents import CHAIN_ID, REGISTRY
 
@@ -84,6 +87,11 @@ class PageFunctions:
     def embedded_document(self, pdf: bytes) -> dict[str, Any]:
         """web/src/document.js `embeddedDocument`: the document a Sijill PDF carries, read in the browser."""
         answer: dict[str, Any] = self._call("embeddedDocument", base64.b64encode(pdf).decode("ascii"))
+        return answer
+
+    def credential_shape_problem(self, document: Any, known: list[str]) -> str | None:
+        """web/src/document.js `credentialShapeProblem`: why the page refuses a credential before its proof."""
+        answer: str | None = self._call("credentialShapeProblem", {"document": document, "known": known})
         return answer
 
     def _call(self, name: str, argument: Any) -> Any:
@@ -299,6 +307,55 @@ def test_the_page_reads_the_document_a_sijill_pdf_carries_as_the_core_does(
     )
     pdf = render_certificate(document, facts)
     assert page.embedded_document(pdf) == extract_document(pdf) == document
+
+
+KNOWN = [CREDENTIALS_V2, UNDEFINED_TERMS_V2, DATA_INTEGRITY_V2, MULTIKEY_V1]
+CREDENTIAL: dict[str, Any] = {
+    "@context": [CREDENTIALS_V2, UNDEFINED_TERMS_V2],
+    "id": "urn:sijill:" + "ab" * 32,
+    "type": ["VerifiableCredential", "CommercialLicence"],
+    "issuer": "did:web:sijill.example:agencies:moci",
+    "validFrom": "2026-01-01T00:00:00Z",
+    "credentialSubject": {"tradeName": {"en": "Pearl", "ar": "لؤلؤ"}, "activities": [{"code": "4690"}], "floors": 2},
+}
+
+
+def _changed(change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    document = json.loads(json.dumps(CREDENTIAL))
+    change(document)
+    return document
+
+
+SHAPES = [
+    lambda d: None,
+    lambda d: d["credentialSubject"].update({"@context": {"tradeName": "https://schema.org/name"}}),
+    lambda d: d.update({"@context": [CREDENTIALS_V2, {"tradeName": "https://schema.org/name"}]}),
+    lambda d: d.update({"@context": [CREDENTIALS_V2, "https://example.org/other/v1"]}),
+    lambda d: d.update({"@context": CREDENTIALS_V2}),
+    lambda d: d["credentialSubject"].update({"owner": None}),
+    lambda d: d["credentialSubject"].update({"@id": "urn:x"}),
+    lambda d: d["credentialSubject"].update({"id": "not an iri"}),
+    lambda d: d["credentialSubject"].update({"id": "_:b0"}),
+    lambda d: d.update({"type": ["VerifiableCredential", "Commercial Licence"]}),
+    lambda d: d["credentialSubject"].update({"note": "a\\b"}),
+    lambda d: d["credentialSubject"].update({"note": "line\nbreak"}),
+    lambda d: d["credentialSubject"].update({"note": "urn:bnid:_:c14n0"}),
+    lambda d: d["credentialSubject"].update({"big": 2**53 + 1}),
+    lambda d: d["credentialSubject"].update({"key with space": 1}),
+]
+
+
+@pytest.mark.parametrize("change", SHAPES, ids=[f"shape{n}" for n in range(len(SHAPES))])
+def test_the_page_refuses_the_credential_shapes_the_core_refuses(
+    page: PageFunctions, change: Callable[[dict[str, Any]], Any]
+) -> None:
+    document = _changed(change)
+    try:
+        check_shape(document, ContextLoader())
+        core: str | None = None
+    except CredentialError as error:
+        core = error.message
+    assert page.credential_shape_problem(document, KNOWN) == core
 
 
 def test_the_page_keeps_the_requested_claims_and_hides_the_rest(

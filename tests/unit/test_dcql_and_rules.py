@@ -113,7 +113,7 @@ def test_rules_approve_only_when_each_holds_and_say_why() -> None:
         {"credential": "licence", "valid_for_days": 90},
         {"credential": "licence", "path": [S, "activities", None, "code"], "in": ["4690"]},
     )
-    evidence = {"licence": Evidence("VALID", NOW + timedelta(days=90), LICENCE.claims)}
+    evidence = {"licence": [Evidence("VALID", NOW + timedelta(days=90), LICENCE.claims)]}
     decision, outcomes = evaluate(parsed, evidence, NOW)
     assert decision is Decision.APPROVE
     assert [o.reason for o in outcomes] == [
@@ -121,7 +121,7 @@ def test_rules_approve_only_when_each_holds_and_say_why() -> None:
         "valid until 2027-03-06: 90 days from now",
         "credentialSubject.activities[*].code is '4610', '4690'",
     ]
-    short = {"licence": Evidence("VALID", NOW + timedelta(days=89, hours=23), LICENCE.claims)}
+    short = {"licence": [Evidence("VALID", NOW + timedelta(days=89, hours=23), LICENCE.claims)]}
     assert evaluate(parsed, short, NOW)[0] is Decision.REFER
     assert evaluate(parsed, {}, NOW)[1][0].reason == "no document answered 'licence'"
 
@@ -140,3 +140,22 @@ def test_rules_approve_only_when_each_holds_and_say_why() -> None:
 def test_a_malformed_rule_is_refused(rule: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidRequestError, match=message):
         rules(rule)
+
+
+def test_a_value_asked_of_an_object_matches_nothing_and_raises_nothing() -> None:
+    bilingual = parse_query(query(claims=[{"path": [S, "tradeName"], "values": ["Pearl"]}])).credential("licence")
+    shown = Presented(LICENCE.types, {S: {"tradeName": {"en": "Pearl", "ar": "لؤلؤ"}}})
+    assert not match(bilingual, shown).matched
+
+
+def test_a_rule_over_several_documents_holds_only_for_each_and_a_long_rule_gets_a_short_label() -> None:
+    codes = [f"{n:04d}" for n in range(60)]
+    (rule,) = rules({"credential": "licence", "path": [S, "activities", None, "code"], "in": codes})
+    assert len(rule.label) == 200
+    assert parse_rules([rule.as_json()], parse_query(query()))[0] == rule  # stored, it reads back alike
+    other = Evidence("VALID", None, {S: {"activities": [{"code": "9999"}]}})
+    good = Evidence("VALID", None, {S: {"activities": [{"code": "0042"}]}})
+    assert evaluate([rule], {"licence": [good]}, NOW)[0] is Decision.APPROVE
+    decision, (outcome,) = evaluate([rule], {"licence": [good, other]}, NOW)
+    assert decision is Decision.REFER
+    assert outcome.reason == "credentialSubject.activities[*].code is '9999'"

@@ -5,6 +5,7 @@
 import { DataIntegrityProof } from "@digitalbazaar/data-integrity";
 import { createDiscloseCryptosuite, createVerifyCryptosuite } from "@digitalbazaar/ecdsa-sd-2023-cryptosuite";
 import jsigs from "jsonld-signatures";
+import { credentialShapeProblem } from "./document.js";
 import credentialsV2 from "../../ledger/vc/contexts/credentials-v2.jsonld";
 import undefinedTerms from "../../ledger/vc/contexts/credentials-undefined-terms-v2.jsonld";
 import dataIntegrity from "../../ledger/vc/contexts/data-integrity-v2.jsonld";
@@ -62,6 +63,8 @@ function isBase(credential) {
  */
 export async function checkProof(credential) {
   const derived = !isBase(credential);
+  const problem = credentialShapeProblem(credential, Object.keys(CONTEXTS));
+  if (problem) return { verified: false, reason: problem, derived };
   try {
     const shown = isBase(credential) ? await deriveCredential(credential, ["/credentialSubject"]) : credential;
     const suite = new DataIntegrityProof({ cryptosuite: createVerifyCryptosuite() });

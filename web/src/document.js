@@ -252,3 +252,73 @@ export function selectPath(claims, path) {
   }
   return current;
 }
+
+// --- a credential's shape, as the core holds it (ledger/vc/rdf.py check_shape) --------------------------
+
+const IRI = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>"{}|^`\\]*$/;
+const TERM = /^[^\s<>"{}|^`\\]+$/;
+const UNSAFE_TEXT = /[\\\x00-\x1f\x7f-\x9f\u2028\u2029]/;
+const SKOLEM = "urn:bnid:";
+const MAX_DEPTH = 24;
+
+/**
+ * Why a credential is not of the shape whose every part its proof signs, or null when it is: its `@context` a
+ * list of the contexts Sijill knows (no inline context to rename a claim), no other JSON-LD keyword, no null,
+ * ids that are absolute IRIs, types and keys without spaces, strings without backslashes or control
+ * characters, integers JavaScript reads exactly. The core's `ledger.vc.rdf.check_shape`; the proof alone
+ * would not notice a claim renamed by an inline context.
+ * @param {any} document
+ * @param {string[]} known the context URLs the page carries
+ * @returns {string | null}
+ */
+export function credentialShapeProblem(document, known) {
+  if (!document || typeof document !== "object" || Array.isArray(document)) return "the credential is not a JSON object";
+  const contexts = document["@context"];
+  if (!Array.isArray(contexts) || !contexts.length || !contexts.every((url) => typeof url === "string")) {
+    return "the credential's @context must be a list of context URLs";
+  }
+  const unknown = contexts.find((url) => !known.includes(url));
+  if (unknown) return `the JSON-LD context ${unknown} is not one Sijill knows; contexts are never fetched`;
+  const rest = Object.fromEntries(Object.entries(document).filter(([key]) => key !== "@context"));
+  return valueProblem(rest, "", 0);
+}
+
+function valueProblem(value, where, depth) {
+  if (depth > MAX_DEPTH) return `the credential nests deeper than ${MAX_DEPTH} levels at ${where || "/"}`;
+  if (value === null) return `${where || "/"} is null; leave the property out instead`;
+  if (typeof value === "boolean") return null;
+  if (typeof value === "number") {
+    return Number.isInteger(value) && Math.abs(value) > Number.MAX_SAFE_INTEGER
+      ? `${where} is an integer larger than ${Number.MAX_SAFE_INTEGER.toLocaleString("en-US")}; write it as a string`
+      : null;
+  }
+  if (typeof value === "string") {
+    return UNSAFE_TEXT.test(value) || value.includes(SKOLEM)
+      ? `${where} holds a backslash, a control character or ${SKOLEM}; these are not signed alike`
+      : null;
+  }
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const problem = valueProblem(item, `${where}/${index}`, depth + 1);
+      if (problem) return problem;
+    }
+    return null;
+  }
+  if (typeof value !== "object") return `${where} is not a JSON value`;
+  for (const [key, item] of Object.entries(value)) {
+    const path = `${where}/${key}`;
+    if (key.startsWith("@") || !TERM.test(key)) return `the property '${key}' at ${where || "/"} is a JSON-LD keyword or has a space`;
+    if (key === "id" && !(typeof item === "string" && IRI.test(item) && !item.startsWith("_:"))) {
+      return `${path} must be an absolute IRI (a blank node needs no id)`;
+    }
+    if (key === "type") {
+      const types = Array.isArray(item) ? item : [item];
+      if (!types.length || !types.every((kind) => typeof kind === "string" && TERM.test(kind))) {
+        return `${path} must be one or more names without spaces`;
+      }
+    }
+    const problem = valueProblem(item, path, depth + 1);
+    if (problem) return problem;
+  }
+  return null;
+}

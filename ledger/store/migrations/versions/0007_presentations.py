@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("collected_at", sa.DateTime(timezone=True)),
         sa.Column("result", sa.JSON()),
         sa.Column("refusals", sa.JSON(), nullable=False),
+        sa.Column("response_code", sa.String(43)),
     )
     with op.batch_alter_table("api_keys") as table:  # SQLite alters a table by copying it
         table.add_column(sa.Column("relying_party_id", sa.String(31), nullable=True))
