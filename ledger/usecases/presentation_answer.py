@@ -289,8 +289,10 @@ def answer_request(ledger: Ledger, request_id: str, *, state: Any, vp_token: Any
     # The redirect carries a one-time code that the relying party may require to collect the result, so
     # that a result reaches only the session whose browser brought the answer (OpenID4VP 1.0, 8.2).
     code = secrets.token_urlsafe(16) if row.redirect_uri else None
-    if not ledger.presentations.answer(row.id, result, ledger.clock(), code):
-        raise ConflictError("this request was answered already; an answer is taken once")
+    if not ledger.presentations.answer(row.id, result, ledger.clock(), code):  # another answer came first
+        raise _refuse_sender(
+            ledger, row, ConflictError("this request was answered already; an answer is taken once"), "replayed"
+        )
     redirect = None
     if row.redirect_uri and code:
         redirect = f"{row.redirect_uri}{'&' if '?' in row.redirect_uri else '?'}response_code={code}"
