@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import typer
 
-from cli import agency, apikey, audit, council, credential, documents, key, service
+from cli import agency, apikey, audit, council, credential, documents, key, party, service
 
 COMMANDS: dict[str, Callable[..., None]] = {
     "up": service.up,
@@ -34,6 +34,7 @@ GROUPS: dict[str, typer.Typer] = {
     "council": council.app,
     "audit": audit.app,
     "credential": credential.app,
+    "party": party.app,
 }
 
 app = typer.Typer(

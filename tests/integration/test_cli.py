@@ -238,3 +238,24 @@ def test_keys_sealed_the_old_way_are_sealed_anew_and_still_sign(env: Settings) -
         assert code == 0, output
     finally:
         ledger.close()
+
+
+def test_a_relying_party_is_registered_and_listed_from_the_command_line(env: Settings) -> None:
+    code, output = run(
+        "party", "add", "pearl-bank", "Pearl Bank", "--name-ar", "بنك اللؤلؤ",
+        "--redirect-uri", "https://bank.example/done", "--callback-url", "https://bank.example/results",
+    )  # fmt: skip
+    assert code == 0, output
+    token = re.search(r"scope relying-party\):\s+(sjl_\S+)", output)
+    assert token, output
+    assert "callback secret (shown once" in output
+    ledger = Ledger(env)
+    assert ledger.presentations.party("pearl-bank") is not None
+    ledger.close()
+    code, output = run("party", "list")
+    assert code == 0
+    assert "pearl-bank" in flat(output)
+    assert "PearlBank" in flat(output)
+    code, output = run("party", "add", "pearl-bank", "Again", "--name-ar", "مرة")
+    assert code == 2
+    assert "registered already" in output
