@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,19 @@ from sqlalchemy import create_engine, inspect
 from ledger.chain.deployment import DeploymentRecord
 from ledger.documents.share import seal
 from ledger.documents.wrap import wrap_documents
-from ledger.domain import BatchState, Fees, HexHash, ReasonCode, SignedTransaction, TransactionState
+from ledger.domain import (
+    BatchState,
+    Fees,
+    HexHash,
+    PresentationState,
+    ReasonCode,
+    SignedTransaction,
+    TransactionState,
+)
 from ledger.errors import ConflictError, GoneError, TransitionError
-from ledger.store.models import TransactionRow
+from ledger.store.models import PresentationRequestRow, RelyingPartyRow, TransactionRow
 from ledger.store.outbox import NewBatch, Outbox
+from ledger.store.presentations import Presentations
 from ledger.store.repository import NewDocument, Store
 from ledger.usecases.actors import Actor
 from ledger.usecases.agencies import add_issuer_key, register_agency
@@ -285,3 +295,58 @@ def test_no_shared_copy_outlives_an_erasure_whatever_the_order(
             verification_link(ledger, moci, second)
     finally:
         ledger.close()
+
+
+def test_a_presentation_is_answered_once_collected_once_and_dropped_in_time(database_url: str) -> None:
+    """The relying parties' store on both databases: the compare-and-sets that make an answer and a
+    collection happen once, refusal notes, and the sweep of results nobody collected."""
+    store = Store.open(database_url)
+    presentations = Presentations(store)
+    try:
+        presentations.add_party(RelyingPartyRow(id="bank", name="Bank", name_ar="بنك", redirect_uris=[]))
+        with pytest.raises(ConflictError):
+            presentations.add_party(RelyingPartyRow(id="bank", name="Again", name_ar="مرة", redirect_uris=[]))
+        now = datetime.now(UTC)
+
+        def request(request_id: str) -> PresentationRequestRow:
+            return presentations.add_request(
+                PresentationRequestRow(
+                    id=request_id,
+                    relying_party_id="bank",
+                    query={"credentials": []},
+                    purpose={"en": "e", "ar": "ع"},
+                    rules=[],
+                    state="s",
+                    nonce="n",
+                    status=PresentationState.PENDING.value,
+                    created_at=now,
+                    expires_at=now + timedelta(minutes=10),
+                    refusals=[],
+                )
+            )
+
+        request("one")
+        request("two")
+        result = {"claims": [{"value": {"en": "Pearl", "ar": "لؤلؤ"}}]}
+        assert presentations.answer("one", result, now, "code")
+        assert not presentations.answer("one", {"claims": []}, now, None)  # the second answer loses
+        presentations.refuse("one", {"reason": "replayed", "message": "answered already", "at": now.isoformat()})
+        kept = presentations.request("one")
+        assert kept is not None
+        assert kept.result == result
+        assert kept.response_code == "code"
+        assert [note["reason"] for note in kept.refusals] == ["replayed"]
+        assert presentations.collect("one", now) == result
+        assert presentations.collect("one", now) is None  # handed over once
+        collected = presentations.request("one")
+        assert collected is not None
+        assert collected.result is None
+        assert collected.status == PresentationState.COLLECTED.value
+        assert presentations.answer("two", result, now - timedelta(hours=25), None)
+        assert presentations.discard_before(now - timedelta(hours=24)) == 1
+        dropped = presentations.request("two")
+        assert dropped is not None
+        assert dropped.result is None
+        assert dropped.status == PresentationState.DISCARDED.value
+    finally:
+        store.close()
