@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import typer
 
-from cli import agency, apikey, audit, council, credential, documents, key, party, service
+from cli import agency, apikey, audit, council, credential, documents, key, party, service, sheet
 
 COMMANDS: dict[str, Callable[..., None]] = {
     "up": service.up,
@@ -35,6 +35,7 @@ GROUPS: dict[str, typer.Typer] = {
     "audit": audit.app,
     "credential": credential.app,
     "party": party.app,
+    "sheet": sheet.app,
 }
 
 app = typer.Typer(

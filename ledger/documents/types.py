@@ -86,6 +86,7 @@ class DocumentTypeCatalog:
             )
             for name, kind in self._types.items()
         }
+        self.shared: Mapping[str, Mapping[str, Any]] = dict(shared or {})  # the shared schemas, by file name
         self._fast: dict[str, Any] = {}
         if jsonschema_rs is not None:
             self._fast = {
@@ -126,6 +127,24 @@ class DocumentTypeCatalog:
             raise UnknownDocumentTypeError(
                 f"unknown document type '{name}'; known types: {known}", field="document_type"
             ) from None
+
+    def problems(self, name: str, fields: Any) -> list[tuple[str, str]]:
+        """Every way `fields` fails the schema of `name`: (dotted field path, message), a missing required
+        field named by its own path. Empty when the fields are valid. Raises `UnknownDocumentTypeError`."""
+        self.get(name)
+        fast = self._fast.get(name)
+        if fast is not None and fast.is_valid(fields):
+            return []
+        found = []
+        for error in self._validators[name].iter_errors(fields):
+            path = ".".join(str(part) for part in error.absolute_path)
+            if error.validator == "required" and isinstance(error.instance, dict):
+                for missing in error.validator_value:
+                    if missing not in error.instance:
+                        found.append((f"{path}.{missing}" if path else str(missing), "is required and empty"))
+            else:
+                found.append((path, error.message))
+        return sorted(found)
 
     def validate(self, name: str, fields: Any) -> None:
         """Check `fields` against the schema of `name`.

@@ -259,3 +259,26 @@ def test_a_relying_party_is_registered_and_listed_from_the_command_line(env: Set
     code, output = run("party", "add", "pearl-bank", "Again", "--name-ar", "مرة")
     assert code == 2
     assert "registered already" in output
+
+
+def test_a_spreadsheet_is_mapped_and_checked_from_the_command_line(env: Settings, tmp_path: Path) -> None:
+    sheet = tmp_path / "graduates.csv"
+    sheet.write_text(
+        "Certificate number,Graduate (English),Student ID,Degree (English),Major (English),GPA,Graduation date\n"
+        "QU-BSC-2026-0001,Noora Al-Mannai,201904512,Bachelor of Science,Computer Engineering,3.71,2026-06-15\n"
+        "bad id!,Khalid,201904513,Bachelor of Arts,History,five,2026-06-15\n",
+        encoding="utf-8",
+    )
+    code, output = run(
+        "sheet", "map", str(sheet), "--type", "academic-certificate", "--out", str(tmp_path / "map.yaml")
+    )
+    assert code == 0, output
+    assert "GPA: gpa" in (tmp_path / "map.yaml").read_text(encoding="utf-8")
+    code, output = run("sheet", "check", str(sheet), "--map", str(tmp_path / "map.yaml"), "--report",
+                       str(tmp_path / "report.csv"))  # fmt: skip
+    assert code == 1, output
+    assert "2 rows read, 1 ready to issue, 2 problem(s)" in output
+    report = (tmp_path / "report.csv").read_text(encoding="utf-8").splitlines()
+    assert report[0] == "row,column,field,message"
+    assert report[1].startswith("3,Certificate number,certificateNumber,")
+    assert report[2] == "3,GPA,gpa,\"holds 'five', not a number\""

@@ -89,7 +89,7 @@ def service(tmp_path: Path) -> Iterator[tuple[int, int]]:
         yield ports
 
 
-@pytest.mark.parametrize("name", ["quickstart", "credentials", "presentations"])
+@pytest.mark.parametrize("name", ["quickstart", "credentials", "presentations", "sheets"])
 def test_the_readme_examples_work_as_written(service: tuple[int, int], tmp_path: Path, name: str) -> None:
     """The README's quick start, its credentials example and its presentation example, run by bash against
     `sijill up` from a copy of the repository's examples (and its .venv), succeed and print what the README
