@@ -112,9 +112,14 @@ function chosenClaims(query, entry) {
 function assignment() {
   const query = state.request.dcql_query;
   const assigned = {};
-  if (!state.docs.length) return { assigned, met: false, missing: query.credentials.map((c) => c.id) };
-  const parsed = DcqlQuery.parse(query);
-  const result = DcqlQuery.query(parsed, state.docs.map(asCredential));
+  let result = { credential_matches: {} };
+  if (state.docs.length) {
+    try {
+      result = DcqlQuery.query(DcqlQuery.parse(query), state.docs.map(asCredential));
+    } catch {
+      state.message = () => t().badRequest; // a query the wallet library cannot read: nothing can be sent
+    }
+  }
   const used = new Set();
   for (const credential of query.credentials) {
     const match = result.credential_matches[credential.id];
