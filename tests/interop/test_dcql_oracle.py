@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.openid4vp.dcql import Presented, answer_holds, match, parse_query
+from ledger.openid4vp.dcql import Presented, answer_holds, match, parse_query, select
 from tests.interop.node import run_node
 from tests.profile import scaled
 
@@ -110,12 +110,30 @@ def sijill(case: dict[str, Any]) -> dict[str, Any]:
     return {"valid": True, "error": None, "satisfied": holds, "matched": matched}
 
 
+def through_an_empty_list(case: dict[str, Any]) -> bool:
+    """Whether a claim path of the query steps into an empty list of a presented credential: there dcql 3.0.0
+    either throws (`crashed`) or finds the claim present though the list holds no element (it reads the
+    path's `null` or index as met by no element at all); Sijill finds no claim. Left out, as a known defect."""
+    credentials = {entry["id"]: entry for entry in case["query"]["credentials"]}
+    for query_id, items in case["presentations"].items():
+        for claim in credentials[query_id]["claims"]:
+            path = claim["path"]
+            steps = [n for n, part in enumerate(path) if part is None or isinstance(part, int)]
+            if any([] in select(item, tuple(path[:n])) for item in items for n in steps):
+                return True
+    return False
+
+
 def test_sijill_and_the_npm_dcql_package_read_queries_and_answers_alike() -> None:
     CASES.clear()
     collect()
     assert len(CASES) >= 100
     answers = run_node(ORACLE, stdin={"cases": CASES}, timeout=120)["answers"]
-    compared = [(case, answer) for case, answer in zip(CASES, answers, strict=True) if "crashed" not in answer]
+    compared = [
+        (case, answer)
+        for case, answer in zip(CASES, answers, strict=True)
+        if "crashed" not in answer and not through_an_empty_list(case)
+    ]
     assert len(compared) >= 0.8 * len(CASES), [answer for answer in answers if "crashed" in answer][:3]
     differences = [(case, answer, sijill(case)) for case, answer in compared if answer != sijill(case)]
     assert not differences, differences[:3]
