@@ -282,11 +282,15 @@ def _claim_values(presented: Presented, claim: ClaimQuery) -> list[Any] | None:
     if not found:
         return None
     if claim.values is not None:
-        # a value is matched by kind and content (true is not 1); an object or a list matches no value
-        wanted = {(type(v), v) for v in claim.values}
-        found = [v for v in found if isinstance(v, str | int | bool) and (type(v), v) in wanted]
-        return found or None
+        return among(found, claim.values) or None
     return found
+
+
+def among(found: list[Any], values: Sequence[str | int | bool]) -> list[Any]:
+    """The values of `found` that are one of `values`, matched by kind and content (true is not 1); an
+    object or a list is none of them."""
+    wanted = {(type(v), v) for v in values}
+    return [v for v in found if isinstance(v, str | int | bool) and (type(v), v) in wanted]
 
 
 def match(query: CredentialQuery, presented: Presented) -> Match:

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from ledger.errors import InvalidRequestError
-from ledger.openid4vp.dcql import DcqlQuery, Path, parse_path, path_text, select
+from ledger.openid4vp.dcql import DcqlQuery, Path, among, parse_path, path_text, select
 
 _MAX_RULES = 32
 _MAX_LABEL = 200
@@ -168,7 +168,6 @@ def _outcome(rule: Rule, evidence: Evidence | None, now: datetime) -> RuleOutcom
     assert rule.path is not None
     assert rule.one_of is not None
     found = select(evidence.claims, rule.path)
-    wanted = {(type(v), v) for v in rule.one_of}
-    held = any((type(v), v) in wanted for v in found if isinstance(v, (str, int, bool)))
+    held = bool(among(found, rule.one_of))
     shown = ", ".join(repr(v) for v in found) if found else "nothing"
     return RuleOutcome(rule, held, f"{path_text(rule.path)} is {shown}")
