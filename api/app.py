@@ -17,6 +17,7 @@ from api.routes import (
     access,
     agencies,
     credentials,
+    document_types,
     documents,
     governance,
     health,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     app.include_router(metrics.router)
     app.include_router(documents.router)
     app.include_router(verify.router)
+    app.include_router(document_types.router)
     app.include_router(agencies.public)
     app.include_router(agencies.admin)
     app.include_router(credentials.router)

@@ -401,3 +401,8 @@ class AnchorQueryBody(Strict):
     document_store: str | None = Field(default=None, max_length=42, description="data.issuers[0].documentStore")
     issuer_name: str | None = Field(default=None, max_length=200, description="data.issuers[0].name")
     valid_until: str | None = Field(default=None, max_length=40, description="data.validUntil")
+    document_type: str | None = Field(default=None, max_length=64, description="data.documentType")
+    sijill_version: int | None = Field(default=None, description="data.sijill.version")
+    type_binding: dict[str, Any] | None = Field(
+        default=None, description="data.sijill.documentType: the registered type, version and definition hash"
+    )

@@ -36,6 +36,18 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     }
 
 
+    /// @dev A document type's owner (agency index, 0 for a shared type) and its number of versions: one word.
+    struct TypeHead {
+        uint32 agencyIndex;
+        uint32 versions;
+    }
+
+    /// @dev One version of a document type.
+    struct TypeVersion {
+        bytes32 definitionHash;
+        uint40 registeredAt;
+    }
+
     // The records' bit layouts live in RecordPacking: an anchor and a document's record are one word each.
 
     uint40 private constant _NO_END = type(uint40).max;
@@ -54,17 +66,27 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     mapping(bytes32 targetHash => DocumentRecord record) private _documents;
     /// @dev Credential keys sign off chain: their records are never frozen, and their key index (1) only marks them.
     mapping(bytes32 keyId => KeyRecord record) private _credentialKeys;
+    mapping(bytes32 typeId => TypeHead head) private _typeHeads;
+    mapping(bytes32 typeId => mapping(uint32 version => TypeVersion record)) private _typeVersions;
 
     /**
      * @param councilTransferDelay Seconds a two-step transfer of the council role must wait.
      * @param council The council: the default admin.
      * @param guardians The first guardians.
+     * @param sharedTypes The document types every agency shares from the start, each as its version 1
+     * (the types the software ships), registered as the council would register them.
      */
-    constructor(uint48 councilTransferDelay, address council, address[] memory guardians)
-        AccessControlDefaultAdminRules(councilTransferDelay, council)
-    {
+    constructor(
+        uint48 councilTransferDelay,
+        address council,
+        address[] memory guardians,
+        SharedType[] memory sharedTypes
+    ) AccessControlDefaultAdminRules(councilTransferDelay, council) {
         for (uint256 i = 0; i < guardians.length; ++i) {
             _grantRole(GUARDIAN_ROLE, guardians[i]);
+        }
+        for (uint256 i = 0; i < sharedTypes.length; ++i) {
+            _registerType(sharedTypes[i].typeId, 1, 0, bytes32(0), sharedTypes[i].definitionHash);
         }
     }
 
@@ -168,6 +190,20 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         uint40 until = _newEnd(record, validUntil);
         _credentialKeys[keyId] = record.withValidUntil(until);
         emit CredentialKeyValidUntilChanged(_agencies[record.agencyIndex() - 1].id, keyId, until);
+    }
+
+    /// @inheritdoc IDocumentRegistry
+    function registerDocumentType(bytes32 typeId, uint32 version, bytes32 agencyId, bytes32 definitionHash)
+        external
+    {
+        uint32 agencyIndex = 0;
+        if (agencyId == bytes32(0)) {
+            _checkRole(DEFAULT_ADMIN_ROLE);
+        } else {
+            agencyIndex = _agencyIndexOf(agencyId);
+            _requireAgencyAdmin(agencyIndex, false);
+        }
+        _registerType(typeId, version, agencyIndex, agencyId, definitionHash);
     }
 
     /// @inheritdoc IDocumentRegistry
@@ -336,6 +372,18 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         return (_agencies[record.agencyIndex() - 1].id, record.validFrom(), record.validUntil());
     }
 
+    /// @inheritdoc IDocumentRegistry
+    function documentType(bytes32 typeId, uint32 version)
+        external
+        view
+        returns (bytes32 agencyId, bytes32 definitionHash, uint40 registeredAt, uint32 versions)
+    {
+        TypeHead memory head = _typeHeads[typeId];
+        TypeVersion memory record = _typeVersions[typeId][version];
+        if (head.agencyIndex != 0) agencyId = _agencies[head.agencyIndex - 1].id;
+        return (agencyId, record.definitionHash, record.registeredAt, head.versions);
+    }
+
     /// @dev The clock every rule reads; tests may override it.
     function _time() internal view virtual returns (uint40) {
         return uint40(block.timestamp);
@@ -484,6 +532,27 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
     function _grantRole(bytes32 role, address account) internal override returns (bool) {
         if (_keys[account].keyIndex() != 0) revert RegistryGovernorCannotIssue(account);
         return super._grantRole(role, account);
+    }
+
+    /**
+     * @dev Registers `version` of `typeId` for the agency `agencyIndex` (0: shared), whose id is `agencyId`,
+     * once the caller's right to do so is checked.
+     */
+    function _registerType(bytes32 typeId, uint32 version, uint32 agencyIndex, bytes32 agencyId, bytes32 definitionHash)
+        private
+    {
+        if (typeId == bytes32(0)) revert RegistryInvalidTypeId();
+        if (definitionHash == bytes32(0)) revert RegistryInvalidTypeDefinition(typeId);
+        TypeHead memory head = _typeHeads[typeId];
+        if (head.versions != 0 && head.agencyIndex != agencyIndex) {
+            bytes32 owner = head.agencyIndex == 0 ? bytes32(0) : _agencies[head.agencyIndex - 1].id;
+            revert RegistryTypeOwnedByOther(typeId, owner);
+        }
+        if (version != head.versions + 1) revert RegistryInvalidTypeVersion(typeId, version, head.versions + 1);
+        uint40 now_ = _time();
+        _typeHeads[typeId] = TypeHead({agencyIndex: agencyIndex, versions: version});
+        _typeVersions[typeId][version] = TypeVersion({definitionHash: definitionHash, registeredAt: now_});
+        emit DocumentTypeRegistered(typeId, version, agencyId, definitionHash, now_);
     }
 
     /// @dev Reverts with {RegistryAlreadyRevoked} or {RegistryAlreadySuspended} unless `status` is active.

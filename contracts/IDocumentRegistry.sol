@@ -51,6 +51,12 @@ interface IDocumentRegistry {
         bool paused;
     }
 
+    /// @notice A document type every agency shares, registered at deployment as its version 1.
+    struct SharedType {
+        bytes32 typeId;
+        bytes32 definitionHash;
+    }
+
     /**
      * @notice Emitted when the council admits an agency.
      * @param agencyId The agency's identifier.
@@ -58,6 +64,20 @@ interface IDocumentRegistry {
      * @param admin The address that manages the agency's issuer keys.
      */
     event AgencyRegistered(bytes32 indexed agencyId, string name, address admin);
+
+    /**
+     * @notice Emitted when an agency (or the council, for a type every agency shares) registers a
+     * version of a document type: the hash of its canonical definition (schema, protected fields,
+     * layout), whose text lives off chain.
+     * @param typeId The type's identifier (e.g. its short name, right-padded).
+     * @param version The version, counted from 1.
+     * @param agencyId The owning agency; zero for a shared type the council registered.
+     * @param definitionHash keccak256 of the definition's RFC 8785 canonical JSON.
+     * @param at Time of registration.
+     */
+    event DocumentTypeRegistered(
+        bytes32 indexed typeId, uint32 indexed version, bytes32 indexed agencyId, bytes32 definitionHash, uint40 at
+    );
 
     /**
      * @notice Emitted when the council names another admin for an agency.
@@ -336,6 +356,30 @@ interface IDocumentRegistry {
      */
     error RegistryEmptyNote(bytes32 hash);
 
+    /// @notice A document type needs a non-zero identifier.
+    error RegistryInvalidTypeId();
+
+    /**
+     * @notice A document type's version needs the non-zero hash of its definition.
+     * @param typeId The type.
+     */
+    error RegistryInvalidTypeDefinition(bytes32 typeId);
+
+    /**
+     * @notice `typeId` belongs to another owner, who alone adds its versions.
+     * @param typeId The type.
+     * @param owner The owning agency; zero for a shared type.
+     */
+    error RegistryTypeOwnedByOther(bytes32 typeId, bytes32 owner);
+
+    /**
+     * @notice Versions of a type are registered in turn, from 1.
+     * @param typeId The type.
+     * @param version The version given.
+     * @param expected The only version that may come next.
+     */
+    error RegistryInvalidTypeVersion(bytes32 typeId, uint32 version, uint32 expected);
+
     /**
      * @notice Admits an agency, whose `admin` then manages its issuer keys.
      * @dev Requirements: caller is the council; `agencyId` is non-zero and new; `name`
@@ -417,6 +461,22 @@ interface IDocumentRegistry {
      * @param validUntil The new end of the window; 0 retires the key after the current second.
      */
     function setCredentialKeyValidUntil(bytes32 keyId, uint40 validUntil) external;
+
+    /**
+     * @notice Registers version `version` of document type `typeId`, owned by `agencyId`, or shared
+     * by every agency when `agencyId` is zero. A registered version never changes and is never
+     * withdrawn: documents issued under it stay verifiable when later versions come.
+     * @dev Requirements: `typeId` and `definitionHash` are non-zero; for an agency's type the caller
+     * is its admin and the agency is active; for a shared type the caller is the council; a type
+     * once registered keeps its owner; `version` is one more than the type's last (1 for a new
+     * type). Emits {DocumentTypeRegistered}.
+     * @param typeId The type's identifier.
+     * @param version The new version.
+     * @param agencyId The owning agency, zero for a shared type.
+     * @param definitionHash keccak256 of the definition's RFC 8785 canonical JSON.
+     */
+    function registerDocumentType(bytes32 typeId, uint32 version, bytes32 agencyId, bytes32 definitionHash)
+        external;
 
     /**
      * @notice Anchors the Merkle root of a batch of documents for the caller's agency.
@@ -573,4 +633,19 @@ interface IDocumentRegistry {
      * @return validUntil End of the window.
      */
     function credentialKey(bytes32 keyId) external view returns (bytes32 agencyId, uint40 validFrom, uint40 validUntil);
+
+    /**
+     * @notice A version of a document type, as registered.
+     * @dev Never reverts; an unknown type or version gives a zero `definitionHash`.
+     * @param typeId The type's identifier.
+     * @param version The version.
+     * @return agencyId The owning agency (zero for a shared type).
+     * @return definitionHash The hash of that version's definition.
+     * @return registeredAt When that version was registered.
+     * @return versions How many versions the type has.
+     */
+    function documentType(bytes32 typeId, uint32 version)
+        external
+        view
+        returns (bytes32 agencyId, bytes32 definitionHash, uint40 registeredAt, uint32 versions);
 }

@@ -17,6 +17,7 @@ from eth_utils.abi import function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from ledger.documents.definitions import type_id_to_bytes32
 from ledger.errors import InvalidRequestError
 
 GUARDIAN_ROLE = keccak(text="GUARDIAN_ROLE")
@@ -141,6 +142,23 @@ def build_call(kind: str, args: dict[str, Any], *, safe: str, members: list[str]
         )
         scope = "the batch" if not proof else "the document"
         return Call(Target.REGISTRY, data, f"revoke {scope} 0x{target.hex()} in an emergency: {note}")
+    if kind == "register-type":
+        type_id, version = a.get("type_id"), _integer(a.get("version"), "version", 1, 2**32 - 1)
+        try:
+            raw_type = type_id_to_bytes32(type_id)
+        except InvalidRequestError as error:
+            raise InvalidRequestError(error.message, field="type_id") from None
+        definition = _hash(a.get("definition_hash"), "definition_hash")
+        data = encode_call(
+            "registerDocumentType(bytes32,uint32,bytes32,bytes32)",
+            ["bytes32", "uint32", "bytes32", "bytes32"],
+            [raw_type, version, b"\0" * 32, definition],
+        )
+        return Call(
+            Target.REGISTRY,
+            data,
+            f"register version {version} of the shared document type '{type_id}' (0x{definition.hex()})",
+        )
     if kind == "unpause":
         return Call(Target.REGISTRY, encode_call("unpause()", [], []), "lift the registry's pause")
     if kind in ("add-guardian", "remove-guardian"):
@@ -200,6 +218,7 @@ ACTIONS = (
     "remove-agency",
     "set-agency-admin",
     "emergency-revoke",
+    "register-type",
     "unpause",
     "add-guardian",
     "remove-guardian",

@@ -295,6 +295,25 @@ class ChainEvidence:
     anchor_tx: str | None
     read_at_block: int
     read: Mapping[str, Any] | None = None  # how no single node decided (quorum, proofs), when one did not
+    type_registration: TypeRegistration | None = None  # the version of the type the document claims, if any
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRegistration:
+    """A version of a document type as the registry records it: its owner (None for a shared type), the hash
+    of its definition (None when that version was never registered) and when it was registered."""
+
+    type_id: str
+    version: int
+    owner: str | None
+    definition_hash: HexHash | None
+    registered_at: int
+    versions: int
+
+    @property
+    def registered(self) -> bool:
+        """Whether that version was ever registered."""
+        return self.definition_hash is not None
 
 
 @dataclass(frozen=True, slots=True)

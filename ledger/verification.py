@@ -16,7 +16,7 @@ from typing import Any
 from ledger.documents.merkle import root_from_proof
 from ledger.documents.salt import unsalt_data
 from ledger.documents.wrap import WrappedDocument
-from ledger.domain import NO_END, AnchorView, ChainEvidence, ChainStatus, Network, ReasonCode
+from ledger.domain import NO_END, AnchorView, ChainEvidence, ChainStatus, Network, ReasonCode, TypeRegistration
 from ledger.errors import InvalidDocumentError
 
 
@@ -85,10 +85,15 @@ class VerificationResult:
 
 def document_claims(document: WrappedDocument) -> dict[str, Any]:
     """The unsalted Sijill claims of a document: chain, registry, agency, type, validity."""
-    data = unsalt_data(document.data)
-    sijill = data.get("sijill") if isinstance(data.get("sijill"), dict) else {}
-    issuers = data.get("issuers") if isinstance(data.get("issuers"), list) else []
-    issuer = issuers[0] if issuers and isinstance(issuers[0], dict) else {}
+    return claims_of(unsalt_data(document.data))
+
+
+def claims_of(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The Sijill claims of a document's unsalted data (`document_claims`)."""
+    raw_sijill, raw_issuers = data.get("sijill"), data.get("issuers")
+    sijill: dict[str, Any] = raw_sijill if isinstance(raw_sijill, dict) else {}
+    issuers: list[Any] = raw_issuers if isinstance(raw_issuers, list) else []
+    issuer: dict[str, Any] = issuers[0] if issuers and isinstance(issuers[0], dict) else {}
     return {
         "chain_id": sijill.get("chainId"),
         "registry": sijill.get("registry"),
@@ -97,7 +102,50 @@ def document_claims(document: WrappedDocument) -> dict[str, Any]:
         "issuer_name": issuer.get("name"),
         "document_type": data.get("documentType"),
         "valid_until": data.get("validUntil"),
+        "sijill_version": sijill.get("version"),
+        "type_binding": sijill.get("documentType"),
     }
+
+
+def type_claim(claims: Mapping[str, Any]) -> tuple[str, int] | None:
+    """The registered type and version a document claims (``sijill.documentType``), None when it claims
+    none or claims it malformed."""
+    binding = claims.get("type_binding")
+    if not isinstance(binding, Mapping):
+        return None
+    type_id, version = binding.get("id"), binding.get("version")
+    if not isinstance(type_id, str) or isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        return None
+    if not 3 <= len(type_id) <= 32 or not type_id.isascii():
+        return None
+    return type_id, version
+
+
+def never_hidden_check(data: Mapping[str, Any], claims: Mapping[str, Any]) -> Check | None:
+    """Does the copy show every field its type says a holder may never hide? None when the document
+    names no such fields (a document issued before types were registered, or a type without any)."""
+    binding = claims.get("type_binding")
+    paths = binding.get("neverHidden") if isinstance(binding, Mapping) else None
+    if not isinstance(paths, list) or not paths:
+        return None
+    hidden = [path for path in paths if not isinstance(path, str) or not _visible(data, path)]
+    return Check(
+        "never_hidden",
+        Outcome.FAILED if hidden else Outcome.PASSED,
+        f"the copy hides {', '.join(map(str, hidden))}, which its type says no holder may hide"
+        if hidden
+        else "every field the type says no holder may hide is shown",
+        {"never_hidden": paths, "hidden": hidden},
+    )
+
+
+def _visible(data: Any, path: str) -> bool:
+    node = data
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def integrity_checks(document: WrappedDocument) -> list[Check]:
@@ -193,8 +241,16 @@ def evaluate(
     if any(check.outcome is Outcome.FAILED for check in checks):
         return verdict(VerificationStatus.TAMPERED, checks, base, "the document was altered after it was issued")
 
-    # 2. The document must belong to the trusted network.
-    claims = document_claims(document)
+    # 2. The copy must show what its type says no holder may hide.
+    data = unsalt_data(document.data)
+    claims = claims_of(data)
+    shown = never_hidden_check(data, claims)
+    if shown is not None:
+        checks.append(shown)
+        if shown.outcome is Outcome.FAILED:
+            return verdict(VerificationStatus.TAMPERED, checks, base, shown.message)
+
+    # 3. The document must belong to the trusted network.
     network_result = network_check(claims, network)
     checks.append(network_result)
     if network_result.outcome is Outcome.FAILED:
@@ -298,6 +354,13 @@ def judge_on_chain(
         failed = next(c for c in checks if c.outcome is Outcome.FAILED)
         return verdict(VerificationStatus.UNKNOWN_ISSUER, checks, base, failed.message)
 
+    # 4b. The document's type: registered with this definition, by this agency or shared, before the anchor.
+    if "type_binding" in claims:
+        checked_type = type_check(claims, evidence.type_registration, view)
+        checks.append(checked_type)
+        if checked_type.outcome is Outcome.FAILED:
+            return verdict(VerificationStatus.UNKNOWN_ISSUER, checks, base, checked_type.message)
+
     # 5. Revocation and suspension, of the batch or of this document alone.
     status, reason, scope = current_status(view)
     document_status = own_document_status(view)
@@ -337,6 +400,74 @@ def judge_on_chain(
     if expiry_check.outcome is Outcome.FAILED:
         return verdict(VerificationStatus.EXPIRED, checks, base, expiry_check.message)
     return verdict(VerificationStatus.VALID, checks, base, f"issued by {evidence.agency_name} and valid")
+
+
+def type_check(claims: Mapping[str, Any], registration: TypeRegistration | None, view: AnchorView) -> Check:
+    """Was the type version the document claims registered, with the definition hash it claims, by the
+    anchoring agency (or shared), before the anchor? Skipped for a document issued before types were
+    registered (``sijill.version`` 1), which claims none."""
+    binding, claimed = claims.get("type_binding"), type_claim(claims)
+    version = claims.get("sijill_version")
+    if binding is None and isinstance(version, int) and not isinstance(version, bool) and version < 2:
+        return Check(
+            "document_type",
+            Outcome.SKIPPED,
+            "issued before document types were registered on the ledger: its type is not checked",
+            {"sijill_version": version, "document_type": claims.get("document_type")},
+        )
+    definition = binding.get("definition") if isinstance(binding, Mapping) else None
+    evidence: dict[str, Any] = {"claimed": binding}
+    if claimed is None or not isinstance(definition, str) or claimed[0] != claims.get("document_type"):
+        why = "its type's registration is hidden or malformed" if claimed is None else "it names two types"
+        return Check(
+            "document_type", Outcome.FAILED, f"the document cannot be tied to a registered type: {why}", evidence
+        )
+    type_id, type_version = claimed
+    if registration is None or not registration.registered:
+        return Check(
+            "document_type",
+            Outcome.FAILED,
+            f"version {type_version} of document type '{type_id}' was never registered on the ledger",
+            evidence,
+        )
+    owner = registration.owner
+    evidence |= {
+        "registered_definition": registration.definition_hash,
+        "owner": owner if owner is not None else "shared",
+        "registered_at": _iso(registration.registered_at),
+        "anchored_at": _iso(view.anchored_at),
+        "versions": registration.versions,
+    }
+    if definition.lower() != str(registration.definition_hash).lower():
+        return Check(
+            "document_type",
+            Outcome.FAILED,
+            f"the document claims definition {definition} for version {type_version} of '{type_id}', but the "
+            f"ledger registered {registration.definition_hash}",
+            evidence,
+        )
+    if owner is not None and owner != view.agency_id:
+        return Check(
+            "document_type",
+            Outcome.FAILED,
+            f"document type '{type_id}' belongs to agency '{owner}', not to the issuing agency '{view.agency_id}'",
+            evidence,
+        )
+    if registration.registered_at > view.anchored_at:
+        return Check(
+            "document_type",
+            Outcome.FAILED,
+            f"version {type_version} of '{type_id}' was registered at {_iso(registration.registered_at)}, after the "
+            f"document was anchored ({_iso(view.anchored_at)})",
+            evidence,
+        )
+    whose = "a shared type" if owner is None else f"agency '{owner}'"
+    return Check(
+        "document_type",
+        Outcome.PASSED,
+        f"'{type_id}' version {type_version} ({whose}) was registered with this definition before the anchor",
+        evidence,
+    )
 
 
 def own_document_status(view: AnchorView) -> ChainStatus:

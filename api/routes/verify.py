@@ -121,13 +121,3 @@ def network(ledger: LedgerDep) -> dict[str, Any]:
 def hide_fields(body: ObfuscateBody) -> dict[str, Any]:
     """The same document with the given fields hidden; it still verifies."""
     return obfuscate(body.document, body.fields)
-
-
-@router.get("/document-types", summary="The document types and their JSON Schemas")
-def document_types(ledger: LedgerDep) -> list[dict[str, Any]]:
-    """Every type this service issues, with the schema its fields must satisfy."""
-    catalog = ledger.catalog
-    return [
-        {"name": kind.name, "title": kind.title, "description": kind.description, "schema": kind.schema}
-        for kind in (catalog.get(name) for name in catalog.names)
-    ]

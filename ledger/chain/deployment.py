@@ -19,6 +19,7 @@ from ledger.chain.registry import RegistryClient
 from ledger.chain.rpc import translate_errors
 from ledger.chain.signer import Signer
 from ledger.chain.transactions import deploy_contract
+from ledger.documents.definitions import TypeDefinition, shipped_definitions, type_id_to_bytes32
 from ledger.errors import ConfigurationError, DeploymentError
 
 
@@ -101,12 +102,16 @@ def deploy_registry(
     council: str | None = None,
     guardians: Sequence[str] = (),
     receipt_timeout: float = 30.0,
+    shared_types: Sequence[TypeDefinition] | None = None,
 ) -> DeploymentRecord:
     """Deploy a new registry governed by `council` (the deployer when None) and return its record.
 
     `guardians` may pause it. The deployer pays for the deployment and holds no role
-    unless it is named.
+    unless it is named. The registry is born with `shared_types` (the types Sijill ships when None)
+    registered as their version 1, shared by every agency.
     """
+    born_with = shipped_definitions() if shared_types is None else shared_types
+    types = [(type_id_to_bytes32(kind.id), bytes.fromhex(kind.hash[2:])) for kind in born_with]
     chain_id = chain_id_of(web3, rpc_url)
     governor = council or deployer.address
     guardian_addresses = [Web3.to_checksum_address(address) for address in guardians]
@@ -115,7 +120,7 @@ def deploy_registry(
         deployer,
         artifact.abi,
         artifact.bytecode,
-        [admin_transfer_delay, governor, guardian_addresses],
+        [admin_transfer_delay, governor, guardian_addresses, types],
         chain_id=chain_id,
         lock=threading.Lock(),
         rpc_url=rpc_url,

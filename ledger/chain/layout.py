@@ -24,6 +24,8 @@ AGENCY_INDEXES_SLOT = 6  # mapping(bytes32 agencyId => uint32 agencyIndex), 1-ba
 KEYS_SLOT = 9  # mapping(address key => KeyRecord)
 ANCHORS_SLOT = 10  # mapping(bytes32 root => AnchorRecord)
 DOCUMENTS_SLOT = 11  # mapping(bytes32 targetHash => DocumentRecord)
+TYPE_HEADS_SLOT = 13  # mapping(bytes32 typeId => TypeHead): agencyIndex (bits 0-31), versions (bits 32-63)
+TYPE_VERSIONS_SLOT = 14  # mapping(bytes32 typeId => mapping(uint32 version => TypeVersion)): 2 words
 
 _MASK32, _MASK40, _MASK8 = (1 << 32) - 1, (1 << 40) - 1, (1 << 8) - 1
 
@@ -158,6 +160,18 @@ def agency_slots(index: int) -> tuple[int, int]:
     """The slots of agency #`index` (1-based, as `_agencyIndexes` holds it): its id word and its name's word."""
     base = int.from_bytes(keccak(AGENCIES_SLOT.to_bytes(32, "big")), "big") + (index - 1) * AGENCY_WORDS
     return base, base + AGENCY_NAME_WORD
+
+
+def type_slots(type_id: bytes, version: int) -> tuple[int, int, int]:
+    """The slots of a document type's head word and of `version`'s two words (definition hash; registration time)."""
+    head = mapping_slot(type_id, TYPE_HEADS_SLOT)
+    record = mapping_slot(version.to_bytes(32, "big"), mapping_slot(type_id, TYPE_VERSIONS_SLOT))
+    return head, record, record + 1
+
+
+def type_head(word: int) -> tuple[int, int]:
+    """A type's head word as (owning agency's index, 0 for a shared type; number of versions)."""
+    return word & _MASK32, (word >> 32) & _MASK32
 
 
 def string_data_slots(slot: int, word: int) -> list[int]:

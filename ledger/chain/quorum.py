@@ -22,7 +22,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger.chain.layout import (
     AGENCY_INDEXES_SLOT,
@@ -34,12 +34,17 @@ from ledger.chain.layout import (
     proven_string,
     proven_view,
     string_data_slots,
+    type_head,
+    type_slots,
     with_document_agency,
 )
 from ledger.chain.nodes import NodePool
 from ledger.chain.proofs import ProofError, header_from_json, proven_account, proven_slots
-from ledger.domain import AnchorView, agency_id_to_bytes32
+from ledger.documents.definitions import type_id_to_bytes32
+from ledger.domain import AnchorView, HexHash, TypeRegistration, agency_id_to_bytes32
 from ledger.errors import ChainUnavailableError, DeploymentError, LedgerNodesDisagreeError
+
+T = TypeVar("T")
 
 KNOWN_BLOCKS = 64  # agreed headers remembered
 KNOWN_ROOTS = 20_000  # anchored roots whose agency and key are remembered (about 300 bytes each)
@@ -135,9 +140,12 @@ class QuorumReader:
         decode: Callable[[bytes], AnchorView],
         agency_call: Callable[[str], str],
         decode_agency_name: Callable[[bytes], str | None],
+        type_call: Callable[[str, int], str],
+        decode_type: Callable[[str, int, bytes], TypeRegistration],
     ) -> None:
-        """`inspect_call` and `agency_call` give the calldata of `inspect(target, root)` and `agency(id)`;
-        `decode` and `decode_agency_name` read their answers."""
+        """`inspect_call`, `agency_call` and `type_call` give the calldata of `inspect(target, root)`,
+        `agency(id)` and `documentType(id, version)`; `decode`, `decode_agency_name` and `decode_type` read
+        their answers."""
         if quorum > len(nodes.urls):
             raise ValueError(f"a quorum of {quorum} needs as many endpoints; {len(nodes.urls)} are configured")
         self._nodes = nodes
@@ -149,7 +157,10 @@ class QuorumReader:
         self._decode = decode
         self._agency_call = agency_call
         self._decode_agency_name = decode_agency_name
+        self._type_call = type_call
+        self._decode_type = decode_type
         self._agency_names: dict[str, str | None] = {}  # an agency's name never changes once registered
+        self._types: dict[tuple[str, int], TypeRegistration] = {}  # nor a registered version of a type
         self._lock = threading.Lock()
         self._blocks: dict[tuple[int, str | None], _Agreed] = {}
         self._storage_roots: dict[bytes, bytes] = {}  # state root -> the registry's storage root, proven
@@ -247,11 +258,70 @@ class QuorumReader:
         raise self._disagree(block.number, list(answers.values()), f"a proof of agency {agency_id}'s name")
 
     def _agreed_agency_name(self, agency_id: str, read: LedgerRead) -> str | None:
-        data, block = self._agency_call(agency_id), hex(read.block_number)
+        return self._agreed(self._agency_call(agency_id), read, f"agency {agency_id}'s name", self._decode_agency_name)
+
+    def document_type(self, type_id: str, version: int, read: LedgerRead) -> TypeRegistration:
+        """Version `version` of type `type_id` as the network says it at `read`'s block: proven from storage
+        in proof mode, else the same from `quorum` of the endpoints that agreed on `read`. A registered
+        version never changes, so it is remembered.
+
+        Raises `LedgerNodesDisagreeError` when no endpoint's proof holds or too few agree, and
+        `ChainUnavailableError` when the endpoints cannot be asked.
+        """
+        with self._lock:
+            if (type_id, version) in self._types:
+                return self._types[(type_id, version)]
+        if read.state_root is not None:
+            pinned = PinnedBlock(read.block_number, read.block_hash) if read.pinned else None
+            registration = self._proven_type(
+                type_id, version, self._agreed_block(read.block_number, read.agreed, pinned)
+            )
+        else:
+            registration = self._agreed(
+                self._type_call(type_id, version),
+                read,
+                f"version {version} of type {type_id}",
+                lambda raw: self._decode_type(type_id, version, raw),
+            )
+        if registration.registered:
+            with self._lock:
+                self._types[(type_id, version)] = registration
+        return registration
+
+    def _proven_type(self, type_id: str, version: int, block: _Agreed) -> TypeRegistration:
+        raw_id = type_id_to_bytes32(type_id)
+        answers = {answer.url: replace(answer) for answer in block.answers}
+        for url in block.agreed:
+            try:
+                head_slot, hash_slot, time_slot = type_slots(raw_id, version)
+                words = self._proven_words(url, [head_slot, hash_slot, time_slot], block)
+                index, versions = type_head(words[head_slot])
+                owner = None
+                if index:
+                    id_slot = agency_slots(index)[0]
+                    owner = self._proven_words(url, [id_slot], block)[id_slot].to_bytes(32, "big")
+                definition = words[hash_slot].to_bytes(32, "big")
+                return TypeRegistration(
+                    type_id=type_id,
+                    version=version,
+                    owner=owner.rstrip(b"\0").decode("ascii", "replace") if owner else None,
+                    definition_hash=HexHash("0x" + definition.hex()) if any(definition) else None,
+                    registered_at=words[time_slot],
+                    versions=versions,
+                )
+            except (ProofError, LayoutMismatchError) as error:
+                answers[url].error = f"its proof does not bear out version {version} of type {type_id}: {error}"
+                self._nodes.note_error(url, error)
+        raise self._disagree(block.number, list(answers.values()), f"a proof of version {version} of type {type_id}")
+
+    def _agreed(self, data: str, read: LedgerRead, what: str, decode: Callable[[bytes], T]) -> T:
+        """The answer to the call `data` at `read`'s block that `quorum` of the endpoints that agreed on `read`
+        give alike (`decode`d). Raises `LedgerNodesDisagreeError` when too few do."""
+        block = hex(read.block_number)
         asked = self._nodes.ask_each(
             lambda _url: [("eth_call", [{"to": self._registry, "data": data}, block])], read.agreed
         )
-        names: dict[str | None, list[str]] = defaultdict(list)
+        found: dict[T, list[str]] = defaultdict(list)
         answers = []
         for url, reply in asked.items():
             answer = _Answer(url, block_hash=read.block_hash)
@@ -260,14 +330,14 @@ class QuorumReader:
                 answer.error = reply.message
                 continue
             try:
-                names[self._decode_agency_name(bytes.fromhex(str(reply[0]["result"])[2:]))].append(url)
+                found[decode(bytes.fromhex(str(reply[0]["result"])[2:]))].append(url)
             except (DeploymentError, KeyError, ValueError, TypeError) as error:
-                answer.error = f"gave no readable agency record: {error}"
+                answer.error = f"gave no readable answer for {what}: {error}"
                 self._nodes.note_error(url, error)
-        agreed = max(names.items(), key=lambda item: len(item[1]), default=(None, []))
-        if len(agreed[1]) < self.quorum:
-            raise self._disagree(read.block_number, answers, f"agency {agency_id}'s name")
-        return agreed[0]
+        best = max(found.items(), key=lambda item: len(item[1]), default=None)
+        if best is None or len(best[1]) < self.quorum:
+            raise self._disagree(read.block_number, answers, what)
+        return best[0]
 
     def _height(self, pinned: PinnedBlock | None) -> tuple[int, list[str]]:
         """The block to read at (the highest `quorum` endpoints have, or the pin's) and the endpoints that

@@ -31,6 +31,7 @@ from ledger.chain.layout import MAX_PROVEN_STRING
 from ledger.chain.nodes import NodePool
 from ledger.chain.rpc import translate_errors
 from ledger.chain.transactions import TransactionClient
+from ledger.documents.definitions import type_id_to_bytes32
 from ledger.domain import (
     Address,
     AnchorView,
@@ -38,6 +39,7 @@ from ledger.domain import (
     CredentialKeyInfo,
     HexHash,
     IssuerKeyInfo,
+    TypeRegistration,
     agency_id_from_bytes32,
     agency_id_to_bytes32,
 )
@@ -79,6 +81,7 @@ class RegistryClient:
         self.chain_id = chain_id
         self.address = Address(to_checksum_address(address))
         self._agency_names: dict[str, str | None] = {}
+        self._type_versions: dict[tuple[str, int], TypeRegistration] = {}
         anchored = next(item for item in abi if item.get("type") == "event" and item["name"] == "Anchored")
         self._anchored_topic = "0x" + event_abi_to_log_topic(cast(ABIEvent, anchored)).hex()
         revoked = next(item for item in abi if item.get("type") == "event" and item["name"] == "Revoked")
@@ -205,6 +208,20 @@ class RegistryClient:
             valid_until=valid_until,
         )
 
+    def document_type(self, type_id: str, version: int) -> TypeRegistration:
+        """Version `version` of type `type_id` as registered (`definition_hash` None when it never was).
+        A registered version never changes, so it is remembered."""
+        known = self._type_versions.get((type_id, version))
+        if known is not None:
+            return known
+        agency, definition, registered_at, versions = self._read(
+            lambda: self._contract.functions.documentType(type_id_to_bytes32(type_id), version).call()
+        )
+        registration = decode_type_registration(type_id, version, agency, definition, registered_at, versions)
+        if registration.registered:
+            self._type_versions[(type_id, version)] = registration
+        return registration
+
     def anchor_transaction(self, root: str, block: int) -> str | None:
         """The hash of the transaction that anchored `root` in `block`, from its event.
 
@@ -299,6 +316,18 @@ class RegistryClient:
         """The calldata of `inspect(target_hash, root)`, for batched reads."""
         return "0x" + (self._inspect_selector + bytes32(target_hash) + bytes32(root)).hex()
 
+    def type_call(self, type_id: str, version: int) -> str:
+        """The calldata of `documentType(typeId, version)`, for a quorum's reads."""
+        return "0x" + self._encode("documentType", type_id_to_bytes32(type_id), version).hex()
+
+    def decode_type(self, type_id: str, version: int, result: bytes) -> TypeRegistration:
+        """`documentType`'s raw answer. Raises `DeploymentError` when it is not one."""
+        try:
+            agency, definition, registered_at, versions = decode(["bytes32", "bytes32", "uint40", "uint32"], result)
+        except DecodingError as error:
+            raise DeploymentError(f"the node's documentType answer is not one: {error}") from None
+        return decode_type_registration(type_id, version, agency, definition, registered_at, versions)
+
     def agency_call(self, agency_id: str) -> str:
         """The calldata of `agency(agencyId)`, for a quorum's reads."""
         return str(self._contract.encode_abi("agency", [agency_id_to_bytes32(agency_id)]))
@@ -366,6 +395,13 @@ class RegistryClient:
         """`setCredentialKeyValidUntil`: move the end of a credential key's window (its agency's admin)."""
         return self._encode("setCredentialKeyValidUntil", bytes32(key_id), valid_until)
 
+    def register_type_call(self, type_id: str, version: int, owner: str | None, definition_hash: HexHash) -> bytes:
+        """`registerDocumentType`: register a version of a type for `owner` (its admin), or shared (the council)."""
+        agency = agency_id_to_bytes32(owner) if owner is not None else b"\0" * 32
+        return self._encode(
+            "registerDocumentType", type_id_to_bytes32(type_id), version, agency, bytes32(definition_hash)
+        )
+
     def anchor_call(self, root: str, document_count: int, expires_at: int = 0) -> bytes:
         """`anchor`: anchor a batch root (an issuer key)."""
         return self._encode("anchor", bytes32(root), document_count, expires_at)
@@ -401,3 +437,17 @@ class RegistryClient:
             rpc_url=self._rpc_url,
             decoder=ErrorDecoder([*self._abi_items, *timelock_abi]),
         )
+
+
+def decode_type_registration(
+    type_id: str, version: int, agency: bytes, definition: bytes, registered_at: int, versions: int
+) -> TypeRegistration:
+    """What `documentType` answered, as a `TypeRegistration`."""
+    return TypeRegistration(
+        type_id=type_id,
+        version=version,
+        owner=agency_id_from_bytes32(agency) if any(agency) else None,
+        definition_hash=HexHash("0x" + bytes(definition).hex()) if any(definition) else None,
+        registered_at=int(registered_at),
+        versions=int(versions),
+    )

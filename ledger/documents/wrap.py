@@ -17,7 +17,7 @@ from typing import Any
 
 from ledger.documents.digest import field_hash, flatten, target_hash
 from ledger.documents.merkle import MerkleTree, root_from_proof
-from ledger.documents.salt import SaltSource, salt_data
+from ledger.documents.salt import SaltSource, salt_data, unsalt_data
 from ledger.errors import InvalidDocumentError, ObfuscationError
 
 OA_V2_SCHEMA = "https://schema.openattestation.com/2.0/schema.json"
@@ -162,12 +162,16 @@ def obfuscate(document: dict[str, Any], paths: Sequence[str]) -> dict[str, Any]:
     Each hidden leaf's hash moves to ``privacy.obfuscatedData``. A parent object
     left empty is hidden with it, since an empty object would hash differently.
     Raises `ObfuscationError` for an absent path, a path to a single array element,
-    or a protected field.
+    a protected field, or one its document type says no holder may hide.
     """
     wrapped = WrappedDocument.parse(document)
     data = copy.deepcopy(wrapped.data)
+    kept = never_hidden(wrapped.data)
     hidden: list[str] = []
     for path in paths:
+        held = next((field for field in kept if _overlaps(path, field)), None)
+        if held is not None:
+            raise ObfuscationError(f"'{held}' is a field its document type says no holder may hide", field=path)
         hidden.extend(_hide(data, path))
     result = copy.deepcopy(document)
     result["data"] = data
@@ -175,6 +179,19 @@ def obfuscate(document: dict[str, Any], paths: Sequence[str]) -> dict[str, Any]:
     privacy["obfuscatedData"] = [*wrapped.obfuscated, *hidden]
     result["privacy"] = privacy
     return result
+
+
+def never_hidden(data: dict[str, Any]) -> list[str]:
+    """The dotted paths a document's type says no holder may hide (``sijill.documentType.neverHidden``)."""
+    sijill = data.get("sijill")
+    binding = unsalt_data(sijill).get("documentType") if isinstance(sijill, dict) else None
+    paths = binding.get("neverHidden") if isinstance(binding, dict) else None
+    return [path for path in paths if isinstance(path, str)] if isinstance(paths, list) else []
+
+
+def _overlaps(path: str, field: str) -> bool:
+    """Whether hiding `path` hides some or all of `field`."""
+    return path == field or field.startswith(f"{path}.") or path.startswith(f"{field}.")
 
 
 def _hide(data: dict[str, Any], path: str) -> list[str]:

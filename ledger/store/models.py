@@ -329,3 +329,23 @@ class PresentationRequestRow(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     refusals: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # answers refused, and why
     response_code: Mapped[str | None] = mapped_column(String(43))  # given to the holder's browser with the redirect
+
+
+class DocumentTypeRow(Base):
+    """One version of a document type registered through this installation: its definition as registered
+    (the registry holds its hash) and the registration's transaction. The types Sijill ships are not here:
+    the registry was born with them."""
+
+    __tablename__ = "document_types"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    type_id: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    owner: Mapped[str | None] = mapped_column(String(31))  # the agency; None for a shared (council) type
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    definition_hash: Mapped[str] = mapped_column(String(66))
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    registered_at: Mapped[int] = mapped_column(BigInteger)  # the registry's time of registration
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("type_id", "version", name="uq_document_types_version"),)

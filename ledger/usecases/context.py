@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import Any
 
 from ledger.api_keys import TokenHasher
 from ledger.audit.status_lists import StatusReplay
@@ -16,6 +18,7 @@ from ledger.chain.nodes import NodePool
 from ledger.chain.quorum import QuorumReader
 from ledger.chain.registry import RegistryClient
 from ledger.chain.signer import Signer
+from ledger.documents.definitions import TypeDefinition, definition_from_dict, load_shared_schemas, shipped_definitions
 from ledger.documents.types import DocumentTypeCatalog
 from ledger.domain import Address, Network
 from ledger.errors import ChainUnavailableError, ConfigurationError
@@ -24,6 +27,7 @@ from ledger.metrics import Metrics
 from ledger.settings import Settings
 from ledger.store.admins import AgencyAdmins
 from ledger.store.credentials import Credentials
+from ledger.store.document_types import DocumentTypes
 from ledger.store.leases import Leases
 from ledger.store.outbox import Outbox
 from ledger.store.presentations import Presentations
@@ -33,6 +37,10 @@ from ledger.store.repository import Store
 from ledger.vc.loader import ContextLoader
 
 log = logging.getLogger(__name__)
+
+
+CATALOG_CHECK_SECONDS = 2.0
+"""How long a process trusts its catalog of document types before it asks the store whether one was added."""
 
 
 def utc_now() -> datetime:
@@ -53,6 +61,9 @@ class Ledger:
         """`deployment` given: the registry to read, instead of the deployment file (a relying party's check)."""
         self.settings = settings
         self.clock = clock
+        self._catalog: DocumentTypeCatalog | None = None
+        self._catalog_marker: tuple[int, int] = (0, 0)
+        self._catalog_checked = 0.0
         if deployment is not None:
             self.__dict__["deployment"] = deployment  # what the cached property would otherwise load
 
@@ -110,6 +121,8 @@ class Ledger:
             decode=registry.decode_inspect,
             agency_call=registry.agency_call,
             decode_agency_name=registry.decode_agency_name,
+            type_call=registry.type_call,
+            decode_type=registry.decode_type,
         )
 
     @cached_property
@@ -199,9 +212,38 @@ class Ledger:
         return account_from_private_key(self.settings.admin_private_key.get_secret_value())
 
     @cached_property
+    def document_types(self) -> DocumentTypes:
+        """The document types registered through this installation, in the store's database."""
+        return DocumentTypes(self.store)
+
+    @cached_property
+    def shipped_types(self) -> tuple[dict[str, Any], list[TypeDefinition]]:
+        """The shared schemas, and the types Sijill ships (every registry is born with them)."""
+        shared = load_shared_schemas()
+        return shared, shipped_definitions(shared=shared)
+
+    @property
     def catalog(self) -> DocumentTypeCatalog:
-        """The document types this installation issues."""
-        return DocumentTypeCatalog.from_directory()
+        """The document types this installation issues: those Sijill ships and every version registered
+        through it, read again when another process registered one (looked at once every 2 s at most)."""
+        now = time.monotonic()
+        held = self._catalog
+        if held is not None and now - self._catalog_checked < CATALOG_CHECK_SECONDS:
+            return held
+        marker = self.document_types.marker()
+        if held is None or marker != self._catalog_marker:
+            shared, shipped = self.shipped_types
+            rows = self.document_types.all(registered_only=True)
+            held = DocumentTypeCatalog(
+                definitions=[*shipped, *(definition_from_dict(row.definition) for row in rows)], shared=shared
+            )
+            self._catalog, self._catalog_marker = held, marker
+        self._catalog_checked = now
+        return held
+
+    def reload_catalog(self) -> None:
+        """Have the next use of `catalog` ask the store for new versions (one was registered here)."""
+        self._catalog_checked = 0.0
 
     def now(self) -> int:
         """The current unix time from the clock."""

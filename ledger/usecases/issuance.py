@@ -11,7 +11,13 @@ from typing import Any
 from ledger.documents.salt import SaltSource
 from ledger.documents.wrap import salt_document, wrap_documents
 from ledger.domain import BatchState, ChainStatus, HexHash, TxReceipt
-from ledger.errors import ChainUnavailableError, InvalidRequestError, NoActiveKeyError, QueueFullError
+from ledger.errors import (
+    ChainUnavailableError,
+    InvalidRequestError,
+    NoActiveKeyError,
+    PermissionDeniedError,
+    QueueFullError,
+)
 from ledger.store.models import AgencyRow, BatchRow
 from ledger.store.outbox import NewBatch
 from ledger.store.queue import QueuedDocument
@@ -67,15 +73,24 @@ def build_document_data(ledger: Ledger, agency: AgencyRow, request: IssueRequest
         "documentStore": ledger.network.registry,
         "identityProof": {"type": "DNS-TXT", "location": agency.domain or f"{agency_id}.invalid"},
     }
+    kind = ledger.catalog.get(request.document_type).definition
     data: dict[str, Any] = {
         "documentType": request.document_type,
         "issuers": [issuer],
         "sijill": {
-            "version": 1,
+            "version": 2,
             "chainId": ledger.network.chain_id,
             "registry": ledger.network.registry,
             "agencyId": agency_id,
             "agencyName": {"en": agency_name, **({"ar": name_ar} if name_ar else {})},
+            # The type as registered: no holder can hide it ('sijill' is protected), and a verifier checks
+            # that the registry holds this definition for this type, of this agency or shared, before the anchor.
+            "documentType": {
+                "id": kind.id,
+                "version": kind.version,
+                "definition": kind.hash,
+                "neverHidden": [f"subject.{name}" for name in kind.never_hidden],
+            },
         },
         "subject": request.fields,
     }
@@ -87,7 +102,8 @@ def build_document_data(ledger: Ledger, agency: AgencyRow, request: IssueRequest
 def _checked(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequest]) -> tuple[AgencyRow, list[IssueRequest]]:
     """The agency and the requests with their expiries, once every document is valid (no chain needed).
 
-    Raises `InvalidRequestError` (schema, expiry, size) and `AgencyNotFoundError`.
+    Raises `InvalidRequestError` (schema, expiry, size), `UnknownDocumentTypeError`, `PermissionDeniedError`
+    (another agency's type) and `AgencyNotFoundError`.
     """
     if not requests:
         raise InvalidRequestError("a batch needs at least one document", field="documents")
@@ -96,9 +112,16 @@ def _checked(ledger: Ledger, agency_id: str, requests: Sequence[IssueRequest]) -
         raise InvalidRequestError(f"a batch holds at most {limit} documents, got {len(requests)}", field="documents")
     agency = require_agency(ledger, agency_id)
     now = ledger.now()
+    catalog = ledger.catalog
     for index, request in enumerate(requests):
         try:
-            ledger.catalog.validate(request.document_type, request.fields)
+            owner = catalog.get(request.document_type).definition.owner
+            if owner is not None and owner != agency_id:
+                raise PermissionDeniedError(
+                    f"document type '{request.document_type}' belongs to agency '{owner}'; only it issues documents "
+                    "of that type"
+                )
+            catalog.validate(request.document_type, request.fields)
         except InvalidRequestError as error:
             prefix = f"documents.{index}." if len(requests) > 1 else ""
             raise type(error)(f"{prefix}{error.message}", field=f"{prefix}{error.field or ''}") from error

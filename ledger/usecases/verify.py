@@ -6,16 +6,25 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ledger.chain.quorum import PinnedBlock
+from ledger.documents.salt import unsalt_data
 from ledger.documents.wrap import WrappedDocument
 from ledger.domain import ChainEvidence, normalize_hash
 from ledger.errors import LedgerNodesDisagreeError
 from ledger.usecases.context import Ledger
-from ledger.verification import VerificationResult, evaluate, evaluate_anchor
+from ledger.verification import VerificationResult, claims_of, evaluate, evaluate_anchor, type_claim
 
 
-def chain_evidence(ledger: Ledger, target_hash: str, root: str, *, pinned: PinnedBlock | None = None) -> ChainEvidence:
-    """What the chain says of a document of batch `root`: read from one node, or (quorum or proof mode)
-    from a quorum of endpoints or against the state root, at the `pinned` block when given.
+def chain_evidence(
+    ledger: Ledger,
+    target_hash: str,
+    root: str,
+    *,
+    pinned: PinnedBlock | None = None,
+    document_type: tuple[str, int] | None = None,
+) -> ChainEvidence:
+    """What the chain says of a document of batch `root` (and, when it claims one, of the `document_type`
+    version it was issued under): read from one node, or (quorum or proof mode) from a quorum of endpoints
+    or against the state root, at the `pinned` block when given.
 
     Raises `ChainUnavailableError`, `NodeAnswerError` and `LedgerNodesDisagreeError`.
     """
@@ -31,8 +40,21 @@ def chain_evidence(ledger: Ledger, target_hash: str, root: str, *, pinned: Pinne
     name = None
     if view.agency_id is not None:  # who issued it, as the network says: the same nodes, the same proofs
         name = quorum.agency_name(view.agency_id, read) if quorum and read else registry.agency_name(view.agency_id)
+    registration = None
+    if document_type is not None and view.anchored_block:  # the same nodes, the same proofs
+        type_id, version = document_type
+        registration = (
+            quorum.document_type(type_id, version, read)
+            if quorum and read
+            else registry.document_type(type_id, version)
+        )
     return ChainEvidence(
-        view=view, agency_name=name, anchor_tx=tx, read_at_block=read_at, read=read.evidence() if read else None
+        view=view,
+        agency_name=name,
+        anchor_tx=tx,
+        read_at_block=read_at,
+        read=read.evidence() if read else None,
+        type_registration=registration,
     )
 
 
@@ -49,9 +71,13 @@ def verify_document(ledger: Ledger, document: Any, *, pinned: PinnedBlock | None
     (TAMPERED, NOT_ISSUED, ...).
     """
     wrapped = WrappedDocument.parse(document)
+    sijill = wrapped.data.get("sijill")
+    claimed_type = type_claim(claims_of({"sijill": unsalt_data(sijill)})) if isinstance(sijill, dict) else None
 
     def fetch() -> ChainEvidence:
-        return chain_evidence(ledger, wrapped.target_hash, wrapped.merkle_root, pinned=pinned)
+        return chain_evidence(
+            ledger, wrapped.target_hash, wrapped.merkle_root, pinned=pinned, document_type=claimed_type
+        )
 
     try:
         result = evaluate(wrapped, network=ledger.network, fetch_evidence=fetch, now=ledger.clock())
@@ -72,7 +98,7 @@ def verify_anchor(
     siblings = [normalize_hash(sibling, "proof") for sibling in proof]
 
     def fetch() -> ChainEvidence:
-        return chain_evidence(ledger, target, root)
+        return chain_evidence(ledger, target, root, document_type=type_claim(claims))
 
     try:
         result = evaluate_anchor(

@@ -44,3 +44,29 @@ def test_an_agencys_record_is_three_words_with_its_name_in_the_third() -> None:
         assert members["name"] == layout.AGENCY_NAME_WORD
         return
     raise AssertionError("no build of DocumentRegistry with its storage layout: run `make build`")
+
+
+def test_proof_mode_reads_a_types_head_and_versions_where_the_compiler_put_them() -> None:
+    """A type's head is one word (agency index in bits 0-31, versions in 32-63); a version two words."""
+    for build in sorted((ROOT / "artifacts" / "build-info").glob("*.json")):
+        output = json.loads(build.read_text(encoding="utf-8"))["output"]["contracts"]
+        registry = output.get("contracts/DocumentRegistry.sol", {}).get("DocumentRegistry")
+        if registry is None:
+            continue
+        slots = {item["label"]: int(item["slot"]) for item in registry["storageLayout"]["storage"]}
+        assert slots["_typeHeads"] == layout.TYPE_HEADS_SLOT
+        assert slots["_typeVersions"] == layout.TYPE_VERSIONS_SLOT
+        types = registry["storageLayout"]["types"]
+        (head,) = [value for key, value in types.items() if key.startswith("t_struct(TypeHead)")]
+        (version,) = [value for key, value in types.items() if key.startswith("t_struct(TypeVersion)")]
+        assert [(m["label"], int(m["slot"]), m["offset"]) for m in head["members"]] == [
+            ("agencyIndex", 0, 0),
+            ("versions", 0, 4),
+        ]
+        assert [(m["label"], int(m["slot"]), m["offset"]) for m in version["members"]] == [
+            ("definitionHash", 0, 0),
+            ("registeredAt", 1, 0),
+        ]
+        assert layout.type_head((7 << 32) | 3) == (3, 7)
+        return
+    raise AssertionError("no build of DocumentRegistry with its storage layout: run `make build`")

@@ -5,11 +5,31 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ledger.domain import Address, AnchorView, ChainStatus
+from ledger.documents.types import DocumentTypeCatalog
+from ledger.domain import Address, AnchorView, ChainStatus, HexHash, TypeRegistration
 
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 CHAIN_ID = 31337
 ISSUER_KEY = Address("0x70997970C51812dc3A010C7d01b50e0d17dc79C8")
+LICENCE = DocumentTypeCatalog.shipped().get("commercial-licence").definition
+
+
+def licence_type(never_hidden: list[str] | None = None) -> dict[str, Any]:
+    """A licence's ``sijill.documentType``: the shipped type's version 1 and its definition's hash."""
+    return {"id": "commercial-licence", "version": 1, "definition": LICENCE.hash, "neverHidden": never_hidden or []}
+
+
+def licence_registration(registered_at: int, **changes: Any) -> TypeRegistration:
+    """What the registry says of the shipped licence type (shared, version 1), with `changes`."""
+    base = TypeRegistration(
+        type_id="commercial-licence",
+        version=1,
+        owner=None,
+        definition_hash=HexHash(LICENCE.hash),
+        registered_at=registered_at,
+        versions=1,
+    )
+    return replace(base, **changes)
 
 
 def anchor_view(anchored_at: int, **changes: Any) -> AnchorView:
@@ -44,7 +64,13 @@ def licence_data(number: str = "CL-2026-000123", agency_id: str = "moci") -> dic
                 "identityProof": {"type": "DNS-TXT", "location": "moci.gov.qa"},
             }
         ],
-        "sijill": {"version": 1, "chainId": CHAIN_ID, "registry": REGISTRY, "agencyId": agency_id},
+        "sijill": {
+            "version": 2,
+            "chainId": CHAIN_ID,
+            "registry": REGISTRY,
+            "agencyId": agency_id,
+            "documentType": licence_type(),
+        },
         "subject": {
             "licenceNumber": number,
             "tradeName": {"en": "Pearl Coast Trading", "ar": "ساحل اللؤلؤ للتجارة"},

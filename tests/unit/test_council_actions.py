@@ -26,6 +26,11 @@ GOOD: dict[str, tuple[dict[str, Any], str, Target]] = {
         "emergencyRevoke(bytes32,bytes32[],uint8,string)",
         Target.REGISTRY,
     ),
+    "register-type": (
+        {"type_id": "health-card", "version": 1, "definition_hash": "cd" * 32},
+        "registerDocumentType(bytes32,uint32,bytes32,bytes32)",
+        Target.REGISTRY,
+    ),
     "unpause": ({}, "unpause()", Target.REGISTRY),
     "add-guardian": ({"address": ADDRESS}, "grantRole(bytes32,address)", Target.REGISTRY),
     "remove-guardian": ({"address": ADDRESS}, "revokeRole(bytes32,address)", Target.REGISTRY),
@@ -62,6 +67,9 @@ def test_every_action_calls_the_function_it_names(action: str) -> None:
         ("add-member", {"address": ADDRESS, "threshold": "a"}, "threshold"),
         ("remove-member", {"address": ADDRESS, "threshold": 1}, "address"),
         ("change-threshold", {"threshold": 3}, "threshold"),
+        ("register-type", {"type_id": "Health Card", "version": 1, "definition_hash": "cd" * 32}, "type_id"),
+        ("register-type", {"type_id": "health-card", "version": 0, "definition_hash": "cd" * 32}, "version"),
+        ("register-type", {"type_id": "health-card", "version": 1, "definition_hash": "cd"}, "definition_hash"),
         ("no-such-action", {}, "action"),
     ],
 )

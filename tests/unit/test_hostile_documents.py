@@ -23,13 +23,19 @@ from ledger.documents.wrap import WrappedDocument, batch_documents, salt_documen
 from ledger.domain import Address, ChainEvidence, Network
 from ledger.errors import InvalidDocumentError
 from ledger.verification import VerificationStatus, evaluate
-from tests.unit.documents import CHAIN_ID, REGISTRY, anchor_view, licence_data
+from tests.unit.documents import CHAIN_ID, REGISTRY, anchor_view, licence_data, licence_registration
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ANCHORED = int((NOW - timedelta(days=1)).timestamp())
 NETWORK = Network(chain_id=CHAIN_ID, registry=Address(REGISTRY))
 ANCHOR = anchor_view(ANCHORED, document_count=8)
-EVIDENCE = ChainEvidence(view=ANCHOR, agency_name="Ministry of Commerce", anchor_tx="0xabc", read_at_block=20)
+EVIDENCE = ChainEvidence(
+    view=ANCHOR,
+    agency_name="Ministry of Commerce",
+    anchor_tx="0xabc",
+    read_at_block=20,
+    type_registration=licence_registration(ANCHORED - 10),
+)
 BATCH = wrap_documents([licence_data(f"CL-2026-{n:06d}") for n in range(8)])  # proofs of three hashes
 
 

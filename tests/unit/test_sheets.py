@@ -19,7 +19,7 @@ from ledger.sheets.mapping import parse_mapping, propose_mapping, read_cell
 from ledger.sheets.reading import Formula, SheetError, open_sheet, read_csv
 from ledger.usecases.sheet_check import Tally, check_sheet
 
-CATALOG = DocumentTypeCatalog.from_directory()
+CATALOG = DocumentTypeCatalog.shipped()
 HEADERS = ["Certificate number", "Graduate (English)", "Graduate (Arabic)", "Student ID", "Date of birth",
            "Degree (English)", "Degree (Arabic)", "Major (English)", "Major (Arabic)", "Honours", "GPA",
            "Graduation date"]  # fmt: skip

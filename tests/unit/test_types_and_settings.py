@@ -20,7 +20,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 @pytest.fixture(scope="module")
 def catalog() -> DocumentTypeCatalog:
-    return DocumentTypeCatalog.from_directory()
+    return DocumentTypeCatalog.shipped()
 
 
 def test_three_government_types(catalog: DocumentTypeCatalog) -> None:

@@ -8,23 +8,41 @@ from typing import Any
 import pytest
 
 from ledger.documents.wrap import WrappedDocument, obfuscate, wrap_documents
-from ledger.domain import Address, AnchorView, ChainEvidence, ChainStatus, Network
+from ledger.domain import Address, AnchorView, ChainEvidence, ChainStatus, Network, TypeRegistration
 from ledger.verification import Outcome, VerificationStatus, evaluate
-from tests.unit.documents import CHAIN_ID, ISSUER_KEY, REGISTRY, anchor_view, licence_data
+from tests.unit.documents import (
+    CHAIN_ID,
+    ISSUER_KEY,
+    REGISTRY,
+    anchor_view,
+    licence_data,
+    licence_registration,
+    licence_type,
+)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ANCHORED = int((NOW - timedelta(days=1)).timestamp())
 NETWORK = Network(chain_id=CHAIN_ID, registry=Address(REGISTRY))
 KEY = ISSUER_KEY
+REGISTERED = licence_registration(ANCHORED - 1000)
 
 
 def view(**changes: Any) -> AnchorView:
     return anchor_view(ANCHORED, **changes)
 
 
-def verdict(document: dict[str, Any], anchor: AnchorView | None = None, now: datetime = NOW) -> Any:
+def verdict(
+    document: dict[str, Any],
+    anchor: AnchorView | None = None,
+    now: datetime = NOW,
+    registration: TypeRegistration | None = REGISTERED,
+) -> Any:
     evidence = ChainEvidence(
-        view=anchor or view(), agency_name="Ministry of Commerce", anchor_tx="0xabc", read_at_block=20
+        view=anchor or view(),
+        agency_name="Ministry of Commerce",
+        anchor_tx="0xabc",
+        read_at_block=20,
+        type_registration=registration,
     )
     return evaluate(WrappedDocument.parse(document), network=NETWORK, fetch_evidence=lambda: evidence, now=now)
 
@@ -44,6 +62,7 @@ def test_valid_with_evidence(document: dict[str, Any]) -> None:
         "anchored",
         "issuer",
         "issuer_key",
+        "document_type",
         "not_revoked",
         "not_suspended",
         "not_expired",

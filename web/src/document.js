@@ -138,6 +138,17 @@ export function targetHash(data, obfuscated = []) {
 const PROTECTED = ["issuers", "sijill", "documentType", "validUntil"];
 
 /**
+ * The dotted paths a document's type says no holder may hide (`sijill.documentType.neverHidden`).
+ * @param {any} data a wrapped document's (salted) data
+ * @returns {string[]}
+ */
+export function neverHidden(data) {
+  const sijill = data && typeof data.sijill === "object" && data.sijill ? unsalt(data.sijill) : {};
+  const binding = sijill.documentType && typeof sijill.documentType === "object" ? sijill.documentType : {};
+  return Array.isArray(binding.neverHidden) ? binding.neverHidden.filter((path) => typeof path === "string") : [];
+}
+
+/**
  * The document with the fields at dotted `paths` hidden, their hashes in `privacy.obfuscatedData`: the core's
  * `ledger.documents.wrap.obfuscate`, with the same refusals (an absent field, a path into a list, a field that
  * says who issued the document). It still verifies.
@@ -148,10 +159,13 @@ const PROTECTED = ["issuers", "sijill", "documentType", "validUntil"];
 export function hideFields(document, paths) {
   const data = structuredClone(document.data);
   const hidden = [];
+  const kept = neverHidden(document.data);
   for (const path of paths) {
     const parts = path.split(".");
     if (!path || parts.some((part) => part === "")) throw new Error(`'${path}' is not a dotted field path`);
     if (PROTECTED.includes(parts[0])) throw new Error(`'${parts[0]}' tells a verifier who issued the document`);
+    const held = kept.find((field) => path === field || field.startsWith(`${path}.`) || path.startsWith(`${field}.`));
+    if (held) throw new Error(`'${held}' is a field its document type says no holder may hide`);
     const chain = [];
     let node = data;
     parts.forEach((part, depth) => {

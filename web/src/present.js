@@ -10,6 +10,7 @@ import {
   embeddedDocument,
   hideFields,
   isCredential,
+  neverHidden,
   selectPath,
   typeName,
   unrequestedPaths,
@@ -52,6 +53,18 @@ function typeTitle(type) {
   return state.lang === "ar" ? type.titleAr : type.title;
 }
 
+
+/**
+ * The subject paths a wrapped document's type says no holder may hide: they leave with any copy.
+ * @returns {string[][]}
+ */
+function alwaysShown(entry) {
+  if (entry.credential) return [];
+  return neverHidden(entry.doc.data)
+    .filter((path) => path.startsWith("subject."))
+    .map((path) => path.split(".").slice(1));
+}
+
 /** A claim path for people: the field's label, then each deeper key. */
 function pathLabel(path, type) {
   const parts = path[0] === SUBJECT ? path.slice(1) : path;
@@ -90,7 +103,7 @@ async function copyShowing(entry, claims) {
     const escape = (part) => String(part).replace(/~/g, "~0").replace(/\//g, "~1");
     return deriveCredential(entry.doc, kept.map((path) => `/${SUBJECT}/${path.map(escape).join("/")}`));
   }
-  return hideFields(entry.doc, unrequestedPaths(entry.doc.data.subject, kept));
+  return hideFields(entry.doc, unrequestedPaths(entry.doc.data.subject, [...kept, ...alwaysShown(entry)]));
 }
 
 /** A document's subject (its fields), as plain values. */
@@ -256,7 +269,7 @@ function renderDocuments() {
       }
       section.append(table);
       const requested = chosenClaims(credential, entry).map((claim) => claim.path.slice(1));
-      const stays = unrequestedPaths(subjectOf(entry), requested).length;
+      const stays = unrequestedPaths(subjectOf(entry), [...requested, ...alwaysShown(entry)]).length;
       section.append(Object.assign(document.createElement("p"), { className: "hidden-field", textContent: words.stays(stays) }));
     }
     const remove = Object.assign(document.createElement("button"), { type: "button", className: "button secondary", textContent: words.removeDoc });

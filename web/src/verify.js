@@ -397,6 +397,7 @@ function anchorQuery(doc) {
   const sijill = data.sijill && typeof data.sijill === "object" ? data.sijill : {};
   const issuer = Array.isArray(data.issuers) && data.issuers[0] && typeof data.issuers[0] === "object" ? data.issuers[0] : {};
   const text = (value) => (typeof value === "string" ? value : null);
+  const binding = sijill.documentType && typeof sijill.documentType === "object" ? sijill.documentType : null;
   const query = {
     target_hash: signature.targetHash,
     merkle_root: signature.merkleRoot,
@@ -407,8 +408,34 @@ function anchorQuery(doc) {
     document_store: text(issuer.documentStore),
     issuer_name: text(issuer.name),
     valid_until: text(data.validUntil),
+    document_type: text(data.documentType),
+    sijill_version: Number.isInteger(sijill.version) ? sijill.version : null,
+    type_binding: binding,
   };
-  return { query, integrity, tampered: !same };
+  // What the document's type says no holder may hide must be shown (checked here: the fields stay here).
+  const paths = binding && Array.isArray(binding.neverHidden) ? binding.neverHidden : [];
+  const hidden = paths.filter((path) => typeof path !== "string" || !visible(data, path));
+  const shown = paths.length
+    ? {
+        name: "never_hidden",
+        outcome: hidden.length ? "failed" : "passed",
+        message: hidden.length
+          ? `the copy hides ${hidden.join(", ")}, which its type says no holder may hide`
+          : "every field the type says no holder may hide is shown",
+        evidence: { never_hidden: paths, hidden },
+      }
+    : null;
+  return { query, integrity, shown, tampered: !same };
+}
+
+/** Whether `data` shows a value at the dotted `path`. */
+function visible(data, path) {
+  let node = data;
+  for (const part of path.split(".")) {
+    if (!node || typeof node !== "object" || Array.isArray(node) || !(part in node)) return false;
+    node = node[part];
+  }
+  return true;
 }
 
 /**
@@ -416,7 +443,7 @@ function anchorQuery(doc) {
  * to ask the chain.
  * @returns {Verification}
  */
-function tampered(check, summary, targetHash, merkleRoot) {
+function tampered(checks, summary, targetHash, merkleRoot) {
   return {
     status: "TAMPERED",
     valid: false,
@@ -426,7 +453,7 @@ function tampered(check, summary, targetHash, merkleRoot) {
     issuer: null,
     anchor: null,
     checked_at: new Date().toISOString(),
-    checks: [check],
+    checks,
   };
 }
 
@@ -445,8 +472,10 @@ async function credentialQuery(doc) {
     evidence: { derived: proof.derived },
   };
   const target = typeof doc.id === "string" ? doc.id.replace(/^urn:sijill:/, "") : null;
-  if (!proof.verified) return { check, verdict: tampered(check, "the credential was altered after it was issued", target, null) };
-  return { check, path: "/v1/verify/credential-anchor", body: { credential: withoutClaims(doc) } };
+  if (!proof.verified) {
+    return { checks: [check], verdict: tampered([check], "the credential was altered after it was issued", target, null) };
+  }
+  return { checks: [check], path: "/v1/verify/credential-anchor", body: { credential: withoutClaims(doc) } };
 }
 
 async function verifyDocument(doc, ticket = checking(), forLink = false) {
@@ -461,9 +490,14 @@ async function verifyDocument(doc, ticket = checking(), forLink = false) {
       const query = anchorQuery(doc);
       if (!query) return current(ticket, { message: () => t().invalidFile(t().notWrapped) });
       const summary = "the document was altered after it was issued";
-      asked = query.tampered
-        ? { verdict: tampered(query.integrity, summary, query.query.target_hash, query.query.merkle_root) }
-        : { check: query.integrity, path: "/v1/verify/anchor", body: query.query };
+      const { target_hash: target, merkle_root: root } = query.query;
+      if (query.tampered) asked = { verdict: tampered([query.integrity], summary, target, root) };
+      else if (query.shown && query.shown.outcome === "failed") {
+        asked = { verdict: tampered([query.integrity, query.shown], query.shown.message, target, root) };
+      } else {
+        asked = { checks: [query.integrity, ...(query.shown ? [query.shown] : [])], path: "/v1/verify/anchor" };
+        asked.body = query.query;
+      }
     }
     if (asked.verdict) return current(ticket, { result: asked.verdict, document: doc });
     const response = await fetch(asked.path, {
@@ -474,7 +508,7 @@ async function verifyDocument(doc, ticket = checking(), forLink = false) {
     if (!response.ok) return current(ticket, { message: await explain(response, forLink) });
     /** @type {Verification} */
     const result = await response.json();
-    result.checks.unshift(asked.check);
+    result.checks.unshift(...asked.checks);
     current(ticket, { result, document: doc });
   } catch {
     current(ticket, { message: () => t().failed });
