@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import typer
 
-from cli import agency, apikey, audit, council, credential, documents, key, party, service, sheet
+from cli import agency, apikey, audit, council, credential, doctype, documents, key, party, service, sheet
 
 COMMANDS: dict[str, Callable[..., None]] = {
     "up": service.up,
@@ -36,6 +36,7 @@ GROUPS: dict[str, typer.Typer] = {
     "credential": credential.app,
     "party": party.app,
     "sheet": sheet.app,
+    "type": doctype.app,
 }
 
 app = typer.Typer(

@@ -17,7 +17,7 @@ from eth_utils.abi import function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from ledger.documents.definitions import type_id_to_bytes32
+from ledger.documents.definitions import type_id_to_bytes32, validate_type_id
 from ledger.errors import InvalidRequestError
 
 GUARDIAN_ROLE = keccak(text="GUARDIAN_ROLE")
@@ -145,7 +145,7 @@ def build_call(kind: str, args: dict[str, Any], *, safe: str, members: list[str]
     if kind == "register-type":
         type_id, version = a.get("type_id"), _integer(a.get("version"), "version", 1, 2**32 - 1)
         try:
-            raw_type = type_id_to_bytes32(type_id)
+            raw_type = type_id_to_bytes32(validate_type_id(type_id))
         except InvalidRequestError as error:
             raise InvalidRequestError(error.message, field="type_id") from None
         definition = _hash(a.get("definition_hash"), "definition_hash")

@@ -54,6 +54,7 @@ class CertificateFacts:
     verification_qr_png: bytes
     registry: str
     chain_id: int
+    order: tuple[str, ...] = ()  # the type's layout: these fields first, in this order, then any other
 
 
 def render_certificate(document: dict[str, Any], facts: CertificateFacts) -> bytes:
@@ -95,7 +96,8 @@ def render_certificate(document: dict[str, Any], facts: CertificateFacts) -> byt
 
     # 2. The fields: English label and value on the left, Arabic on the right.
     subject = data.get("subject", {}) if isinstance(data.get("subject"), dict) else {}
-    for field, value in subject.items():
+    ordered = [name for name in facts.order if name in subject] + [name for name in subject if name not in facts.order]
+    for field, value in ((name, subject[name]) for name in ordered):
         english_label, arabic_label = facts.label(field)
         english_value, arabic_value = _bilingual(value)
         y = pdf.get_y()

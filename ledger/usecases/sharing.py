@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.documents.jsonsafe import loads
+from ledger.documents.salt import unsalt_data
 from ledger.documents.share import REFERENCE, seal
 from ledger.documents.share import link as share_link
 from ledger.domain import ON_CHAIN, BatchState
@@ -116,7 +117,8 @@ def certificate_pdf(ledger: Ledger, actor: Actor, target_hash: str) -> bytes:
     """The printable PDF of an issued document, carrying the document and its QR code."""
     batch, document = own_document(ledger, actor, target_hash)
     agency = require_agency(ledger, batch.agency_id)
-    kind = ledger.catalog.get(document.document_type)
+    content = _content(document)
+    kind = ledger.catalog.get(document.document_type, issued_version(content))
     facts = CertificateFacts(
         agency_name=agency.name,
         agency_name_ar=agency.name_ar,
@@ -128,8 +130,18 @@ def certificate_pdf(ledger: Ledger, actor: Actor, target_hash: str) -> bytes:
         verification_qr_png=qr_png(_link(ledger, document)),
         registry=ledger.network.registry,
         chain_id=ledger.network.chain_id,
+        order=kind.definition.layout,
     )
-    return render_certificate(_content(document), facts)
+    return render_certificate(content, facts)
+
+
+def issued_version(document: dict[str, Any]) -> int | None:
+    """The version of its type a wrapped document was issued under (None: one issued before types were
+    registered, shown with the latest)."""
+    sijill = document.get("data", {}).get("sijill")
+    binding = unsalt_data(sijill).get("documentType") if isinstance(sijill, dict) else None
+    version = binding.get("version") if isinstance(binding, dict) else None
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
 
 
 def read_document_file(content: bytes) -> dict[str, Any]:

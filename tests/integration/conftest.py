@@ -33,6 +33,11 @@ def example(name: str) -> dict[str, Any]:
     return loaded
 
 
+def example_type(name: str) -> dict[str, Any]:
+    """A year-two document type's definition from examples/types/."""
+    return dict(json.loads((EXAMPLES / "types" / f"{name}.json").read_text(encoding="utf-8")))
+
+
 def licence(number: str) -> dict[str, Any]:
     """The example licence under another number (same expiry, so licences share a batch)."""
     request = example("commercial-licence")

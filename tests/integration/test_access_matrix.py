@@ -35,7 +35,7 @@ from ledger.usecases.issuance import IssueRequest, issue_documents
 from ledger.usecases.relying_parties import register_relying_party
 from ledger.usecases.sharing import verification_link
 from ledger.usecases.status import Action, change_status
-from tests.integration.conftest import auth, example
+from tests.integration.conftest import auth, example, example_type
 
 ROLES = (
     "nobody",
@@ -167,6 +167,11 @@ def _new_agency(_world: World) -> Request:
     return "/v1/admin/agencies", {"json": {"agency_id": f"mx-{secrets.token_hex(3)}", "name": "Matrix Agency"}}
 
 
+def _new_type(_world: World) -> Request:
+    definition = example_type("food-health-certificate")
+    return "/v1/document-types", {"json": {**definition, "id": f"mx-{secrets.token_hex(4)}"}}
+
+
 def _revoke_api_key(world: World) -> Request:
     key = create_api_key(world.ledger, agency_id="moci", scopes={Scope.ISSUE}, label="to revoke").key
     return f"/v1/admin/api-keys/{key.id}/revoke", {}
@@ -223,6 +228,8 @@ TABLE = (
     Row("GET", "/present", None, _fixed("/present"), PUBLIC),
     Row("GET", "/v1/network", None, _fixed("/v1/network"), PUBLIC),
     Row("GET", "/v1/document-types", None, _fixed("/v1/document-types"), PUBLIC),
+    Row("GET", "/v1/document-types/{type_id}", None, _fixed("/v1/document-types/building-permit"), PUBLIC),
+    Row("POST", "/v1/document-types", Scope.ISSUE, _new_type, (401, 201, 403, 201, 201)),  # the admin's is shared
     Row("GET", "/v1/agencies", None, _fixed("/v1/agencies"), PUBLIC),
     Row("GET", "/v1/agencies/{agency_id}", None, _fixed("/v1/agencies/moci"), PUBLIC),
     Row("GET", "/v1/documents/{target_hash}", None, _on_document(""), PUBLIC),

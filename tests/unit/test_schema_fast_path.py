@@ -79,5 +79,7 @@ def test_the_examples_pass_both_validators() -> None:
     for name in TYPES:
         fields = json.loads((EXAMPLES / f"{name}.json").read_text())["fields"]
         assert reference_accepts(name, fields)
-        assert CATALOG.checkers(CATALOG.get(name))[1].is_valid(fields)  # jsonschema-rs is a dependency: the fast path is on
+        assert CATALOG.checkers(CATALOG.get(name))[1].is_valid(
+            fields
+        )  # jsonschema-rs is a dependency: the fast path is on
         CATALOG.validate(name, fields)

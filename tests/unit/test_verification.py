@@ -17,7 +17,6 @@ from tests.unit.documents import (
     anchor_view,
     licence_data,
     licence_registration,
-    licence_type,
 )
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

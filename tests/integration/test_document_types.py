@@ -1,0 +1,192 @@
+"""Document types as data, on a real chain: registered through the API, issued under, verified, versioned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ledger.chain.deployment import DeploymentRecord
+from ledger.documents.wrap import wrap_documents
+from ledger.settings import DEV_ADMIN_TOKEN
+from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_agency
+from ledger.usecases.context import Ledger
+from ledger.usecases.issuance import IssueRequest, build_document_data
+from ledger.usecases.sending import send_call
+from ledger.usecases.verify import verify_document
+from tests.integration.conftest import auth, example, example_type
+from tests.integration.test_nodes import proxies, verifier  # noqa: F401 (proxies: the fixture)
+from tests.nodes import ChainNode
+from tests.rpc_proxy import RpcProxy
+
+
+@pytest.fixture
+def moi(ledger: Ledger) -> RegisteredAgency:
+    """The Ministry of Interior, which issues visitors' entry permits, with an issuer key."""
+    registered = register_agency(ledger, "moi", "Ministry of Interior", "وزارة الداخلية")
+    add_issuer_key(ledger, "moi")
+    return registered
+
+
+def register(client: TestClient, token: str, definition: dict[str, Any]) -> dict[str, Any]:
+    response = client.post("/v1/document-types", json=definition, headers=auth(token))
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def issue(client: TestClient, token: str, name: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    request = example(name)
+    body = {"document_type": request["document_type"], "fields": fields or request["fields"]}
+    response = client.post("/v1/documents", json=body, headers=auth(token))
+    assert response.status_code == 201, response.text
+    return dict(response.json()["document"])
+
+
+def type_check(result: dict[str, Any]) -> dict[str, Any]:
+    return next(check for check in result["checks"] if check["name"] == "document_type")
+
+
+def test_an_agency_registers_a_type_issues_under_it_and_anyone_verifies_it(
+    client: TestClient, moi: RegisteredAgency
+) -> None:
+    registered = register(client, moi.token, example_type("visitor-entry-permit"))
+    assert (registered["id"], registered["version"], registered["owner"]) == ("visitor-entry-permit", 1, "moi")
+    assert registered["registered"] is True
+    assert registered["transaction"].startswith("0x")
+
+    document = issue(client, moi.token, "visitor-entry-permit")
+    result = client.post("/v1/verify", json=document).json()
+    assert result["status"] == "VALID", result["summary"]
+    check = type_check(result)
+    assert check["outcome"] == "passed"
+    assert check["evidence"]["owner"] == "moi"
+    assert check["evidence"]["registered_definition"] == registered["definition_hash"]
+
+    listed = {kind["id"]: kind for kind in client.get("/v1/document-types").json()}
+    assert listed["visitor-entry-permit"]["definition_hash"] == registered["definition_hash"]
+    assert listed["commercial-licence"]["shipped"] is True
+    assert listed["commercial-licence"]["registered"] is True  # the registry was born with it
+
+
+def test_version_2_leaves_version_1_documents_valid(client: TestClient, moi: RegisteredAgency) -> None:
+    first = example_type("visitor-entry-permit")
+    register(client, moi.token, first)
+    old = issue(client, moi.token, "visitor-entry-permit")
+    second = example_type("visitor-entry-permit")
+    second["schema"]["properties"]["purpose"]["enum"].append("study")
+    second["schema"]["title"] = "Visitor entry permit (2027)"
+    assert register(client, moi.token, second)["version"] == 2
+    fields = {**example("visitor-entry-permit")["fields"], "purpose": "study"}
+    new = issue(client, moi.token, "visitor-entry-permit", fields)
+
+    for document, version in ((old, 1), (new, 2)):
+        result = client.post("/v1/verify", json=document).json()
+        assert result["status"] == "VALID", result["summary"]
+        assert type_check(result)["message"].startswith(f"'visitor-entry-permit' version {version} ")
+    versions = client.get("/v1/document-types/visitor-entry-permit").json()["versions"]
+    assert [(v["version"], v["schema"]["title"]) for v in versions] == [
+        (1, "Visitor entry permit"),
+        (2, "Visitor entry permit (2027)"),
+    ]
+
+
+def test_a_type_id_clash_is_409_and_only_the_owner_issues_its_type(
+    client: TestClient, moi: RegisteredAgency, moci: RegisteredAgency
+) -> None:
+    register(client, moi.token, example_type("visitor-entry-permit"))
+    clash = client.post("/v1/document-types", json=example_type("visitor-entry-permit"), headers=auth(moci.token))
+    assert clash.status_code == 409
+    assert "belongs to agency 'moi'" in clash.json()["error"]["message"]
+    shipped = {**example_type("visitor-entry-permit"), "id": "commercial-licence"}
+    assert client.post("/v1/document-types", json=shipped, headers=auth(moci.token)).status_code == 409
+
+    request = example("visitor-entry-permit")
+    refused = client.post("/v1/documents", json=request, headers=auth(moci.token))
+    assert refused.status_code == 403
+    assert "belongs to agency 'moi'" in refused.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (
+            lambda d: d["schema"].update({"type": "object", "properties": {"a": {"type": 5}}}),
+            "schema.properties.a.type",
+        ),
+        (lambda d: d["schema"]["properties"]["grade"].pop("x-title-ar"), "schema.properties.grade"),
+        (lambda d: d.update({"neverHidden": ["stars"]}), "neverHidden"),
+        (lambda d: d.update({"id": "Food Health"}), "id"),
+    ],
+)
+def test_a_definition_that_is_not_one_gets_a_422_naming_the_part(
+    client: TestClient, moci: RegisteredAgency, change: Any, field: str
+) -> None:
+    definition = example_type("food-health-certificate")
+    change(definition)
+    response = client.post("/v1/document-types", json=definition, headers=auth(moci.token))
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == field
+    assert client.get("/v1/document-types/food-health-certificate").status_code == 404  # nothing kept
+
+
+def test_the_admin_registers_a_shared_type_through_the_council(client: TestClient, moci: RegisteredAgency) -> None:
+    registered = register(client, DEV_ADMIN_TOKEN, example_type("company-registration"))
+    assert registered["owner"] is None
+    document = issue(client, moci.token, "company-registration")  # any agency issues a shared type
+    result = client.post("/v1/verify", json=document).json()
+    assert result["status"] == "VALID", result["summary"]
+    assert type_check(result)["evidence"]["owner"] == "shared"
+
+
+@pytest.mark.parametrize("claim", ["an altered definition", "an unregistered version"])
+def test_a_document_claiming_an_unregistered_or_altered_definition_is_not_valid(
+    ledger: Ledger, client: TestClient, moi: RegisteredAgency, claim: str
+) -> None:
+    """The agency's own key anchors it (the chain cannot see inside a batch): the type check refuses it."""
+    registered = register(client, moi.token, example_type("visitor-entry-permit"))
+    agency = ledger.store.get_agency("moi")
+    assert agency is not None
+    data = build_document_data(ledger, agency, IssueRequest(**example("visitor-entry-permit")))
+    if claim == "an altered definition":
+        data["sijill"]["documentType"]["definition"] = "0x" + "77" * 32
+    else:
+        data["sijill"]["documentType"]["version"] = 9
+    document = wrap_documents([data])[0]
+    (key,) = ledger.store.keys_of("moi")
+    signer = ledger.vault.decrypt(key.encrypted_key, key.address)
+    registry = ledger.registry
+    send_call(ledger, signer, registry.address, registry.anchor_call(document["signature"]["merkleRoot"], 1))
+
+    result = client.post("/v1/verify", json=document).json()
+    assert result["status"] == "UNKNOWN_ISSUER"
+    check = type_check(result)
+    assert check["outcome"] == "failed"
+    expected = "but the ledger registered" if claim == "an altered definition" else "version 9 of document type"
+    assert expected in check["message"], check["message"]
+    if claim == "an altered definition":
+        assert check["evidence"]["registered_definition"] == registered["definition_hash"]
+
+
+@pytest.mark.parametrize("proofs", [False, True], ids=["quorum", "proofs"])
+def test_a_quorum_or_proofs_read_an_agencys_type_as_the_network_holds_it(
+    ledger: Ledger,
+    client: TestClient,
+    moi: RegisteredAgency,
+    tmp_path: Path,
+    chain_node: ChainNode,
+    deployment: DeploymentRecord,
+    proxies: list[RpcProxy],  # noqa: F811
+    proofs: bool,
+) -> None:
+    register(client, moi.token, example_type("visitor-entry-permit"))
+    document = issue(client, moi.token, "visitor-entry-permit")
+    reader = verifier(tmp_path / "reader", chain_node, deployment, proxies, verify_quorum=2, verify_proofs=proofs)
+    try:
+        result = verify_document(reader, document)
+        assert result.status.value == "VALID", result.summary
+        check = next(check for check in result.checks if check.name == "document_type")
+        assert check.evidence["owner"] == "moi"
+    finally:
+        reader.close()
