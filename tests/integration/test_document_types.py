@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
 from ledger.chain.deployment import DeploymentRecord
 from ledger.documents.wrap import wrap_documents
@@ -190,3 +193,56 @@ def test_a_quorum_or_proofs_read_an_agencys_type_as_the_network_holds_it(
         assert check.evidence["owner"] == "moi"
     finally:
         reader.close()
+
+
+YEAR_TWO = {
+    "visitor-entry-permit": ("Visitor entry permit", "تصريح دخول زائر", "PA8830412", "آنا صوفيا مارتينيز"),
+    "company-registration": ("Company registration certificate", "شهادة السجل التجاري", "184533", "خالد الكواري"),
+    "food-health-certificate": (
+        "Food establishment health certificate",
+        "شهادة صحية لمنشأة غذائية",
+        "FH-2026-018842",
+        "مخبز سوق واقف",
+    ),
+}
+
+
+def _words(text: str) -> str:
+    """Text as a reader sees it: Arabic presentation forms folded to letters; spaces and the control
+    characters pypdf leaves between shaped Arabic glyphs removed."""
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(char for char in folded if not char.isspace() and not unicodedata.category(char).startswith("C"))
+
+
+def _arabic(text: str) -> str:
+    """The Arabic letters of `text` alone, in order: pypdf reads some glyphs fpdf2 shapes (a lam-alef, a
+    ligature) as stray marks between them."""
+    return "".join(char for char in _words(text) if "\u0621" <= char <= "\u064a")
+
+
+@pytest.mark.parametrize("name", sorted(YEAR_TWO))
+def test_the_year_two_types_print_in_both_languages_in_their_layout_order(
+    client: TestClient, moci: RegisteredAgency, name: str
+) -> None:
+    """No type-specific code: the certificate takes titles and labels from the registered definition.
+
+    pypdf reads Arabic back letter by letter in drawing order, with some glyphs fpdf2 shapes (a lam-alef, a
+    ligature in a word of several) out of place: the Arabic title, value and agency are checked here, and
+    every Arabic label on the page in Chromium (tests/browser/test_document_types_page.py)."""
+    definition = example_type(name)
+    register(client, moci.token, definition)
+    issued = client.post("/v1/documents", json=example(name), headers=auth(moci.token)).json()
+    response = client.get(f"/v1/documents/{issued['target_hash']}.pdf", headers=auth(moci.token))
+    assert response.status_code == 200
+    text = _words(PdfReader(io.BytesIO(response.content)).pages[0].extract_text())
+    english, arabic, value, arabic_value = YEAR_TWO[name]
+    for expected in (english, value):
+        assert _words(expected) in text, expected
+    for expected in (arabic, arabic_value, "وزارة التجارة والصناعة"):
+        assert _arabic(expected) in _arabic(text), expected
+    # The English labels, each after the one before it: the layout's order, not the document's.
+    properties, place = definition["schema"]["properties"], text.find(_words(english))
+    for field in (f for f in definition["layout"] if f in issued["document"]["data"]["subject"]):
+        found = text.find(_words(properties[field]["title"]).upper(), place)
+        assert found > place, (field, definition["layout"])
+        place = found
