@@ -41,10 +41,9 @@ def readme_output(name: str) -> list[str]:
     return lines
 
 
-@contextmanager
-def running_service(tmp_path: Path) -> Iterator[tuple[int, int]]:
-    """`sijill up` with its own chain, data folder and ports; stopped with Ctrl-C as a person would."""
-    api_port, chain_port = free_port(), free_port()
+def service_env(tmp_path: Path, api_port: int, chain_port: int) -> dict[str, str]:
+    """The environment of `sijill up` with its own data folder and ports: the command line, given the same,
+    works on the same installation (as in a second terminal beside `make run`)."""
     env = {
         **os.environ,
         "SIJILL_DATA_DIR": str(tmp_path / "data"),
@@ -55,6 +54,14 @@ def running_service(tmp_path: Path) -> Iterator[tuple[int, int]]:
     }
     for name in ("SIJILL_DATABASE_URL", "SIJILL_DEPLOYMENT_FILE"):
         env.pop(name, None)
+    return env
+
+
+@contextmanager
+def running_service(tmp_path: Path) -> Iterator[tuple[int, int]]:
+    """`sijill up` with its own chain, data folder and ports; stopped with Ctrl-C as a person would."""
+    api_port, chain_port = free_port(), free_port()
+    env = service_env(tmp_path, api_port, chain_port)
     log = (tmp_path / "up.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "cli", "up"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
@@ -89,19 +96,25 @@ def service(tmp_path: Path) -> Iterator[tuple[int, int]]:
         yield ports
 
 
-@pytest.mark.parametrize("name", ["quickstart", "credentials", "presentations", "sheets"])
+@pytest.mark.parametrize("name", ["quickstart", "credentials", "presentations", "sheets", "doctypes"])
 def test_the_readme_examples_work_as_written(service: tuple[int, int], tmp_path: Path, name: str) -> None:
     """The README's quick start, its credentials example and its presentation example, run by bash against
     `sijill up` from a copy of the repository's examples (and its .venv), succeed and print what the README
     says."""
-    api_port, _chain_port = service
+    api_port, chain_port = service
     expected = readme_output(name)
     work = tmp_path / "work"
     shutil.copytree(ROOT / "examples", work / "examples")
     (work / ".venv").symlink_to(ROOT / ".venv")
     script = readme_script(name).replace("API=http://127.0.0.1:8000", f"API=http://127.0.0.1:{api_port}")
     completed = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script], cwd=work, capture_output=True, text=True, timeout=120, check=False
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=work,
+        env=service_env(tmp_path, api_port, chain_port),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert completed.returncode == 0, f"the README's {name} failed ({completed.returncode}):\n{completed.stderr}"
     printed = completed.stdout.splitlines()
