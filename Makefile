@@ -78,7 +78,7 @@ $(STAMPS)/browser:
 # The store is the same either way: SQLite only the second time.
 NODE_TESTS := tests/contracts tests/interop/test_events_root.py \
 	$(addprefix tests/integration/test_,api_documents.py audit.py chain_lifecycle.py council.py \
-		credentials.py networks.py nodes.py pipeline.py pipeline_faults.py sending.py)
+		credentials.py document_types.py networks.py nodes.py pipeline.py pipeline_faults.py sending.py)
 
 test: setup $(STAMPS)/browser
 	$(PY) -m pytest

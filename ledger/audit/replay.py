@@ -81,6 +81,7 @@ class LedgerState:
     key_changes: list[dict[str, Any]] = field(default_factory=list)
     months: Counter[str] = field(default_factory=Counter)
     totals: dict[str, Counter[str]] = field(default_factory=dict)
+    types: dict[str, list[Any]] = field(default_factory=dict)  # type id -> [owner (None: shared), versions]
     _anchored_at: dict[str, ChainEvent] = field(default_factory=dict)
 
     def prefetch(self, events: Sequence[ChainEvent]) -> None:
@@ -161,6 +162,23 @@ class LedgerState:
         if agency in self.agencies:
             return self._violation(event, "agency-once", f"agency '{agency}' was registered twice")
         self.agencies[agency] = args["name"]
+        return []
+
+    def _on_DocumentTypeRegistered(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
+        type_id = agency_id(args["typeId"])
+        owner = agency_id(args["agencyId"]) if int(args["agencyId"], 16) else None
+        known = self.types.get(type_id)
+        if owner is not None and owner not in self.agencies:
+            return self._violation(event, "type-owner", f"type '{type_id}' was registered for unknown agency '{owner}'")
+        if known is not None and known[0] != owner:
+            whose = f"agency '{known[0]}'" if known[0] else "every agency (shared)"
+            return self._violation(event, "type-owner", f"type '{type_id}' of {whose} was registered again by another")
+        expected = (known[1] if known else 0) + 1
+        if args["version"] != expected:
+            return self._violation(
+                event, "type-version", f"type '{type_id}' got version {args['version']}; the next was {expected}"
+            )
+        self.types[type_id] = [owner, expected]
         return []
 
     def _on_IssuerKeyAdded(self, event: ChainEvent, args: Any) -> list[Finding]:  # noqa: N802
@@ -310,6 +328,7 @@ class LedgerState:
             "key_changes": self.key_changes,
             "months": dict(self.months),
             "totals": {agency: dict(counts) for agency, counts in self.totals.items()},
+            "types": self.types,
         }
 
     @classmethod
@@ -332,6 +351,7 @@ class LedgerState:
             key_changes=data["key_changes"],
             months=Counter(data["months"]),
             totals={agency: Counter(counts) for agency, counts in data["totals"].items()},
+            types=data.get("types", {}),  # an audit saved before types were registered has none
         )
 
 

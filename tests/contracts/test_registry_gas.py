@@ -44,3 +44,13 @@ def test_revoke_one_document_at_most_62k(registry: Registry, agencies: Agencies,
     registry.send(agencies.moci_key, "anchor", root, size, 0)
     receipt = registry.send(agencies.moci_key, "revokeDocument", leaves[0], proofs[0], 3)
     assert receipt["gasUsed"] <= 62_000
+
+
+def test_registering_a_type_at_most_100_5k_and_its_next_version_at_most_83_5k(
+    registry: Registry, agencies: Agencies
+) -> None:
+    permit = "visitor-entry-permit".encode().ljust(32, b"\0")
+    first = registry.send(agencies.moci_admin, "registerDocumentType", permit, 1, agencies.moci, random_hash())
+    second = registry.send(agencies.moci_admin, "registerDocumentType", permit, 2, agencies.moci, random_hash())
+    assert first["gasUsed"] <= 100_500
+    assert second["gasUsed"] <= 83_500

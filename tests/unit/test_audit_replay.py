@@ -101,8 +101,34 @@ def test_nothing_changes_while_paused() -> None:
     assert change(chain, "Reinstated", KEY_A) == []
 
 
+def test_types_keep_their_owner_and_count_their_versions() -> None:
+    chain = setup()
+    permit, shared = agency("visitor-entry-permit"), "00" * 32
+
+    def register(owner: str, version: int) -> list[str]:
+        return chain.emit(
+            "DocumentTypeRegistered", typeId=permit, version=version, agencyId=owner, definitionHash="ab" * 32, at=1
+        )
+
+    assert register(agency("moci"), 1) == []
+    assert register(agency("moci"), 2) == []
+    assert register(agency("moci"), 2) == ["type-version"]
+    assert register(agency("qu"), 3) == ["type-owner"]
+    assert register(shared, 3) == ["type-owner"]
+    assert register(agency("nobody"), 1) == ["type-owner"]
+    assert chain.state.types == {"visitor-entry-permit": ["moci", 2]}
+
+
 def test_state_survives_a_round_trip_through_json() -> None:
     chain = setup()
+    chain.emit(
+        "DocumentTypeRegistered",
+        typeId=agency("health-card"),
+        version=1,
+        agencyId="00" * 32,
+        definitionHash="ab" * 32,
+        at=1,
+    )
     change(chain, "Revoked", KEY_A, DOC, reason=3)
     again = LedgerState.from_json(chain.state.to_json())
     assert again.to_json() == chain.state.to_json()
