@@ -26,9 +26,11 @@ def type_add(
         version, receipt = register_document_type(ledger, read_json(definition), owner=agency)
         kind = version.definition
         whose = f"agency '{kind.owner}'" if kind.owner else "shared"
-        out.print(f"document type '{kind.id}' version {kind.version} registered ({whose})", soft_wrap=True)
+        done = "registered" if receipt else "registered already, the same definition"
+        out.print(f"document type '{kind.id}' version {kind.version} {done} ({whose})", soft_wrap=True)
         out.print(f"definition hash: {kind.hash}", soft_wrap=True)
-        out.print(f"transaction: {receipt.tx_hash} (block {receipt.block_number})", soft_wrap=True)
+        if receipt is not None:
+            out.print(f"transaction: {receipt.tx_hash} (block {receipt.block_number})", soft_wrap=True)
 
 
 @app.command("list")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, status
+from fastapi import APIRouter, Body, Response, status
 
 from api.deps import ActorDep, LedgerDep, PublicLimit
 from ledger.errors import PermissionDeniedError
@@ -55,6 +55,7 @@ def _owner(actor: Actor, asked: Any) -> str | None:
 def register(
     ledger: LedgerDep,
     actor: ActorDep,
+    response: Response,
     definition: Annotated[
         dict[str, Any],
         Body(
@@ -64,8 +65,11 @@ def register(
         ),
     ],
 ) -> dict[str, Any]:
-    """The registered version: its definition, the hash the registry holds, and the transaction."""
+    """The registered version: its definition, the hash the registry holds, and the transaction (201); the
+    same definition as the type's latest version answers that version (200), registering nothing."""
     owner = _owner(actor, definition.get("owner"))
     fields = {key: value for key, value in definition.items() if key != "owner"}
-    version, _receipt = register_document_type(ledger, fields, owner=owner)
+    version, receipt = register_document_type(ledger, fields, owner=owner)
+    if receipt is None:  # the type's latest version already: nothing new was registered
+        response.status_code = status.HTTP_200_OK
     return _shown(version)

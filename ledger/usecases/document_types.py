@@ -7,10 +7,16 @@ catalog of every process picks it up from the store (`Ledger.catalog`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from jsonschema.exceptions import SchemaError
+from referencing.exceptions import Unresolvable
+
 from ledger.documents.definitions import TypeDefinition, parse_definition, validate_type_id
+from ledger.documents.types import DocumentTypeCatalog
 from ledger.domain import HexHash, TxReceipt, TypeRegistration
 from ledger.errors import ConflictError, InvalidRequestError, NotFoundError, ProposalPendingError
 from ledger.store.models import DocumentTypeRow
@@ -18,6 +24,9 @@ from ledger.usecases.agencies import agency_admin_signer, require_agency
 from ledger.usecases.context import Ledger
 from ledger.usecases.council import enact
 from ledger.usecases.sending import send_call
+
+STALE_REGISTRATION = timedelta(minutes=10)
+"""How long a version kept but not yet on chain blocks another definition for the same version."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +56,12 @@ class RegisteredVersion:
         }
 
 
-def register_document_type(ledger: Ledger, raw: Any, *, owner: str | None) -> tuple[RegisteredVersion, TxReceipt]:
+def register_document_type(
+    ledger: Ledger, raw: Any, *, owner: str | None
+) -> tuple[RegisteredVersion, TxReceipt | None]:
     """Register the definition `raw` (``id``, ``schema``, ``neverHidden``, ``layout``) as the next version of
-    its type, for agency `owner`, or shared (the council) when None.
+    its type, for agency `owner`, or shared (the council) when None. The same definition as the type's
+    latest version is that version (no receipt): a retry never makes a version with nothing new.
 
     Steps: 1. validate the definition; 2. find the next version on chain (a type keeps its owner);
     3. keep it in the store; 4. register its hash (the agency's admin signs, or the council enacts it);
@@ -70,17 +82,30 @@ def register_document_type(ledger: Ledger, raw: Any, *, owner: str | None) -> tu
     parse_definition(raw, owner=owner, version=1, shared=ledger.catalog.shared)
 
     # 2. The next version, as the registry counts them; the type's owner never changes.
+    _confirm_pending(ledger)  # a version an earlier attempt left unconfirmed is the latest
     head = ledger.registry.document_type(type_id, 0)
     if head.versions and head.owner != owner:
         whose = f"agency '{head.owner}'" if head.owner else "the council (a shared type)"
         raise ConflictError(f"document type '{type_id}' belongs to {whose}: choose another id")
+    if head.versions:
+        latest = parse_definition(raw, owner=owner, version=head.versions, shared=ledger.catalog.shared)
+        same = ledger.document_types.get(type_id, head.versions)
+        if same is not None and same.registered_at and same.definition_hash == latest.hash:
+            return _version(ledger, latest), None
     version = head.versions + 1
     definition = parse_definition(raw, owner=owner, version=version, shared=ledger.catalog.shared)
+    _check_compiles(ledger, definition)
 
     # 3. Kept before it is sent: a crash after the chain took it never loses the definition.
     kept = ledger.document_types.get(type_id, version)
     if kept is not None and kept.definition_hash != definition.hash:
-        raise ConflictError(f"version {version} of '{type_id}' is being registered with another definition")
+        if ledger.clock() - kept.created_at < STALE_REGISTRATION:
+            raise ConflictError(
+                f"version {version} of '{type_id}' is being registered with another definition; try again in "
+                f"{int(STALE_REGISTRATION.total_seconds() // 60)} minutes if that registration failed"
+            )
+        ledger.document_types.discard(type_id, version)  # the chain never took it: an attempt that failed
+        kept = None
     if kept is None:
         ledger.document_types.add(
             DocumentTypeRow(
@@ -106,6 +131,17 @@ def register_document_type(ledger: Ledger, raw: Any, *, owner: str | None) -> tu
     ledger.document_types.confirm(type_id, version, tx_hash=receipt.tx_hash, registered_at=registration.registered_at)
     ledger.reload_catalog()
     return RegisteredVersion(definition, registration, receipt.tx_hash), receipt
+
+
+def _check_compiles(ledger: Ledger, definition: TypeDefinition) -> None:
+    """Both validators build from the schema (a pattern either cannot read is refused now, not at issuing).
+    Raises `InvalidRequestError`."""
+    catalog = DocumentTypeCatalog(definitions=[definition], shared=ledger.catalog.shared)
+    try:
+        reference, _fast = catalog.checkers(catalog.get(definition.id))
+        next(iter(reference.iter_errors({})), None)
+    except (ValueError, TypeError, LookupError, re.error, SchemaError, Unresolvable) as error:
+        raise InvalidRequestError(f"the schema cannot be used to check documents: {error}", field="schema") from None
 
 
 def _send(ledger: Ledger, definition: TypeDefinition) -> TxReceipt:

@@ -49,7 +49,7 @@ def test_revoke_one_document_at_most_62k(registry: Registry, agencies: Agencies,
 def test_registering_a_type_at_most_100_5k_and_its_next_version_at_most_83_5k(
     registry: Registry, agencies: Agencies
 ) -> None:
-    permit = "visitor-entry-permit".encode().ljust(32, b"\0")
+    permit = b"visitor-entry-permit".ljust(32, b"\0")
     first = registry.send(agencies.moci_admin, "registerDocumentType", permit, 1, agencies.moci, random_hash())
     second = registry.send(agencies.moci_admin, "registerDocumentType", permit, 2, agencies.moci, random_hash())
     assert first["gasUsed"] <= 100_500

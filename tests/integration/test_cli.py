@@ -294,7 +294,13 @@ def test_a_document_type_is_registered_listed_and_shown_from_the_command_line(en
     assert "documenttype'food-health-certificate'version1registered(agency'mme')" in flat(output)
     hash_hex = re.search(r"definitionhash:(0x[0-9a-f]{64})", flat(output))
     assert hash_hex, output
-    code, output = run("type", "add", definition, "--agency", "mme")
+    code, output = run("type", "add", definition, "--agency", "mme")  # a retry: the same version
+    assert code == 0, output
+    assert "version1registeredalready,thesamedefinition" in flat(output)
+    changed = json.loads(Path(definition).read_text(encoding="utf-8"))
+    changed["schema"]["properties"]["grade"]["enum"].append("D")
+    (tmp_path / "v2.json").write_text(json.dumps(changed), encoding="utf-8")
+    code, output = run("type", "add", str(tmp_path / "v2.json"), "--agency", "mme")
     assert code == 0, output
     assert "version2registered" in flat(output)
     code, output = run("type", "list")

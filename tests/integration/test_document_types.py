@@ -12,9 +12,12 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from ledger.chain.deployment import DeploymentRecord
+from ledger.documents.definitions import parse_definition
 from ledger.documents.wrap import wrap_documents
+from ledger.domain import HexHash
 from ledger.settings import DEV_ADMIN_TOKEN
-from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, register_agency
+from ledger.store.models import DocumentTypeRow
+from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, agency_admin_signer, register_agency
 from ledger.usecases.context import Ledger
 from ledger.usecases.issuance import IssueRequest, build_document_data
 from ledger.usecases.sending import send_call
@@ -247,3 +250,37 @@ def test_the_year_two_types_print_in_both_languages_in_their_layout_order(
         found = text.find(_words(properties[field]["title"]).upper(), place)
         assert found > place, (field, definition["layout"])
         place = found
+
+
+def test_a_retry_answers_the_same_version_and_a_crash_after_the_chain_took_it_loses_nothing(
+    ledger: Ledger, client: TestClient, moi: RegisteredAgency
+) -> None:
+    first = register(client, moi.token, example_type("visitor-entry-permit"))
+    again = client.post("/v1/document-types", json=example_type("visitor-entry-permit"), headers=auth(moi.token))
+    assert again.status_code == 200  # the latest version already: nothing registered
+    assert (again.json()["version"], again.json()["definition_hash"]) == (1, first["definition_hash"])
+
+    # Version 2 reaches the chain, then the process dies before the store hears of it.
+    second = example_type("visitor-entry-permit")
+    second["schema"]["properties"]["entries"]["enum"].append("transit-only")
+    definition = parse_definition(second, owner="moi", version=2, shared=ledger.catalog.shared)
+    ledger.document_types.add(
+        DocumentTypeRow(
+            type_id=definition.id,
+            version=2,
+            owner="moi",
+            definition=definition.as_dict(),
+            definition_hash=definition.hash,
+            tx_hash="",
+            registered_at=0,
+        )
+    )
+    call = ledger.registry.register_type_call(definition.id, 2, "moi", HexHash(definition.hash))
+    send_call(ledger, agency_admin_signer(ledger, "moi"), ledger.registry.address, call)
+    versions = client.get("/v1/document-types/visitor-entry-permit").json()["versions"]
+    assert [(v["version"], v["registered"]) for v in versions] == [(1, True), (2, True)]  # confirmed from the chain
+    retried = client.post("/v1/document-types", json=second, headers=auth(moi.token))
+    assert (retried.status_code, retried.json()["version"]) == (200, 2)
+    fields = {**example("visitor-entry-permit")["fields"], "entries": "transit-only"}
+    document = issue(client, moi.token, "visitor-entry-permit", fields)
+    assert client.post("/v1/verify", json=document).json()["status"] == "VALID"

@@ -22,7 +22,8 @@ from ledger.domain import (
     TransactionState,
 )
 from ledger.errors import ConflictError, GoneError, TransitionError
-from ledger.store.models import PresentationRequestRow, RelyingPartyRow, TransactionRow
+from ledger.store.document_types import DocumentTypes
+from ledger.store.models import DocumentTypeRow, PresentationRequestRow, RelyingPartyRow, TransactionRow
 from ledger.store.outbox import NewBatch, Outbox
 from ledger.store.presentations import Presentations
 from ledger.store.repository import NewDocument, Store
@@ -54,6 +55,7 @@ TABLES = {
     "credentials",
     "relying_parties",
     "presentation_requests",
+    "document_types",
     "alembic_version",
 }
 
@@ -348,5 +350,40 @@ def test_a_presentation_is_answered_once_collected_once_and_dropped_in_time(data
         assert dropped is not None
         assert dropped.result is None
         assert dropped.status == PresentationState.DISCARDED.value
+    finally:
+        store.close()
+
+
+def test_document_types_are_kept_once_confirmed_and_a_refused_one_forgotten(database_url: str) -> None:
+    store = Store.open(database_url)
+    try:
+        kept = DocumentTypes(store)
+        assert kept.marker() == (0, 0)
+
+        def row(version: int, definition_hash: str) -> DocumentTypeRow:
+            return DocumentTypeRow(
+                type_id="health-card",
+                version=version,
+                owner="mme",
+                definition={"id": "health-card", "version": version},
+                definition_hash=definition_hash,
+                tx_hash="",
+                registered_at=0,
+            )
+
+        kept.add(row(1, "0x" + "11" * 32))
+        with pytest.raises(ConflictError):
+            kept.add(row(1, "0x" + "22" * 32))
+        assert kept.all(registered_only=True) == []
+        before = kept.marker()
+        kept.confirm("health-card", 1, tx_hash="0x" + "ab" * 32, registered_at=1_800_000_000)
+        assert kept.marker() != before  # a reader reloads on confirmation, not only on a new row
+        (confirmed,) = kept.all(registered_only=True)
+        assert (confirmed.version, confirmed.registered_at, confirmed.owner) == (1, 1_800_000_000, "mme")
+        kept.add(row(2, "0x" + "33" * 32))
+        kept.discard("health-card", 1)  # confirmed: never forgotten
+        kept.discard("health-card", 2)
+        assert [r.version for r in kept.all()] == [1]
+        assert kept.get("health-card", 2) is None
     finally:
         store.close()
