@@ -21,6 +21,7 @@ from api.routes import (
     documents,
     governance,
     health,
+    issuance_jobs,
     metrics,
     page,
     presentations,
@@ -31,7 +32,7 @@ from api.security import install_security_headers
 from ledger import __version__
 from ledger.settings import Settings
 from ledger.usecases.context import Ledger
-from ledger.usecases.worker import PipelineWorker
+from ledger.usecases.worker import JobWorker, PipelineWorker
 
 RECURSION_LIMIT = 5000
 
@@ -61,12 +62,15 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The pipeline's worker batches queued documents and sees every anchor through to ANCHORED.
         worker = PipelineWorker(context).start() if context.settings.pipeline_worker else None
+        # The issuance jobs' worker reads uploaded sheets into the queue, in a thread of its own.
+        jobs = JobWorker(context).start() if context.settings.pipeline_worker else None
         # What start-up built (modules, schemas, the contract's ABI) lives as long as the service:
         # out of the cyclic collector's sight, its full collections stop walking it under load.
         gc.freeze()
         yield
-        if worker is not None:
-            worker.stop()
+        for running in (jobs, worker):
+            if running is not None:
+                running.stop()
         key_limiter.close()
         client_limiter.close()
         context.close()
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     app.include_router(documents.router)
     app.include_router(verify.router)
     app.include_router(document_types.router)
+    app.include_router(issuance_jobs.router)
     app.include_router(agencies.public)
     app.include_router(agencies.admin)
     app.include_router(credentials.router)

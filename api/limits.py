@@ -9,9 +9,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.documents.jsonsafe import MAX_NESTING, MalformedJsonError, TooDeeplyNestedError, loads
-from ledger.errors import InvalidDocumentError
+from ledger.errors import InvalidDocumentError, PayloadTooLargeError
 
 MAX_BODY_BYTES = 6 * 1024 * 1024
+MAX_SHEET_BYTES = 64 * 1024 * 1024
+"""The largest spreadsheet `POST /v1/issuance-jobs` takes: streamed to disk by the form parser, never held."""
+STREAMED_UPLOADS = {"/v1/issuance-jobs": MAX_SHEET_BYTES}
 
 
 class JsonGuard:
@@ -34,8 +37,13 @@ class JsonGuard:
             await _refuse(send, 400, "ambiguous_content_type", "send one Content-Type header, not several")
             return
         declared = next((value for name, value in headers if name == b"content-length"), None)
-        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            await _too_large(send)
+        streamed = STREAMED_UPLOADS.get(scope["path"]) if scope.get("method") == "POST" else None
+        limit = streamed or MAX_BODY_BYTES
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(send, limit)
+            return
+        if streamed is not None and not (types and is_json(types[0])):
+            await self.app(scope, _counted(receive, streamed), send)  # a file upload: streamed, counted
             return
         chunks: list[bytes] = []
         size = 0
@@ -46,7 +54,7 @@ class JsonGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_BODY_BYTES:
-                await _too_large(send)
+                await _too_large(send, MAX_BODY_BYTES)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -76,14 +84,29 @@ class JsonGuard:
         await self.app(scope, replay, send)
 
 
+def _counted(receive: Receive, limit: int) -> Receive:
+    """`receive`, raising `PayloadTooLargeError` (413) once the body passes `limit` bytes."""
+    size = 0
+
+    async def counted() -> Message:
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise PayloadTooLargeError(f"the file is larger than {limit // (1024 * 1024)} MB; split the sheet")
+        return message
+
+    return counted
+
+
 def is_json(content_type: bytes) -> bool:
     """Whether FastAPI reads a body of this media type as JSON (``json`` or ``+json``, any case)."""
     media = content_type.split(b";", 1)[0].strip().lower()
     return media.endswith((b"/json", b"+json"))
 
 
-async def _too_large(send: Send) -> None:
-    await _refuse(send, 413, "payload_too_large", f"the body is larger than {MAX_BODY_BYTES // 2**20} MB")
+async def _too_large(send: Send, limit: int) -> None:
+    await _refuse(send, 413, "payload_too_large", f"the body is larger than {limit // 2**20} MB")
 
 
 async def _refuse(send: Send, status: int, code: str, message: str) -> None:

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from cli.common import err, failed, open_ledger, out, read_file, read_json, write_file, write_json
+from cli.sheet import issue_from_sheet
 from ledger.audit.checkpoint import Checkpoint
 from ledger.documents.wrap import obfuscate as obfuscate_document
 from ledger.domain import ReasonCode, normalize_hash
@@ -53,16 +54,49 @@ def _issue_request(path: Path) -> IssueRequest:
 
 def issue(
     source: Annotated[
-        Path, typer.Argument(help="A JSON file {document_type, fields, expires_at?}, or with --batch a folder of them")
-    ],
-    agency: IssuingAgency,
+        Path | None,
+        typer.Argument(help="A JSON file {document_type, fields, expires_at?}, or with --batch a folder of them"),
+    ] = None,
+    agency: IssuingAgency = "",
     batch: Annotated[bool, typer.Option("--batch", help="Issue every *.json in the folder under one anchor")] = False,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Where to write the wrapped documents")] = None,
     wait: Annotated[
         bool, typer.Option(help="Wait for the anchor (--no-wait: queue them for the service's worker)")
     ] = True,
+    sheet: Annotated[
+        Path | None, typer.Option("--from", help="A spreadsheet (.csv or .xlsx): issue each valid row")
+    ] = None,
+    document_type: Annotated[
+        str | None, typer.Option("--type", help="With --from: the rows' document type (the mapping is proposed)")
+    ] = None,
+    map_file: Annotated[Path | None, typer.Option("--map", help="With --from: the column mapping (YAML)")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --from: check every row, issue nothing (exit code 1: problems)")
+    ] = False,
+    report: Annotated[Path | None, typer.Option(help="With --dry-run: where to write the report (CSV)")] = None,
+    results: Annotated[
+        Path | None, typer.Option(help="With --from: where to write the results (default: <sheet>.results.csv)")
+    ] = None,
+    pdfs: Annotated[Path | None, typer.Option(help="With --from: also write every certificate to this zip")] = None,
 ) -> None:
-    """Issue one document, or a folder of them under one anchor."""
+    """Issue one document, or a folder of them under one anchor, or (--from) every valid row of a
+    spreadsheet: the same command again resumes a job that stopped, with no row issued twice."""
+    if not agency:
+        raise typer.BadParameter("--agency is required", param_hint="--agency")
+    if sheet is not None:
+        issue_from_sheet(
+            sheet,
+            agency,
+            document_type=document_type,
+            map_file=map_file,
+            dry_run_report=report,
+            dry=dry_run,
+            results=results,
+            pdfs=pdfs,
+        )
+        return
+    if source is None:
+        raise typer.BadParameter("give a JSON file (or a folder with --batch), or --from a spreadsheet")
     with open_ledger() as ledger:
         files = sorted(source.glob("*.json")) if batch else [source]
         if batch and not files:

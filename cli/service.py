@@ -10,7 +10,7 @@ from cli.common import err, log_to_stderr, open_ledger, out
 from cli.demo import loan_form
 from ledger.settings import Settings
 from ledger.usecases.setup import DEMO_FORM_PATH, ensure_deployment, seed_demo, seed_demo_relying_party
-from ledger.usecases.worker import PipelineWorker
+from ledger.usecases.worker import JobWorker, PipelineWorker
 
 
 def up(
@@ -83,9 +83,11 @@ def deploy(
 
 
 def worker() -> None:
-    """Run the issuance pipeline alone (batching and sending), beside or instead of the service's own."""
+    """Run the issuance pipeline alone (batching and sending, and reading the sheets of issuance jobs),
+    beside or instead of the service's own."""
     log_to_stderr()
     with open_ledger() as ledger:
+        jobs = JobWorker(ledger).start()
         running = PipelineWorker(ledger)
         err.print(f"pipeline worker {running.owner}: batching and sending; Ctrl-C stops it")
         try:
@@ -93,4 +95,5 @@ def worker() -> None:
         except KeyboardInterrupt:
             pass
         finally:
+            jobs.stop()
             running.stop()

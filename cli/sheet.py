@@ -1,19 +1,37 @@
 """`sijill sheet`: a registrar's spreadsheet (CSV or XLSX) held to a document type before anything is issued:
-a column mapping proposed from its headers, and a dry run reporting every problem by row, column and field."""
+a column mapping proposed from its headers, and a dry run reporting every problem by row, column and field;
+and `sijill issue --from`, which issues its valid rows."""
 
 from __future__ import annotations
 
 import csv
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.common import err, open_ledger, out, read_file
+from ledger.domain import JobState
 from ledger.sheets.mapping import parse_mapping, propose_mapping
 from ledger.sheets.reading import open_sheet
+from ledger.usecases.context import Ledger
+from ledger.usecases.issuance_jobs import (
+    JobProgress,
+    dry_run,
+    job_progress,
+    resolve_mapping,
+    run_job,
+    start_job,
+    write_pdfs,
+    write_results,
+)
 from ledger.usecases.sheet_check import REPORT_HEADER, Tally, check_sheet
+from ledger.usecases.worker import PipelineWorker
+
+FOLLOW_SECONDS = 0.5
 
 app = typer.Typer(
     help="Spreadsheets: map their columns to a document type, check them (a dry run).", no_args_is_help=True
@@ -74,3 +92,75 @@ def sheet_check(
         (err if report is None else out).print(out_line + (f"; report in {report}" if report else ""))
         if problems:
             raise typer.Exit(code=1)
+
+
+def issue_from_sheet(
+    source: Path,
+    agency: str,
+    *,
+    document_type: str | None,
+    map_file: Path | None,
+    dry_run_report: Path | None,
+    dry: bool,
+    results: Path | None,
+    pdfs: Path | None,
+) -> None:
+    """`sijill issue --from`: a dry run, or a job that queues each valid row, anchors them (this process's
+    pipeline worker, or the service's), and writes the results file (and the certificates' zip)."""
+    with open_ledger() as ledger:
+        map_text = read_file(map_file).decode("utf-8") if map_file else None
+        mapping = resolve_mapping(ledger, source, map_text=map_text, document_type=document_type)
+        if dry:
+            tally, problems = dry_run(ledger, source, mapping)
+            target = dry_run_report.open("w", encoding="utf-8", newline="") if dry_run_report else sys.stdout
+            try:
+                writer = csv.writer(target)
+                writer.writerow(REPORT_HEADER)
+                writer.writerows(problem.as_row() for problem in problems)
+            finally:
+                if dry_run_report:
+                    target.close()
+            err.print(f"{tally.rows} rows read, {tally.valid} ready to issue, {len(problems)} problem(s)")
+            if problems:
+                raise typer.Exit(code=1)
+            return
+        job, new = start_job(ledger, agency, source=source, source_name=source.name, mapping=mapping)
+        err.print(f"job {job.id}: {'started' if new else f'resumed after row {job.last_row}'}")
+        pipeline = PipelineWorker(ledger).start()  # anchors here, or waits while the service's worker does
+        try:
+            final = _follow(ledger, job.id)
+        finally:
+            pipeline.stop()
+        target_results = results or source.with_name(f"{source.stem}.results.csv")
+        with target_results.open("w", encoding="utf-8", newline="") as file:
+            write_results(ledger, job.id, file)
+        err.print(f"wrote {target_results}")
+        if pdfs is not None:
+            with pdfs.open("wb") as file:
+                count = write_pdfs(ledger, job.id, file)
+            err.print(f"wrote {count} certificate(s) to {pdfs}")
+        rows = final.rows_read
+        out.print(
+            f"{rows} rows: {final.rows_anchored} issued and anchored, {final.rows_invalid} invalid (see the results)",
+            soft_wrap=True,
+        )
+
+
+def _follow(ledger: Ledger, job_id: str) -> JobProgress:
+    """Read the job's sheet here, then wait for its anchors, with a progress bar on stderr."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        reading = bar.add_task("rows read", total=None)
+        anchoring = bar.add_task("anchored", total=None)
+
+        def shown(progress: JobProgress) -> None:
+            bar.update(reading, completed=progress.rows_read)
+            bar.update(anchoring, completed=progress.rows_anchored, total=progress.rows_accepted or None)
+
+        current = run_job(ledger, job_id, progress=shown)
+        bar.update(reading, total=current.rows_read, completed=current.rows_read)
+        while current.state is not JobState.ANCHORED:
+            time.sleep(FOLLOW_SECONDS)
+            current = job_progress(ledger, job_id)
+            shown(current)
+        return current

@@ -119,6 +119,19 @@ class PresentationState(StrEnum):
     """Nobody collected the result in time; the service dropped it."""
 
 
+class JobState(StrEnum):
+    """Where a spreadsheet issuance job is."""
+
+    READING = "READING"
+    """Reading the sheet: each valid row is queued for the pipeline, each invalid one reported."""
+    ACCEPTED = "ACCEPTED"
+    """Every row read: the valid ones wait in the pipeline for their anchors."""
+    ANCHORED = "ANCHORED"
+    """Every valid row's document is anchored."""
+    FAILED = "FAILED"
+    """The sheet could not be read to its end (what was queued before stays queued)."""
+
+
 _STAGE_OF = {
     BatchState.PENDING: DocumentStage.PENDING,
     BatchState.MINED: DocumentStage.PENDING,
@@ -180,6 +193,12 @@ TRANSITIONS: dict[type[StrEnum], dict[StrEnum, frozenset[StrEnum]]] = {
         PresentationState.ANSWERED: frozenset({PresentationState.COLLECTED, PresentationState.DISCARDED}),
         PresentationState.COLLECTED: frozenset(),
         PresentationState.DISCARDED: frozenset(),
+    },
+    JobState: {
+        JobState.READING: frozenset({JobState.ACCEPTED, JobState.FAILED}),
+        JobState.ACCEPTED: frozenset({JobState.ANCHORED}),
+        JobState.ANCHORED: frozenset(),
+        JobState.FAILED: frozenset({JobState.READING}),  # resumed, once the file is readable again
     },
     ChainStatus: {
         # A batch is anchored ACTIVE; a document's own record starts at its first change.

@@ -139,6 +139,15 @@ def read_xlsx(path: Path, *, where: str = "the file") -> Sheet:
     if not values.worksheets:
         raise SheetError(f"{where} has no worksheet")
     sheet, shadow = values.worksheets[0], formulas.worksheets[0]
+    merged = merged_ranges(shadow)
+    if merged:
+        values.close()
+        formulas.close()
+        shown = ", ".join(merged[:5]) + (f" and {len(merged) - 5} more" if len(merged) > 5 else "")
+        raise SheetError(
+            f"{where} has merged cells ({shown}): a merged cell holds its value in its first cell only, so the "
+            "rows under it would lose it; unmerge them and write the value in each cell"
+        )
     pairs = zip(sheet.iter_rows(values_only=True), shadow.iter_rows(values_only=True), strict=False)
     first = next(pairs, None)
     if first is None:
@@ -166,6 +175,18 @@ def read_xlsx(path: Path, *, where: str = "the file") -> Sheet:
             formulas.close()
 
     return Sheet(headers=headers, rows=rows(), encoding=None)
+
+
+def merged_ranges(sheet: Any) -> list[str]:
+    """The merged ranges of a read-only worksheet (``A2:A3``), read with openpyxl's own streaming parser: a
+    read-only sheet does not keep them, and the file says them after its rows, so this is a pass of its own."""
+    from openpyxl.worksheet._reader import WorkSheetParser  # the parser read-only sheets use, which sees them
+
+    with sheet._get_source() as source:
+        parser = WorkSheetParser(source, [])
+        for _ in parser.parse():
+            pass
+    return [str(cell.ref) for cell in parser.merged_cells.mergeCell] if parser.merged_cells else []
 
 
 def open_sheet(path: Path) -> Sheet:

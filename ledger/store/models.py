@@ -349,3 +349,37 @@ class DocumentTypeRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("type_id", "version", name="uq_document_types_version"),)
+
+
+class IssuanceJobRow(Base):
+    """A spreadsheet issued row by row: its file, mapping, progress and state (`JobState`)."""
+
+    __tablename__ = "issuance_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
+    document_type: Mapped[str] = mapped_column(String(32))
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSON)  # the ColumnMap: type and columns
+    source_name: Mapped[str] = mapped_column(String(255))
+    source_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    source_path: Mapped[str] = mapped_column(Text)  # the file, kept under the data folder until the job ends
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    last_row: Mapped[int] = mapped_column(Integer, default=0)  # the sheet row up to which rows are recorded
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_invalid: Mapped[int] = mapped_column(Integer, default=0)
+    rows_accepted: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class IssuanceJobEntryRow(Base):
+    """One sheet row of a job: the document it became (its target hash), or the problems that kept it out.
+    Written in the transaction that queues its document, so a row is issued once whatever stops the job."""
+
+    __tablename__ = "issuance_job_rows"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("issuance_jobs.id"), primary_key=True)
+    row_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    problems: Mapped[list[list[str]] | None] = mapped_column(JSON)  # [column, field, message] each

@@ -28,6 +28,7 @@ from ledger.settings import Settings
 from ledger.store.admins import AgencyAdmins
 from ledger.store.credentials import Credentials
 from ledger.store.document_types import DocumentTypes
+from ledger.store.jobs import Jobs
 from ledger.store.leases import Leases
 from ledger.store.outbox import Outbox
 from ledger.store.presentations import Presentations
@@ -210,6 +211,11 @@ class Ledger:
     def admin(self) -> Signer:
         """The governance admin's signer."""
         return account_from_private_key(self.settings.admin_private_key.get_secret_value())
+
+    @cached_property
+    def jobs(self) -> Jobs:
+        """The spreadsheet issuance jobs and their rows, in the store's database."""
+        return Jobs(self.store)
 
     @cached_property
     def document_types(self) -> DocumentTypes:

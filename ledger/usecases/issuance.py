@@ -225,19 +225,33 @@ def accept_documents(ledger: Ledger, agency_id: str, requests: Sequence[IssueReq
             f"agency '{agency_id}' has {waiting} documents waiting to be anchored (at most {limit}); "
             "try again in a few seconds"
         )
-    salts = SaltSource()  # one source for the request: a read of the system's randomness per 256 salts
+    queued = salted_documents(ledger, agency, requests)
+    ledger.queue.enqueue(agency_id, queued, now=time_now())
+    return [{**item.salted, "signature": {"targetHash": item.target_hash}} for item in queued]
+
+
+def salted_documents(ledger: Ledger, agency: AgencyRow, requests: Sequence[IssueRequest]) -> list[QueuedDocument]:
+    """`requests` (checked, with their expiries) built and salted, as the queue takes them."""
+    salts = SaltSource()  # one source for the requests: a read of the system's randomness per 256 salts
     salted = [salt_document(build_document_data(ledger, agency, request), salt=salts) for request in requests]
-    ledger.queue.enqueue(
-        agency_id,
-        [
-            QueuedDocument(
-                target_hash=digest, document_type=request.document_type, expires_at=_expiry(request), salted=item
-            )
-            for (item, digest), request in zip(salted, requests, strict=True)
-        ],
-        now=time_now(),
-    )
-    return [{**item, "signature": {"targetHash": digest}} for item, digest in salted]
+    return [
+        QueuedDocument(
+            target_hash=digest, document_type=request.document_type, expires_at=_expiry(request), salted=item
+        )
+        for (item, digest), request in zip(salted, requests, strict=True)
+    ]
+
+
+def issuance_problem(ledger: Ledger, agency_id: str, request: IssueRequest, now: int) -> str | None:
+    """Why `request`, whose fields its schema accepts, cannot be issued by `agency_id` at unix time `now`
+    (another agency's type, an expiry past), or None."""
+    owner = ledger.catalog.get(request.document_type).definition.owner
+    if owner is not None and owner != agency_id:
+        return f"document type '{request.document_type}' belongs to agency '{owner}'"
+    expires = with_expiry(request).expires_at
+    if expires is not None and expires.timestamp() <= now:
+        return f"it expires on {expires.date().isoformat()}, which is past"
+    return None
 
 
 def reconcile_batch(ledger: Ledger, batch: BatchRow) -> BatchRow:

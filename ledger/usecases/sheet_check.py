@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from ledger.documents.types import DocumentTypeCatalog
 from ledger.errors import InvalidRequestError
 from ledger.sheets.mapping import ColumnMap, leaves, row_fields
-from ledger.sheets.reading import Sheet
+from ledger.sheets.reading import Sheet, SheetRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,22 +66,42 @@ def check_sheet(catalog: DocumentTypeCatalog, sheet: Sheet, mapping: ColumnMap, 
     """Every problem of the sheet under `mapping`, the mapping's first (row 0), then each row's in order;
     `tally` counts the rows as they stream. Raises `UnknownDocumentTypeError`, and `InvalidRequestError`
     for a mapping that names no column of the sheet at all."""
-    kind = catalog.get(mapping.document_type)
-    schemas = {leaf.path: leaf.schema for leaf in leaves(kind, catalog.shared)}
+    up_front = checked_mapping(catalog, sheet, mapping)
+    yield from up_front
+    reader = RowReader(catalog, sheet, mapping)
+    for row in sheet.rows:
+        tally.rows += 1
+        _fields, found = reader.read(row)
+        if not found and not up_front:
+            tally.valid += 1
+        yield from found
+
+
+def checked_mapping(catalog: DocumentTypeCatalog, sheet: Sheet, mapping: ColumnMap) -> list[Problem]:
+    """`mapping_problems`, after refusing a mapping that names none of the sheet's columns (the wrong file).
+    Raises `InvalidRequestError` and `UnknownDocumentTypeError`."""
     up_front = mapping_problems(catalog, sheet, mapping)
     if len([p for p in up_front if p.message.startswith("the sheet has no column")]) == len(mapping.columns):
         raise InvalidRequestError("the mapping names none of the sheet's columns: is it the right file?", field="map")
-    yield from up_front
-    for row in sheet.rows:
-        tally.rows += 1
-        fields, unreadable = row_fields(row.cells, mapping, schemas)
+    return up_front
+
+
+class RowReader:
+    """Reads rows of one sheet into a type's fields through a mapping, and names each row's problems."""
+
+    def __init__(self, catalog: DocumentTypeCatalog, sheet: Sheet, mapping: ColumnMap) -> None:
+        self._catalog, self._mapping = catalog, mapping
+        self._kind = catalog.get(mapping.document_type)
+        self._schemas = {leaf.path: leaf.schema for leaf in leaves(self._kind, catalog.shared)}
+        self._order = {column: n for n, column in enumerate(sheet.headers)}
+
+    def read(self, row: SheetRow) -> tuple[dict[str, Any], list[Problem]]:
+        """The row's fields, and its problems in the order the row reads (none: it is ready to issue)."""
+        fields, unreadable = row_fields(row.cells, self._mapping, self._schemas)
         found = [Problem(row.number, column, field, message) for column, field, message in unreadable]
         skipped = {problem.field for problem in found}
-        for field, message in catalog.problems(kind.name, fields):
+        for field, message in self._catalog.problems(self._kind.name, fields):
             if any(field == bad or field.startswith(f"{bad}.") or bad.startswith(f"{field}.") for bad in skipped):
                 continue  # the cell could not be read: said once, above
-            found.append(Problem(row.number, mapping.column_of(field) or "", field, message))
-        if not found and not up_front:
-            tally.valid += 1
-        order = {column: n for n, column in enumerate(sheet.headers)}
-        yield from sorted(found, key=lambda problem: order.get(problem.column, len(order)))  # as the row reads
+            found.append(Problem(row.number, self._mapping.column_of(field) or "", field, message))
+        return fields, sorted(found, key=lambda problem: self._order.get(problem.column, len(self._order)))

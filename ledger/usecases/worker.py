@@ -21,6 +21,7 @@ from ledger.errors import SijillError
 from ledger.usecases.anchoring import settle
 from ledger.usecases.batching import close_due_batches
 from ledger.usecases.context import Ledger
+from ledger.usecases.issuance_jobs import job_progress, run_job
 from ledger.usecases.relying_parties import discard_stale_results
 from ledger.usecases.sending import settle_senders
 
@@ -41,8 +42,10 @@ def agencies_with_work(ledger: Ledger) -> list[str]:
     return sorted(ledger.queue.agencies() | ledger.outbox.agencies())
 
 
-class PipelineWorker:
-    """Batches and sends for the agencies whose leases it holds, in a thread of its own."""
+class RoundWorker:
+    """Runs `run_once` in rounds, in a daemon thread of its own, until stopped; hands back its leases."""
+
+    thread_name = "sijill-rounds"
 
     def __init__(self, ledger: Ledger, *, owner: str | None = None) -> None:
         self._ledger = ledger
@@ -50,6 +53,61 @@ class PipelineWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._held: set[str] = set()
+
+    def run_once(self) -> None:
+        """One round."""
+        raise NotImplementedError
+
+    def _hold(self, name: str) -> bool:
+        """Take or renew the lease `name`; True while this worker holds it."""
+        ledger = self._ledger
+        if ledger.leases.acquire(name, self.owner, seconds=ledger.settings.lease_seconds, now=time.time()):
+            self._held.add(name)
+            return True
+        self._held.discard(name)
+        return False
+
+    def run(self) -> None:
+        """Rounds until `stop`; a failure of one round is logged and the next one comes."""
+        interval = self._ledger.settings.worker_interval_seconds
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # a worker must outlive a bad round (a database hiccup, a bug)
+                log.exception("%s: round failed", self.thread_name)
+            self._stop.wait(interval)
+
+    def start(self) -> RoundWorker:
+        """Run in a daemon thread."""
+        self._thread = threading.Thread(target=self.run, name=self.thread_name, daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def stopping(self) -> bool:
+        """Whether `stop` was called."""
+        return self._stop.is_set()
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        """Finish the current round, stop, and give the leases back so another worker takes over at once."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():  # still in a round: its leases run out by themselves
+                return
+        for name in list(self._held):
+            with suppress(SijillError):  # else the lease runs out by itself
+                self._ledger.leases.release(name, self.owner)
+        self._held.clear()
+
+
+class PipelineWorker(RoundWorker):
+    """Batches and sends for the agencies whose leases it holds, in a thread of its own."""
+
+    thread_name = "sijill-pipeline"
+
+    def __init__(self, ledger: Ledger, *, owner: str | None = None) -> None:
+        super().__init__(ledger, owner=owner)
         self._swept = 0.0
 
     def run_once(self) -> None:
@@ -57,16 +115,11 @@ class PipelineWorker:
         ledger = self._ledger
         for agency_id in agencies_with_work(ledger):
             name = lease_name(agency_id)
-            if not ledger.leases.acquire(name, self.owner, seconds=ledger.settings.lease_seconds, now=time.time()):
-                self._held.discard(name)
+            if not self._hold(name):
                 continue
-            self._held.add(name)
 
             def still_held(name: str = name) -> bool:  # renewed before each batch: a long backlog keeps it
-                renewed = ledger.leases.acquire(
-                    name, self.owner, seconds=ledger.settings.lease_seconds, now=time.time()
-                )
-                return bool(renewed)
+                return self._hold(name)
 
             try:
                 settle(ledger, agency_id)
@@ -94,10 +147,8 @@ class PipelineWorker:
         ledger = self._ledger
         if not ledger.outbox.other_senders():
             return
-        if not ledger.leases.acquire(SENDERS_LEASE, self.owner, seconds=ledger.settings.lease_seconds, now=time.time()):
-            self._held.discard(SENDERS_LEASE)
+        if not self._hold(SENDERS_LEASE):
             return
-        self._held.add(SENDERS_LEASE)
         try:
             settle_senders(ledger)
         except SijillError as error:
@@ -105,30 +156,28 @@ class PipelineWorker:
         except Exception:
             log.exception("pipeline: settling other senders' transactions failed this round")
 
-    def run(self) -> None:
-        """Rounds until `stop`; a failure of one round is logged and the next one comes."""
-        interval = self._ledger.settings.worker_interval_seconds
-        while not self._stop.is_set():
+
+class JobWorker(RoundWorker):
+    """Reads the sheets of the issuance jobs still reading, each under a lease of its own, in a thread apart
+    from the pipeline's (a long sheet must not hold up the anchors it waits for): a job whose process died
+    resumes in another process's worker once its lease runs out."""
+
+    thread_name = "sijill-jobs"
+
+    def run_once(self) -> None:
+        """Read every job still reading whose lease this worker gets, chunk by chunk, renewing it."""
+        ledger = self._ledger
+        for job in ledger.jobs.reading():
+            name = f"job:{job.id}"
+            if self.stopping or not self._hold(name):
+                continue
+
+            def keep_going(name: str = name) -> bool:
+                return not self.stopping and self._hold(name)
+
             try:
-                self.run_once()
-            except Exception:  # a worker must outlive a bad round (a database hiccup, a bug)
-                log.exception("pipeline: round failed")
-            self._stop.wait(interval)
-
-    def start(self) -> PipelineWorker:
-        """Run in a daemon thread."""
-        self._thread = threading.Thread(target=self.run, name="sijill-pipeline", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, *, timeout: float = 10.0) -> None:
-        """Finish the current round, stop, and give the leases back so another worker takes over at once."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():  # still in a round: its leases run out by themselves
-                return
-        for name in list(self._held):
-            with suppress(SijillError):  # else the lease runs out by itself
-                self._ledger.leases.release(name, self.owner)
-        self._held.clear()
+                run_job(ledger, job.id, keep_going=keep_going)
+            except SijillError as error:  # a sheet that cannot be read: the job is FAILED, with why
+                log.warning("jobs: job %s stopped: %s", job.id, error.message)
+        for job in ledger.jobs.accepted():
+            job_progress(ledger, job.id)  # ANCHORED once every document is

@@ -56,6 +56,8 @@ TABLES = {
     "relying_parties",
     "presentation_requests",
     "document_types",
+    "issuance_jobs",
+    "issuance_job_rows",
     "alembic_version",
 }
 

@@ -36,6 +36,9 @@ def anchor_query(document: dict[str, Any]) -> dict[str, Any]:
         "document_store": issuer["documentStore"],
         "issuer_name": issuer["name"],
         "valid_until": data.get("validUntil"),
+        "document_type": data["documentType"],
+        "sijill_version": data["sijill"]["version"],
+        "type_binding": data["sijill"]["documentType"],
     }
 
 
@@ -81,6 +84,9 @@ def _claim(name: str, value: Any) -> Callable[[dict[str, Any]], None]:
         (_claim("valid_until", "2020-01-01T00:00:00+00:00"), "EXPIRED"),
         (_claim("proof", ["ab" * 32]), "TAMPERED"),
         (_claim("target_hash", "cd" * 32), "TAMPERED"),
+        (lambda query: query["type_binding"].update(definition="0x" + "77" * 32), "UNKNOWN_ISSUER"),
+        (lambda query: query["type_binding"].update(version=2), "UNKNOWN_ISSUER"),
+        (_claim("type_binding", None), "UNKNOWN_ISSUER"),  # a version 2 document names its type
     ],
 )
 def test_the_anchor_query_answers_as_the_whole_document_does(
