@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ledger.domain import JobState
+from ledger.domain import BatchState, JobState
 from ledger.errors import ConflictError, InvalidRequestError, NotFoundError, PermissionDeniedError
 from ledger.sheets.mapping import ColumnMap, parse_mapping, propose_mapping
 from ledger.sheets.reading import SheetError, open_sheet
@@ -294,7 +294,7 @@ def results_rows(ledger: Ledger, job_id: str, *, links: bool = True) -> Iterator
     """The results file, a row at a time: each sheet row's status (anchored, pending, invalid), target hash,
     verification link (once anchored) and problems, paged from the store (memory stays flat)."""
     job = _job(ledger, job_id)
-    admin = Actor(agency_id=job.agency_id)
+    owner = Actor(agency_id=job.agency_id)
     yield RESULTS_HEADER
     after = 0
     while True:
@@ -306,9 +306,9 @@ def results_rows(ledger: Ledger, job_id: str, *, links: bool = True) -> Iterator
                 problems = "; ".join(f"{column or field}: {message}" for column, field, message in entry.problems or [])
                 yield [str(entry.row_number), "invalid", "", "", problems]
                 continue
-            anchored = entry.batch_state == "ANCHORED"
-            link = verification_link(ledger, admin, entry.target_hash) if anchored and links else ""
-            status = "anchored" if anchored else "pending" if entry.batch_state != "FAILED" else "failed"
+            anchored = entry.batch_state == BatchState.ANCHORED
+            link = verification_link(ledger, owner, entry.target_hash) if anchored and links else ""
+            status = "anchored" if anchored else "failed" if entry.batch_state == BatchState.FAILED else "pending"
             yield [str(entry.row_number), status, entry.target_hash, link, ""]
         after = page[-1].row_number
 
@@ -336,7 +336,7 @@ def write_pdfs(ledger: Ledger, job_id: str, out: IO[bytes]) -> int:
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
         while page := ledger.jobs.entries(job_id, after_row=after, limit=200):
             for entry in page:
-                if entry.target_hash is not None and entry.batch_state == "ANCHORED":
+                if entry.target_hash is not None and entry.batch_state == BatchState.ANCHORED:
                     pdf = certificate_pdf(ledger, owner, entry.target_hash)
                     archive.writestr(f"row-{entry.row_number}-{entry.target_hash}.pdf", pdf)
                     count += 1
