@@ -8,9 +8,12 @@ file, so the PDF itself can be verified.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import io
 import json
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +32,31 @@ ATTACHMENT = "sijill-document.json"
 _INK = (17, 24, 39)
 _MUTED = (90, 98, 112)
 _ACCENT = (11, 94, 84)
+
+
+@functools.cache
+def bold_font(source: Path, weight: float = 700.0) -> Path:
+    """A static instance of the variable font `source` at `weight`, made once and kept on disk.
+
+    fpdf2 instantiates a variable font for each document it is given to (about 9 s for Noto Sans and Noto
+    Sans Arabic together): once per process, and a file shared by the next ones, a certificate costs its
+    drawing only. The file's name carries the source's size and time, so a new font makes a new instance.
+    """
+    from fontTools.ttLib import TTFont
+    from fontTools.varLib import instancer
+
+    stat = source.stat()
+    folder = Path(tempfile.gettempdir()) / "sijill-fonts"
+    target = folder / f"{source.stem}-wght{weight:g}-{stat.st_size}-{stat.st_mtime_ns}.ttf"
+    if target.exists():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    font = TTFont(source)
+    instancer.instantiateVariableFont(font, {"wght": weight}, inplace=True, static=True)  # as fpdf2 would
+    partial = target.with_suffix(f".{os.getpid()}.part")
+    font.save(partial)
+    os.replace(partial, target)  # whole or absent: another process may be writing the same
+    return target
 
 
 def _font_file(package: str, pattern: str) -> Path:
@@ -64,14 +92,12 @@ def render_certificate(document: dict[str, Any], facts: CertificateFacts) -> byt
     pdf.set_title(f"{facts.title} - {facts.agency_name}")
     pdf.set_author(facts.agency_name)
     pdf.set_creator("Sijill")
-    pdf.add_font("Noto", "", _font_file("fontpkg_noto_sans", "NotoSans[[]wdth,wght[]].ttf"))
-    pdf.add_font(
-        "Noto", "B", _font_file("fontpkg_noto_sans", "NotoSans[[]wdth,wght[]].ttf"), variations={"wght": 700.0}
-    )
-    pdf.add_font("NotoArabic", "", _font_file("fontpkg_noto_sans_arabic", "NotoSansArabic*.ttf"))
-    pdf.add_font(
-        "NotoArabic", "B", _font_file("fontpkg_noto_sans_arabic", "NotoSansArabic*.ttf"), variations={"wght": 700.0}
-    )
+    latin = _font_file("fontpkg_noto_sans", "NotoSans[[]wdth,wght[]].ttf")
+    arabic = _font_file("fontpkg_noto_sans_arabic", "NotoSansArabic*.ttf")
+    pdf.add_font("Noto", "", latin)
+    pdf.add_font("Noto", "B", bold_font(latin))
+    pdf.add_font("NotoArabic", "", arabic)
+    pdf.add_font("NotoArabic", "B", bold_font(arabic))
     pdf.set_fallback_fonts(["NotoArabic"])
     pdf.set_text_shaping(True)
     pdf.set_auto_page_break(True, margin=18)
