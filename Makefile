@@ -128,6 +128,7 @@ bench: setup $(STAMPS)/wrk
 	$(PY) -m benchmarks.audit_replay --breakdown
 	$(PY) -m benchmarks.security_costs
 	$(PY) -m benchmarks.ledger_reads
+	$(PY) -m benchmarks.spreadsheet_issuance
 
 clean:
 	rm -rf artifacts cache $(REGISTRY_COPY) $(STAMPS) .pytest_cache .mypy_cache .ruff_cache

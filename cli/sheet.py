@@ -23,7 +23,7 @@ from ledger.usecases.issuance_jobs import (
     dry_run,
     job_progress,
     resolve_mapping,
-    run_job,
+    run_job_when_free,
     start_job,
     write_pdfs,
     write_results,
@@ -128,7 +128,7 @@ def issue_from_sheet(
         err.print(f"job {job.id}: {'started' if new else f'resumed after row {job.last_row}'}")
         pipeline = PipelineWorker(ledger).start()  # anchors here, or waits while the service's worker does
         try:
-            final = _follow(ledger, job.id)
+            final = _follow(ledger, job.id, pipeline.owner)
         finally:
             pipeline.stop()
         target_results = results or source.with_name(f"{source.stem}.results.csv")
@@ -146,7 +146,7 @@ def issue_from_sheet(
         )
 
 
-def _follow(ledger: Ledger, job_id: str) -> JobProgress:
+def _follow(ledger: Ledger, job_id: str, owner: str) -> JobProgress:
     """Read the job's sheet here, then wait for its anchors, with a progress bar on stderr."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as bar:
@@ -157,7 +157,7 @@ def _follow(ledger: Ledger, job_id: str) -> JobProgress:
             bar.update(reading, completed=progress.rows_read)
             bar.update(anchoring, completed=progress.rows_anchored, total=progress.rows_accepted or None)
 
-        current = run_job(ledger, job_id, progress=shown)
+        current = run_job_when_free(ledger, job_id, owner, progress=shown)
         bar.update(reading, total=current.rows_read, completed=current.rows_read)
         while current.state is not JobState.ANCHORED:
             time.sleep(FOLLOW_SECONDS)

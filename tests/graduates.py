@@ -8,20 +8,7 @@ from pathlib import Path
 
 HEADERS = ["Certificate number", "Graduate (English)", "Graduate (Arabic)", "Student ID", "Degree (English)",
            "Degree (Arabic)", "Major (English)", "Major (Arabic)", "Honours", "GPA", "Graduation date"]  # fmt: skip
-MAP = """type: academic-certificate
-columns:
-  Certificate number: certificateNumber
-  Graduate (English): graduate.name.en
-  Graduate (Arabic): graduate.name.ar
-  Student ID: graduate.studentId
-  Degree (English): degree.en
-  Degree (Arabic): degree.ar
-  Major (English): major.en
-  Major (Arabic): major.ar
-  Honours: honours
-  GPA: gpa
-  Graduation date: graduationDate
-"""
+MAP = (Path(__file__).resolve().parents[1] / "examples" / "graduates.map.yaml").read_text(encoding="utf-8")
 
 
 def graduate(n: int, *, valid: bool = True) -> list[str]:

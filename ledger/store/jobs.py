@@ -24,7 +24,7 @@ from ledger.store.models import (
     IssuanceJobRow,
     QueuedDocumentRow,
 )
-from ledger.store.queue import QueuedDocument
+from ledger.store.queue import QueuedDocument, queue_rows
 from ledger.store.repository import Store
 
 
@@ -111,20 +111,8 @@ class Jobs:
             if result.rowcount != 1:
                 raise ConflictError(f"job {job_id} recorded these rows already, or is not reading")
             if chunk.documents:
-                session.execute(
-                    insert(QueuedDocumentRow),
-                    [
-                        {
-                            "target_hash": document.target_hash,
-                            "agency_id": agency_id,
-                            "document_type": document.document_type,
-                            "expires_at": document.expires_at,
-                            "salted": document.salted,
-                            "accepted_at": accepted_at,
-                        }
-                        for _, document in chunk.documents
-                    ],
-                )
+                queued = [document for _, document in chunk.documents]
+                session.execute(insert(QueuedDocumentRow), queue_rows(agency_id, queued, now=accepted_at))
             entries = [
                 {"job_id": job_id, "row_number": row, "target_hash": document.target_hash, "problems": None}
                 for row, document in chunk.documents

@@ -40,6 +40,21 @@ class Queued:
     accepted_at: float
 
 
+def queue_rows(agency_id: str, documents: Sequence[QueuedDocument], *, now: float) -> list[dict[str, Any]]:
+    """The rows of `queued_documents` that queue `documents` for `agency_id`, accepted at `now`."""
+    return [
+        {
+            "target_hash": document.target_hash,
+            "agency_id": agency_id,
+            "document_type": document.document_type,
+            "expires_at": document.expires_at,
+            "salted": document.salted,
+            "accepted_at": now,
+        }
+        for document in documents
+    ]
+
+
 class Queue:
     """The queue's table, in the store's database."""
 
@@ -50,20 +65,7 @@ class Queue:
         """Add accepted documents at the end of an agency's queue."""
         try:
             with self._store.session() as session:
-                session.execute(
-                    insert(QueuedDocumentRow),
-                    [
-                        {
-                            "target_hash": document.target_hash,
-                            "agency_id": agency_id,
-                            "document_type": document.document_type,
-                            "expires_at": document.expires_at,
-                            "salted": document.salted,
-                            "accepted_at": now,
-                        }
-                        for document in documents
-                    ],
-                )
+                session.execute(insert(QueuedDocumentRow), queue_rows(agency_id, documents, now=now))
         except IntegrityError as error:
             raise ConflictError("one of these documents was accepted already") from error
 

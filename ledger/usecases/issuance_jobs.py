@@ -179,7 +179,8 @@ def run_job(
     while the agency's queue is full); 4. mark the job ACCEPTED, its rows all read. `keep_going` is asked
     before each chunk (a worker's lease); `progress` hears of each chunk.
 
-    Raises `NotFoundError`; a sheet that cannot be read to its end marks the job FAILED with why.
+    Raises `NotFoundError`; a sheet that cannot be read to its end marks the job FAILED with why (and raises
+    `SheetError`). Another runner recording the same rows first ends this run quietly.
     """
     job = _job(ledger, job_id)
     if job.state == JobState.FAILED.value:
@@ -211,11 +212,38 @@ def run_job(
     except SheetError as error:
         ledger.jobs.move(job_id, JobState.FAILED, now=ledger.clock(), error=error.message)
         raise
+    except ConflictError:  # another runner recorded these rows (or finished the job): it goes on, not this one
+        return job_progress(ledger, job_id)
     ledger.jobs.move(job_id, JobState.ACCEPTED, now=ledger.clock())  # 4.
     result = job_progress(ledger, job_id)
     if progress is not None:
         progress(result)
     return result
+
+
+def job_lease(job_id: str) -> str:
+    """The lease that lets one runner at a time read a job's sheet."""
+    return f"job:{job_id}"
+
+
+def run_job_when_free(
+    ledger: Ledger, job_id: str, owner: str, *, progress: Callable[[JobProgress], None] | None = None
+) -> JobProgress:
+    """`run_job` once `owner` holds the job's lease, renewing it chunk by chunk: a runner that died (a killed
+    command) holds it until it runs out, and a service's job worker may be reading the sheet meanwhile."""
+    name, seconds = job_lease(job_id), ledger.settings.lease_seconds
+
+    def held() -> bool:
+        return ledger.leases.acquire(name, owner, seconds=seconds, now=time.time())
+
+    while not held():
+        if job_progress(ledger, job_id).state is not JobState.READING:
+            return job_progress(ledger, job_id)  # another runner read it to its end
+        time.sleep(QUEUE_WAIT_SECONDS)
+    try:
+        return run_job(ledger, job_id, progress=progress, keep_going=held)
+    finally:
+        ledger.leases.release(name, owner)
 
 
 def _record(

@@ -21,7 +21,7 @@ from ledger.errors import SijillError
 from ledger.usecases.anchoring import settle
 from ledger.usecases.batching import close_due_batches
 from ledger.usecases.context import Ledger
-from ledger.usecases.issuance_jobs import job_progress, run_job
+from ledger.usecases.issuance_jobs import job_lease, job_progress, run_job
 from ledger.usecases.relying_parties import discard_stale_results
 from ledger.usecases.sending import settle_senders
 
@@ -168,7 +168,7 @@ class JobWorker(RoundWorker):
         """Read every job still reading whose lease this worker gets, chunk by chunk, renewing it."""
         ledger = self._ledger
         for job in ledger.jobs.reading():
-            name = f"job:{job.id}"
+            name = job_lease(job.id)
             if self.stopping or not self._hold(name):
                 continue
 

@@ -14,6 +14,7 @@ import json
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,6 +25,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from ledger.domain import ReasonCode
 from ledger.settings import DEV_ADMIN_TOKEN
+from ledger.sheets.mapping import parse_mapping
 from ledger.usecases.actors import ADMIN, AGENCY_SCOPES, Actor, Scope
 from ledger.usecases.agencies import add_issuer_key, register_agency
 from ledger.usecases.api_keys import create_api_key, revoke_api_key
@@ -32,9 +34,11 @@ from ledger.usecases.context import Ledger
 from ledger.usecases.council import approve, enact, propose
 from ledger.usecases.credentials import add_credential_key
 from ledger.usecases.issuance import IssueRequest, issue_documents
+from ledger.usecases.issuance_jobs import run_job, start_job
 from ledger.usecases.relying_parties import register_relying_party
 from ledger.usecases.sharing import verification_link
 from ledger.usecases.status import Action, change_status
+from tests.graduates import MAP, write_graduates
 from tests.integration.conftest import auth, example, example_type
 
 ROLES = (
@@ -172,6 +176,31 @@ def _new_type(_world: World) -> Request:
     return "/v1/document-types", {"json": {**definition, "id": f"mx-{secrets.token_hex(4)}"}}
 
 
+def _sheet(world: World, *, valid: bool) -> Path:
+    path = world.ledger.settings.data_dir / f"matrix-{secrets.token_hex(4)}.csv"
+    write_graduates(path, 1, invalid=() if valid else {0})
+    return path
+
+
+def _upload(world: World) -> Request:
+    content = _sheet(world, valid=True).read_bytes()
+    return "/v1/issuance-jobs", {"files": {"file": ("graduates.csv", content, "text/csv")}, "data": {"map": MAP}}
+
+
+def _job(suffix: str) -> Callable[[World], Request]:
+    """A fresh job of moci's, read to its end (its one row invalid: nothing waits for an anchor)."""
+
+    def call(world: World) -> Request:
+        mapping = parse_mapping(MAP)
+        job, _ = start_job(
+            world.ledger, "moci", source=_sheet(world, valid=False), source_name="g.csv", mapping=mapping
+        )
+        run_job(world.ledger, job.id)
+        return f"/v1/issuance-jobs/{job.id}{suffix}", {}
+
+    return call
+
+
 def _revoke_api_key(world: World) -> Request:
     key = create_api_key(world.ledger, agency_id="moci", scopes={Scope.ISSUE}, label="to revoke").key
     return f"/v1/admin/api-keys/{key.id}/revoke", {}
@@ -219,6 +248,7 @@ OWNER_ONLY = (401, 403, 403, 200, 403)
 ADMIN_ONLY = (401, 403, 403, 403, 200)
 ADMIN_CREATES = (401, 403, 403, 403, 201)
 ISSUE = (401, 201, 403, 201, 403)  # another agency issues its own document
+JOB_READERS = (401, 404, 403, 200, 200)  # another agency's job is none of its business: not found
 AUDIT = (401, 200, 403, 200, 200)  # another agency reads its own entries, or the public ledger's report
 
 TABLE = (
@@ -228,6 +258,10 @@ TABLE = (
     Row("GET", "/present", None, _fixed("/present"), PUBLIC),
     Row("GET", "/v1/network", None, _fixed("/v1/network"), PUBLIC),
     Row("GET", "/v1/document-types", None, _fixed("/v1/document-types"), PUBLIC),
+    Row("POST", "/v1/issuance-jobs", Scope.ISSUE, _upload, (401, 202, 403, 202, 403)),  # an agency's own sheet
+    Row("GET", "/v1/issuance-jobs/{job_id}", Scope.ISSUE, _job(""), JOB_READERS),
+    Row("GET", "/v1/issuance-jobs/{job_id}/results.csv", Scope.ISSUE, _job("/results.csv"), JOB_READERS),
+    Row("GET", "/v1/issuance-jobs/{job_id}/certificates.zip", Scope.ISSUE, _job("/certificates.zip"), JOB_READERS),
     Row("GET", "/v1/document-types/{type_id}", None, _fixed("/v1/document-types/building-permit"), PUBLIC),
     Row("POST", "/v1/document-types", Scope.ISSUE, _new_type, (401, 201, 403, 201, 201)),  # the admin's is shared
     Row("GET", "/v1/agencies", None, _fixed("/v1/agencies"), PUBLIC),

@@ -168,11 +168,12 @@ def test_another_agency_never_sees_a_job(
 
 
 def test_a_job_killed_mid_way_resumes_and_issues_every_valid_row_exactly_once(
-    env: Settings, ledger: Ledger, moci: RegisteredAgency, tmp_path: Path
+    env: Settings, ledger: Ledger, moci: RegisteredAgency, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SIGKILL while the command reads the sheet, then the same command again: it resumes the job after its
     last recorded chunk, and each valid row becomes exactly one anchored document."""
     sheet, mapping = tmp_path / "graduates.csv", tmp_path / "map.yaml"
+    monkeypatch.setenv("SIJILL_LEASE_SECONDS", "2")  # the killed command's lease on the job runs out soon
     valid = write_graduates(sheet, 6000, invalid=range(0, 6000, 97))
     mapping.write_text(MAP, encoding="utf-8")
     command = [sys.executable, "-m", "cli", "issue", "--from", str(sheet), "--agency", "moci", "--map", str(mapping)]
