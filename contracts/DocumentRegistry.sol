@@ -545,8 +545,8 @@ contract DocumentRegistry is IDocumentRegistry, AccessControlDefaultAdminRules, 
         if (definitionHash == bytes32(0)) revert RegistryInvalidTypeDefinition(typeId);
         TypeHead memory head = _typeHeads[typeId];
         if (head.versions != 0 && head.agencyIndex != agencyIndex) {
-            bytes32 owner = head.agencyIndex == 0 ? bytes32(0) : _agencies[head.agencyIndex - 1].id;
-            revert RegistryTypeOwnedByOther(typeId, owner);
+            bytes32 ownerId = head.agencyIndex == 0 ? bytes32(0) : _agencies[head.agencyIndex - 1].id;
+            revert RegistryTypeOwnedByOther(typeId, ownerId);
         }
         if (version != head.versions + 1) revert RegistryInvalidTypeVersion(typeId, version, head.versions + 1);
         uint40 now_ = _time();
