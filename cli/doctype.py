@@ -49,7 +49,7 @@ def type_list() -> None:
                 kind.owner or "shared",
                 kind.title,
                 kind.title_ar,
-                "yes" if shown["registered"] else "no",
+                {True: "yes", False: "no", None: "unknown (the chain did not answer)"}[shown["registered"]],
             )
         out.print(table)
 

@@ -8,6 +8,7 @@ catalog of every process picks it up from the store (`Ledger.catalog`).
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,7 +19,13 @@ from referencing.exceptions import Unresolvable
 from ledger.documents.definitions import TypeDefinition, parse_definition, validate_type_id
 from ledger.documents.types import DocumentTypeCatalog
 from ledger.domain import HexHash, TxReceipt, TypeRegistration
-from ledger.errors import ConflictError, InvalidRequestError, NotFoundError, ProposalPendingError
+from ledger.errors import (
+    ChainUnavailableError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    ProposalPendingError,
+)
 from ledger.store.models import DocumentTypeRow
 from ledger.usecases.agencies import agency_admin_signer, require_agency
 from ledger.usecases.context import Ledger
@@ -31,7 +38,8 @@ STALE_REGISTRATION = timedelta(minutes=10)
 
 @dataclass(frozen=True, slots=True)
 class RegisteredVersion:
-    """One version of a type: its definition and the registry's record of it (None: not yet confirmed)."""
+    """One version of a type: its definition and the registry's record of it (None: the chain could not be
+    asked; ``registered`` is then unknown, not false)."""
 
     definition: TypeDefinition
     registration: TypeRegistration | None
@@ -49,7 +57,7 @@ class RegisteredVersion:
             "title_ar": self.definition.title_ar,
             "definition_hash": self.definition.hash,
             "definition": self.definition.as_dict(),
-            "registered": record is not None and record.definition_hash == self.definition.hash,
+            "registered": None if record is None else record.definition_hash == self.definition.hash,
             "registered_at": record.registered_at if record is not None else None,
             "transaction": self.tx_hash,
             "shipped": self.shipped,
@@ -156,8 +164,10 @@ def _send(ledger: Ledger, definition: TypeDefinition) -> TxReceipt:
 
 def list_document_types(ledger: Ledger) -> list[RegisteredVersion]:
     """The latest version of every type this installation issues (those Sijill ships and those registered
-    through it), each with the registry's record. Confirms versions a crash left unconfirmed."""
-    _confirm_pending(ledger)
+    through it), each with the registry's record (None while the chain cannot be asked: the types, their
+    schemas and labels are still given). Confirms versions a crash left unconfirmed."""
+    with suppress(ChainUnavailableError):
+        _confirm_pending(ledger)
     catalog = ledger.catalog
     return [_version(ledger, catalog.get(name).definition) for name in catalog.names]
 
@@ -173,9 +183,13 @@ def document_type_versions(ledger: Ledger, type_id: str) -> list[RegisteredVersi
 
 def _version(ledger: Ledger, definition: TypeDefinition) -> RegisteredVersion:
     row = ledger.document_types.get(definition.id, definition.version)
+    try:
+        registration: TypeRegistration | None = ledger.registry.document_type(definition.id, definition.version)
+    except ChainUnavailableError:
+        registration = None
     return RegisteredVersion(
         definition=definition,
-        registration=ledger.registry.document_type(definition.id, definition.version),
+        registration=registration,
         tx_hash=row.tx_hash if row is not None and row.tx_hash else None,
         shipped=row is None,
     )

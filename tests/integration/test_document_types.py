@@ -11,11 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
+from api.app import create_app
+from ledger.chain.anvil import free_port
 from ledger.chain.deployment import DeploymentRecord
 from ledger.documents.definitions import parse_definition
 from ledger.documents.wrap import wrap_documents
 from ledger.domain import HexHash
-from ledger.settings import DEV_ADMIN_TOKEN
+from ledger.settings import DEV_ADMIN_TOKEN, Settings
 from ledger.store.models import DocumentTypeRow
 from ledger.usecases.agencies import RegisteredAgency, add_issuer_key, agency_admin_signer, register_agency
 from ledger.usecases.context import Ledger
@@ -284,3 +286,17 @@ def test_a_retry_answers_the_same_version_and_a_crash_after_the_chain_took_it_lo
     fields = {**example("visitor-entry-permit")["fields"], "entries": "transit-only"}
     document = issue(client, moi.token, "visitor-entry-permit", fields)
     assert client.post("/v1/verify", json=document).json()["status"] == "VALID"
+
+
+def test_the_types_are_listed_while_the_chain_is_down(settings: Settings) -> None:
+    """The verification page labels fields from this list: a chain that does not answer leaves the
+    registry's record unknown (null), never the types missing or a 503."""
+    dead = Ledger(settings.model_copy(update={"rpc_url": f"http://127.0.0.1:{free_port()}", "rpc_timeout_seconds": 1}))
+    try:
+        listed = TestClient(create_app(ledger=dead)).get("/v1/document-types")
+        assert listed.status_code == 200, listed.text
+        kinds = {kind["id"]: kind for kind in listed.json()}
+        assert kinds["academic-certificate"]["registered"] is None
+        assert kinds["academic-certificate"]["schema"]["properties"]["graduate"]["x-title-ar"]
+    finally:
+        dead.close()
