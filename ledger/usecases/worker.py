@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 
 SENDERS_LEASE = "senders"
+JOB_POLL_SECONDS = 0.5
 RESULTS_SWEEP_SECONDS = 60.0
 
 
@@ -46,6 +47,7 @@ class RoundWorker:
     """Runs `run_once` in rounds, in a daemon thread of its own, until stopped; hands back its leases."""
 
     thread_name = "sijill-rounds"
+    interval: float | None = None  # seconds between rounds; None: the settings' worker interval
 
     def __init__(self, ledger: Ledger, *, owner: str | None = None) -> None:
         self._ledger = ledger
@@ -69,7 +71,7 @@ class RoundWorker:
 
     def run(self) -> None:
         """Rounds until `stop`; a failure of one round is logged and the next one comes."""
-        interval = self._ledger.settings.worker_interval_seconds
+        interval = self.interval if self.interval is not None else self._ledger.settings.worker_interval_seconds
         while not self._stop.is_set():
             try:
                 self.run_once()
@@ -163,6 +165,7 @@ class JobWorker(RoundWorker):
     resumes in another process's worker once its lease runs out."""
 
     thread_name = "sijill-jobs"
+    interval = JOB_POLL_SECONDS  # a new job waits this long at most; idle, two queries a round
 
     def run_once(self) -> None:
         """Read every job still reading whose lease this worker gets, chunk by chunk, renewing it."""
