@@ -80,16 +80,22 @@ NODE_TESTS := tests/contracts tests/interop/test_events_root.py \
 	$(addprefix tests/integration/test_,api_documents.py audit.py chain_lifecycle.py council.py \
 		credentials.py document_types.py networks.py nodes.py pipeline.py pipeline_faults.py sending.py)
 
+# Two pytest workers (pytest-xdist), a test file to each at a time: most tests wait on a chain
+# node, a browser or a service process of their own, so two keep both cores busy. Each worker
+# has its own session chain node, browser and databases (every test gets a fresh one anyway).
+PYTEST_JOBS ?= 2
+PYTEST := $(PY) -m pytest -n $(PYTEST_JOBS) --dist loadfile
+
 test: setup $(STAMPS)/browser
-	$(PY) -m pytest
-	SIJILL_TEST_NODE=hardhat $(PY) -m pytest -m "not anvil_only and not postgres" $(NODE_TESTS)
+	$(PYTEST)
+	SIJILL_TEST_NODE=hardhat $(PYTEST) -m "not anvil_only and not postgres" $(NODE_TESTS)
 
 # The property tests searching harder (tests/profile.py): the stateful registry test 200 examples
 # of 50 steps, the Merkle proof property 200 examples, schemathesis 100 per operation.
 DEEP_TESTS := tests/contracts/test_registry_stateful.py tests/contracts/test_registry_proofs.py \
 	tests/integration/test_api_fuzz.py
 test-deep: setup
-	SIJILL_TEST_PROFILE=deep $(PY) -m pytest $(DEEP_TESTS)
+	SIJILL_TEST_PROFILE=deep $(PYTEST) $(DEEP_TESTS)
 
 # Slither, the static analyser, in a venv of its own: it needs web3 7, the service web3 8.
 $(STAMPS)/slither:

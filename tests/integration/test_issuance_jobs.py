@@ -174,7 +174,7 @@ def test_a_job_killed_mid_way_resumes_and_issues_every_valid_row_exactly_once(
     last recorded chunk, and each valid row becomes exactly one anchored document."""
     sheet, mapping = tmp_path / "graduates.csv", tmp_path / "map.yaml"
     monkeypatch.setenv("SIJILL_LEASE_SECONDS", "2")  # the killed command's lease on the job runs out soon
-    valid = write_graduates(sheet, 6000, invalid=range(0, 6000, 97))
+    valid = write_graduates(sheet, 3000, invalid=range(0, 3000, 97))
     mapping.write_text(MAP, encoding="utf-8")
     command = [sys.executable, "-m", "cli", "issue", "--from", str(sheet), "--agency", "moci", "--map", str(mapping)]
     first = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -182,7 +182,7 @@ def test_a_job_killed_mid_way_resumes_and_issues_every_valid_row_exactly_once(
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and first.poll() is None:
             recorded = _count(ledger, IssuanceJobEntryRow)
-            if 0 < recorded < 4000:
+            if 0 < recorded < 2000:
                 break
             time.sleep(0.01)
         assert first.poll() is None, "the command ended before it could be stopped"
@@ -192,12 +192,12 @@ def test_a_job_killed_mid_way_resumes_and_issues_every_valid_row_exactly_once(
         if first.poll() is None:
             first.kill()
     stopped_at = _count(ledger, IssuanceJobEntryRow)
-    assert 0 < stopped_at < 6000, stopped_at
+    assert 0 < stopped_at < 3000, stopped_at
 
     second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert second.returncode == 0, second.stderr
     assert "resumed after row" in second.stderr
-    assert _count(ledger, IssuanceJobEntryRow) == 6000
+    assert _count(ledger, IssuanceJobEntryRow) == 3000
     assert _count(ledger, QueuedDocumentRow) == 0
     assert _count(ledger, DocumentRow) == len(valid)  # nothing issued twice, nothing lost
     with ledger.store.session() as session:
@@ -206,7 +206,7 @@ def test_a_job_killed_mid_way_resumes_and_issues_every_valid_row_exactly_once(
     assert issued == valid
     assert len({target for _, target in entries if target is not None}) == len(valid)
     results = list(csv.DictReader((tmp_path / "graduates.results.csv").open(encoding="utf-8")))
-    assert len(results) == 6000
+    assert len(results) == 3000
     assert {int(row["row"]) for row in results if row["status"] == "anchored"} == valid
 
 

@@ -4,6 +4,7 @@ killed too and restarted from an older state: what the chain holds is every ackn
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import os
 import random
@@ -32,14 +33,15 @@ from ledger.usecases.setup import ensure_deployment
 from ledger.usecases.verify import verify_document
 from ledger.usecases.worker import agencies_with_work
 from tests.integration.conftest import auth, licence
-from tests.integration.test_pipeline import anchored_on_chain, wait_until
+from tests.integration.test_pipeline import anchored_on_chain, rpc, wait_until
 
 pytestmark = pytest.mark.anvil_only  # Anvil nodes of its own, killed and restarted from their state files
 
 
 KILLS = 10  # each restart of the two service processes takes some 8 s on two cores
-CHAIN_LOSSES = (3, 7)  # at these kills the chain dies too, between two saves of its state
-STATE_INTERVAL = 4  # seconds between the chain's saves of its state
+CHAIN_LOSSES = (3, 7)  # at these kills the chain dies too, some anchors after the test saved its state
+STATE_INTERVAL = 3600  # Anvil's own periodic save, kept out of the way (see `save_the_chain`)
+LOSS_WINDOW = 3.0  # seconds, at most, for anchors to be mined between the save and the kill
 API_SAMPLE = 200  # acknowledged documents verified through POST /v1/verify (all of them through the core)
 TOKEN = "moci-fault-token"
 NUMBER = re.compile(r"CL-F\d{5}-\d{2}")
@@ -128,19 +130,40 @@ def roots_on_chain(settings: Settings) -> tuple[int, frozenset[str]]:
         ledger.close()
 
 
+def save_the_chain(settings: Settings, state: Path) -> None:
+    """Write the chain's state to `state`, whole: mining held while Anvil dumps it.
+
+    Anvil's own periodic save is not atomic: a dump taken while a block is mined can hold the
+    block's accounts and storage without the block (a nonce used and a root anchored that no
+    block or event shows), a chain no real node would ever present. So the test saves the chain
+    itself, between blocks, and keeps Anvil's periodic save out of the way (`STATE_INTERVAL`).
+    """
+    ledger = Ledger(settings)
+    try:
+        rpc(ledger, "evm_setAutomine", False)
+        try:
+            time.sleep(0.2)  # a block being mined as mining stopped is done
+            dump = rpc(ledger, "anvil_dumpState")
+        finally:
+            rpc(ledger, "evm_setAutomine", True)
+    finally:
+        ledger.close()
+    written = state.with_suffix(".part")
+    written.write_bytes(gzip.decompress(bytes.fromhex(dump.removeprefix("0x"))))
+    written.replace(state)
+
+
 def lose_the_latest_blocks(
     node: AnvilProcess, state: Path, service: subprocess.Popen[bytes], settings: Settings
 ) -> tuple[AnvilProcess, ChainLoss]:
-    """Kill the service and the chain with SIGKILL midway between two saves of its state, and restart the chain.
-
-    The blocks mined since the last save are gone; what the store recorded as anchored there is not on chain.
-    """
-    saved = state.stat().st_mtime_ns
-    wait_until(lambda: state.stat().st_mtime_ns != saved, seconds=STATE_INTERVAL + 5, what="a save of the state")
-    # Issuance goes on: wait for anchors mined after the save (a restarted service first waits out its
-    # predecessor's lease), but kill well before the next save.
+    """Save the chain, let anchors be mined after the save, then kill the service and the chain with
+    SIGKILL and restart the chain from the save: the blocks mined since are gone, as the store recorded
+    them anchored (and final, at one confirmation)."""
+    save_the_chain(settings, state)
     _head, at_save = roots_on_chain(settings)
-    deadline = time.monotonic() + STATE_INTERVAL * 0.7
+    # Issuance goes on: wait for anchors mined after the save (a restarted service first waits out its
+    # predecessor's lease).
+    deadline = time.monotonic() + LOSS_WINDOW
     while time.monotonic() < deadline and len(roots_on_chain(settings)[1]) < len(at_save) + 3:
         time.sleep(0.1)
     kill_service(service)
