@@ -160,7 +160,9 @@ class TestBornWithTheShippedTypes:
     ) -> None:
         twice = [shipped_definitions()[0]] * 2
         selector = function_signature_to_4byte_selector("RegistryInvalidTypeVersion(bytes32,uint32,uint32)").hex()
-        with pytest.raises(SijillError, match=f"0x{selector}"):  # the deployment's revert is not decoded
+        # The deployment's revert is not decoded by us: Anvil hands back its data (the selector),
+        # Hardhat's node names the error itself.
+        with pytest.raises(SijillError, match=f"0x{selector}|RegistryInvalidTypeVersion\\("):
             deploy_registry(
                 web3, artifact, admin, rpc_url=chain_node.url, admin_transfer_delay=3600, shared_types=twice
             )
