@@ -173,32 +173,20 @@ def definition_from_dict(raw: Mapping[str, Any]) -> TypeDefinition:
         raise InvalidRequestError(f"not a stored document type definition: {error}", field="definition") from None
 
 
-def shipped_definitions(
-    directory: Path = SHIPPED_DIR, shared: Mapping[str, Mapping[str, Any]] | None = None
-) -> list[TypeDefinition]:
+def shipped_definitions() -> list[TypeDefinition]:
     """The types Sijill ships, each a shared version 1 (``shipped/<id>.json``), registered with the registry.
     Read and checked once per process (the files are part of the package): every deployment and every
     `Ledger` asks for them."""
-    if shared is None or shared == _shared_in(SHARED_DIR):
-        return list(_shipped(directory))
-    return _read_shipped(directory, shared)
+    return list(_shipped())
 
 
 @functools.cache
-def _shared_in(directory: Path) -> Mapping[str, Mapping[str, Any]]:
-    return load_shared_schemas(directory)
-
-
-@functools.cache
-def _shipped(directory: Path) -> tuple[TypeDefinition, ...]:
-    return tuple(_read_shipped(directory, _shared_in(SHARED_DIR)))
-
-
-def _read_shipped(directory: Path, shared: Mapping[str, Mapping[str, Any]]) -> list[TypeDefinition]:
-    return [
+def _shipped() -> tuple[TypeDefinition, ...]:
+    shared = load_shared_schemas()
+    return tuple(
         parse_definition(json.loads(path.read_text(encoding="utf-8")), owner=None, version=1, shared=shared)
-        for path in sorted(directory.glob("*.json"))
-    ]
+        for path in sorted(SHIPPED_DIR.glob("*.json"))
+    )
 
 
 def _check_schema(schema: dict[str, Any], shared: Mapping[str, Mapping[str, Any]]) -> None:

@@ -111,7 +111,7 @@ class DocumentTypeCatalog:
     def shipped(cls) -> DocumentTypeCatalog:
         """The types Sijill ships, alone (every registry is born with them)."""
         shared = load_shared_schemas()
-        return cls(definitions=shipped_definitions(shared=shared), shared=shared)
+        return cls(definitions=shipped_definitions(), shared=shared)
 
     def checkers(self, kind: DocumentType) -> tuple[Draft202012Validator, Any]:
         """The reference validator of `kind` and its fast one (None without jsonschema-rs), made once."""

@@ -226,7 +226,7 @@ class Ledger:
     def shipped_types(self) -> tuple[dict[str, Any], list[TypeDefinition]]:
         """The shared schemas, and the types Sijill ships (every registry is born with them)."""
         shared = load_shared_schemas()
-        return shared, shipped_definitions(shared=shared)
+        return shared, shipped_definitions()
 
     @property
     def catalog(self) -> DocumentTypeCatalog:
