@@ -130,8 +130,8 @@ def roots_on_chain(settings: Settings) -> tuple[int, frozenset[str]]:
         ledger.close()
 
 
-def save_the_chain(settings: Settings, state: Path) -> None:
-    """Write the chain's state to `state`, whole: mining held while Anvil dumps it.
+def save_the_chain(settings: Settings, state: Path) -> frozenset[str]:
+    """Write the chain's state to `state`, whole: mining held while Anvil dumps it; the roots it holds.
 
     Anvil's own periodic save is not atomic: a dump taken while a block is mined can hold the
     block's accounts and storage without the block (a nonce used and a root anchored that no
@@ -144,6 +144,7 @@ def save_the_chain(settings: Settings, state: Path) -> None:
         try:
             time.sleep(0.2)  # a block being mined as mining stopped is done
             dump = rpc(ledger, "anvil_dumpState")
+            saved = frozenset(root for root, _count in anchored_on_chain(ledger))
         finally:
             rpc(ledger, "evm_setAutomine", True)
     finally:
@@ -151,6 +152,7 @@ def save_the_chain(settings: Settings, state: Path) -> None:
     written = state.with_suffix(".part")
     written.write_bytes(gzip.decompress(bytes.fromhex(dump.removeprefix("0x"))))
     written.replace(state)
+    return saved
 
 
 def lose_the_latest_blocks(
@@ -159,8 +161,7 @@ def lose_the_latest_blocks(
     """Save the chain, let anchors be mined after the save, then kill the service and the chain with
     SIGKILL and restart the chain from the save: the blocks mined since are gone, as the store recorded
     them anchored (and final, at one confirmation)."""
-    save_the_chain(settings, state)
-    _head, at_save = roots_on_chain(settings)
+    at_save = save_the_chain(settings, state)
     # Issuance goes on: wait for anchors mined after the save (a restarted service first waits out its
     # predecessor's lease).
     deadline = time.monotonic() + LOSS_WINDOW
